@@ -1,0 +1,12 @@
+// What the customer display should show, independent of the display's command set.
+// Encoders (cd5220, …) turn a view into bytes; the sale machine only ever emits views.
+
+export type DisplayView =
+  | { type: "idle" }
+  | { type: "amountDue"; amountFen: number }
+  | { type: "processing"; amountFen: number }
+  | { type: "confirmOnPhone"; amountFen: number }
+  | { type: "rescan"; amountFen: number; reason: "expired" | "funds" | "declined" | "invalidCode" | "notPayment" }
+  | { type: "paid"; amountFen: number }
+  | { type: "cancelled"; amountFen: number }
+  | { type: "unknown"; amountFen: number };
