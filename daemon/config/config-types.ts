@@ -65,14 +65,9 @@ export interface MqttConfig {
   connectTimeoutMs: number; // default 10000
 }
 
-/** One row of the payment-code classifier table (payment-domain.md §1.1). */
-export interface SchemeRule {
-  scheme: "WECHAT" | "ALIPAY" | "UNIONPAY" | "ECNY";
-  minLength: number;
-  maxLength: number;
-  /** Leading digit strings, e.g. ["10","11",…]. */
-  prefixes: string[];
-}
+/** One row of the payment-code classifier table: defined with the classifier. */
+export type { SchemeRule } from "../../protocols/payment/scheme.js";
+import type { SchemeRule } from "../../protocols/payment/scheme.js";
 
 export interface SaleConfig {
   /** No scan within this time ends the sale as CANCELLED; default 120000, 5000..600000. */

@@ -21,7 +21,8 @@ export function xorLrc(bytes: Uint8Array, from = 0, to = bytes.length): number {
 
 /** Two BCD bytes, big end first, for 0..9999; throws RangeError outside. */
 export function encodeBcd2(value: number): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 9999) throw new RangeError(`BCD value out of range: ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 9999)
+    throw new RangeError(`BCD value out of range: ${value}`);
   const d = value.toString().padStart(4, "0");
   const nibble = (i: number) => d.charCodeAt(i) - 0x30;
   return Uint8Array.of((nibble(0) << 4) | nibble(1), (nibble(2) << 4) | nibble(3));

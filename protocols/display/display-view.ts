@@ -6,7 +6,11 @@ export type DisplayView =
   | { type: "amountDue"; amountFen: number }
   | { type: "processing"; amountFen: number }
   | { type: "confirmOnPhone"; amountFen: number }
-  | { type: "rescan"; amountFen: number; reason: "expired" | "funds" | "declined" | "invalidCode" | "notPayment" }
+  | {
+      type: "rescan";
+      amountFen: number;
+      reason: "expired" | "funds" | "declined" | "invalidCode" | "notPayment";
+    }
   | { type: "paid"; amountFen: number }
   | { type: "cancelled"; amountFen: number }
   | { type: "unknown"; amountFen: number };

@@ -9,10 +9,23 @@ export type PosRequest =
   | { type: "refund"; seq: string; orderRef: string; refundRef: string; amountFen: number }
   | { type: "echo"; seq: string };
 
-export type ProgressStage = "WAIT_SCAN" | "SUBMITTED" | "WAIT_CUSTOMER" | "RETRY_SCAN" | "QUERYING" | "REVERSING";
+export type ProgressStage =
+  | "WAIT_SCAN"
+  | "SUBMITTED"
+  | "WAIT_CUSTOMER"
+  | "RETRY_SCAN"
+  | "QUERYING"
+  | "REVERSING";
 
 /** RS status codes (terminal-protocol.md). */
-export type ResultStatus = "PAID" | "CANCELLED" | "UNKNOWN" | "REJECTED" | "REFUNDED" | "REFUND_FAILED" | "PENDING";
+export type ResultStatus =
+  | "PAID"
+  | "CANCELLED"
+  | "UNKNOWN"
+  | "REJECTED"
+  | "REFUNDED"
+  | "REFUND_FAILED"
+  | "PENDING";
 
 export const RESULT_STATUS_CODE: Readonly<Record<ResultStatus, string>> = {
   PAID: "00",

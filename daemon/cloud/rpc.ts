@@ -1,0 +1,142 @@
+// Request/response correlation over the broker: every BridgeRequest gets a fresh request id; a
+// BridgeResponse is matched by that id (and must name the same attempt). Responses for ids we
+// never sent, for another attempt, or repeating what was already applied are counted and ignored
+// (mqtt-contract.md, "Semantics the bridge relies on"). Garbage payloads never reach a lane.
+import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log/logger.js";
+import type { MqttLink } from "./mqtt-link.js";
+import { decodeResponse, encodeRequest } from "./proto-codec.js";
+
+interface Pending {
+  laneId: string;
+  attemptId: string;
+  sentAt: number;
+  /** Serialised last result applied, to recognise an exact duplicate. */
+  lastApplied: string | undefined;
+}
+
+export interface RpcCounters {
+  sent: number;
+  notSent: number;
+  responses: number;
+  garbage: number;
+  unknown: number;
+  duplicates: number;
+  mismatched: number;
+}
+
+export class CloudRpc {
+  private readonly pending = new Map<string, Pending>();
+  readonly counters: RpcCounters = {
+    sent: 0,
+    notSent: 0,
+    responses: 0,
+    garbage: 0,
+    unknown: 0,
+    duplicates: 0,
+    mismatched: 0,
+  };
+  private handler: ((laneId: string, response: CloudResponse) => void) | undefined;
+
+  constructor(
+    private readonly deps: {
+      link: MqttLink;
+      clock: Clock;
+      log: Logger;
+      newId: () => string;
+      /** Pending entries older than this are forgotten (the lane has long given up on them). */
+      forgetAfterMs?: number;
+    },
+  ) {
+    deps.link.onResponse((bytes) => this.onResponse(bytes));
+  }
+
+  onResult(fn: (laneId: string, response: CloudResponse) => void): void {
+    this.handler = fn;
+  }
+
+  /** Sends a command for a lane; `expirySec` becomes the v5 Message Expiry Interval. */
+  send(
+    laneId: string,
+    command: CloudCommand,
+    expirySec: number,
+  ): { ok: true; requestId: string } | { ok: false; reason: string } {
+    this.forgetOld();
+    const now = this.deps.clock.now();
+    const requestId = this.deps.newId();
+    const bytes = encodeRequest({ requestId, sentAtMs: now, laneId, command });
+    if (!this.deps.link.publishRequest(bytes, { requestId, expirySec })) {
+      this.counters.notSent++;
+      return { ok: false, reason: "broker not connected" };
+    }
+    this.counters.sent++;
+    this.pending.set(requestId, {
+      laneId,
+      attemptId: command.attemptId,
+      sentAt: now,
+      lastApplied: undefined,
+    });
+    this.deps.log.info(
+      { laneId, requestId, attemptId: command.attemptId, kind: command.type },
+      "request published",
+    );
+    return { ok: true, requestId };
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private onResponse(bytes: Uint8Array): void {
+    const { log } = this.deps;
+    const decoded = decodeResponse(bytes);
+    if (!decoded.ok) {
+      this.counters.garbage++;
+      log.warn({ length: bytes.length, problem: decoded.error }, "undecodable response from broker ignored");
+      return;
+    }
+    const res = decoded.value;
+    const entry = this.pending.get(res.requestId);
+    if (!entry) {
+      this.counters.unknown++;
+      log.warn(
+        { requestId: res.requestId, attemptId: res.attemptId },
+        "response for an unknown request ignored",
+      );
+      return;
+    }
+    if (entry.attemptId !== res.attemptId) {
+      this.counters.mismatched++;
+      log.warn(
+        { requestId: res.requestId, attemptId: res.attemptId, expected: entry.attemptId },
+        "response names another attempt; ignored",
+      );
+      return;
+    }
+    const fingerprint = JSON.stringify(res.result);
+    if (fingerprint === entry.lastApplied) {
+      this.counters.duplicates++;
+      log.info({ requestId: res.requestId, attemptId: res.attemptId }, "duplicate response ignored");
+      return;
+    }
+    entry.lastApplied = fingerprint;
+    this.counters.responses++;
+    log.info(
+      {
+        requestId: res.requestId,
+        attemptId: res.attemptId,
+        status: res.result.status,
+        reasonCode: res.result.reasonCode,
+      },
+      "response received",
+    );
+    this.handler?.(entry.laneId, res);
+  }
+
+  private forgetOld(): void {
+    const limit = this.deps.forgetAfterMs ?? 10 * 60_000;
+    const now = this.deps.clock.now();
+    for (const [id, p] of this.pending) if (now - p.sentAt > limit) this.pending.delete(id);
+  }
+}

@@ -1,0 +1,428 @@
+// Config file + POSBRIDGE_* environment → validate everything → deep-freeze → Config.
+// Every problem found is reported at once, with its field path, in one PB_CONFIG_INVALID.
+// Messages name fields and environment variables but never echo values: a value may be a password.
+
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
+import { BridgeError } from "../errors.js";
+import type { Config } from "./config-types.js";
+import { configSchema, PATTERN_HINTS } from "./schema.js";
+
+export { exitCodeFor } from "../errors.js";
+
+export interface ConfigProblem {
+  /** Field path in human form, e.g. "lanes[0].terminal.baudRate"; "config" for the whole file. */
+  path: string;
+  message: string;
+}
+
+export interface LoadConfigOptions {
+  path: string;
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to fs.readFileSync(p, "utf8"). */
+  readFile?: (p: string) => string;
+}
+
+export const ENV_PREFIX = "POSBRIDGE_";
+/** POSBRIDGE_* variables that are not overrides. */
+export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG"];
+
+type Segment = string | number;
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type SchemaNode = {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  enum?: readonly unknown[];
+  pattern?: string;
+};
+
+// verbose: errors carry parentSchema, used to suggest the right name for an unknown property.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+const validate = ajv.compile(configSchema);
+
+export function loadConfig(opts: LoadConfigOptions): Config {
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, "utf8"));
+  const doc = parseFile(opts.path, readText(opts.path, readFile));
+
+  const problems: ConfigProblem[] = [];
+  const overridden = applyEnvOverrides(doc, opts.env ?? process.env, problems);
+
+  if (!validate(doc)) problems.push(...schemaProblems(validate.errors ?? []));
+  // Also run on an invalid document, so that one run reports everything; the checks skip what is malformed.
+  problems.push(...crossFieldProblems(doc as unknown as Loose<Config>));
+
+  if (problems.length > 0) {
+    for (const p of problems) {
+      const source = overridden.find((o) => p.path === o.path || p.path.startsWith(`${o.path}.`));
+      if (source) p.message += ` (set by ${source.name})`;
+    }
+    const list = problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    throw new BridgeError(
+      "PB_CONFIG_INVALID",
+      `invalid configuration in ${opts.path} (${count}):\n${list}\n`,
+      {
+        context: { path: opts.path, problems },
+      },
+    );
+  }
+
+  const config = doc as unknown as Config;
+  config.mqtt.clientId ??= `posbridge-${config.store}-${config.bridge}`;
+  return deepFreeze(config);
+}
+
+function readText(path: string, readFile: (p: string) => string): string {
+  try {
+    return readFile(path);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === "ENOENT") {
+      throw new BridgeError("PB_CONFIG_NOT_FOUND", `configuration file not found: ${path}`, {
+        context: { path },
+        cause: e,
+      });
+    }
+    throw new BridgeError("PB_CONFIG_UNREADABLE", `cannot read configuration file ${path}: ${errno ?? e}`, {
+      context: { path, errno },
+      cause: e,
+    });
+  }
+}
+
+function parseFile(path: string, text: string): { [k: string]: Json } {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: the pretty form quotes the offending source line, which may hold a password.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const err = doc.errors[0];
+  if (err) {
+    const { line, col } = lineCounter.linePos(err.pos[0]);
+    throw new BridgeError(
+      "PB_CONFIG_PARSE",
+      `YAML syntax error in ${path} at line ${line}, column ${col}: ${err.message}`,
+      { context: { path, line, column: col, yamlCode: err.code } },
+    );
+  }
+  const value = doc.toJS() as Json;
+  // An empty file is treated as an empty mapping so that the missing fields are named.
+  return value === null || value === undefined ? {} : (value as { [k: string]: Json });
+}
+
+// ---- environment overrides -------------------------------------------------------------------
+
+interface Override {
+  name: string;
+  path: string;
+}
+
+/**
+ * POSBRIDGE_MQTT__URL → mqtt.url. Segments are joined by "__" and matched to schema property names
+ * ignoring case and "_" (POSBRIDGE_MQTT__RECONNECT_MIN_MS works too); array items are addressed by
+ * index and may extend an array by one. Values are coerced by the schema type at that path: string
+ * fields take the value verbatim (a numeric-looking password stays a string), others are parsed as YAML.
+ */
+function applyEnvOverrides(
+  doc: { [k: string]: Json },
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): Override[] {
+  const names = Object.keys(env)
+    .filter((n) => n.startsWith(ENV_PREFIX) && !NON_OVERRIDE_ENV.includes(n))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const applied: Override[] = [];
+  for (const name of names) {
+    const raw = env[name] ?? "";
+    const resolved = resolveEnvPath(name.slice(ENV_PREFIX.length));
+    if (typeof resolved === "string") {
+      problems.push({ path: name, message: resolved });
+      continue;
+    }
+    const value = coerce(raw, resolved.schema);
+    if (value === undefined) {
+      problems.push({ path: humanPath(resolved.segments), message: `${name} is not valid YAML` });
+      continue;
+    }
+    const error = setPath(doc, resolved.segments, value);
+    if (error) {
+      problems.push({ path: name, message: error });
+      continue;
+    }
+    applied.push({ name, path: humanPath(resolved.segments) });
+  }
+  return applied;
+}
+
+function resolveEnvPath(rest: string): { segments: Segment[]; schema: SchemaNode } | string {
+  let node: SchemaNode = configSchema as unknown as SchemaNode;
+  const segments: Segment[] = [];
+  for (const part of rest.split("__")) {
+    if (node.type === "array" && node.items) {
+      if (!/^\d+$/.test(part))
+        return `names no known setting: "${part}" should be an index into ${humanPath(segments)}`;
+      segments.push(Number(part));
+      node = node.items;
+      continue;
+    }
+    const wanted = part.replaceAll("_", "").toLowerCase();
+    const key = Object.keys(node.properties ?? {}).find((k) => k.toLowerCase() === wanted);
+    if (key === undefined || !node.properties) {
+      const where = segments.length === 0 ? "at the top level" : `in ${humanPath(segments)}`;
+      return `names no known setting: there is no field "${part}" ${where}`;
+    }
+    segments.push(key);
+    node = node.properties[key] as SchemaNode;
+  }
+  return { segments, schema: node };
+}
+
+function coerce(raw: string, schema: SchemaNode): Json | undefined {
+  if (schema.type === "string") return raw;
+  try {
+    return parseYaml(raw) as Json;
+  } catch {
+    return undefined;
+  }
+}
+
+function setPath(doc: { [k: string]: Json }, segments: Segment[], value: Json): string | undefined {
+  let parent: Json = doc;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i] as Segment;
+    const last = i === segments.length - 1;
+    const next = segments[i + 1];
+    if (typeof seg === "number") {
+      if (!Array.isArray(parent)) return `${humanPath(segments.slice(0, i))} in the file is not a list`;
+      if (seg > parent.length) {
+        return `index ${seg} skips entries: ${humanPath(segments.slice(0, i))} has ${parent.length}`;
+      }
+      if (last) parent[seg] = value;
+      else parent[seg] ??= typeof next === "number" ? [] : {};
+      parent = parent[seg] as Json;
+    } else {
+      if (parent === null || typeof parent !== "object" || Array.isArray(parent)) {
+        return `${humanPath(segments.slice(0, i)) || "the file"} is not a mapping`;
+      }
+      if (last) parent[seg] = value;
+      else parent[seg] ??= typeof next === "number" ? [] : {};
+      parent = parent[seg] as Json;
+    }
+  }
+  return undefined;
+}
+
+// ---- schema errors in human form -------------------------------------------------------------
+
+function schemaProblems(errors: ErrorObject[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  // A wrong type makes enum/range errors at the same path noise: keep only the type error.
+  const typed = new Set(errors.filter((e) => e.keyword === "type").map((e) => e.instancePath));
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword !== "type" && typed.has(e.instancePath)) continue;
+    const p = describe(e);
+    const key = `${p.path}\0${p.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(p);
+    }
+  }
+  return problems;
+}
+
+function describe(e: ErrorObject): ConfigProblem {
+  const segments = pointerToSegments(e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case "required":
+      return { path: humanPath([...segments, String(params.missingProperty)]), message: "is required" };
+    case "additionalProperties": {
+      const name = String(params.additionalProperty);
+      const known = Object.keys((e.parentSchema as SchemaNode | undefined)?.properties ?? {});
+      const near = known.find((k) => closeEnough(k, name));
+      const hint = near
+        ? `; did you mean "${near}"?`
+        : known.length > 0
+          ? `; known: ${known.join(", ")}`
+          : "";
+      return { path: humanPath([...segments, name]), message: `is not a known setting${hint}` };
+    }
+    case "type":
+      return { path: humanPath(segments), message: `must be ${article(String(params.type))}` };
+    case "enum":
+      return { path: humanPath(segments), message: oneOf(params.allowedValues as unknown[]) };
+    case "pattern": {
+      const pattern = String(params.pattern);
+      return { path: humanPath(segments), message: PATTERN_HINTS[pattern] ?? `must match ${pattern}` };
+    }
+    case "minimum":
+      return { path: humanPath(segments), message: `must be at least ${params.limit}` };
+    case "maximum":
+      return { path: humanPath(segments), message: `must be at most ${params.limit}` };
+    case "minItems":
+      return {
+        path: humanPath(segments),
+        message: `must have at least ${params.limit} ${plural(params.limit)}`,
+      };
+    case "minLength":
+      return {
+        path: humanPath(segments),
+        message: params.limit === 1 ? "must not be empty" : `must be at least ${params.limit} characters`,
+      };
+    case "maxLength":
+      return { path: humanPath(segments), message: `must be at most ${params.limit} characters` };
+    default:
+      return { path: humanPath(segments), message: e.message ?? e.keyword };
+  }
+}
+
+function pointerToSegments(pointer: string): Segment[] {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** ["lanes", 0, "terminal"] → "lanes[0].terminal"; [] → "config". */
+export function humanPath(segments: readonly Segment[]): string {
+  let out = "";
+  for (const s of segments) out += typeof s === "number" ? `[${s}]` : out === "" ? s : `.${s}`;
+  return out === "" ? "config" : out;
+}
+
+function oneOf(values: unknown[]): string {
+  const shown = values.map((v) => (typeof v === "string" ? `"${v}"` : String(v)));
+  if (shown.length === 1) return `must be ${shown[0]}`;
+  if (shown.length === 2) return `must be ${shown[0]} or ${shown[1]}`;
+  return `must be one of ${shown.join(", ")}`;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    object: "a mapping",
+    array: "a list",
+    integer: "an integer",
+    number: "a number",
+    string: "a string",
+    boolean: "true or false",
+  };
+  return names[type] ?? type;
+}
+
+function plural(n: unknown): string {
+  return n === 1 ? "entry" : "entries";
+}
+
+/** Same name ignoring case and "_"/"-", or one edit away. */
+function closeEnough(known: string, given: string): boolean {
+  const a = known.toLowerCase();
+  const b = given.toLowerCase().replaceAll(/[_-]/g, "");
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  return Math.max(a.length, b.length) - i - j <= 1;
+}
+
+// ---- cross-field checks ----------------------------------------------------------------------
+
+/** What the cross-field checks may meet before the schema has passed: anything may be missing or wrong. */
+type Loose<T> = T extends readonly (infer U)[]
+  ? readonly Loose<U>[] | undefined
+  : T extends object
+    ? { [K in keyof T]?: Loose<T[K]> } | undefined
+    : T | undefined;
+
+function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  const lanes = Array.isArray(c?.lanes) ? c.lanes : [];
+
+  const laneIds = new Map<string, number>();
+  lanes.forEach((lane, i) => {
+    if (typeof lane?.id !== "string") return;
+    const first = laneIds.get(lane.id);
+    if (first === undefined) laneIds.set(lane.id, i);
+    else add(`lanes[${i}].id`, `"${lane.id}" is already the id of lanes[${first}]`);
+  });
+
+  const mqtt = c?.mqtt;
+  if (typeof mqtt?.reconnectMaxMs === "number" && typeof mqtt.reconnectMinMs === "number") {
+    if (mqtt.reconnectMaxMs < mqtt.reconnectMinMs) {
+      add("mqtt.reconnectMaxMs", `must be at least mqtt.reconnectMinMs (${mqtt.reconnectMinMs})`);
+    }
+  }
+  if (typeof mqtt?.url === "string" && /^(mqtts?|wss?):\/\//.test(mqtt.url) && !URL.canParse(mqtt.url)) {
+    add("mqtt.url", "is not a valid URL");
+  }
+
+  // Paths are compared as written: two spellings of one device (by-id link vs ttyUSB0) are caught
+  // only when the ports are opened.
+  const devicePaths = new Map<string, string>();
+  lanes.forEach((lane, i) => {
+    for (const device of ["terminal", "scanner", "display"] as const) {
+      const path = lane?.[device]?.path;
+      if (typeof path !== "string") continue;
+      const at = `lanes[${i}].${device}`;
+      const first = devicePaths.get(path);
+      if (first === undefined) devicePaths.set(path, at);
+      else add(`${at}.path`, `${path} is already used by ${first}`);
+    }
+  });
+
+  const schemes = Array.isArray(c?.sale?.schemes) ? c.sale.schemes : [];
+  const rules = schemes.map((r) =>
+    r && typeof r.minLength === "number" && typeof r.maxLength === "number" && Array.isArray(r.prefixes)
+      ? {
+          scheme: r.scheme,
+          minLength: r.minLength,
+          maxLength: r.maxLength,
+          prefixes: (r.prefixes as readonly unknown[]).filter(isString),
+        }
+      : undefined,
+  );
+  rules.forEach((rule, i) => {
+    if (!rule) return;
+    const at = `sale.schemes[${i}]`;
+    if (rule.minLength > rule.maxLength)
+      add(`${at}.maxLength`, `must be at least minLength (${rule.minLength})`);
+    rule.prefixes.forEach((prefix, k) => {
+      if (prefix.length >= rule.minLength) {
+        add(`${at}.prefixes[${k}]`, `must be shorter than minLength (${rule.minLength})`);
+      }
+    });
+    // Two rows must not both match one code: overlapping lengths and one prefix starting the other.
+    for (let j = 0; j < i; j++) {
+      const other = rules[j];
+      if (!other || other.maxLength < rule.minLength || rule.maxLength < other.minLength) continue;
+      rule.prefixes.forEach((prefix, k) => {
+        const clash = other.prefixes.find((o) => o.startsWith(prefix) || prefix.startsWith(o));
+        if (clash !== undefined) {
+          add(
+            `${at}.prefixes[${k}]`,
+            `"${prefix}" overlaps "${clash}" of sale.schemes[${j}] (${other.scheme})`,
+          );
+        }
+      });
+    }
+  });
+  return problems;
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,406 @@
+// JSON Schema (draft-07) of the posbridge config file: types, defaults, ranges and the descriptions
+// editors show. daemon/config/config-types.ts is the TypeScript shape of what it validates;
+// schema/posbridge.schema.json is this object written out (test/daemon/config/schema-file.test.ts
+// keeps the two equal). Cross-field rules the schema cannot express live in load-config.ts.
+
+import type { Config, LaneConfig, MqttConfig, SaleConfig } from "./config-types.js";
+
+/** Store, bridge and lane ids. */
+export const ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$";
+/** mqtt.url: scheme check only; load-config.ts also parses it with `new URL`. */
+export const MQTT_URL_PATTERN = "^(mqtt|mqtts|ws|wss)://\\S+$";
+/** MQTT topic levels without wildcards or empty levels, e.g. "posbridge/v1". */
+export const TOPIC_PREFIX_PATTERN = "^[^/#+\\s]+(/[^/#+\\s]+)*$";
+export const DIGITS_PATTERN = "^[0-9]{1,8}$";
+
+/** Human wording for pattern failures, used by load-config.ts instead of the raw regex. */
+export const PATTERN_HINTS: Readonly<Record<string, string>> = {
+  [ID_PATTERN]: "must be 1 to 32 letters, digits, '_' or '-'",
+  [MQTT_URL_PATTERN]: "must be an mqtt://, mqtts://, ws:// or wss:// URL",
+  [TOPIC_PREFIX_PATTERN]: "must be topic levels separated by '/', without '+', '#', spaces or empty levels",
+  [DIGITS_PATTERN]: "must be 1 to 8 digits",
+};
+
+export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
+
+function serialProperties(device: string) {
+  return {
+    path: {
+      type: "string",
+      minLength: 1,
+      description: `Serial device path of the ${device}, e.g. /dev/ttyUSB0; prefer a stable /dev/serial/by-id/… link.`,
+    },
+    baudRate: {
+      type: "integer",
+      enum: [...BAUD_RATES],
+      default: 9600,
+      description: `Line speed of the ${device} in baud.`,
+    },
+    dataBits: {
+      type: "integer",
+      enum: [5, 6, 7, 8],
+      default: 8,
+      description: "Data bits per character.",
+    },
+    parity: {
+      type: "string",
+      enum: ["none", "even", "odd", "mark", "space"],
+      default: "none",
+      description: "Parity bit.",
+    },
+    stopBits: {
+      type: "integer",
+      enum: [1, 2],
+      default: 1,
+      description: "Stop bits per character.",
+    },
+  } as const;
+}
+
+const terminalSchema = {
+  type: "object",
+  description: "The cash register (ECR) link: the register talks to the bridge over this serial port.",
+  additionalProperties: false,
+  required: ["path"],
+  properties: {
+    ...serialProperties("cash register link"),
+    profile: {
+      type: "string",
+      enum: ["ecr"],
+      default: "ecr",
+      description:
+        "Register protocol: 'ecr' is the STX/LEN/DATA/ETX/LRC protocol of shared/spec/terminal-protocol.md.",
+    },
+    ackTimeoutMs: {
+      type: "integer",
+      minimum: 100,
+      maximum: 10000,
+      default: 1000,
+      description: "How long to wait for the register's ACK before sending a frame again, in ms.",
+    },
+    maxDataLength: {
+      type: "integer",
+      minimum: 16,
+      maximum: 9999,
+      default: 1024,
+      description: "Largest DATA field accepted in one frame, in bytes; longer frames are rejected.",
+    },
+    encoding: {
+      type: "string",
+      enum: ["utf8", "gb18030"],
+      default: "utf8",
+      description: "Text encoding of the register's messages.",
+    },
+  },
+} as const;
+
+const scannerSchema = {
+  type: "object",
+  description: "The barcode scanner the customer's payment code is scanned with.",
+  additionalProperties: false,
+  required: ["path"],
+  properties: {
+    ...serialProperties("scanner"),
+    type: {
+      type: "string",
+      enum: ["serial"],
+      default: "serial",
+      description: "How the scanner is attached: 'serial' (RS-232 or USB CDC/COM emulation).",
+    },
+    suffix: {
+      type: "string",
+      enum: ["CR", "LF", "CRLF", "TAB"],
+      default: "CR",
+      description: "Terminator the scanner sends after each read.",
+    },
+    prefix: {
+      type: "string",
+      maxLength: 16,
+      default: "",
+      description: "Fixed prefix the scanner is programmed to send; stripped before the code is classified.",
+    },
+    maxLength: {
+      type: "integer",
+      minimum: 8,
+      maximum: 4096,
+      default: 128,
+      description: "Longest read accepted, in characters; longer reads are discarded.",
+    },
+  },
+} as const;
+
+const displaySchema = {
+  type: "object",
+  description: "Optional customer display showing the amount and the sale's state.",
+  additionalProperties: false,
+  required: ["path"],
+  properties: {
+    ...serialProperties("customer display"),
+    type: {
+      type: "string",
+      enum: ["cd5220"],
+      default: "cd5220",
+      description: "Display command set: 'cd5220' (2x20 VFD/LCD pole displays).",
+    },
+  },
+} as const;
+
+const laneSchema = {
+  type: "object",
+  description: "One checkout lane: a register link, a scanner and optionally a customer display.",
+  additionalProperties: false,
+  required: ["id", "terminal", "scanner"],
+  properties: {
+    id: {
+      type: "string",
+      pattern: ID_PATTERN,
+      description: "Lane id, unique among lanes; appears in MQTT messages and logs.",
+    },
+    terminal: terminalSchema,
+    scanner: scannerSchema,
+    display: displaySchema,
+  },
+} as const;
+
+const tlsSchema = {
+  type: "object",
+  description:
+    "TLS files for mqtts:// and wss:// (PEM). Omit to use the system CAs and no client certificate.",
+  additionalProperties: false,
+  properties: {
+    ca: {
+      type: "string",
+      minLength: 1,
+      description: "CA certificate file that signs the broker's certificate.",
+    },
+    cert: { type: "string", minLength: 1, description: "Client certificate file (mutual TLS)." },
+    key: { type: "string", minLength: 1, description: "Client private key file (mutual TLS)." },
+  },
+} as const;
+
+const mqttSchema = {
+  type: "object",
+  description: "Connection to the payment cloud's MQTT broker.",
+  additionalProperties: false,
+  required: ["url"],
+  properties: {
+    url: {
+      type: "string",
+      pattern: MQTT_URL_PATTERN,
+      description: "Broker URL: mqtt://, mqtts://, ws:// or wss://, e.g. mqtts://broker.example.com:8883.",
+    },
+    topicPrefix: {
+      type: "string",
+      pattern: TOPIC_PREFIX_PATTERN,
+      default: "posbridge/v1",
+      description: "Topic prefix; topics are <prefix>/<store>/<bridge>/{req,res,status,event}.",
+    },
+    protocolVersion: {
+      type: "integer",
+      enum: [5, 4],
+      default: 5,
+      description: "MQTT protocol version: 5, or 4 for MQTT 3.1.1.",
+    },
+    clientId: {
+      type: "string",
+      minLength: 1,
+      maxLength: 128,
+      description: "MQTT client id; default posbridge-<store>-<bridge>.",
+    },
+    username: { type: "string", description: "Broker user name." },
+    password: {
+      type: "string",
+      description:
+        "Broker password; prefer setting it with POSBRIDGE_MQTT__PASSWORD in the unit's environment file.",
+    },
+    tls: tlsSchema,
+    keepaliveSec: {
+      type: "integer",
+      minimum: 5,
+      maximum: 600,
+      default: 30,
+      description: "MQTT keepalive interval in seconds.",
+    },
+    reconnectMinMs: {
+      type: "integer",
+      minimum: 100,
+      maximum: 60000,
+      default: 1000,
+      description: "First reconnect delay in ms; doubles (with jitter) up to reconnectMaxMs.",
+    },
+    reconnectMaxMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 600000,
+      default: 60000,
+      description: "Longest reconnect delay in ms; at least reconnectMinMs.",
+    },
+    connectTimeoutMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 120000,
+      default: 10000,
+      description: "How long one connection attempt may take, in ms.",
+    },
+  },
+} as const;
+
+/** payment-domain.md §7 rule 3. */
+export const DEFAULT_SCHEMES = [
+  { scheme: "WECHAT", minLength: 18, maxLength: 18, prefixes: ["10", "11", "12", "13", "14", "15"] },
+  {
+    scheme: "ALIPAY",
+    minLength: 16,
+    maxLength: 24,
+    prefixes: ["25", "26", "27", "28", "29", "30"],
+  },
+  { scheme: "UNIONPAY", minLength: 19, maxLength: 19, prefixes: ["62"] },
+  { scheme: "ECNY", minLength: 19, maxLength: 19, prefixes: ["01"] },
+] as const;
+
+const schemeRuleSchema = {
+  type: "object",
+  description:
+    "One classifier row: a code of this length that starts with one of the prefixes belongs to the scheme.",
+  additionalProperties: false,
+  required: ["scheme", "minLength", "maxLength", "prefixes"],
+  properties: {
+    scheme: {
+      type: "string",
+      enum: ["WECHAT", "ALIPAY", "UNIONPAY", "ECNY"],
+      description: "Payment scheme the matching codes are sent as.",
+    },
+    minLength: { type: "integer", minimum: 8, maximum: 64, description: "Shortest code, in digits." },
+    maxLength: { type: "integer", minimum: 8, maximum: 64, description: "Longest code, in digits." },
+    prefixes: {
+      type: "array",
+      minItems: 1,
+      items: { type: "string", pattern: DIGITS_PATTERN, description: 'Leading digits, e.g. "10".' },
+      description: "Leading digit strings; a code must start with one of them.",
+    },
+  },
+} as const;
+
+const saleSchema = {
+  type: "object",
+  description: "Timing and limits of one sale, and the payment-code classifier.",
+  additionalProperties: false,
+  default: {},
+  properties: {
+    scanTimeoutMs: {
+      type: "integer",
+      minimum: 5000,
+      maximum: 600000,
+      default: 120000,
+      description: "No scan within this time ends the sale as CANCELLED, in ms.",
+    },
+    resultTimeoutMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 120000,
+      default: 30000,
+      description: "No final answer this long after the pay request makes the result UNKNOWN, in ms.",
+    },
+    codeLifetimeMs: {
+      type: "integer",
+      minimum: 5000,
+      maximum: 600000,
+      default: 60000,
+      description: "A payment code's useful life after the scan, in ms; sent to the cloud as the deadline.",
+    },
+    maxAmountFen: {
+      type: "integer",
+      minimum: 1,
+      maximum: 10000000000,
+      default: 10000000,
+      description: "Largest amount a sale may ask for, in fen (1/100 yuan); default 100 000 yuan.",
+    },
+    schemes: {
+      type: "array",
+      minItems: 1,
+      items: schemeRuleSchema,
+      default: DEFAULT_SCHEMES,
+      description: "Payment-code classifier table; codes matching no row are rejected at the lane.",
+    },
+  },
+} as const;
+
+const logSchema = {
+  type: "object",
+  description: "Logging (JSON lines on stdout for journald).",
+  additionalProperties: false,
+  default: {},
+  properties: {
+    level: {
+      type: "string",
+      enum: ["fatal", "error", "warn", "info", "debug", "trace"],
+      default: "info",
+      description: "Lowest level logged.",
+    },
+    format: {
+      type: "string",
+      enum: ["auto", "json", "pretty"],
+      default: "auto",
+      description: "'auto': human-readable when stdout is a terminal, JSON otherwise.",
+    },
+  },
+} as const;
+
+export const configSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  title: "posbridge configuration",
+  description:
+    "posbridge bridges a cash register, barcode scanners and customer displays to a payment cloud over MQTT.",
+  type: "object",
+  additionalProperties: false,
+  required: ["store", "bridge", "mqtt", "lanes"],
+  properties: {
+    store: {
+      type: "string",
+      pattern: ID_PATTERN,
+      description: "Store id, as registered with the payment cloud.",
+    },
+    bridge: {
+      type: "string",
+      pattern: ID_PATTERN,
+      description: "This bridge's id within the store, as registered with the payment cloud.",
+    },
+    stateDir: {
+      type: "string",
+      minLength: 1,
+      default: "/var/lib/posbridge",
+      description: "Directory for the sale journal and other state; must be writable and survive reboots.",
+    },
+    log: logSchema,
+    mqtt: mqttSchema,
+    sale: saleSchema,
+    lanes: {
+      type: "array",
+      minItems: 1,
+      items: laneSchema,
+      description: "Checkout lanes served by this bridge (at least one).",
+    },
+  },
+} as const;
+
+/** The schema as written to schema/posbridge.schema.json (2-space indent, trailing newline). */
+export function schemaJson(): string {
+  return `${JSON.stringify(configSchema, null, 2)}\n`;
+}
+
+// Compile-time drift check against config-types.ts: each line fails to type-check when a property
+// is in one and not the other.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : false;
+type Props<S> = S extends { properties: infer P } ? P : never;
+type Assert<T extends true> = T;
+export type SchemaMatchesTypes = [
+  Assert<SameKeys<Props<typeof configSchema>, Config>>,
+  Assert<SameKeys<Props<typeof mqttSchema>, MqttConfig>>,
+  Assert<SameKeys<Props<typeof saleSchema>, SaleConfig>>,
+  Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
+  Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,
+  Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,
+  Assert<SameKeys<Props<typeof displaySchema>, NonNullable<LaneConfig["display"]>>>,
+];

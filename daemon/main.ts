@@ -1,0 +1,178 @@
+// `posbridge <command>`: argv → command. The daemon itself is `run`; config errors exit 78
+// (EX_CONFIG, what systemd's RestartPreventExitStatus and store IT expect), naming the field.
+import { parseArgs } from "node:util";
+import { createApp } from "./app.js";
+import { loadConfig, exitCodeFor } from "./config/load-config.js";
+import { isBridgeError } from "./errors.js";
+import { createLogger } from "./log/logger.js";
+import { version } from "./version.js";
+
+export const DEFAULT_CONFIG_PATH = "/etc/posbridge/posbridge.yaml";
+
+export const HELP = `posbridge ${"<version>"} — bridges a cash register, barcode scanners and a customer display to a payment cloud over MQTT
+
+Usage: posbridge [command] [options]
+
+Commands:
+  run                 run the bridge daemon (default)
+  check-config        validate the config file and print a summary; exit 78 when it is invalid
+  demo                run a whole store in one process: embedded broker, simulated cloud, virtual
+                      register, scanner and display; plays every sale path and prints a trace
+  cloud-sim           run the simulated payment cloud against a broker (--broker URL)
+  help                show this text
+
+Options:
+  -c, --config PATH   config file (default ${DEFAULT_CONFIG_PATH}, or $POSBRIDGE_CONFIG)
+      --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
+      --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
+      --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
+  -h, --help          show this text
+  -v, --version       print the version
+
+Environment: POSBRIDGE_<FIELD>[__<FIELD>…] overrides one config value, e.g.
+  POSBRIDGE_MQTT__URL=mqtts://broker:8883  POSBRIDGE_LANES__0__TERMINAL__PATH=/dev/ttyUSB1
+
+Exit codes: 0 ok, 1 internal error, 64 bad usage, 78 configuration error.
+Docs: README.md, docs/ (config, protocols, errors).`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`posbridge: ${(err as Error).message}\nTry 'posbridge --help'.\n`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? "run";
+  if (values.help || command === "help") {
+    process.stdout.write(`${HELP.replace("<version>", version())}\n`);
+    return 0;
+  }
+  const configPath = values.config ?? process.env.POSBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  switch (command) {
+    case "run":
+      return runDaemon(configPath);
+    case "check-config":
+      return checkConfig(configPath);
+    case "demo": {
+      const { runDemo } = await import("./demo/demo.js");
+      return runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
+    }
+    case "cloud-sim":
+      return runCloudSim(
+        values.broker ?? "mqtt://127.0.0.1:1883",
+        values.prefix ?? "posbridge/v1",
+        values.protocol ?? "5",
+      );
+    default:
+      process.stderr.write(`posbridge: unknown command '${command}'\nTry 'posbridge --help'.\n`);
+      return 64;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      broker: { type: "string" },
+      prefix: { type: "string" },
+      protocol: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
+function loadOrReport(configPath: string) {
+  try {
+    return { config: loadConfig({ path: configPath, env: process.env }) };
+  } catch (err) {
+    if (isBridgeError(err)) {
+      process.stderr.write(`posbridge: ${err.message}\n`);
+      return { exit: exitCodeFor(err) };
+    }
+    throw err;
+  }
+}
+
+function checkConfig(configPath: string): number {
+  const loaded = loadOrReport(configPath);
+  if (!loaded.config) return loaded.exit ?? 78;
+  const c = loaded.config;
+  process.stdout.write(
+    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, broker ${c.mqtt.url} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
+      c.lanes
+        .map(
+          (l) =>
+            `lane ${l.id}: register ${l.terminal.path} (${l.terminal.profile}), scanner ${l.scanner.path}${l.display ? `, display ${l.display.path} (${l.display.type})` : ""}`,
+        )
+        .join("\n") +
+      "\n",
+  );
+  return 0;
+}
+
+async function runDaemon(configPath: string): Promise<number> {
+  const loaded = loadOrReport(configPath);
+  if (!loaded.config) return loaded.exit ?? 78;
+  const config = loaded.config;
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  process.on("unhandledRejection", (reason) =>
+    log.error({ err: String(reason) }, "unhandled promise rejection"),
+  );
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp({ config, log, version: version() });
+    await app.start();
+  } catch (err) {
+    if (isBridgeError(err)) {
+      log.fatal({ code: err.code }, err.message);
+      return exitCodeFor(err);
+    }
+    throw err;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "stopping");
+      app.stop().then(
+        () => resolve(0),
+        (err: Error) => {
+          log.error({ err: err.message }, "stop failed");
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+async function runCloudSim(broker: string, prefix: string, protocol: string): Promise<number> {
+  if (protocol !== "5" && protocol !== "4") {
+    process.stderr.write("posbridge: --protocol must be 5 or 4\n");
+    return 64;
+  }
+  const { startCloudSim } = await import("./cloud-sim/cloud-sim.js");
+  const sim = await startCloudSim({
+    brokerUrl: broker,
+    topicPrefix: prefix,
+    protocolVersion: protocol === "5" ? 5 : 4,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}; Ctrl-C to stop\n`);
+  return new Promise<number>((resolve) => {
+    const stop = () => void sim.stop().then(() => resolve(0));
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}

@@ -1,0 +1,84 @@
+// CD5220 2×20 VFD pole display encoder (device-protocols.md §2.1, command bytes from lcdproc
+// `serialPOS_cd5220.c`). Each view rewrites both lines in full, padded to 20 columns, so a shorter
+// text never leaves characters of the previous one behind.
+//
+// Texts are plain ASCII: these displays ship with no CJK font, and the customer must never see the
+// payment code, so no view carries one.
+import { concatBytes } from "../core/bytes.js";
+import { formatYuan } from "../payment/amount.js";
+import type { DisplayView } from "./display-view.js";
+
+export const CD5220_COLUMNS = 20;
+
+/** ESC @: initialise. Sent once after the port opens, not with every view. */
+export const CD5220_INIT: Uint8Array = Uint8Array.of(0x1b, 0x40);
+
+const CLEAR = Uint8Array.of(0x0c);
+const UPPER_LINE = Uint8Array.of(0x1b, 0x51, 0x41); // ESC Q A
+const LOWER_LINE = Uint8Array.of(0x1b, 0x51, 0x42); // ESC Q B
+const END_LINE = Uint8Array.of(0x0d);
+
+type RescanReason = Extract<DisplayView, { type: "rescan" }>["reason"];
+
+const RESCAN_TEXT: Record<RescanReason, string> = {
+  expired: "CODE EXPIRED-RESCAN",
+  funds: "LOW BALANCE-RESCAN",
+  declined: "DECLINED - RESCAN",
+  invalidCode: "UNREADABLE - RESCAN",
+  notPayment: "NOT A PAY CODE",
+};
+
+/** The two 20-column lines a view shows, exactly as sent. */
+export function cd5220Lines(view: DisplayView): [string, string] {
+  switch (view.type) {
+    case "idle":
+      return [padLine("WELCOME"), padLine("")];
+    case "amountDue":
+      return [labelAmount("TOTAL", view.amountFen), padLine("PLEASE SHOW PAY CODE")];
+    case "processing":
+      return [labelAmount("TOTAL", view.amountFen), padLine("PROCESSING...")];
+    case "confirmOnPhone":
+      return [labelAmount("TOTAL", view.amountFen), padLine("CONFIRM ON PHONE")];
+    case "rescan":
+      return [labelAmount("TOTAL", view.amountFen), padLine(RESCAN_TEXT[view.reason])];
+    case "paid":
+      return [labelAmount("PAID", view.amountFen), padLine("THANK YOU")];
+    case "cancelled":
+      return [labelAmount("CANCELLED", view.amountFen), padLine("")];
+    case "unknown":
+      // No amount: the customer must not read this as a total still to pay.
+      return [padLine("RESULT UNKNOWN"), padLine("DO NOT PAY AGAIN")];
+  }
+}
+
+/** Clear, then both lines (ESC Q A … CR, ESC Q B … CR). */
+export function encodeCd5220(view: DisplayView): Uint8Array {
+  const [upper, lower] = cd5220Lines(view);
+  return concatBytes(CLEAR, UPPER_LINE, ascii(upper), END_LINE, LOWER_LINE, ascii(lower), END_LINE);
+}
+
+/**
+ * Label left, amount right-aligned in 20 columns with at least one space between. When they do
+ * not fit the label is cut, never the amount: a truncated amount would show the wrong price.
+ */
+function labelAmount(label: string, amountFen: number): string {
+  // formatYuan of any safe integer is at most 18 characters ("-90071992547409.91"), so it always fits.
+  const amount = formatYuan(amountFen);
+  const room = CD5220_COLUMNS - amount.length - 1;
+  const shown = label.slice(0, room);
+  return shown + " ".repeat(CD5220_COLUMNS - shown.length - amount.length) + amount;
+}
+
+function padLine(text: string): string {
+  return text.slice(0, CD5220_COLUMNS).padEnd(CD5220_COLUMNS);
+}
+
+function ascii(line: string): Uint8Array {
+  const out = new Uint8Array(line.length);
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    // Texts are constants and formatYuan output; anything else is a bug shown as '?', not mojibake.
+    out[i] = c >= 0x20 && c <= 0x7e ? c : 0x3f;
+  }
+  return out;
+}

@@ -1,0 +1,462 @@
+// One lane's sale, as a pure step function (style-examples.md §2 item 2): fed POS requests,
+// scans, cloud results and timer expiries with `now`, it returns the next state and the effects
+// the runner carries out. Contract: shared/spec/terminal-protocol.md ("Sale timeline", RS table)
+// and shared/spec/mqtt-contract.md ("Semantics the bridge relies on").
+//
+// Scope of this version: one attempt in flight per lane; WAITING_CUSTOMER keeps the attempt open;
+// a failure that allows a rescan waits for a new scan (new attempt id); UNKNOWN or no answer ends
+// the sale as UNKNOWN (30) honestly — query/reverse and the journal come with the durability work.
+import type { PaymentResult } from "../cloud/cloud-messages.js";
+import type { DisplayView } from "../display/display-view.js";
+import { classifyCode } from "../payment/classify-code.js";
+import { maskCode } from "../payment/mask.js";
+import type { Scheme } from "../payment/scheme.js";
+import type { PosAnswer, PosRequest, ResultStatus } from "../pos/pos-messages.js";
+import { rescanText, TEXT } from "./sale-texts.js";
+import type {
+  ActiveSale,
+  FinishedSale,
+  LaneSaleState,
+  SaleEffect,
+  SaleInput,
+  SaleSettings,
+  SaleStep,
+  TimerName,
+} from "./sale-types.js";
+
+export function initialSaleState(cloudOnline = false): LaneSaleState {
+  return { current: null, recent: [], cloudOnline };
+}
+
+export function saleStep(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  input: SaleInput,
+  now: number,
+): SaleStep {
+  switch (input.type) {
+    case "pos":
+      return onPosRequest(settings, state, input.request, now);
+    case "badRequest":
+      return {
+        state,
+        effects: [
+          result(input.seq, input.orderRef, "REJECTED", null, null, "", input.message),
+          event("saleRejected", input.message, "warn"),
+        ],
+      };
+    case "scan":
+      return onScan(settings, state, input.code, input.attemptId, now);
+    case "cloudResult":
+      return onCloudResult(settings, state, input.attemptId, input.result, now);
+    case "payNotSent": {
+      const sale = state.current;
+      if (!sale?.attempt || sale.attempt.attemptId !== input.attemptId) return { state, effects: [] };
+      // Nothing left the bridge, so no money moved: the cashier may rescan at once.
+      const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
+      return {
+        state: { ...state, current: next },
+        effects: [
+          { type: "cancelTimer", name: "result" },
+          { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
+          progress(sale.orderRef, "RETRY_SCAN", TEXT.notSent),
+          display({ type: "rescan", amountFen: sale.amountFen, reason: "declined" }),
+          event("attemptFailed", `${input.attemptId} not sent: ${input.reason}`, "warn"),
+        ],
+      };
+    }
+    case "cloudLink":
+      return { state: { ...state, cloudOnline: input.online }, effects: [] };
+    case "timer":
+      return onTimer(settings, state, input.name, now);
+  }
+}
+
+function onPosRequest(settings: SaleSettings, state: LaneSaleState, req: PosRequest, now: number): SaleStep {
+  switch (req.type) {
+    case "sale":
+      return onSale(settings, state, req, now);
+    case "query": {
+      if (state.current?.orderRef === req.orderRef) {
+        const s = state.current;
+        return {
+          state,
+          effects: [result(req.seq, s.orderRef, "PENDING", s.amountFen, null, "", TEXT.pending)],
+        };
+      }
+      const done = findRecent(state, req.orderRef);
+      if (done) return { state, effects: [repeatFinal(req.seq, done)] };
+      return {
+        state,
+        effects: [result(req.seq, req.orderRef, "REJECTED", null, null, "", TEXT.unknownOrder)],
+      };
+    }
+    case "cancel":
+      return onCancel(settings, state, req.seq, req.orderRef, now);
+    case "refund":
+      return {
+        state,
+        effects: [result(req.seq, req.orderRef, "REJECTED", req.amountFen, null, "", TEXT.refundUnsupported)],
+      };
+    case "echo":
+      return {
+        state,
+        effects: [
+          {
+            type: "answer",
+            answer: {
+              type: "echoReply",
+              seq: req.seq,
+              brokerOnline: state.cloudOnline,
+              laneState: laneState(state),
+            },
+          },
+        ],
+      };
+  }
+}
+
+function onSale(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  req: Extract<PosRequest, { type: "sale" }>,
+  now: number,
+): SaleStep {
+  const reject = (text: string): SaleStep => ({
+    state,
+    effects: [
+      result(req.seq, req.orderRef, "REJECTED", req.amountFen, null, "", text),
+      event("saleRejected", text, "warn"),
+    ],
+  });
+  if (state.current) return reject(TEXT.busy(state.current.orderRef));
+  if (req.amountFen > settings.maxAmountFen) return reject(`金额超过上限 ${settings.maxAmountFen} 分`);
+  const done = findRecent(state, req.orderRef);
+  if (done && done.amountFen !== req.amountFen) return reject(TEXT.orderReused);
+  // An order that was paid, or whose outcome is unknown, must never be charged again under the
+  // same reference: answer what is known instead of opening a second sale.
+  if (done && (done.status === "PAID" || done.status === "UNKNOWN"))
+    return { state, effects: [repeatFinal(req.seq, done)] };
+  if (!state.cloudOnline) return reject(TEXT.cloudOffline);
+  const sale: ActiveSale = {
+    orderRef: req.orderRef,
+    amountFen: req.amountFen,
+    seq: req.seq,
+    startedAt: now,
+    phase: "waitScan",
+    attempt: null,
+    attempts: 0,
+    cancelSeqs: [],
+  };
+  return {
+    state: { ...state, current: sale },
+    effects: [
+      { type: "cancelTimer", name: "idleDisplay" },
+      progress(sale.orderRef, "WAIT_SCAN", TEXT.showCode(sale.amountFen)),
+      display({ type: "amountDue", amountFen: sale.amountFen }),
+      { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
+      event("saleStarted", `order ${sale.orderRef} amount ${sale.amountFen} fen`, "info"),
+    ],
+  };
+}
+
+function onScan(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  code: string,
+  attemptId: string,
+  now: number,
+): SaleStep {
+  const sale = state.current;
+  if (!sale) return { state, effects: [event("scanIgnored", "scan with no open sale dropped", "warn")] };
+  if (sale.phase !== "waitScan") {
+    return {
+      state,
+      effects: [event("scanIgnored", `scan ignored: attempt ${sale.attempt?.attemptId} in flight`, "warn")],
+    };
+  }
+  const cls = classifyCode(code, settings.schemes);
+  if (cls.type !== "payment") {
+    const reason = cls.type === "notPayment" ? "notPayment" : "invalidCode";
+    const text =
+      cls.type === "notPayment"
+        ? `不是付款码（${cls.reason}），请扫顾客付款码`
+        : `付款码无法识别（${cls.reason}），请重扫`;
+    return {
+      state,
+      effects: [
+        progress(sale.orderRef, "RETRY_SCAN", text),
+        display({ type: "rescan", amountFen: sale.amountFen, reason }),
+        event("scanRejected", cls.reason, "warn"),
+      ],
+    };
+  }
+  const deadlineMs = now + settings.codeLifetimeMs;
+  const next: ActiveSale = {
+    ...sale,
+    phase: "submitted",
+    attempts: sale.attempts + 1,
+    attempt: {
+      attemptId,
+      scheme: cls.scheme,
+      maskedCode: maskCode(cls.code, cls.scheme),
+      submittedAt: now,
+      deadlineMs,
+    },
+  };
+  return {
+    state: { ...state, current: next },
+    effects: [
+      { type: "cancelTimer", name: "scan" },
+      {
+        type: "pay",
+        command: {
+          type: "pay",
+          attemptId,
+          orderRef: sale.orderRef,
+          amountFen: sale.amountFen,
+          authCode: cls.code,
+          scheme: cls.scheme,
+          scannedAtMs: now,
+          deadlineMs,
+        },
+      },
+      { type: "armTimer", name: "result", at: now + settings.resultTimeoutMs },
+      progress(sale.orderRef, "SUBMITTED", TEXT.submitted),
+      display({ type: "processing", amountFen: sale.amountFen }),
+      event("attemptSubmitted", `attempt ${attemptId} ${maskCode(cls.code, cls.scheme)}`, "info"),
+    ],
+  };
+}
+
+function onCloudResult(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  attemptId: string,
+  res: PaymentResult,
+  now: number,
+): SaleStep {
+  const sale = state.current;
+  if (!sale?.attempt || sale.attempt.attemptId !== attemptId) {
+    return {
+      state,
+      effects: [
+        event("resultIgnored", `result ${res.status} for attempt ${attemptId} not in flight`, "warn"),
+      ],
+    };
+  }
+  const scheme = res.scheme ?? sale.attempt.scheme;
+  switch (res.status) {
+    case "PAID":
+      if (res.amountFen !== sale.amountFen) {
+        // mqtt-contract.md: a PAID with another amount is not paid; the sale becomes UNKNOWN.
+        return finish(settings, state, sale, "UNKNOWN", scheme, "", TEXT.amountMismatch, now, [
+          event(
+            "amountMismatch",
+            `attempt ${attemptId} PAID ${res.amountFen} fen, asked ${sale.amountFen}`,
+            "error",
+          ),
+        ]);
+      }
+      return finish(settings, state, sale, "PAID", scheme, res.channelTradeNo, TEXT.paid, now);
+    case "WAITING_CUSTOMER": {
+      if (sale.phase === "reversing") return { state, effects: [] };
+      const first = sale.phase !== "waitCustomer";
+      const next: ActiveSale = { ...sale, phase: "waitCustomer" };
+      const effects: SaleEffect[] = [
+        { type: "armTimer", name: "result", at: now + settings.resultTimeoutMs },
+      ];
+      if (first) {
+        effects.push(progress(sale.orderRef, "WAIT_CUSTOMER", TEXT.waitCustomer));
+        effects.push(display({ type: "confirmOnPhone", amountFen: sale.amountFen }));
+      }
+      return { state: { ...state, current: next }, effects };
+    }
+    case "FAILED": {
+      if (!res.rescanAllowed || sale.phase === "reversing" || sale.cancelSeqs.length > 0) {
+        const text = res.message.trim() ? `支付失败：${res.message.trim()}` : "支付失败";
+        return finish(settings, state, sale, "CANCELLED", scheme, "", text, now);
+      }
+      const { text, reason } = rescanText(res);
+      const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
+      return {
+        state: { ...state, current: next },
+        effects: [
+          { type: "cancelTimer", name: "result" },
+          { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
+          progress(sale.orderRef, "RETRY_SCAN", text),
+          display({ type: "rescan", amountFen: sale.amountFen, reason }),
+          event(
+            "attemptFailed",
+            `attempt ${attemptId} failed ${res.reasonCode || "FAILED"}, rescan allowed`,
+            "info",
+          ),
+        ],
+      };
+    }
+    case "CANCELLED":
+      return finish(settings, state, sale, "CANCELLED", scheme, "", TEXT.cancelled, now);
+    case "UNKNOWN":
+      return finish(settings, state, sale, "UNKNOWN", scheme, "", TEXT.unknown, now);
+  }
+}
+
+function onCancel(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  seq: string,
+  orderRef: string,
+  now: number,
+): SaleStep {
+  const sale = state.current;
+  if (sale?.orderRef === orderRef) {
+    if (sale.phase === "waitScan") {
+      return finish(
+        settings,
+        { ...state },
+        { ...sale, cancelSeqs: [...sale.cancelSeqs, seq] },
+        "CANCELLED",
+        null,
+        "",
+        TEXT.cancelled,
+        now,
+      );
+    }
+    // An attempt is in flight: ask the cloud to reverse it and answer when its state is final.
+    const next: ActiveSale = { ...sale, phase: "reversing", cancelSeqs: [...sale.cancelSeqs, seq] };
+    const effects: SaleEffect[] = [];
+    if (sale.phase !== "reversing" && sale.attempt) {
+      effects.push({
+        type: "cancel",
+        command: { type: "cancel", attemptId: sale.attempt.attemptId, reason: "cashier cancelled" },
+      });
+      effects.push(progress(sale.orderRef, "REVERSING", TEXT.reversing));
+      effects.push({ type: "armTimer", name: "result", at: now + settings.resultTimeoutMs });
+    }
+    return { state: { ...state, current: next }, effects };
+  }
+  const done = findRecent(state, orderRef);
+  if (done) return { state, effects: [repeatFinal(seq, done)] };
+  return { state, effects: [result(seq, orderRef, "REJECTED", null, null, "", TEXT.unknownOrder)] };
+}
+
+function onTimer(settings: SaleSettings, state: LaneSaleState, name: TimerName, now: number): SaleStep {
+  const sale = state.current;
+  if (name === "idleDisplay") return { state, effects: sale ? [] : [display({ type: "idle" })] };
+  if (!sale) return { state, effects: [] };
+  if (name === "scan" && sale.phase === "waitScan") {
+    return finish(settings, state, sale, "CANCELLED", null, "", TEXT.scanTimeout, now);
+  }
+  if (name === "result" && sale.phase !== "waitScan") {
+    return finish(settings, state, sale, "UNKNOWN", sale.attempt?.scheme ?? null, "", TEXT.noAnswer, now);
+  }
+  return { state, effects: [] };
+}
+
+/** Ends the open sale: one RS for the SA and one for each CA that asked, display, memory. */
+function finish(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  sale: ActiveSale,
+  status: ResultStatus,
+  scheme: Scheme | null,
+  channelTradeNo: string,
+  text: string,
+  now: number,
+  extra: SaleEffect[] = [],
+): SaleStep {
+  const done: FinishedSale = {
+    orderRef: sale.orderRef,
+    amountFen: sale.amountFen,
+    status,
+    scheme,
+    channelTradeNo,
+    text,
+    endedAt: now,
+  };
+  const recent = [...state.recent.filter((r) => r.orderRef !== sale.orderRef), done].slice(
+    -settings.recentLimit,
+  );
+  const effects: SaleEffect[] = [
+    ...extra,
+    { type: "cancelTimer", name: "scan" },
+    { type: "cancelTimer", name: "result" },
+    result(sale.seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
+    ...sale.cancelSeqs.map((seq) =>
+      result(seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
+    ),
+    display(finalView(status, sale.amountFen)),
+    { type: "armTimer", name: "idleDisplay", at: now + settings.resultDisplayMs },
+    event("saleEnded", `order ${sale.orderRef} ${status}`, status === "UNKNOWN" ? "error" : "info"),
+  ];
+  return { state: { ...state, current: null, recent }, effects };
+}
+
+function finalView(status: ResultStatus, amountFen: number): DisplayView {
+  if (status === "PAID") return { type: "paid", amountFen };
+  if (status === "UNKNOWN") return { type: "unknown", amountFen };
+  return { type: "cancelled", amountFen };
+}
+
+function findRecent(state: LaneSaleState, orderRef: string): FinishedSale | undefined {
+  for (let i = state.recent.length - 1; i >= 0; i--)
+    if (state.recent[i]?.orderRef === orderRef) return state.recent[i];
+  return undefined;
+}
+
+function repeatFinal(seq: string, done: FinishedSale): SaleEffect {
+  return result(seq, done.orderRef, done.status, done.amountFen, done.scheme, done.channelTradeNo, done.text);
+}
+
+export function laneState(state: LaneSaleState): string {
+  const phase = state.current?.phase;
+  if (!phase) return "IDLE";
+  return {
+    waitScan: "WAIT_SCAN",
+    submitted: "SUBMITTED",
+    waitCustomer: "WAIT_CUSTOMER",
+    reversing: "REVERSING",
+  }[phase];
+}
+
+function result(
+  seq: string,
+  orderRef: string,
+  status: ResultStatus,
+  amountFen: number | null,
+  scheme: Scheme | null,
+  channelTradeNo: string,
+  text: string,
+): SaleEffect {
+  const answer: PosAnswer = {
+    type: "result",
+    seq,
+    orderRef,
+    status,
+    amountFen,
+    scheme,
+    channelTradeNo,
+    text,
+  };
+  return { type: "answer", answer };
+}
+
+function progress(
+  orderRef: string,
+  stage: Extract<PosAnswer, { type: "progress" }>["stage"],
+  text: string,
+): SaleEffect {
+  return { type: "answer", answer: { type: "progress", orderRef, stage, text } };
+}
+
+function display(view: DisplayView): SaleEffect {
+  return { type: "display", view };
+}
+
+function event(
+  kind: Extract<SaleEffect, { type: "event" }>["kind"],
+  detail: string,
+  level: "info" | "warn" | "error",
+): SaleEffect {
+  return { type: "event", kind, detail, level };
+}

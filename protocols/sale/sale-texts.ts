@@ -1,0 +1,38 @@
+// Texts the register shows the cashier (PR/RS text fields). Chinese first, as the registers
+// this bridge serves expect; kept in one place so a profile can swap them later.
+import type { PaymentResult } from "../cloud/cloud-messages.js";
+import type { DisplayView } from "../display/display-view.js";
+import { formatYuan } from "../payment/amount.js";
+
+export const TEXT = {
+  showCode: (amountFen: number) => `请出示付款码 ¥${formatYuan(amountFen)}`,
+  submitted: "支付中",
+  waitCustomer: "请顾客在手机上确认支付",
+  paid: "支付成功",
+  unknown: "支付结果未知，请勿重复收款",
+  noAnswer: "支付平台无应答，结果未知，请勿重复收款",
+  amountMismatch: "支付金额不符，结果未知，请勿重复收款",
+  scanTimeout: "等待扫码超时，交易取消",
+  cancelled: "交易已取消",
+  reversing: "正在撤销",
+  cloudOffline: "支付平台离线，请稍后再试",
+  busy: (orderRef: string) => `收银通道忙，正在处理订单 ${orderRef}`,
+  unknownOrder: "未知订单",
+  pending: "交易进行中",
+  refundUnsupported: "本版本不支持退款",
+  orderReused: "订单号已使用且金额不同",
+  notSent: "支付请求未能发出，请重扫",
+} as const;
+
+/** What the cashier is told when an attempt fails and a rescan is allowed (payment-domain.md §7 rule 17). */
+export function rescanText(result: PaymentResult): { text: string; reason: DisplayRescanReason } {
+  const code = result.reasonCode.toUpperCase();
+  if (/EXPIRE|AUTH_?CODE|AUTHCODE/.test(code))
+    return { text: "付款码已失效，请顾客刷新付款码后重扫", reason: "expired" };
+  if (/NOTENOUGH|NOT_ENOUGH|BALANCE|NOTSUPORTCARD/.test(code))
+    return { text: "余额不足，请换卡或换支付方式", reason: "funds" };
+  const message = result.message.trim();
+  return { text: message ? `支付失败：${message}，请重扫` : "支付失败，请重扫", reason: "declined" };
+}
+
+export type DisplayRescanReason = Extract<DisplayView, { type: "rescan" }>["reason"];

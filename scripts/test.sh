@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly what `npm test` and CI run:
+#   1. installs the Debian packages the tests need when they are missing (mosquitto, socat,
+#      protobuf-compiler for the golden vectors, libusb-1.0-0 for node-hid),
+#   2. makes sure a Mosquitto broker listens on 127.0.0.1:1883 (starts one if none does),
+#   3. builds (protobuf code generation + tsc), lints (biome), and runs vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+broker_up() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
+if ! broker_up; then
+  echo "test: no broker on 127.0.0.1:1883, starting mosquitto"
+  conf="$(mktemp -d)/mosquitto.conf"
+  printf 'listener 1883 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n' >"$conf"
+  mosquitto_bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+  "$mosquitto_bin" -d -c "$conf"
+  for _ in $(seq 1 50); do broker_up && break; sleep 0.1; done
+  broker_up || { echo "test: mosquitto did not start" >&2; exit 1; }
+fi
+
+npm run build --silent
+npx biome check .
+npx vitest run "$@"

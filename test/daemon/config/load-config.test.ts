@@ -1,0 +1,263 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { type ConfigProblem, exitCodeFor, loadConfig } from "../../../daemon/config/load-config.js";
+import { DEFAULT_SCHEMES } from "../../../daemon/config/schema.js";
+import { BridgeError, isBridgeError } from "../../../daemon/errors.js";
+
+const MINIMAL = `
+store: store-1
+bridge: bridge-1
+mqtt:
+  url: mqtt://localhost:1883
+lanes:
+  - id: lane-1
+    terminal: { path: /dev/ttyUSB0 }
+    scanner: { path: /dev/ttyUSB1 }
+`;
+
+function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  return loadConfig({ path: "/etc/posbridge/config.yaml", env, readFile: () => yaml });
+}
+
+/** Loads and returns the PB_CONFIG_INVALID error's problems; fails when loading succeeds. */
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
+  const err = catchError(() => load(yaml, env));
+  expect(isBridgeError(err, "PB_CONFIG_INVALID"), String(err)).toBe(true);
+  const problems = (err as BridgeError).context?.problems as ConfigProblem[];
+  for (const p of problems) expect((err as BridgeError).message).toContain(`${p.path}: ${p.message}`);
+  return problems;
+}
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an error");
+}
+
+describe("loadConfig", () => {
+  it("fills in the defaults of a minimal config and freezes it", () => {
+    const c = load(MINIMAL);
+    expect(c.stateDir).toBe("/var/lib/posbridge");
+    expect(c.log).toEqual({ level: "info", format: "auto" });
+    expect(c.mqtt).toMatchObject({
+      topicPrefix: "posbridge/v1",
+      protocolVersion: 5,
+      clientId: "posbridge-store-1-bridge-1",
+      keepaliveSec: 30,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 60000,
+      connectTimeoutMs: 10000,
+    });
+    expect(c.sale).toEqual({
+      scanTimeoutMs: 120000,
+      resultTimeoutMs: 30000,
+      codeLifetimeMs: 60000,
+      maxAmountFen: 10000000,
+      schemes: DEFAULT_SCHEMES,
+    });
+    expect(c.lanes[0]?.terminal).toEqual({
+      path: "/dev/ttyUSB0",
+      baudRate: 9600,
+      dataBits: 8,
+      parity: "none",
+      stopBits: 1,
+      profile: "ecr",
+      ackTimeoutMs: 1000,
+      maxDataLength: 1024,
+      encoding: "utf8",
+    });
+    expect(c.lanes[0]?.scanner).toMatchObject({ type: "serial", suffix: "CR", prefix: "", maxLength: 128 });
+    expect(c.lanes[0]?.display).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.sale.schemes[0]?.prefixes)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_SCHEMES[0].prefixes)).toBe(false); // defaults are copied, not shared
+  });
+
+  it("accepts the example config in schema/", () => {
+    const example = readFileSync(new URL("../../../schema/posbridge.example.yaml", import.meta.url), "utf8");
+    expect(load(example).lanes.map((l) => l.id)).toEqual(["lane-1"]);
+  });
+
+  it("names lanes when it is missing", () => {
+    expect(problemsOf(MINIMAL.replace(/lanes:[\s\S]*/, ""))).toEqual([
+      { path: "lanes", message: "is required" },
+    ]);
+  });
+
+  it("names the field of a wrong type, once", () => {
+    const problems = problemsOf(
+      MINIMAL.replace("{ path: /dev/ttyUSB0 }", '{ path: /dev/ttyUSB0, baudRate: "fast" }'),
+    );
+    expect(problems).toEqual([{ path: "lanes[0].terminal.baudRate", message: "must be an integer" }]);
+  });
+
+  it("lists the allowed values of an enum", () => {
+    const problems = problemsOf(
+      `${MINIMAL.replace("url: mqtt://localhost:1883", "url: mqtt://localhost:1883\n  protocolVersion: 3")}`.replace(
+        "{ path: /dev/ttyUSB0 }",
+        "{ path: /dev/ttyUSB0, baudRate: 9601 }",
+      ),
+    );
+    expect(problems).toEqual([
+      { path: "mqtt.protocolVersion", message: "must be 5 or 4" },
+      {
+        path: "lanes[0].terminal.baudRate",
+        message: "must be one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200",
+      },
+    ]);
+  });
+
+  it("names an unknown property and suggests the known one", () => {
+    const problems = problemsOf(
+      MINIMAL.replace("{ path: /dev/ttyUSB0 }", "{ path: /dev/ttyUSB0, baudrate: 9600 }"),
+    );
+    expect(problems).toEqual([
+      { path: "lanes[0].terminal.baudrate", message: 'is not a known setting; did you mean "baudRate"?' },
+    ]);
+  });
+
+  it("reports every problem in one error, with human messages", () => {
+    const problems = problemsOf(`
+store: "store 1"
+bridge: b
+extra: 1
+mqtt: { url: "http://broker", reconnectMinMs: 5000, reconnectMaxMs: 2000 }
+lanes: []
+`);
+    expect(problems).toEqual([
+      { path: "extra", message: expect.stringMatching(/^is not a known setting/) },
+      { path: "store", message: "must be 1 to 32 letters, digits, '_' or '-'" },
+      { path: "mqtt.url", message: "must be an mqtt://, mqtts://, ws:// or wss:// URL" },
+      { path: "lanes", message: "must have at least 1 entry" },
+      { path: "mqtt.reconnectMaxMs", message: "must be at least mqtt.reconnectMinMs (5000)" },
+    ]);
+  });
+
+  it("rejects duplicate lane ids and two devices on one path", () => {
+    const problems = problemsOf(`${MINIMAL}
+  - id: lane-1
+    terminal: { path: /dev/ttyUSB2 }
+    scanner: { path: /dev/ttyUSB0 }
+`);
+    expect(problems).toEqual([
+      { path: "lanes[1].id", message: '"lane-1" is already the id of lanes[0]' },
+      { path: "lanes[1].scanner.path", message: "/dev/ttyUSB0 is already used by lanes[0].terminal" },
+    ]);
+  });
+
+  it("rejects a scheme table that is not sane", () => {
+    const problems = problemsOf(`${MINIMAL}
+sale:
+  schemes:
+    - { scheme: WECHAT, minLength: 18, maxLength: 18, prefixes: ["10"] }
+    - { scheme: ALIPAY, minLength: 20, maxLength: 16, prefixes: ["25"] }
+    - { scheme: ECNY, minLength: 16, maxLength: 19, prefixes: ["1"] }
+`);
+    expect(problems).toEqual([
+      { path: "sale.schemes[1].maxLength", message: "must be at least minLength (20)" },
+      { path: "sale.schemes[2].prefixes[0]", message: '"1" overlaps "10" of sale.schemes[0] (WECHAT)' },
+    ]);
+  });
+
+  it("applies environment overrides, matched case-insensitively to field names", () => {
+    const c = load(MINIMAL, {
+      POSBRIDGE_MQTT__URL: "mqtts://cloud.example.com:8883",
+      POSBRIDGE_LANES__0__TERMINAL__PATH: "/dev/serial/by-id/usb-register",
+      POSBRIDGE_STATEDIR: "/srv/posbridge",
+      POSBRIDGE_MQTT__KEEPALIVE_SEC: "60",
+      POSBRIDGE_LOG__LEVEL: "debug",
+      POSBRIDGE_CONFIG: "/etc/posbridge/other.yaml",
+      PATH: "/usr/bin",
+    });
+    expect(c.mqtt.url).toBe("mqtts://cloud.example.com:8883");
+    expect(c.lanes[0]?.terminal.path).toBe("/dev/serial/by-id/usb-register");
+    expect(c.stateDir).toBe("/srv/posbridge");
+    expect(c.mqtt.keepaliveSec).toBe(60);
+    expect(c.log.level).toBe("debug");
+  });
+
+  it("keeps a numeric-looking password a string", () => {
+    const c = load(MINIMAL, { POSBRIDGE_MQTT__PASSWORD: "0012345", POSBRIDGE_MQTT__USERNAME: "true" });
+    expect(c.mqtt.password).toBe("0012345");
+    expect(c.mqtt.username).toBe("true");
+  });
+
+  it("can add a lane from the environment", () => {
+    const c = load(MINIMAL, {
+      POSBRIDGE_LANES__1__ID: "lane-2",
+      POSBRIDGE_LANES__1__TERMINAL__PATH: "/dev/ttyS0",
+      POSBRIDGE_LANES__1__SCANNER__PATH: "/dev/ttyS1",
+    });
+    expect(c.lanes.map((l) => l.id)).toEqual(["lane-1", "lane-2"]);
+  });
+
+  it("names an override that matches no field, and the variable behind a bad value", () => {
+    const problems = problemsOf(MINIMAL, {
+      POSBRIDGE_MQTT__URLL: "mqtt://x",
+      POSBRIDGE_LANES__FIRST__ID: "x",
+      POSBRIDGE_MQTT__KEEPALIVESEC: "often",
+    });
+    expect(problems).toEqual([
+      {
+        path: "POSBRIDGE_LANES__FIRST__ID",
+        message: expect.stringContaining('"FIRST" should be an index into lanes'),
+      },
+      { path: "POSBRIDGE_MQTT__URLL", message: 'names no known setting: there is no field "URLL" in mqtt' },
+      { path: "mqtt.keepaliveSec", message: "must be an integer (set by POSBRIDGE_MQTT__KEEPALIVESEC)" },
+    ]);
+  });
+
+  it("never puts a value in the error message", () => {
+    const err = catchError(() =>
+      load(MINIMAL.replace("url: mqtt://localhost:1883", "url: mqtt://localhost:1883\n  password: 5"), {
+        POSBRIDGE_MQTT__KEEPALIVESEC: "s3cr3t-value",
+      }),
+    );
+    expect((err as Error).message).not.toContain("s3cr3t-value");
+  });
+
+  it("reports a YAML syntax error with its line and column", () => {
+    const err = catchError(() => load("store: s\nmqtt:\n  url: [unclosed\nlanes: x\n"));
+    expect(isBridgeError(err, "PB_CONFIG_PARSE")).toBe(true);
+    expect((err as BridgeError).message).toMatch(/at line \d+, column \d+/);
+    expect((err as BridgeError).context).toMatchObject({
+      path: "/etc/posbridge/config.yaml",
+      line: expect.any(Number),
+    });
+  });
+
+  it("reports the line of a duplicate key", () => {
+    const err = catchError(() => load("store: a\nbridge: b\nstore: c\n"));
+    expect(isBridgeError(err, "PB_CONFIG_PARSE")).toBe(true);
+    expect((err as BridgeError).context).toMatchObject({ line: 3, column: 1 });
+  });
+
+  it("names the path of a missing file", () => {
+    const err = catchError(() => loadConfig({ path: "/nonexistent/posbridge.yaml", env: {} }));
+    expect(isBridgeError(err, "PB_CONFIG_NOT_FOUND")).toBe(true);
+    expect((err as Error).message).toContain("/nonexistent/posbridge.yaml");
+  });
+
+  it("reports an unreadable file separately", () => {
+    const readFile = () => {
+      throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+    };
+    const err = catchError(() => loadConfig({ path: "/etc/posbridge/config.yaml", env: {}, readFile }));
+    expect(isBridgeError(err, "PB_CONFIG_UNREADABLE")).toBe(true);
+  });
+
+  it("treats an empty file as empty and names what is missing", () => {
+    expect(problemsOf("").map((p) => p.path)).toEqual(["store", "bridge", "mqtt", "lanes"]);
+  });
+});
+
+describe("exitCodeFor", () => {
+  it("is 78 (EX_CONFIG) for configuration errors", () => {
+    expect(exitCodeFor(catchError(() => load("")))).toBe(78);
+    expect(exitCodeFor(catchError(() => loadConfig({ path: "/nonexistent.yaml", env: {} })))).toBe(78);
+    expect(exitCodeFor(new BridgeError("PB_MQTT_CONNECT", "refused"))).toBe(1);
+  });
+});

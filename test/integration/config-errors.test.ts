@@ -1,0 +1,61 @@
+// A broken config file must stop the daemon at once with exit code 78 and name the field.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startDaemon } from "../support/daemon-process.js";
+
+const dir = mkdtempSync(join(tmpdir(), "posbridge-cfg-"));
+
+function configFile(text: string): string {
+  const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("posbridge run with a bad config", () => {
+  it("exits 78 naming `lanes` when lanes are missing", async () => {
+    const d = startDaemon([
+      "run",
+      "--config",
+      configFile("store: S1\nbridge: B1\nmqtt: { url: 'mqtt://127.0.0.1:1883' }\n"),
+    ]);
+    expect(await d.exit).toBe(78);
+    expect(d.lines.join("\n")).toMatch(/lanes/);
+  });
+
+  it("exits 78 naming the field of a wrong baud rate", async () => {
+    const d = startDaemon([
+      "run",
+      "--config",
+      configFile(
+        "store: S1\nbridge: B1\nmqtt: { url: 'mqtt://127.0.0.1:1883' }\nlanes:\n  - id: l1\n    terminal: { path: /dev/null, profile: ecr, baudRate: 12 }\n    scanner: { path: /dev/zero, type: serial }\n",
+      ),
+    ]);
+    expect(await d.exit).toBe(78);
+    expect(d.lines.join("\n")).toMatch(/lanes\[0\]\.terminal\.baudRate/);
+  });
+
+  it("exits 78 when the file does not exist, naming the path", async () => {
+    const d = startDaemon(["run", "--config", join(dir, "nope.yaml")]);
+    expect(await d.exit).toBe(78);
+    expect(d.lines.join("\n")).toContain("nope.yaml");
+  });
+
+  it("check-config accepts the shipped example", async () => {
+    const d = startDaemon([
+      "check-config",
+      "--config",
+      new URL("../../schema/posbridge.example.yaml", import.meta.url).pathname,
+    ]);
+    expect(await d.exit).toBe(0);
+    expect(d.lines.join("\n")).toMatch(/valid/);
+  });
+
+  it("prints --help with every command", async () => {
+    const d = startDaemon(["--help"]);
+    expect(await d.exit).toBe(0);
+    const text = d.lines.join("\n");
+    for (const cmd of ["run", "check-config", "demo", "cloud-sim"]) expect(text).toContain(cmd);
+  });
+});

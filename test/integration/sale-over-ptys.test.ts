@@ -1,0 +1,194 @@
+// The daemon as a child process, with a config file, against the real Mosquitto; the register,
+// scanner and display are socat pty pairs. Drives sales byte for byte from SA to RS and to the
+// display bytes, then greps every line the daemon printed for the codes it was shown.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromHex, utf8 } from "../../protocols/core/bytes.js";
+import { encodeCd5220 } from "../../protocols/display/cd5220.js";
+import { encodeEcrFrame } from "../../protocols/ecr/frame-encoder.js";
+import { encodeEcrAnswer } from "../../protocols/ecr/messages.js";
+import { decodeStatus } from "../../daemon/cloud/proto-codec.js";
+import { startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
+import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
+import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
+import { createPtyPair, type PtyPair } from "../support/pty-pair.js";
+import { openSerialEnd, type SerialEnd } from "../support/serial-end.js";
+
+const BROKER = process.env.PB_TEST_BROKER ?? "mqtt://127.0.0.1:1883";
+const run = Math.random().toString(36).slice(2, 8);
+const PREFIX = `pbtest-${run}/v1`;
+const STORE = `S${run}`;
+const CODES = ["134567890123456789", "0123456789012345678"];
+
+describe("one sale end to end over ptys and Mosquitto", () => {
+  const dir = mkdtempSync(join(tmpdir(), "posbridge-it-"));
+  let ptys: PtyPair[] = [];
+  let daemon: DaemonProcess;
+  let sim: Awaited<ReturnType<typeof startCloudSim>>;
+  let reg: SerialEnd;
+  let scanner: SerialEnd;
+  let display: SerialEnd;
+  let register: VirtualRegister;
+
+  beforeAll(async () => {
+    const [r, s, d] = await Promise.all([
+      createPtyPair(dir, "register"),
+      createPtyPair(dir, "scanner"),
+      createPtyPair(dir, "display"),
+    ]);
+    ptys = [r, s, d];
+    sim = await startCloudSim({
+      brokerUrl: BROKER,
+      topicPrefix: PREFIX,
+      protocolVersion: 5,
+      group: `g${run}`,
+    });
+    const configPath = join(dir, "posbridge.yaml");
+    writeFileSync(
+      configPath,
+      `store: ${STORE}
+bridge: PC1
+stateDir: ${dir}
+log: { level: debug, format: json }
+mqtt: { url: "${BROKER}", topicPrefix: "${PREFIX}", protocolVersion: 5, reconnectMinMs: 200 }
+sale: { scanTimeoutMs: 20000, resultTimeoutMs: 5000 }
+lanes:
+  - id: lane1
+    terminal: { path: ${r.daemonPath}, profile: ecr, ackTimeoutMs: 500 }
+    scanner: { path: ${s.daemonPath}, type: serial, suffix: CR }
+    display: { path: ${d.daemonPath}, type: cd5220 }
+`,
+    );
+    daemon = startDaemon(["run", "--config", configPath]);
+    await daemon.waitForLog((e) => e.msg === "broker connected");
+    for (const device of ["terminal", "scanner", "display"]) {
+      await daemon.waitForLog((e) => e.msg === "device opened" && e.device === device);
+    }
+    [reg, scanner, display] = await Promise.all([
+      openSerialEnd(r.testPath),
+      openSerialEnd(s.testPath),
+      openSerialEnd(d.testPath),
+    ]);
+    register = new VirtualRegister((bytes) => void reg.write(bytes));
+    reg.onData((bytes) => register.receive(bytes));
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await Promise.all([reg?.close(), scanner?.close(), display?.close()]);
+    await sim?.stop();
+    await Promise.all(ptys.map((p) => p.close()));
+  });
+
+  it("answers ENQ with ACK", async () => {
+    const before = reg.received.length;
+    await reg.write(Uint8Array.of(0x05));
+    await expect.poll(() => reg.received.subarray(before).includes(0x06)).toBe(true);
+  });
+
+  it("drives the spec's SA frame to RS 00 and shows each stage on the display", async () => {
+    await reg.write(fromHex("02 00 17 53 41 1c 30 31 1c 4f 52 44 31 32 33 1c 31 32 33 34 03 76"));
+    // PR WAIT_SCAN, byte for byte as terminal-protocol.md's timeline shows it.
+    const waitScan = encodeEcrFrame(
+      encodeEcrAnswer({
+        type: "progress",
+        orderRef: "ORD123",
+        stage: "WAIT_SCAN",
+        text: "请出示付款码 ¥12.34",
+      }),
+    );
+    await reg.waitFor(waitScan);
+    await display.waitFor(encodeCd5220({ type: "amountDue", amountFen: 1234 }));
+
+    await scanner.write(`${CODES[0]}\r`);
+    await reg.waitFor(
+      encodeEcrFrame(
+        encodeEcrAnswer({ type: "progress", orderRef: "ORD123", stage: "SUBMITTED", text: "支付中" }),
+      ),
+    );
+    const rs = await register.result("01");
+    expect(rs).toMatchObject({ orderRef: "ORD123", status: "PAID", amountFen: 1234, scheme: "WECHAT" });
+    expect(rs.channelTradeNo).toMatch(/^4200\d+/);
+    await reg.waitFor(
+      encodeEcrFrame(
+        encodeEcrAnswer({
+          type: "result",
+          seq: "01",
+          orderRef: "ORD123",
+          status: "PAID",
+          amountFen: 1234,
+          scheme: "WECHAT",
+          channelTradeNo: rs.channelTradeNo,
+          text: "支付成功",
+        }),
+      ),
+    );
+    await display.waitFor(encodeCd5220({ type: "paid", amountFen: 1234 }));
+    expect(sim.ledger.executedCount ?? sim.stats()).toBeTruthy();
+  });
+
+  it("NAKs a frame with a bad LRC and still serves the next good frame", async () => {
+    const before = reg.received.length;
+    await reg.write(fromHex("ff ff 02 00 05 45 43 1c 30 37 03 00")); // noise, then EC with a wrong LRC
+    await expect.poll(() => reg.received.subarray(before).includes(0x15)).toBe(true);
+    const mark = register.answers.length;
+    await reg.write(fromHex("02 00 05 45 43 1c 30 37 03 1b"));
+    const es = await register.waitFor((a) => a.type === "echoReply" && a.seq === "07", 5000, mark);
+    expect(es).toEqual({ type: "echoReply", seq: "07", brokerOnline: true, laneState: "IDLE" });
+  });
+
+  it("rejects bad amounts and bad orderRefs with RS 40 naming the problem", async () => {
+    const cases: [string, string, string, RegExp][] = [
+      ["11", "ORD-A", "0", /zero|0/i],
+      ["12", "ORD-A", "-5", /sign|digit/i],
+      ["13", "ORD-A", "12.34", /fen|decimal/i],
+      ["14", "ORD-A", "0100", /leading zero/i],
+      ["15", "ORD-A", "1234567890123", /12 digits|too long/i],
+      ["16", "ORD A", "100", /orderRef/i],
+      ["17", "A".repeat(33), "100", /orderRef/i],
+    ];
+    for (const [seq, ref, amount, why] of cases) {
+      register.sendRaw(encodeEcrFrame(utf8(["SA", seq, ref, amount].join("\x1c"))));
+      const rs = await register.result(seq, 5000);
+      expect(rs.status, `SA ${ref} ${amount}`).toBe("REJECTED");
+      expect(rs.text).toMatch(why);
+    }
+  });
+
+  it("ignores garbage on the response topic and keeps selling (e-CNY code with a leading zero)", async () => {
+    const client = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
+    await client.publishAsync(`${PREFIX}/${STORE}/PC1/res`, Buffer.from("not a protobuf at all"), { qos: 1 });
+    await daemon.waitForLog((e) => e.msg === "undecodable response from broker ignored");
+    await client.endAsync();
+
+    const mark = register.answers.length;
+    register.request({ type: "sale", seq: "21", orderRef: "ORD-ECNY", amountFen: 500 });
+    await register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN", 5000, mark);
+    await scanner.write(`${CODES[1]}\r`);
+    const rs = await register.result("21");
+    expect(rs).toMatchObject({ status: "PAID", scheme: "ECNY", amountFen: 500 });
+  });
+
+  it("never prints a payment code, in full, anywhere", () => {
+    const all = daemon.lines.join("\n");
+    expect(daemon.lines.length).toBeGreaterThan(10);
+    for (const code of CODES) expect(all).not.toContain(code);
+  });
+
+  it("publishes online=false on a clean stop and exits 0", async () => {
+    const client = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
+    const statuses: boolean[] = [];
+    client.on("message", (_t, payload) => {
+      const s = decodeStatus(new Uint8Array(payload));
+      if (s.ok) statuses.push(s.value.online);
+    });
+    await client.subscribeAsync(`${PREFIX}/${STORE}/PC1/status`, { qos: 1 });
+    await expect.poll(() => statuses.at(-1)).toBe(true); // retained online=true
+    expect(await daemon.stop("SIGTERM")).toBe(0);
+    await expect.poll(() => statuses.at(-1)).toBe(false);
+    await client.endAsync();
+  });
+});
