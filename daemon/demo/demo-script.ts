@@ -1,6 +1,6 @@
 // The demo's scripted sales, one per path of the sale engine. Outcomes follow the simulated
 // cloud's documented rules (daemon/cloud-sim/sim-rules.ts): amounts ending 77 make the customer
-// confirm on the phone, 98 give UNKNOWN; codes ending 0000 are expired.
+// confirm on the phone, 98 give UNKNOWN, 99 lose the answer; codes ending 0000 are expired.
 
 export type DemoStep =
   | { type: "sale"; orderRef: string; amount: string; name?: string }
@@ -98,6 +98,27 @@ export const DEMO_SCRIPT: readonly DemoSale[] = [
       { type: "expect", of: "sale", status: "UNKNOWN" },
       { type: "query", orderRef: "ORD-1009" },
       { type: "expect", of: "query", status: "UNKNOWN" },
+    ],
+  },
+  {
+    title: "The answer is lost (the cloud charged, the bridge never heard): UNKNOWN after the result timeout",
+    steps: [
+      { type: "sale", orderRef: "ORD-1011", amount: "1299" },
+      { type: "waitStage", stage: "WAIT_SCAN" },
+      { type: "scan", code: "134567890123452222" },
+      { type: "expect", of: "sale", status: "UNKNOWN", timeoutMs: 9000 },
+    ],
+  },
+  {
+    title: "Cashier cancels while the customer confirms on the phone: the attempt is reversed",
+    steps: [
+      { type: "sale", orderRef: "ORD-1012", amount: "3077" },
+      { type: "waitStage", stage: "WAIT_SCAN" },
+      { type: "scan", code: "134567890123453333" },
+      { type: "waitStage", stage: "WAIT_CUSTOMER" },
+      { type: "cancel", orderRef: "ORD-1012" },
+      { type: "expect", of: "sale", status: "CANCELLED" },
+      { type: "expect", of: "cancel", status: "CANCELLED" },
     ],
   },
   {

@@ -14,6 +14,7 @@ import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js"
 import type { Clock, TimerHandle } from "../clock.js";
 import type { TerminalConfig } from "../config/config-types.js";
 import type { Logger } from "../log/logger.js";
+import { textEncoder } from "../text/text-encoder.js";
 import { PortSupervisor } from "./port-supervisor.js";
 import type { OpenPort, SerialOpener } from "./serial-binding.js";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
@@ -27,6 +28,7 @@ export interface TerminalHandlers {
 export class TerminalPort {
   private readonly supervisor: PortSupervisor;
   private framer: EcrFramer;
+  private readonly encodeText: (text: string) => Uint8Array;
   private link: LinkState;
   private timer: TimerHandle | undefined;
 
@@ -36,6 +38,7 @@ export class TerminalPort {
     private readonly handlers: TerminalHandlers,
   ) {
     this.framer = new EcrFramer({ maxDataLength: config.maxDataLength });
+    this.encodeText = textEncoder(config.encoding);
     this.link = createLinkState({ ackTimeoutMs: config.ackTimeoutMs });
     this.supervisor = new PortSupervisor({
       settings: config,
@@ -61,7 +64,7 @@ export class TerminalPort {
   }
 
   send(answer: PosAnswer): void {
-    this.step({ type: "send", data: encodeEcrAnswer(answer) });
+    this.step({ type: "send", data: encodeEcrAnswer(answer, this.encodeText) });
   }
 
   private attach(port: OpenPort): void {

@@ -1,0 +1,140 @@
+// The simulated payment cloud: a real MQTT peer that follows the contract (mqtt-contract.md).
+// It subscribes to every bridge's `req` (a shared subscription on MQTT 5, as a worker fleet
+// would), decodes each BridgeRequest, executes it against its ledger at most once, and answers
+// on the `res` topic of the store/bridge the request's topic names — never on a topic the
+// request asks for. Its log lines show payment codes masked.
+import mqtt, { type MqttClient } from "mqtt";
+import type {
+  CloudRequest,
+  CloudResponse,
+  PaymentResult,
+  RefundResult,
+} from "../../protocols/cloud/cloud-messages.js";
+import { parseBridgeTopic } from "../../protocols/cloud/topics.js";
+import { maskCode } from "../../protocols/payment/mask.js";
+import { decodeRequest, encodeResponse } from "../cloud/proto-codec.js";
+import { Ledger } from "./ledger.js";
+
+export interface CloudSimOptions {
+  brokerUrl: string;
+  topicPrefix?: string;
+  protocolVersion?: 4 | 5;
+  /** Shared-subscription group (MQTT 5 only). */
+  group?: string;
+  /** How long a customer takes to confirm on the phone (amounts ending 77). */
+  confirmDelayMs?: number;
+  log?: (line: string) => void;
+  clock?: { now(): number };
+}
+
+export interface CloudSim {
+  ledger: Ledger;
+  stats(): { requests: number; garbage: number; answered: number } & Ledger["stats"];
+  stop(): Promise<void>;
+}
+
+export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
+  const prefix = opts.topicPrefix ?? "posbridge/v1";
+  const v5 = (opts.protocolVersion ?? 5) === 5;
+  const log = opts.log ?? (() => {});
+  const now = () => (opts.clock ?? Date).now();
+  const confirmDelayMs = opts.confirmDelayMs ?? 1500;
+  const ledger = new Ledger();
+  const counters = { requests: 0, garbage: 0, answered: 0 };
+  const timers = new Set<NodeJS.Timeout>();
+
+  const client: MqttClient = await mqtt.connectAsync(opts.brokerUrl, {
+    protocolVersion: v5 ? 5 : 4,
+    clientId: `posbridge-cloud-sim-${Math.random().toString(36).slice(2, 10)}`,
+    reconnectPeriod: 1000,
+  });
+  const filter = `${prefix}/+/+/req`;
+  await client.subscribeAsync(v5 ? `$share/${opts.group ?? "posbridge-cloud-sim"}/${filter}` : filter, {
+    qos: 1,
+  });
+
+  const answer = (resTopic: string, req: CloudRequest, result: PaymentResult | RefundResult) => {
+    const res: CloudResponse = {
+      requestId: req.requestId,
+      attemptId: req.command.attemptId,
+      sentAtMs: now(),
+      result,
+    };
+    client.publish(resTopic, Buffer.from(encodeResponse(res)), {
+      qos: 1,
+      ...(v5
+        ? {
+            properties: {
+              correlationData: Buffer.from(req.requestId),
+              contentType: "application/x-protobuf",
+            },
+          }
+        : {}),
+    });
+    counters.answered++;
+    const detail =
+      result.type === "payment"
+        ? `${result.status}${result.reasonCode ? ` ${result.reasonCode}` : ""}`
+        : `refund ${result.status}`;
+    log(`← ${req.command.attemptId} ${detail}`);
+  };
+
+  client.on("message", (topic, payload) => {
+    const where = parseBridgeTopic(prefix, topic);
+    if (!where || where.leaf !== "req") return;
+    counters.requests++;
+    const decoded = decodeRequest(new Uint8Array(payload));
+    if (!decoded.ok) {
+      counters.garbage++;
+      log(`✗ undecodable request on ${topic}: ${decoded.error}`);
+      return;
+    }
+    const req = decoded.value;
+    const resTopic = `${prefix}/${where.store}/${where.bridge}/res`;
+    const c = req.command;
+    switch (c.type) {
+      case "pay": {
+        const { duplicate, outcome, result } = ledger.pay(c, now());
+        log(
+          `→ pay ${c.attemptId} ${c.amountFen} fen ${maskCode(c.authCode, c.scheme)}${duplicate ? " (duplicate: not executed again)" : ""}`,
+        );
+        if (outcome?.kind === "silent") {
+          log(`  ${c.attemptId} charged, answer lost (rule: amount ends in 99)`);
+          return;
+        }
+        answer(resTopic, req, result);
+        if (outcome?.kind === "waiting") {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            const confirmed = ledger.confirm(c.attemptId);
+            if (confirmed) answer(resTopic, req, confirmed);
+          }, confirmDelayMs);
+          timers.add(t);
+        }
+        return;
+      }
+      case "query":
+        log(`→ query ${c.attemptId}`);
+        answer(resTopic, req, ledger.query(c.attemptId));
+        return;
+      case "cancel":
+        log(`→ cancel ${c.attemptId}`);
+        answer(resTopic, req, ledger.cancel(c));
+        return;
+      case "refund":
+        log(`→ refund ${c.attemptId} ${c.amountFen} fen`);
+        answer(resTopic, req, ledger.refund(c));
+        return;
+    }
+  });
+
+  return {
+    ledger,
+    stats: () => ({ ...counters, ...ledger.stats }),
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await client.endAsync();
+    },
+  };
+}

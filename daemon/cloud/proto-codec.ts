@@ -1,0 +1,321 @@
+// Domain messages (protocols/cloud/cloud-messages.ts) ⇄ protobuf bytes (proto/posbridge/v1).
+// Messages are built with fromObject (int64 as decimal strings: create() with a bigint silently
+// encodes 0) and verified before encoding; decoding never throws: garbage, a missing body, an
+// unspecified enum, an unsafe amount or a malformed id come back as a specific error. Error texts
+// never quote payload bytes (a payload may carry a payment code).
+import { posbridge } from "#proto";
+import type {
+  BridgeEventView,
+  BridgeStatusView,
+  CloudCommand,
+  CloudRequest,
+  CloudResponse,
+  DeviceState,
+  PaymentStatus,
+  RefundStatus,
+} from "../../protocols/cloud/cloud-messages.js";
+import { SCHEMES, type Scheme } from "../../protocols/payment/scheme.js";
+
+const v1 = posbridge.v1;
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const ATTEMPT_ID = /^[A-Za-z0-9_]{6,32}$/;
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const CONVERSION = { longs: String, enums: String, defaults: true, oneofs: true } as const;
+
+type Obj = Record<string, unknown>;
+
+class Invalid extends Error {}
+
+function encodeWith<T>(
+  type: { fromObject(o: Obj): T; encode(m: T): { finish(): Uint8Array }; verify(o: Obj): string | null },
+  obj: Obj,
+): Uint8Array {
+  const message = type.fromObject(obj);
+  const problem = type.verify(message as unknown as Obj);
+  if (problem) throw new TypeError(`cannot encode: ${problem}`);
+  return type.encode(message).finish();
+}
+
+function decodeWith<T>(
+  type: { decode(b: Uint8Array): T; toObject(m: T, o: typeof CONVERSION): Obj },
+  bytes: Uint8Array,
+  name: string,
+): Obj {
+  if (bytes.length === 0) throw new Invalid(`empty ${name}`);
+  let message: T;
+  try {
+    message = type.decode(bytes);
+  } catch (err) {
+    throw new Invalid(`not a ${name}: ${(err as Error).message.replace(/\d{6,}/g, "…")}`);
+  }
+  return type.toObject(message, CONVERSION);
+}
+
+function guard<T>(fn: () => T): Decoded<T> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, error: err.message };
+    return { ok: false, error: `undecodable: ${(err as Error).message.replace(/\d{6,}/g, "…")}` };
+  }
+}
+
+/** int64 as decimal string → a safe non-negative integer. */
+function int(value: unknown, field: string, { positive = false } = {}): number {
+  const text = String(value ?? "0");
+  if (!/^-?\d+$/.test(text)) throw new Invalid(`${field} is not an integer`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Invalid(`${field} out of range`);
+  if (positive && n === 0) throw new Invalid(`${field} must be > 0`);
+  return n;
+}
+
+function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+function attemptId(value: unknown, field = "attempt_id"): string {
+  const id = str(value);
+  if (!ATTEMPT_ID.test(id)) throw new Invalid(`${field} must be 6–32 of [A-Za-z0-9_]`);
+  return id;
+}
+
+function scheme(value: unknown, { required }: { required: boolean }): Scheme | null {
+  if (SCHEMES.includes(value as Scheme)) return value as Scheme;
+  if (!required && (value === "SCHEME_UNSPECIFIED" || value === undefined)) return null;
+  throw new Invalid("scheme unspecified or unknown");
+}
+
+// ── requests ────────────────────────────────────────────────────────────────────────────────
+
+export function encodeRequest(req: CloudRequest): Uint8Array {
+  const envelope: Obj = { requestId: req.requestId, sentAtMs: String(req.sentAtMs), laneId: req.laneId };
+  const c = req.command;
+  switch (c.type) {
+    case "pay":
+      envelope.pay = {
+        attemptId: c.attemptId,
+        orderRef: c.orderRef,
+        amountFen: String(c.amountFen),
+        currency: "CNY",
+        authCode: c.authCode,
+        scheme: c.scheme,
+        scannedAtMs: String(c.scannedAtMs),
+        deadlineMs: String(c.deadlineMs),
+      };
+      break;
+    case "query":
+      envelope.query = { attemptId: c.attemptId };
+      break;
+    case "cancel":
+      envelope.cancel = { attemptId: c.attemptId, reason: c.reason };
+      break;
+    case "refund":
+      envelope.refund = {
+        attemptId: c.attemptId,
+        refundId: c.refundId,
+        amountFen: String(c.amountFen),
+        reason: c.reason,
+      };
+      break;
+  }
+  return encodeWith(v1.BridgeRequest, envelope);
+}
+
+export function decodeRequest(bytes: Uint8Array): Decoded<CloudRequest> {
+  return guard(() => {
+    const o = decodeWith(v1.BridgeRequest, bytes, "BridgeRequest");
+    const requestId = str(o.requestId);
+    if (!REQUEST_ID.test(requestId)) throw new Invalid("request_id missing or malformed");
+    let command: CloudCommand;
+    const body = o.body as string | undefined;
+    const b = (o[body ?? ""] ?? {}) as Obj;
+    switch (body) {
+      case "pay": {
+        const authCode = str(b.authCode);
+        if (!/^[0-9]{8,64}$/.test(authCode)) throw new Invalid("auth_code must be 8–64 digits");
+        if (str(b.currency) !== "CNY") throw new Invalid("currency must be CNY");
+        command = {
+          type: "pay",
+          attemptId: attemptId(b.attemptId),
+          orderRef: str(b.orderRef),
+          amountFen: int(b.amountFen, "amount_fen", { positive: true }),
+          authCode,
+          scheme: scheme(b.scheme, { required: true }) as Scheme,
+          scannedAtMs: int(b.scannedAtMs, "scanned_at_ms"),
+          deadlineMs: int(b.deadlineMs, "deadline_ms", { positive: true }),
+        };
+        break;
+      }
+      case "query":
+        command = { type: "query", attemptId: attemptId(b.attemptId) };
+        break;
+      case "cancel":
+        command = { type: "cancel", attemptId: attemptId(b.attemptId), reason: str(b.reason) };
+        break;
+      case "refund":
+        command = {
+          type: "refund",
+          attemptId: attemptId(b.attemptId),
+          refundId: attemptId(b.refundId, "refund_id"),
+          amountFen: int(b.amountFen, "amount_fen", { positive: true }),
+          reason: str(b.reason),
+        };
+        break;
+      default:
+        throw new Invalid("BridgeRequest has no body (pay, query, cancel or refund)");
+    }
+    return { requestId, sentAtMs: int(o.sentAtMs, "sent_at_ms"), laneId: str(o.laneId), command };
+  });
+}
+
+// ── responses ───────────────────────────────────────────────────────────────────────────────
+
+export function encodeResponse(res: CloudResponse): Uint8Array {
+  const envelope: Obj = {
+    requestId: res.requestId,
+    attemptId: res.attemptId,
+    sentAtMs: String(res.sentAtMs),
+  };
+  const r = res.result;
+  if (r.type === "payment") {
+    envelope.payment = {
+      status: r.status,
+      amountFen: String(r.amountFen),
+      scheme: r.scheme ?? "SCHEME_UNSPECIFIED",
+      channelTradeNo: r.channelTradeNo,
+      reasonCode: r.reasonCode,
+      message: r.message,
+      rescanAllowed: r.rescanAllowed,
+    };
+  } else {
+    envelope.refund = {
+      refundId: r.refundId,
+      status: r.status === "UNKNOWN" ? "REFUND_UNKNOWN" : r.status,
+      amountFen: String(r.amountFen),
+      reasonCode: r.reasonCode,
+      message: r.message,
+    };
+  }
+  return encodeWith(v1.BridgeResponse, envelope);
+}
+
+const PAYMENT_STATUSES: readonly PaymentStatus[] = [
+  "PAID",
+  "FAILED",
+  "WAITING_CUSTOMER",
+  "UNKNOWN",
+  "CANCELLED",
+];
+
+export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
+  return guard(() => {
+    const o = decodeWith(v1.BridgeResponse, bytes, "BridgeResponse");
+    const requestId = str(o.requestId);
+    if (!REQUEST_ID.test(requestId)) throw new Invalid("request_id missing or malformed");
+    const envelope = {
+      requestId,
+      attemptId: attemptId(o.attemptId),
+      sentAtMs: int(o.sentAtMs, "sent_at_ms"),
+    };
+    if (o.body === "payment") {
+      const p = o.payment as Obj;
+      const status = p.status as PaymentStatus;
+      if (!PAYMENT_STATUSES.includes(status)) throw new Invalid("payment status unspecified or unknown");
+      return {
+        ...envelope,
+        result: {
+          type: "payment",
+          status,
+          amountFen: int(p.amountFen, "amount_fen"),
+          scheme: scheme(p.scheme, { required: false }),
+          channelTradeNo: str(p.channelTradeNo),
+          reasonCode: str(p.reasonCode),
+          message: str(p.message),
+          rescanAllowed: p.rescanAllowed === true,
+        },
+      };
+    }
+    if (o.body === "refund") {
+      const r = o.refund as Obj;
+      const map: Record<string, RefundStatus> = {
+        REFUNDED: "REFUNDED",
+        REFUND_FAILED: "REFUND_FAILED",
+        REFUND_UNKNOWN: "UNKNOWN",
+      };
+      const status = map[str(r.status)];
+      if (!status) throw new Invalid("refund status unspecified or unknown");
+      return {
+        ...envelope,
+        result: {
+          type: "refund",
+          refundId: attemptId(r.refundId, "refund_id"),
+          status,
+          amountFen: int(r.amountFen, "amount_fen"),
+          reasonCode: str(r.reasonCode),
+          message: str(r.message),
+        },
+      };
+    }
+    throw new Invalid("BridgeResponse has no body (payment or refund)");
+  });
+}
+
+// ── status and events ───────────────────────────────────────────────────────────────────────
+
+export function encodeStatus(s: BridgeStatusView): Uint8Array {
+  return encodeWith(v1.BridgeStatus, {
+    online: s.online,
+    version: s.version,
+    sinceMs: String(s.sinceMs),
+    lanes: s.lanes.map((l) => ({
+      laneId: l.laneId,
+      terminal: l.terminal,
+      scanner: l.scanner,
+      display: l.display,
+      lastError: l.lastError,
+    })),
+  });
+}
+
+const DEVICE_STATES: readonly DeviceState[] = ["CONNECTED", "ABSENT", "FAULT"];
+function deviceState(value: unknown): DeviceState {
+  if (!DEVICE_STATES.includes(value as DeviceState)) throw new Invalid("device state unspecified or unknown");
+  return value as DeviceState;
+}
+
+export function decodeStatus(bytes: Uint8Array): Decoded<BridgeStatusView> {
+  return guard(() => {
+    const o = decodeWith(v1.BridgeStatus, bytes, "BridgeStatus");
+    return {
+      online: o.online === true,
+      version: str(o.version),
+      sinceMs: int(o.sinceMs, "since_ms"),
+      lanes: ((o.lanes as Obj[]) ?? []).map((l) => ({
+        laneId: str(l.laneId),
+        terminal: deviceState(l.terminal),
+        scanner: deviceState(l.scanner),
+        display: deviceState(l.display),
+        lastError: str(l.lastError),
+      })),
+    };
+  });
+}
+
+export function encodeEvent(e: BridgeEventView): Uint8Array {
+  return encodeWith(v1.BridgeEvent, {
+    atMs: String(e.atMs),
+    laneId: e.laneId,
+    kind: e.kind,
+    detail: e.detail,
+  });
+}
+
+export function decodeEvent(bytes: Uint8Array): Decoded<BridgeEventView> {
+  return guard(() => {
+    const o = decodeWith(v1.BridgeEvent, bytes, "BridgeEvent");
+    if (!str(o.kind)) throw new Invalid("event kind missing");
+    return { atMs: int(o.atMs, "at_ms"), laneId: str(o.laneId), kind: str(o.kind), detail: str(o.detail) };
+  });
+}

@@ -1,0 +1,110 @@
+// The broker link against a private Mosquitto that the test kills and restarts.
+import mqtt from "mqtt";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bridgeTopics } from "../../../protocols/cloud/topics.js";
+import { systemClock } from "../../../daemon/clock.js";
+import { MqttLink } from "../../../daemon/cloud/mqtt-link.js";
+import { decodeStatus, encodeStatus } from "../../../daemon/cloud/proto-codec.js";
+import type { MqttConfig } from "../../../daemon/config/config-types.js";
+import { createTestBroker, type TestBroker } from "../../support/mosquitto.js";
+
+const topics = bridgeTopics("pbtest/v1", "S1", "B1");
+const log = pino({ level: "silent" });
+
+function config(url: string, protocolVersion: 4 | 5 = 5): MqttConfig {
+  return {
+    url,
+    topicPrefix: "pbtest/v1",
+    protocolVersion,
+    keepaliveSec: 5,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 400,
+    connectTimeoutMs: 2000,
+  };
+}
+
+function newLink(url: string, protocolVersion: 4 | 5 = 5) {
+  return new MqttLink({
+    config: config(url, protocolVersion),
+    clientId: `pbtest-${Math.random().toString(36).slice(2)}`,
+    topics,
+    clock: systemClock,
+    log,
+    statusPayload: (online) => encodeStatus({ online, version: "test", sinceMs: 1, lanes: [] }),
+  });
+}
+
+async function watchStatus(url: string) {
+  const seen: boolean[] = [];
+  const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 100 });
+  client.on("message", (_t, payload) => {
+    const s = decodeStatus(new Uint8Array(payload));
+    if (s.ok) seen.push(s.value.online);
+  });
+  await client.subscribeAsync(topics.status, { qos: 1 });
+  return { seen, close: () => client.endAsync() };
+}
+
+describe("MqttLink", () => {
+  let broker: TestBroker;
+
+  beforeAll(async () => {
+    broker = await createTestBroker();
+    await broker.start();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+
+  it("publishes a retained online status, and offline itself on a clean stop", async () => {
+    const link = newLink(broker.url);
+    link.start();
+    await expect.poll(() => link.isOnline).toBe(true);
+    const watch = await watchStatus(broker.url);
+    await expect.poll(() => watch.seen.at(-1)).toBe(true); // retained
+    await link.stop();
+    await expect.poll(() => watch.seen.at(-1)).toBe(false);
+    await watch.close();
+  });
+
+  it("the Last Will says offline when the connection dies without a goodbye", async () => {
+    const link = newLink(broker.url);
+    link.start();
+    await expect.poll(() => link.isOnline).toBe(true);
+    const watch = await watchStatus(broker.url);
+    await expect.poll(() => watch.seen.at(-1)).toBe(true);
+    // Kill the TCP connection under the client, as a crash or a cable pull would.
+    (link as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
+    await expect.poll(() => watch.seen.includes(false)).toBe(true);
+    // …and it comes back by itself, saying online again.
+    await expect.poll(() => link.isOnline, { timeout: 5000 }).toBe(true);
+    await expect.poll(() => watch.seen.at(-1)).toBe(true);
+    await link.stop();
+    await watch.close();
+  });
+
+  it("refuses to queue requests while the broker is down and reconnects when it returns", async () => {
+    const link = newLink(broker.url);
+    const changes: boolean[] = [];
+    link.onOnlineChange((o) => changes.push(o));
+    link.start();
+    await expect.poll(() => link.isOnline).toBe(true);
+    await broker.stop();
+    await expect.poll(() => link.isOnline).toBe(false);
+    expect(link.publishRequest(Uint8Array.of(1, 2, 3), { requestId: "R1", expirySec: 30 })).toBe(false);
+    expect(link.counters.refusedOffline).toBe(1);
+    await broker.start();
+    await expect.poll(() => link.isOnline, { timeout: 8000 }).toBe(true);
+    expect(changes).toEqual([true, false, true]);
+    await link.stop();
+  });
+
+  it("works over MQTT 3.1.1 too", async () => {
+    const link = newLink(broker.url, 4);
+    link.start();
+    await expect.poll(() => link.isOnline).toBe(true);
+    expect(link.publishRequest(Uint8Array.of(1), { requestId: "R2", expirySec: 30 })).toBe(true);
+    await link.stop();
+  });
+});
