@@ -10,7 +10,7 @@ import { fromHex, utf8 } from "../../protocols/core/bytes.js";
 import { encodeCd5220 } from "../../protocols/display/cd5220.js";
 import { encodeEcrFrame } from "../../protocols/ecr/frame-encoder.js";
 import { encodeEcrAnswer } from "../../protocols/ecr/messages.js";
-import { decodeStatus } from "../../daemon/cloud/proto-codec.js";
+import { decodeRequest, decodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
@@ -32,6 +32,13 @@ describe("one sale end to end over ptys and Mosquitto", () => {
   let scanner: SerialEnd;
   let display: SerialEnd;
   let register: VirtualRegister;
+  let watcher: mqtt.MqttClient;
+  const requests: {
+    payload: Buffer;
+    props: mqtt.IPublishPacket["properties"];
+    qos: number;
+    retain: boolean;
+  }[] = [];
 
   beforeAll(async () => {
     const [r, s, d] = await Promise.all([
@@ -40,6 +47,11 @@ describe("one sale end to end over ptys and Mosquitto", () => {
       createPtyPair(dir, "display"),
     ]);
     ptys = [r, s, d];
+    watcher = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
+    watcher.on("message", (_topic, payload, packet) =>
+      requests.push({ payload, props: packet.properties, qos: packet.qos, retain: packet.retain }),
+    );
+    await watcher.subscribeAsync(`${PREFIX}/${STORE}/PC1/req`, { qos: 1 });
     sim = await startCloudSim({
       brokerUrl: BROKER,
       topicPrefix: PREFIX,
@@ -80,6 +92,7 @@ lanes:
     await daemon?.stop();
     await Promise.all([reg?.close(), scanner?.close(), display?.close()]);
     await sim?.stop();
+    await watcher?.endAsync();
     await Promise.all(ptys.map((p) => p.close()));
   });
 
@@ -127,7 +140,33 @@ lanes:
       ),
     );
     await display.waitFor(encodeCd5220({ type: "paid", amountFen: 1234 }));
-    expect(sim.ledger.executedCount ?? sim.stats()).toBeTruthy();
+    const executed = sim.ledger.all().filter((e) => e.orderRef === "ORD123");
+    expect(executed).toHaveLength(1);
+    expect(executed[0]).toMatchObject({ status: "PAID", amountFen: 1234, charged: true, scheme: "WECHAT" });
+  });
+
+  it("published the pay request QoS 1, not retained, with the MQTT 5 properties of the contract", () => {
+    const pay = requests
+      .map((r) => ({ ...r, decoded: decodeRequest(new Uint8Array(r.payload)) }))
+      .find((r) => r.decoded.ok && r.decoded.value.command.type === "pay");
+    expect(pay).toBeDefined();
+    if (!pay?.decoded.ok || pay.decoded.value.command.type !== "pay") return;
+    const req = pay.decoded.value;
+    expect(pay.qos).toBe(1);
+    expect(pay.retain).toBe(false);
+    expect(pay.props?.responseTopic).toBe(`${PREFIX}/${STORE}/PC1/res`);
+    expect(pay.props?.contentType).toBe("application/x-protobuf");
+    expect(Buffer.from(pay.props?.correlationData ?? []).toString()).toBe(req.requestId);
+    expect(pay.props?.messageExpiryInterval).toBeGreaterThan(50);
+    expect(pay.props?.messageExpiryInterval).toBeLessThanOrEqual(60);
+    expect(req.command).toMatchObject({
+      orderRef: "ORD123",
+      amountFen: 1234,
+      scheme: "WECHAT",
+      authCode: CODES[0],
+    });
+    expect(req.command.deadlineMs - req.command.scannedAtMs).toBe(60_000);
+    expect(req.command.attemptId).toMatch(/^[A-Za-z0-9_]{6,32}$/);
   });
 
   it("NAKs a frame with a bad LRC and still serves the next good frame", async () => {
@@ -145,8 +184,8 @@ lanes:
       ["11", "ORD-A", "0", /zero|0/i],
       ["12", "ORD-A", "-5", /sign|digit/i],
       ["13", "ORD-A", "12.34", /fen|decimal/i],
-      ["14", "ORD-A", "0100", /leading zero/i],
-      ["15", "ORD-A", "1234567890123", /12 digits|too long/i],
+      ["14", "ORD-A", "0100", /start with 0|leading zero/i],
+      ["15", "ORD-A", "1234567890123", /13 digits|at most 12/i],
       ["16", "ORD A", "100", /orderRef/i],
       ["17", "A".repeat(33), "100", /orderRef/i],
     ];
