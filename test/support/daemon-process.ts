@@ -56,7 +56,15 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon
   };
   proc.stdout?.on("data", onText);
   proc.stderr?.on("data", onText);
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => {
+      // Nothing more will be printed: fail whoever still waits, with what the daemon said.
+      for (const w of waiters)
+        w.reject(new Error(`daemon exited (${code}) first:\n${lines.slice(-20).join("\n")}`));
+      waiters = [];
+      resolve(code);
+    }),
+  );
   return {
     proc,
     lines,
@@ -79,6 +87,10 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon
           resolve: (e) => {
             clearTimeout(t);
             resolve(e);
+          },
+          reject: (err) => {
+            clearTimeout(t);
+            reject(err);
           },
         });
       });

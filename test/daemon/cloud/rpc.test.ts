@@ -1,0 +1,106 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import type { CloudResponse, PayCommand } from "../../../protocols/cloud/cloud-messages.js";
+import { ManualClock } from "../../../daemon/clock.js";
+import type { MqttLink } from "../../../daemon/cloud/mqtt-link.js";
+import { decodeRequest, encodeResponse } from "../../../daemon/cloud/proto-codec.js";
+import { CloudRpc } from "../../../daemon/cloud/rpc.js";
+
+/** A link that records what is published and lets the test deliver responses. */
+function fakeLink(online = true) {
+  const published: { bytes: Uint8Array; requestId: string; expirySec: number }[] = [];
+  let handler: (b: Uint8Array) => void = () => {};
+  const link = {
+    online,
+    onResponse: (fn: (b: Uint8Array) => void) => {
+      handler = fn;
+    },
+    publishRequest(bytes: Uint8Array, meta: { requestId: string; expirySec: number }) {
+      if (!link.online) return false;
+      published.push({ bytes, ...meta });
+      return true;
+    },
+  };
+  return { link, published, deliver: (b: Uint8Array) => handler(b) };
+}
+
+const pay: PayCommand = {
+  type: "pay",
+  attemptId: "ATTEMPT_1",
+  orderRef: "O1",
+  amountFen: 100,
+  authCode: "134567890123456789",
+  scheme: "WECHAT",
+  scannedAtMs: 0,
+  deadlineMs: 60_000,
+};
+
+function setup(online = true) {
+  const f = fakeLink(online);
+  let id = 0;
+  const rpc = new CloudRpc({
+    link: f.link as unknown as MqttLink,
+    clock: new ManualClock(),
+    log: pino({ level: "silent" }),
+    newId: () => `REQ${++id}`,
+  });
+  const delivered: [string, CloudResponse][] = [];
+  rpc.onResult((lane, r) => delivered.push([lane, r]));
+  return { ...f, rpc, delivered };
+}
+const response = (requestId: string, attemptId: string, status: "PAID" | "WAITING_CUSTOMER" = "PAID") =>
+  encodeResponse({
+    requestId,
+    attemptId,
+    sentAtMs: 1,
+    result: {
+      type: "payment",
+      status,
+      amountFen: 100,
+      scheme: "WECHAT",
+      channelTradeNo: "",
+      reasonCode: "",
+      message: "",
+      rescanAllowed: false,
+    },
+  });
+
+describe("CloudRpc", () => {
+  it("publishes a request with a fresh request id and routes its answer to the lane", () => {
+    const { rpc, published, deliver, delivered } = setup();
+    const sent = rpc.send("lane1", pay, 59.5);
+    expect(sent).toEqual({ ok: true, requestId: "REQ1" });
+    const decoded = decodeRequest(published[0]?.bytes as Uint8Array);
+    expect(decoded.ok && decoded.value).toMatchObject({ requestId: "REQ1", laneId: "lane1", command: pay });
+    expect(published[0]?.expirySec).toBe(59.5);
+    deliver(response("REQ1", "ATTEMPT_1"));
+    expect(delivered.map(([lane, r]) => [lane, r.result.status])).toEqual([["lane1", "PAID"]]);
+  });
+
+  it("says so, and keeps nothing, when the broker is down", () => {
+    const { rpc, published } = setup(false);
+    expect(rpc.send("lane1", pay, 60)).toEqual({ ok: false, reason: "broker not connected" });
+    expect(published).toHaveLength(0);
+    expect(rpc.pendingCount).toBe(0);
+    expect(rpc.counters.notSent).toBe(1);
+  });
+
+  it("counts and ignores responses for unknown requests, another attempt, duplicates and garbage", () => {
+    const { rpc, deliver, delivered } = setup();
+    rpc.send("lane1", pay, 60);
+    deliver(response("NOPE", "ATTEMPT_1"));
+    deliver(response("REQ1", "OTHER_ATTEMPT"));
+    deliver(response("REQ1", "ATTEMPT_1", "WAITING_CUSTOMER"));
+    deliver(response("REQ1", "ATTEMPT_1", "WAITING_CUSTOMER")); // QoS 1 redelivery
+    deliver(response("REQ1", "ATTEMPT_1", "PAID")); // a further result for the same request
+    deliver(new TextEncoder().encode("garbage!"));
+    expect(delivered.map(([, r]) => r.result.status)).toEqual(["WAITING_CUSTOMER", "PAID"]);
+    expect(rpc.counters).toMatchObject({
+      unknown: 1,
+      mismatched: 1,
+      duplicates: 1,
+      garbage: 1,
+      responses: 2,
+    });
+  });
+});
