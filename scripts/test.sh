@@ -33,4 +33,13 @@ fi
 
 npm run build --silent
 npx biome check .
-npx vitest run "$@"
+mkdir -p build
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json "$@" || status=$?
+# One plain closing line, whatever the runner printed above it.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("build/test-results.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || true
+exit "$status"
