@@ -32,6 +32,7 @@ if ! broker_up; then
 fi
 
 npm run build --silent
+npx tsc -p tsconfig.test.json   # the tests type-check too (vitest itself does not)
 npx biome check .
 mkdir -p build
 status=0

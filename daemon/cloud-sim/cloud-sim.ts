@@ -81,7 +81,7 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
 
   client.on("message", (topic, payload) => {
     const where = parseBridgeTopic(prefix, topic);
-    if (!where || where.leaf !== "req") return;
+    if (where?.leaf !== "req") return;
     counters.requests++;
     const decoded = decodeRequest(new Uint8Array(payload));
     if (!decoded.ok) {

@@ -114,7 +114,7 @@ export class Ledger {
   /** The customer confirmed on the phone: a waiting attempt becomes PAID. */
   confirm(attemptId: string): PaymentResult | undefined {
     const entry = this.entries.get(attemptId);
-    if (!entry || entry.status !== "WAITING_CUSTOMER") return undefined;
+    if (entry?.status !== "WAITING_CUSTOMER") return undefined;
     this.charge(entry);
     return resultOf(entry);
   }
@@ -155,7 +155,7 @@ export class Ledger {
   refund(cmd: RefundCommand): RefundResult {
     const entry = this.entries.get(cmd.attemptId);
     const base = { type: "refund" as const, refundId: cmd.refundId, amountFen: cmd.amountFen };
-    if (!entry || entry.status !== "PAID") {
+    if (entry?.status !== "PAID") {
       return { ...base, status: "REFUND_FAILED", reasonCode: "TRADE_STATE_ERROR", message: "订单未支付" };
     }
     const previous = entry.refunds.get(cmd.refundId);

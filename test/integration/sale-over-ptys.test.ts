@@ -165,7 +165,9 @@ lanes:
       scheme: "WECHAT",
       authCode: CODES[0],
     });
-    expect(req.command.deadlineMs - req.command.scannedAtMs).toBe(60_000);
+    const command = req.command;
+    if (command.type !== "pay") throw new Error("expected a pay command");
+    expect(command.deadlineMs - command.scannedAtMs).toBe(60_000);
     expect(req.command.attemptId).toMatch(/^[A-Za-z0-9_]{6,32}$/);
   });
 

@@ -36,6 +36,7 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon
   let waiters: {
     pred: (e: Record<string, unknown>) => boolean;
     resolve: (e: Record<string, unknown>) => void;
+    reject: (err: Error) => void;
   }[] = [];
   const onText = (buf: Buffer) => {
     for (const line of buf.toString().split("\n")) {
