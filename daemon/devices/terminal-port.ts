@@ -23,6 +23,8 @@ export interface TerminalHandlers {
   onRequest(request: PosRequest): void;
   onBadRequest(seq: string, orderRef: string, message: string): void;
   onState?(state: DeviceState, error: string): void;
+  /** The register did not acknowledge a frame after every allowed send. */
+  onLinkFault?(detail: string): void;
 }
 
 export class TerminalPort {
@@ -126,6 +128,7 @@ export class TerminalPort {
           { reason: effect.reason },
           "register did not acknowledge a frame after 3 sends; frame dropped",
         );
+        this.handlers.onLinkFault?.(`no ACK after ${this.link.maxSends} sends (${effect.reason})`);
         return;
       default:
         return;

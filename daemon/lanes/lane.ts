@@ -66,6 +66,7 @@ export class Lane {
         onRequest: (request: PosRequest) => this.feed({ type: "pos", request }),
         onBadRequest: (seq, orderRef, message) => this.feed({ type: "badRequest", seq, orderRef, message }),
         onState: deviceState("terminal"),
+        onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
       },
     );
     this.scanner = new ScannerPort(

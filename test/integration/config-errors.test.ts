@@ -51,11 +51,4 @@ describe("posbridge run with a bad config", () => {
     expect(await d.exit).toBe(0);
     expect(d.lines.join("\n")).toMatch(/valid/);
   });
-
-  it("prints --help with every command", async () => {
-    const d = startDaemon(["--help"]);
-    expect(await d.exit).toBe(0);
-    const text = d.lines.join("\n");
-    for (const cmd of ["run", "check-config", "demo", "cloud-sim"]) expect(text).toContain(cmd);
-  });
 });

@@ -10,7 +10,7 @@ import { fromHex, utf8 } from "../../protocols/core/bytes.js";
 import { encodeCd5220 } from "../../protocols/display/cd5220.js";
 import { encodeEcrFrame } from "../../protocols/ecr/frame-encoder.js";
 import { encodeEcrAnswer } from "../../protocols/ecr/messages.js";
-import { decodeRequest, decodeStatus } from "../../daemon/cloud/proto-codec.js";
+import { decodeEvent, decodeRequest, decodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
@@ -181,6 +181,36 @@ lanes:
     expect(es).toEqual({ type: "echoReply", seq: "07", brokerOnline: true, laneState: "IDLE" });
   });
 
+  it("resends an unacknowledged frame, 3 sends in all, then reports a link fault event", async () => {
+    const events: string[] = [];
+    const client = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
+    client.on("message", (_t, payload) => {
+      const e = decodeEvent(new Uint8Array(payload));
+      if (e.ok) events.push(e.value.kind);
+    });
+    await client.subscribeAsync(`${PREFIX}/${STORE}/PC1/event`, { qos: 0 });
+    register.autoAck = false;
+    const esFrame = encodeEcrFrame(
+      encodeEcrAnswer({ type: "echoReply", seq: "08", brokerOnline: true, laneState: "IDLE" }),
+    );
+    const before = reg.received.length;
+    try {
+      register.request({ type: "echo", seq: "08" });
+      await expect
+        .poll(() => countOccurrences(reg.received.subarray(before), esFrame), { timeout: 5000 })
+        .toBe(3);
+      await daemon.waitForLog(
+        (e) => e.msg === "register did not acknowledge a frame after 3 sends; frame dropped",
+      );
+      await expect.poll(() => events.includes("link_fault")).toBe(true);
+      await new Promise((r) => setTimeout(r, 700)); // no fourth send after the fault
+      expect(countOccurrences(reg.received.subarray(before), esFrame)).toBe(3);
+    } finally {
+      register.autoAck = true;
+      await client.endAsync();
+    }
+  });
+
   it("rejects bad amounts and bad orderRefs with RS 40 naming the problem", async () => {
     const cases: [string, string, string, RegExp][] = [
       ["11", "ORD-A", "0", /zero|0/i],
@@ -233,3 +263,9 @@ lanes:
     await client.endAsync();
   });
 });
+
+function countOccurrences(haystack: Buffer, needle: Uint8Array): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) count++;
+  return count;
+}
