@@ -12,7 +12,7 @@ import { classifyCode } from "../payment/classify-code.js";
 import { maskCode } from "../payment/mask.js";
 import type { Scheme } from "../payment/scheme.js";
 import type { PosAnswer, PosRequest, ResultStatus } from "../pos/pos-messages.js";
-import { rescanText, TEXT } from "./sale-texts.js";
+import { type DisplayRescanReason, rescanText, TEXT } from "./sale-texts.js";
 import type {
   ActiveSale,
   FinishedSale,
@@ -53,17 +53,15 @@ export function saleStep(
       const sale = state.current;
       if (!sale?.attempt || sale.attempt.attemptId !== input.attemptId) return { state, effects: [] };
       // Nothing left the bridge, so no money moved: the cashier may rescan at once.
-      const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
-      return {
-        state: { ...state, current: next },
-        effects: [
-          { type: "cancelTimer", name: "result" },
-          { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
-          progress(sale.orderRef, "RETRY_SCAN", TEXT.notSent),
-          display({ type: "rescan", amountFen: sale.amountFen, reason: "declined" }),
-          event("attemptFailed", `${input.attemptId} not sent: ${input.reason}`, "warn"),
-        ],
-      };
+      return backToScan(
+        settings,
+        state,
+        sale,
+        TEXT.notSent,
+        "declined",
+        now,
+        event("attemptFailed", `${input.attemptId} not sent: ${input.reason}`, "warn"),
+      );
     }
     case "cloudLink":
       return { state: { ...state, cloudOnline: input.online }, effects: [] };
@@ -278,21 +276,19 @@ function onCloudResult(
         return finish(settings, state, sale, "CANCELLED", scheme, "", text, now);
       }
       const { text, reason } = rescanText(res);
-      const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
-      return {
-        state: { ...state, current: next },
-        effects: [
-          { type: "cancelTimer", name: "result" },
-          { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
-          progress(sale.orderRef, "RETRY_SCAN", text),
-          display({ type: "rescan", amountFen: sale.amountFen, reason }),
-          event(
-            "attemptFailed",
-            `attempt ${attemptId} failed ${res.reasonCode || "FAILED"}, rescan allowed`,
-            "info",
-          ),
-        ],
-      };
+      return backToScan(
+        settings,
+        state,
+        sale,
+        text,
+        reason,
+        now,
+        event(
+          "attemptFailed",
+          `attempt ${attemptId} failed ${res.reasonCode || "FAILED"}, rescan allowed`,
+          "info",
+        ),
+      );
     }
     case "CANCELLED":
       return finish(settings, state, sale, "CANCELLED", scheme, "", TEXT.cancelled, now);
@@ -351,6 +347,29 @@ function onTimer(settings: SaleSettings, state: LaneSaleState, name: TimerName, 
     return finish(settings, state, sale, "UNKNOWN", sale.attempt?.scheme ?? null, "", TEXT.noAnswer, now);
   }
   return { state, effects: [] };
+}
+
+/** The attempt is over without money moving: wait for a new scan (a new attempt id). */
+function backToScan(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  sale: ActiveSale,
+  text: string,
+  reason: DisplayRescanReason,
+  now: number,
+  why: SaleEffect,
+): SaleStep {
+  const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
+  return {
+    state: { ...state, current: next },
+    effects: [
+      { type: "cancelTimer", name: "result" },
+      { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
+      progress(sale.orderRef, "RETRY_SCAN", text),
+      display({ type: "rescan", amountFen: sale.amountFen, reason }),
+      why,
+    ],
+  };
 }
 
 /** Ends the open sale: one RS for the SA and one for each CA that asked, display, memory. */
