@@ -7,15 +7,22 @@
 // a failure that allows a rescan waits for a new scan (new attempt id); UNKNOWN or no answer ends
 // the sale as UNKNOWN (30) honestly — query/reverse and the journal come with the durability work.
 import type { PaymentResult } from "../cloud/cloud-messages.js";
-import type { DisplayView } from "../display/display-view.js";
 import { classifyCode } from "../payment/classify-code.js";
 import { maskCode } from "../payment/mask.js";
-import type { Scheme } from "../payment/scheme.js";
-import type { PosAnswer, PosRequest, ResultStatus } from "../pos/pos-messages.js";
-import { type DisplayRescanReason, rescanText, TEXT } from "./sale-texts.js";
+import type { PosRequest, } from "../pos/pos-messages.js";
+import {
+  backToScan,
+  display,
+  event,
+  findRecent,
+  finish,
+  progress,
+  repeatFinal,
+  result,
+} from "./sale-outcomes.js";
+import { rescanText, TEXT } from "./sale-texts.js";
 import type {
   ActiveSale,
-  FinishedSale,
   LaneSaleState,
   SaleEffect,
   SaleInput,
@@ -349,84 +356,6 @@ function onTimer(settings: SaleSettings, state: LaneSaleState, name: TimerName, 
   return { state, effects: [] };
 }
 
-/** The attempt is over without money moving: wait for a new scan (a new attempt id). */
-function backToScan(
-  settings: SaleSettings,
-  state: LaneSaleState,
-  sale: ActiveSale,
-  text: string,
-  reason: DisplayRescanReason,
-  now: number,
-  why: SaleEffect,
-): SaleStep {
-  const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
-  return {
-    state: { ...state, current: next },
-    effects: [
-      { type: "cancelTimer", name: "result" },
-      { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
-      progress(sale.orderRef, "RETRY_SCAN", text),
-      display({ type: "rescan", amountFen: sale.amountFen, reason }),
-      why,
-    ],
-  };
-}
-
-/** Ends the open sale: one RS for the SA and one for each CA that asked, display, memory. */
-function finish(
-  settings: SaleSettings,
-  state: LaneSaleState,
-  sale: ActiveSale,
-  status: ResultStatus,
-  scheme: Scheme | null,
-  channelTradeNo: string,
-  text: string,
-  now: number,
-  extra: SaleEffect[] = [],
-): SaleStep {
-  const done: FinishedSale = {
-    orderRef: sale.orderRef,
-    amountFen: sale.amountFen,
-    status,
-    scheme,
-    channelTradeNo,
-    text,
-    endedAt: now,
-  };
-  const recent = [...state.recent.filter((r) => r.orderRef !== sale.orderRef), done].slice(
-    -settings.recentLimit,
-  );
-  const effects: SaleEffect[] = [
-    ...extra,
-    { type: "cancelTimer", name: "scan" },
-    { type: "cancelTimer", name: "result" },
-    result(sale.seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
-    ...sale.cancelSeqs.map((seq) =>
-      result(seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
-    ),
-    display(finalView(status, sale.amountFen)),
-    { type: "armTimer", name: "idleDisplay", at: now + settings.resultDisplayMs },
-    event("saleEnded", `order ${sale.orderRef} ${status}`, status === "UNKNOWN" ? "error" : "info"),
-  ];
-  return { state: { ...state, current: null, recent }, effects };
-}
-
-function finalView(status: ResultStatus, amountFen: number): DisplayView {
-  if (status === "PAID") return { type: "paid", amountFen };
-  if (status === "UNKNOWN") return { type: "unknown", amountFen };
-  return { type: "cancelled", amountFen };
-}
-
-function findRecent(state: LaneSaleState, orderRef: string): FinishedSale | undefined {
-  for (let i = state.recent.length - 1; i >= 0; i--)
-    if (state.recent[i]?.orderRef === orderRef) return state.recent[i];
-  return undefined;
-}
-
-function repeatFinal(seq: string, done: FinishedSale): SaleEffect {
-  return result(seq, done.orderRef, done.status, done.amountFen, done.scheme, done.channelTradeNo, done.text);
-}
-
 export function laneState(state: LaneSaleState): string {
   const phase = state.current?.phase;
   if (!phase) return "IDLE";
@@ -436,46 +365,4 @@ export function laneState(state: LaneSaleState): string {
     waitCustomer: "WAIT_CUSTOMER",
     reversing: "REVERSING",
   }[phase];
-}
-
-function result(
-  seq: string,
-  orderRef: string,
-  status: ResultStatus,
-  amountFen: number | null,
-  scheme: Scheme | null,
-  channelTradeNo: string,
-  text: string,
-): SaleEffect {
-  const answer: PosAnswer = {
-    type: "result",
-    seq,
-    orderRef,
-    status,
-    amountFen,
-    scheme,
-    channelTradeNo,
-    text,
-  };
-  return { type: "answer", answer };
-}
-
-function progress(
-  orderRef: string,
-  stage: Extract<PosAnswer, { type: "progress" }>["stage"],
-  text: string,
-): SaleEffect {
-  return { type: "answer", answer: { type: "progress", orderRef, stage, text } };
-}
-
-function display(view: DisplayView): SaleEffect {
-  return { type: "display", view };
-}
-
-function event(
-  kind: Extract<SaleEffect, { type: "event" }>["kind"],
-  detail: string,
-  level: "info" | "warn" | "error",
-): SaleEffect {
-  return { type: "event", kind, detail, level };
 }
