@@ -9,7 +9,7 @@
 import type { PaymentResult } from "../cloud/cloud-messages.js";
 import { classifyCode } from "../payment/classify-code.js";
 import { maskCode } from "../payment/mask.js";
-import type { PosRequest, } from "../pos/pos-messages.js";
+import type { PosRequest } from "../pos/pos-messages.js";
 import {
   backToScan,
   display,
