@@ -268,8 +268,11 @@ function onCloudResult(
       if (sale.phase === "reversing") return { state, effects: [] };
       const first = sale.phase !== "waitCustomer";
       const next: ActiveSale = { ...sale, phase: "waitCustomer" };
+      // Each further WAITING result restarts the wait, but never past the code's life plus one
+      // result timeout: a cloud that keeps saying "waiting" cannot hold the lane forever.
+      const latest = sale.attempt.deadlineMs + settings.resultTimeoutMs;
       const effects: SaleEffect[] = [
-        { type: "armTimer", name: "result", at: now + settings.resultTimeoutMs },
+        { type: "armTimer", name: "result", at: Math.min(now + settings.resultTimeoutMs, latest) },
       ];
       if (first) {
         effects.push(progress(sale.orderRef, "WAIT_CUSTOMER", TEXT.waitCustomer));

@@ -124,6 +124,22 @@ describe("sale machine", () => {
     expect(results(after.effects)[0]?.status).toBe("PAID");
   });
 
+  it("a cloud that keeps saying WAITING cannot hold the lane past the code's life plus a result timeout", () => {
+    const waiting: SaleInput = {
+      type: "cloudResult",
+      attemptId: "ATTEMPT01",
+      result: payment({ status: "WAITING_CUSTOMER", reasonCode: "USERPAYING" }),
+    };
+    let { state } = run([sale("01", "ORD1", 100), scan(WECHAT)]);
+    let lastArm = 0;
+    for (const t of [T0 + 20_000, T0 + 40_000, T0 + 60_000, T0 + 80_000]) {
+      const step = saleStep(settings, state, waiting, t);
+      state = step.state;
+      for (const e of step.effects) if (e.type === "armTimer" && e.name === "result") lastArm = e.at;
+    }
+    expect(lastArm).toBe(T0 + 60_000 + 30_000);
+  });
+
   it("a failure that allows a rescan waits for a new scan, which gets a new attempt id", () => {
     const failed: SaleInput = {
       type: "cloudResult",
