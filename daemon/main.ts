@@ -2,7 +2,8 @@
 // (EX_CONFIG, what systemd's RestartPreventExitStatus and store IT expect), naming the field.
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
-import { loadConfig, exitCodeFor } from "./config/load-config.js";
+import { checkConfigFiles } from "./config/check-files.js";
+import { exitCodeFor, loadConfig } from "./config/load-config.js";
 import { isBridgeError } from "./errors.js";
 import { createLogger } from "./log/logger.js";
 import { version } from "./version.js";
@@ -92,7 +93,9 @@ function parse(argv: string[]) {
 
 function loadOrReport(configPath: string) {
   try {
-    return { config: loadConfig({ path: configPath, env: process.env }) };
+    const config = loadConfig({ path: configPath, env: process.env });
+    checkConfigFiles(config, configPath);
+    return { config };
   } catch (err) {
     if (isBridgeError(err)) {
       process.stderr.write(`posbridge: ${err.message}\n`);
@@ -133,7 +136,7 @@ async function runDaemon(configPath: string): Promise<number> {
     await app.start();
   } catch (err) {
     if (isBridgeError(err)) {
-      log.fatal({ code: err.code }, err.message);
+      log.fatal({ errorCode: err.code }, err.message);
       return exitCodeFor(err);
     }
     throw err;

@@ -65,7 +65,7 @@ export class PortSupervisor {
       this.failures = 0;
       port.onClose((err) => this.onClosed(port, err));
       this.setState("CONNECTED", "");
-      log.info({ path: settings.path }, "device opened");
+      log.info("device opened");
       this.opts.onOpen(port);
     } catch (err) {
       const message = (err as Error).message;
@@ -99,9 +99,9 @@ export class PortSupervisor {
     this.state = state;
     this.lastError = error;
     if (!changed) return;
-    const { log, settings } = this.opts;
-    if (state === "CONNECTED") log.info({ path: settings.path, state }, "device connected");
-    else log.warn({ path: settings.path, state, error }, "device unavailable; retrying in the background");
+    const { log } = this.opts;
+    // "device opened" says CONNECTED; the logger's bindings already carry the device and its path.
+    if (state !== "CONNECTED") log.warn({ state, error }, "device unavailable; retrying in the background");
     this.opts.onState?.(state, error);
   }
 }

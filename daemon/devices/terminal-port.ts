@@ -105,7 +105,7 @@ export class TerminalPort {
         if (decoded.ok) this.handlers.onRequest(decoded.request);
         else {
           log.warn(
-            { code: decoded.code, seq: decoded.seq, problem: decoded.message },
+            { errorCode: decoded.code, seq: decoded.seq, problem: decoded.message },
             "request from register rejected",
           );
           this.handlers.onBadRequest(decoded.seq, decoded.orderRef, decoded.message);

@@ -42,12 +42,28 @@ describe("posbridge run with a bad config", () => {
     expect(d.lines.join("\n")).toContain("nope.yaml");
   });
 
-  it("check-config accepts the shipped example", async () => {
+  it("exits 78 naming mqtt.tls.ca when the CA file cannot be read, before opening any port", async () => {
     const d = startDaemon([
-      "check-config",
+      "run",
       "--config",
-      new URL("../../schema/posbridge.example.yaml", import.meta.url).pathname,
+      configFile(
+        "store: S1\nbridge: B1\nmqtt: { url: 'mqtts://127.0.0.1:8883', tls: { ca: /nonexistent/ca.pem } }\nlanes:\n  - id: l1\n    terminal: { path: /dev/null, profile: ecr }\n    scanner: { path: /dev/zero, type: serial }\n",
+      ),
     ]);
+    expect(await d.exit).toBe(78);
+    const text = d.lines.join("\n");
+    expect(text).toMatch(/mqtt\.tls\.ca: cannot read \/nonexistent\/ca\.pem/);
+    expect(text).not.toContain("device opened");
+  });
+
+  it("check-config accepts the shipped example once its CA file exists (set by an environment override)", async () => {
+    const example = new URL("../../schema/posbridge.example.yaml", import.meta.url).pathname;
+    const missing = startDaemon(["check-config", "--config", example]);
+    expect(await missing.exit).toBe(78);
+    expect(missing.lines.join("\n")).toMatch(/mqtt\.tls\.ca: cannot read \/etc\/posbridge\/tls\/ca\.pem/);
+
+    const ca = configFile("-----BEGIN CERTIFICATE-----\n");
+    const d = startDaemon(["check-config", "--config", example], { POSBRIDGE_MQTT__TLS__CA: ca });
     expect(await d.exit).toBe(0);
     expect(d.lines.join("\n")).toMatch(/valid/);
   });
