@@ -29,7 +29,13 @@ export interface CloudSimOptions {
 
 export interface CloudSim {
   ledger: Ledger;
-  stats(): { requests: number; garbage: number; answered: number } & Ledger["stats"];
+  /** Transport counters (garbage = undecodable requests, ignored) plus the ledger's. */
+  stats(): {
+    requests: number;
+    garbage: number;
+    answered: number;
+    foreignResponseTopic: number;
+  } & Ledger["stats"];
   stop(): Promise<void>;
 }
 
@@ -40,7 +46,7 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
   const now = () => (opts.clock ?? Date).now();
   const confirmDelayMs = opts.confirmDelayMs ?? 1500;
   const ledger = new Ledger();
-  const counters = { requests: 0, garbage: 0, answered: 0 };
+  const counters = { requests: 0, garbage: 0, answered: 0, foreignResponseTopic: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
   const client: MqttClient = await mqtt.connectAsync(opts.brokerUrl, {
@@ -49,9 +55,14 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     reconnectPeriod: 1000,
   });
   const filter = `${prefix}/+/+/req`;
-  await client.subscribeAsync(v5 ? `$share/${opts.group ?? "posbridge-cloud-sim"}/${filter}` : filter, {
-    qos: 1,
-  });
+  const granted = await client.subscribeAsync(
+    v5 ? `$share/${opts.group ?? "posbridge-cloud-sim"}/${filter}` : filter,
+    { qos: 1 },
+  );
+  if (granted.some((g) => g.qos > 2)) {
+    await client.endAsync(true);
+    throw new Error(`cloud-sim: the broker refused the subscription to ${filter}`);
+  }
 
   const answer = (resTopic: string, req: CloudRequest, result: PaymentResult | RefundResult) => {
     const res: CloudResponse = {
@@ -79,7 +90,7 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     log(`← ${req.command.attemptId} ${detail}`);
   };
 
-  client.on("message", (topic, payload) => {
+  client.on("message", (topic, payload, packet) => {
     const where = parseBridgeTopic(prefix, topic);
     if (where?.leaf !== "req") return;
     counters.requests++;
@@ -90,7 +101,14 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
       return;
     }
     const req = decoded.value;
+    // The reply topic comes from the ACL-enforced request topic, never from the request itself
+    // (a Response Topic naming another store would make this worker a confused deputy).
     const resTopic = `${prefix}/${where.store}/${where.bridge}/res`;
+    const asked = packet.properties?.responseTopic;
+    if (asked !== undefined && asked !== resTopic) {
+      counters.foreignResponseTopic++;
+      log(`! ${req.requestId} asked for replies on ${asked}; answering on ${resTopic}`);
+    }
     const c = req.command;
     switch (c.type) {
       case "pay": {

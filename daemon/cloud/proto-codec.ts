@@ -15,6 +15,7 @@ import type {
   RefundStatus,
 } from "../../protocols/cloud/cloud-messages.js";
 import { SCHEMES, type Scheme } from "../../protocols/payment/scheme.js";
+import { checkWireTypes, enumName, Invalid, long } from "./proto-guards.js";
 
 const v1 = posbridge.v1;
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -24,8 +25,6 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CONVERSION = { longs: String, enums: String, defaults: true, oneofs: true } as const;
 
 type Obj = Record<string, unknown>;
-
-class Invalid extends Error {}
 
 function encodeWith<T>(
   type: { fromObject(o: Obj): T; encode(m: T): { finish(): Uint8Array }; verify(o: Obj): string | null },
@@ -45,8 +44,10 @@ function decodeWith<T>(
   if (bytes.length === 0) throw new Invalid(`empty ${name}`);
   let message: T;
   try {
+    checkWireTypes(bytes, name);
     message = type.decode(bytes);
   } catch (err) {
+    if (err instanceof Invalid) throw err;
     throw new Invalid(`not a ${name}: ${(err as Error).message.replace(/\d{6,}/g, "…")}`);
   }
   return type.toObject(message, CONVERSION);
@@ -90,19 +91,23 @@ function scheme(value: unknown, { required }: { required: boolean }): Scheme | n
 // ── requests ────────────────────────────────────────────────────────────────────────────────
 
 export function encodeRequest(req: CloudRequest): Uint8Array {
-  const envelope: Obj = { requestId: req.requestId, sentAtMs: String(req.sentAtMs), laneId: req.laneId };
+  const envelope: Obj = {
+    requestId: req.requestId,
+    sentAtMs: long(req.sentAtMs, "sent_at_ms"),
+    laneId: req.laneId,
+  };
   const c = req.command;
   switch (c.type) {
     case "pay":
       envelope.pay = {
         attemptId: c.attemptId,
         orderRef: c.orderRef,
-        amountFen: String(c.amountFen),
+        amountFen: long(c.amountFen, "amount_fen"),
         currency: "CNY",
         authCode: c.authCode,
-        scheme: c.scheme,
-        scannedAtMs: String(c.scannedAtMs),
-        deadlineMs: String(c.deadlineMs),
+        scheme: enumName(c.scheme, SCHEMES, "scheme"),
+        scannedAtMs: long(c.scannedAtMs, "scanned_at_ms"),
+        deadlineMs: long(c.deadlineMs, "deadline_ms"),
       };
       break;
     case "query":
@@ -115,7 +120,7 @@ export function encodeRequest(req: CloudRequest): Uint8Array {
       envelope.refund = {
         attemptId: c.attemptId,
         refundId: c.refundId,
-        amountFen: String(c.amountFen),
+        amountFen: long(c.amountFen, "amount_fen"),
         reason: c.reason,
       };
       break;
@@ -172,18 +177,38 @@ export function decodeRequest(bytes: Uint8Array): Decoded<CloudRequest> {
 
 // ── responses ───────────────────────────────────────────────────────────────────────────────
 
+const PAYMENT_STATUSES: readonly PaymentStatus[] = [
+  "PAID",
+  "FAILED",
+  "WAITING_CUSTOMER",
+  "UNKNOWN",
+  "CANCELLED",
+];
+// proto3 enum values share the package scope, so the contract's RefundStatus UNKNOWN is
+// REFUND_UNKNOWN on the wire (PaymentStatus already owns UNKNOWN).
+const REFUND_STATUS_NAMES: Record<RefundStatus, string> = {
+  REFUNDED: "REFUNDED",
+  REFUND_FAILED: "REFUND_FAILED",
+  UNKNOWN: "REFUND_UNKNOWN",
+};
+const REFUND_STATUSES_BY_NAME: Record<string, RefundStatus> = {
+  REFUNDED: "REFUNDED",
+  REFUND_FAILED: "REFUND_FAILED",
+  REFUND_UNKNOWN: "UNKNOWN",
+};
+
 export function encodeResponse(res: CloudResponse): Uint8Array {
   const envelope: Obj = {
     requestId: res.requestId,
     attemptId: res.attemptId,
-    sentAtMs: String(res.sentAtMs),
+    sentAtMs: long(res.sentAtMs, "sent_at_ms"),
   };
   const r = res.result;
   if (r.type === "payment") {
     envelope.payment = {
-      status: r.status,
-      amountFen: String(r.amountFen),
-      scheme: r.scheme ?? "SCHEME_UNSPECIFIED",
+      status: enumName(r.status, PAYMENT_STATUSES, "status"),
+      amountFen: long(r.amountFen, "amount_fen"),
+      scheme: r.scheme === null ? "SCHEME_UNSPECIFIED" : enumName(r.scheme, SCHEMES, "scheme"),
       channelTradeNo: r.channelTradeNo,
       reasonCode: r.reasonCode,
       message: r.message,
@@ -192,22 +217,14 @@ export function encodeResponse(res: CloudResponse): Uint8Array {
   } else {
     envelope.refund = {
       refundId: r.refundId,
-      status: r.status === "UNKNOWN" ? "REFUND_UNKNOWN" : r.status,
-      amountFen: String(r.amountFen),
+      status: REFUND_STATUS_NAMES[r.status] ?? enumName(r.status, [], "refund status"),
+      amountFen: long(r.amountFen, "amount_fen"),
       reasonCode: r.reasonCode,
       message: r.message,
     };
   }
   return encodeWith(v1.BridgeResponse, envelope);
 }
-
-const PAYMENT_STATUSES: readonly PaymentStatus[] = [
-  "PAID",
-  "FAILED",
-  "WAITING_CUSTOMER",
-  "UNKNOWN",
-  "CANCELLED",
-];
 
 export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
   return guard(() => {
@@ -239,12 +256,7 @@ export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
     }
     if (o.body === "refund") {
       const r = o.refund as Obj;
-      const map: Record<string, RefundStatus> = {
-        REFUNDED: "REFUNDED",
-        REFUND_FAILED: "REFUND_FAILED",
-        REFUND_UNKNOWN: "UNKNOWN",
-      };
-      const status = map[str(r.status)];
+      const status = REFUND_STATUSES_BY_NAME[str(r.status)];
       if (!status) throw new Invalid("refund status unspecified or unknown");
       return {
         ...envelope,
@@ -264,22 +276,23 @@ export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
 
 // ── status and events ───────────────────────────────────────────────────────────────────────
 
+const DEVICE_STATES: readonly DeviceState[] = ["CONNECTED", "ABSENT", "FAULT"];
+
 export function encodeStatus(s: BridgeStatusView): Uint8Array {
   return encodeWith(v1.BridgeStatus, {
     online: s.online,
     version: s.version,
-    sinceMs: String(s.sinceMs),
+    sinceMs: long(s.sinceMs, "since_ms"),
     lanes: s.lanes.map((l) => ({
       laneId: l.laneId,
-      terminal: l.terminal,
-      scanner: l.scanner,
-      display: l.display,
+      terminal: enumName(l.terminal, DEVICE_STATES, "terminal"),
+      scanner: enumName(l.scanner, DEVICE_STATES, "scanner"),
+      display: enumName(l.display, DEVICE_STATES, "display"),
       lastError: l.lastError,
     })),
   });
 }
 
-const DEVICE_STATES: readonly DeviceState[] = ["CONNECTED", "ABSENT", "FAULT"];
 function deviceState(value: unknown): DeviceState {
   if (!DEVICE_STATES.includes(value as DeviceState)) throw new Invalid("device state unspecified or unknown");
   return value as DeviceState;
@@ -305,7 +318,7 @@ export function decodeStatus(bytes: Uint8Array): Decoded<BridgeStatusView> {
 
 export function encodeEvent(e: BridgeEventView): Uint8Array {
   return encodeWith(v1.BridgeEvent, {
-    atMs: String(e.atMs),
+    atMs: long(e.atMs, "at_ms"),
     laneId: e.laneId,
     kind: e.kind,
     detail: e.detail,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PayCommand } from "../../../protocols/cloud/cloud-messages.js";
 import { Ledger } from "../../../daemon/cloud-sim/ledger.js";
-import { channelTradeNo, decideOutcome, SIM_RULES } from "../../../daemon/cloud-sim/sim-rules.js";
+import { channelTradeNo } from "../../../daemon/cloud-sim/sim-rules.js";
 
 const NOW = 1_764_000_000_000;
 const pay = (p: Partial<PayCommand> = {}): PayCommand => ({
@@ -14,51 +14,6 @@ const pay = (p: Partial<PayCommand> = {}): PayCommand => ({
   scannedAtMs: NOW,
   deadlineMs: NOW + 60_000,
   ...p,
-});
-
-describe("simulated cloud rules", () => {
-  it("decides by amount and code as documented", () => {
-    expect(decideOutcome(pay(), NOW)).toEqual({ kind: "paid" });
-    expect(decideOutcome(pay({ amountFen: 2577 }), NOW)).toEqual({ kind: "waiting" });
-    expect(decideOutcome(pay({ amountFen: 4598 }), NOW)).toMatchObject({
-      kind: "unknown",
-      reasonCode: "SYSTEMERROR",
-    });
-    expect(decideOutcome(pay({ amountFen: 1299 }), NOW)).toEqual({ kind: "silent" });
-    expect(decideOutcome(pay({ amountFen: 197 }), NOW)).toMatchObject({
-      kind: "failed",
-      rescanAllowed: false,
-    });
-    expect(decideOutcome(pay({ authCode: "134567890123450000" }), NOW)).toMatchObject({
-      kind: "failed",
-      reasonCode: "AUTHCODEEXPIRE",
-      rescanAllowed: true,
-    });
-    expect(decideOutcome(pay({ authCode: "134567890123459999" }), NOW)).toMatchObject({
-      kind: "failed",
-      reasonCode: "NOTENOUGH",
-    });
-  });
-
-  it("never charges after the code's deadline", () => {
-    expect(decideOutcome(pay(), NOW + 60_001)).toMatchObject({
-      kind: "failed",
-      reasonCode: "AUTHCODEEXPIRE",
-    });
-  });
-
-  it("documents each rule in words", () => {
-    for (const r of SIM_RULES) {
-      expect(r.when.length).toBeGreaterThan(5);
-      expect(r.outcome.length).toBeGreaterThan(3);
-    }
-  });
-
-  it("derives a stable 28-character channel trade number from the attempt id", () => {
-    expect(channelTradeNo("A1")).toBe(channelTradeNo("A1"));
-    expect(channelTradeNo("A1")).not.toBe(channelTradeNo("A2"));
-    expect(channelTradeNo("A1")).toMatch(/^4200\d{24}$/);
-  });
 });
 
 describe("simulated cloud ledger", () => {
@@ -106,5 +61,68 @@ describe("simulated cloud ledger", () => {
     expect(r("RF2", 500)).toMatchObject({ status: "REFUND_FAILED", reasonCode: "REFUND_FEE_INVALID" });
     expect(r("RF3", 400).status).toBe("REFUNDED");
     expect(ledger.get("ATTEMPT_1")?.refundedFen).toBe(1000);
+  });
+
+  it("a duplicate pay never executes again, even with another amount or code", () => {
+    const ledger = new Ledger();
+    ledger.pay(pay({ amountFen: 1000 }), NOW);
+    const again = ledger.pay(pay({ amountFen: 2598, authCode: "134567890123450000" }), NOW);
+    expect(again).toMatchObject({
+      duplicate: true,
+      outcome: null,
+      result: { status: "PAID", amountFen: 1000 },
+    });
+    expect(ledger.stats).toMatchObject({ attempts: 1, executions: 1, duplicates: 1, paid: 1 });
+  });
+
+  it("answers PAID with the trade number derived from the attempt id, and queries say the same", () => {
+    const ledger = new Ledger();
+    const { result } = ledger.pay(pay(), NOW);
+    expect(result).toMatchObject({ status: "PAID", amountFen: 1234, scheme: "WECHAT" });
+    expect(result.channelTradeNo).toBe(channelTradeNo("ATTEMPT_1"));
+    expect(ledger.query("ATTEMPT_1")).toEqual(result);
+    expect(ledger.stats.queries).toBe(1);
+  });
+
+  it("charges a silent attempt (the answer is lost, not the payment), so a query finds it PAID", () => {
+    const ledger = new Ledger();
+    expect(ledger.pay(pay({ amountFen: 1299 }), NOW).outcome).toEqual({ kind: "silent" });
+    expect(ledger.query("ATTEMPT_1").status).toBe("PAID");
+  });
+
+  it("records failures with their reason and rescan flag, and a cancel leaves them FAILED", () => {
+    const ledger = new Ledger();
+    expect(ledger.pay(pay({ amountFen: 197 }), NOW).result).toMatchObject({
+      status: "FAILED",
+      reasonCode: "MCHCONFIGERR",
+      rescanAllowed: false,
+    });
+    expect(ledger.cancel({ type: "cancel", attemptId: "ATTEMPT_1", reason: "x" }).status).toBe("FAILED");
+    expect(ledger.get("ATTEMPT_1")?.charged).toBe(false);
+  });
+
+  it("a cancel closes a waiting attempt, and the customer's late confirmation then charges nothing", () => {
+    const ledger = new Ledger();
+    ledger.pay(pay({ amountFen: 2577 }), NOW);
+    expect(ledger.cancel({ type: "cancel", attemptId: "ATTEMPT_1", reason: "x" }).status).toBe("CANCELLED");
+    expect(ledger.confirm("ATTEMPT_1")).toBeUndefined();
+    expect(ledger.get("ATTEMPT_1")?.charged).toBe(false);
+    expect(ledger.stats.reversed).toBe(0);
+  });
+
+  it("a cancel closes an UNKNOWN attempt", () => {
+    const ledger = new Ledger();
+    expect(ledger.pay(pay({ amountFen: 4598 }), NOW).result.status).toBe("UNKNOWN");
+    expect(ledger.cancel({ type: "cancel", attemptId: "ATTEMPT_1", reason: "x" }).status).toBe("CANCELLED");
+    expect(ledger.query("ATTEMPT_1").status).toBe("CANCELLED");
+  });
+
+  it("refuses a refund of an attempt that is not PAID", () => {
+    const ledger = new Ledger();
+    const refund = (attemptId: string) =>
+      ledger.refund({ type: "refund", attemptId, refundId: "RF1", amountFen: 1, reason: "" });
+    expect(refund("NEVER_SEEN").status).toBe("REFUND_FAILED");
+    ledger.pay(pay({ amountFen: 4598 }), NOW);
+    expect(refund("ATTEMPT_1")).toMatchObject({ status: "REFUND_FAILED", reasonCode: "TRADE_STATE_ERROR" });
   });
 });

@@ -30,7 +30,9 @@ function protoc(args: string[], input: Buffer | string): Buffer {
     return execFileSync("protoc", ["-I", `${root}proto`, ...args, "posbridge/v1/bridge.proto"], { input });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error("protoc not found: install the protobuf-compiler package (npm test does it)");
+      throw new Error(
+        "protoc not found on PATH: install protobuf-compiler (apt-get install protobuf-compiler; CI installs it). The golden vectors never skip.",
+      );
     }
     throw err;
   }

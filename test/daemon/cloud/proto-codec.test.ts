@@ -1,6 +1,7 @@
 import { posbridge } from "#proto";
 import { describe, expect, it } from "vitest";
-import type { CloudRequest, CloudResponse } from "../../../protocols/cloud/cloud-messages.js";
+import type { CloudRequest, CloudResponse, PayCommand } from "../../../protocols/cloud/cloud-messages.js";
+import type { Scheme } from "../../../protocols/payment/scheme.js";
 import {
   decodeEvent,
   decodeRequest,
@@ -170,5 +171,162 @@ describe("proto codec: status and events", () => {
   it("an offline status (the Last Will) decodes as online=false", () => {
     const will = decodeStatus(encodeStatus({ online: false, version: "x", sinceMs: 1, lanes: [] }));
     expect(will).toEqual({ ok: true, value: { online: false, version: "x", sinceMs: 1, lanes: [] } });
+  });
+});
+
+describe("proto codec: what it refuses, and how it says so", () => {
+  const v1 = posbridge.v1;
+  const CODE = "0123456789012345678";
+  const rawRequest = (payOverrides: Record<string, unknown>, envelope: Record<string, unknown> = {}) =>
+    v1.BridgeRequest.encode(
+      v1.BridgeRequest.fromObject({
+        requestId: "R1",
+        sentAtMs: "5",
+        laneId: "l",
+        pay: {
+          attemptId: "ATTEMPT_1",
+          amountFen: "100",
+          currency: "CNY",
+          authCode: CODE,
+          scheme: "ECNY",
+          scannedAtMs: "1",
+          deadlineMs: "2",
+          ...payOverrides,
+        },
+        ...envelope,
+      }),
+    ).finish();
+  const errorOf = (d: { ok: boolean; error?: string }) => (d.ok ? "decoded" : d.error);
+
+  it("names an empty buffer, garbage and a truncated request", () => {
+    expect(decodeRequest(new Uint8Array())).toEqual({ ok: false, error: "empty BridgeRequest" });
+    expect(errorOf(decodeRequest(new TextEncoder().encode("hello, not protobuf")))).toMatch(
+      /^not a BridgeRequest: /,
+    );
+    expect(errorOf(decodeRequest(Uint8Array.of(0xff, 0xff, 0xff)))).toMatch(/^not a BridgeRequest: /);
+    const whole = encodeRequest(pay(CODE, "ECNY"));
+    for (const cut of [1, 4, 20, whole.length - 1]) {
+      expect(errorOf(decodeRequest(whole.subarray(0, cut)))).toMatch(
+        /^not a BridgeRequest|request_id|no body/,
+      );
+    }
+  });
+
+  it("tells a message of another type from the one it expects", () => {
+    const request = encodeRequest(pay(CODE, "ECNY"));
+    const response = encodeResponse({
+      requestId: "R1",
+      attemptId: "ATTEMPT_1",
+      sentAtMs: 1,
+      result: {
+        type: "payment",
+        status: "PAID",
+        amountFen: 100,
+        scheme: "ECNY",
+        channelTradeNo: "",
+        reasonCode: "",
+        message: "",
+        rescanAllowed: false,
+      },
+    });
+    const status = encodeStatus({ online: true, version: "1", sinceMs: 1, lanes: [] });
+    const event = encodeEvent({ atMs: 1, laneId: "l", kind: "device_up", detail: "" });
+    expect(errorOf(decodeRequest(response))).toBe("not a BridgeRequest: field 2 has wire type 2, expected 0");
+    expect(errorOf(decodeResponse(request))).toBe(
+      "not a BridgeResponse: field 2 has wire type 0, expected 2",
+    );
+    expect(errorOf(decodeRequest(status))).toMatch(/^not a BridgeRequest: field 1 has wire type 0/);
+    expect(errorOf(decodeRequest(event))).toMatch(/^not a BridgeRequest: field 1 has wire type 0/);
+    // Without the wire-type check these two "decode": a request read as a status is online=false.
+    expect(errorOf(decodeStatus(request))).toMatch(/^not a BridgeStatus: field 1 has wire type 2/);
+    expect(errorOf(decodeEvent(request))).toMatch(/^not a BridgeEvent: field 1 has wire type 2/);
+    expect(errorOf(decodeEvent(status))).toMatch(/^not a BridgeEvent: /);
+    expect(errorOf(decodeStatus(event))).toMatch(/^not a BridgeStatus: /);
+  });
+
+  it("accepts fields it does not know yet (the contract only adds fields)", () => {
+    const known = encodeRequest(pay(CODE, "ECNY"));
+    const withExtra = new Uint8Array([...known, 0xa0, 0x06, 0x01]); // field 100, varint 1
+    expect(decodeRequest(withExtra)).toEqual({ ok: true, value: pay(CODE, "ECNY") });
+  });
+
+  it("refuses a request with no body", () => {
+    const bare = v1.BridgeRequest.encode(v1.BridgeRequest.fromObject({ requestId: "R1" })).finish();
+    expect(errorOf(decodeRequest(bare))).toBe("BridgeRequest has no body (pay, query, cancel or refund)");
+  });
+
+  it("refuses amounts that are zero, negative or beyond a safe integer", () => {
+    expect(errorOf(decodeRequest(rawRequest({ amountFen: "0" })))).toBe("amount_fen must be > 0");
+    expect(errorOf(decodeRequest(rawRequest({ amountFen: "-100" })))).toBe("amount_fen out of range");
+    expect(errorOf(decodeRequest(rawRequest({ amountFen: "9007199254740993" })))).toBe(
+      "amount_fen out of range",
+    );
+    expect(errorOf(decodeRequest(rawRequest({ amountFen: String(Number.MAX_SAFE_INTEGER) })))).toBe(
+      "decoded",
+    );
+  });
+
+  it("refuses an unspecified scheme, a wrong currency, a malformed code or id", () => {
+    expect(errorOf(decodeRequest(rawRequest({ scheme: "SCHEME_UNSPECIFIED" })))).toBe(
+      "scheme unspecified or unknown",
+    );
+    expect(errorOf(decodeRequest(rawRequest({ scheme: 9 })))).toBe("scheme unspecified or unknown");
+    expect(errorOf(decodeRequest(rawRequest({ currency: "USD" })))).toBe("currency must be CNY");
+    expect(errorOf(decodeRequest(rawRequest({ authCode: "" })))).toBe("auth_code must be 8–64 digits");
+    expect(errorOf(decodeRequest(rawRequest({ authCode: "01234567890123456x" })))).toBe(
+      "auth_code must be 8–64 digits",
+    );
+    for (const id of ["ABCDE", "A".repeat(33), "ATT-01", "ATTEMPT 1", "尝试尝试尝试"]) {
+      expect(errorOf(decodeRequest(rawRequest({ attemptId: id })))).toBe(
+        "attempt_id must be 6–32 of [A-Za-z0-9_]",
+      );
+    }
+    expect(errorOf(decodeRequest(rawRequest({ attemptId: "A".repeat(32) })))).toBe("decoded");
+    expect(errorOf(decodeRequest(rawRequest({}, { requestId: "" })))).toBe("request_id missing or malformed");
+  });
+
+  it("never quotes the payment code or payload bytes in an error", () => {
+    const failures = [
+      rawRequest({ currency: "USD" }),
+      rawRequest({ scheme: 0 }),
+      rawRequest({ attemptId: `${CODE}!` }),
+      rawRequest({ authCode: `${CODE}x` }),
+      rawRequest({}).subarray(0, 40),
+    ].map((b) => decodeRequest(b));
+    for (const f of failures) {
+      expect(f, JSON.stringify(f)).toMatchObject({ ok: false });
+      expect(JSON.stringify(f)).not.toContain(CODE.slice(-8));
+    }
+  });
+
+  it("refuses an unspecified refund status or device state", () => {
+    const refund = v1.BridgeResponse.encode(
+      v1.BridgeResponse.fromObject({
+        requestId: "R1",
+        attemptId: "ATTEMPT_1",
+        refund: { refundId: "RF_001" },
+      }),
+    ).finish();
+    expect(errorOf(decodeResponse(refund))).toBe("refund status unspecified or unknown");
+    const status = v1.BridgeStatus.encode(
+      v1.BridgeStatus.fromObject({ online: true, lanes: [{ laneId: "l", terminal: "CONNECTED" }] }),
+    ).finish();
+    expect(errorOf(decodeStatus(status))).toBe("device state unspecified or unknown");
+  });
+
+  it("refuses to encode an amount that protobufjs would silently turn into another number", () => {
+    const withAmount = (amountFen: number) => ({
+      ...pay(CODE, "ECNY"),
+      command: { ...(pay(CODE, "ECNY").command as PayCommand), amountFen },
+    });
+    for (const bad of [Number.NaN, 12.5, -1, 2 ** 53]) {
+      expect(() => encodeRequest(withAmount(bad))).toThrow(/amount_fen must be a safe integer/);
+    }
+    expect(() =>
+      encodeRequest({
+        ...pay(CODE, "ECNY"),
+        command: { ...(pay(CODE, "ECNY").command as PayCommand), scheme: "VISA" as Scheme },
+      }),
+    ).toThrow(/scheme is not one of/);
   });
 });
