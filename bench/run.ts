@@ -169,6 +169,7 @@ const sales = timeIt(() => {
       {
         type: "cloudResult",
         attemptId: `A${i}`,
+        answers: "pay",
         result: {
           type: "payment",
           status: "PAID",

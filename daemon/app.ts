@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): App {
     );
   }
   const byId = new Map(lanes.map((l) => [l.id, l]));
-  rpc.onResult((laneId, response) => byId.get(laneId)?.onCloudResponse(response));
+  rpc.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
   link.onOnlineChange((online) => {
     for (const lane of lanes) lane.setCloudOnline(online);
   });

@@ -34,7 +34,7 @@ Environment: POSBRIDGE_<FIELD>[__<FIELD>…] overrides one config value, e.g.
   POSBRIDGE_MQTT__URL=mqtts://broker:8883  POSBRIDGE_LANES__0__TERMINAL__PATH=/dev/ttyUSB1
 
 Exit codes: 0 ok, 1 internal error, 64 bad usage, 78 configuration error.
-Docs: README.md, docs/ (config, protocols, errors).`;
+Docs: README.md; docs/ (register link, cloud contract, errors, design); schema/ (config).`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;

@@ -11,7 +11,7 @@ missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
-ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
+ls /usr/lib/*/libusb-1.0.so.0 /lib/*/libusb-1.0.so.0 >/dev/null 2>&1 || missing+=(libusb-1.0-0)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${missing[*]}"
   sudo=""
@@ -33,7 +33,7 @@ fi
 
 npm run build --silent
 npx tsc -p tsconfig.test.json   # the tests type-check too (vitest itself does not)
-npx biome check .
+npx biome check --error-on-warnings .
 mkdir -p build
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json "$@" || status=$?

@@ -72,6 +72,17 @@ function int(value: unknown, field: string, { positive = false } = {}): number {
   return n;
 }
 
+// Texts from the cloud travel on to the register, whose frames have a size limit, and into logs.
+const TRADE_NO = /^[A-Za-z0-9_-]*$/;
+const REASON_CODE = /^[A-Za-z0-9_.-]*$/;
+
+function bounded(value: unknown, field: string, max: number, pattern?: RegExp): string {
+  const text = str(value);
+  if ([...text].length > max) throw new Invalid(`${field} longer than ${max} characters`);
+  if (pattern && !pattern.test(text)) throw new Invalid(`${field} has characters outside ${pattern.source}`);
+  return text;
+}
+
 function str(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
@@ -247,9 +258,9 @@ export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
           status,
           amountFen: int(p.amountFen, "amount_fen"),
           scheme: scheme(p.scheme, { required: false }),
-          channelTradeNo: str(p.channelTradeNo),
-          reasonCode: str(p.reasonCode),
-          message: str(p.message),
+          channelTradeNo: bounded(p.channelTradeNo, "channel_trade_no", 64, TRADE_NO),
+          reasonCode: bounded(p.reasonCode, "reason_code", 64, REASON_CODE),
+          message: bounded(p.message, "message", 256),
           rescanAllowed: p.rescanAllowed === true,
         },
       };
@@ -265,8 +276,8 @@ export function decodeResponse(bytes: Uint8Array): Decoded<CloudResponse> {
           refundId: attemptId(r.refundId, "refund_id"),
           status,
           amountFen: int(r.amountFen, "amount_fen"),
-          reasonCode: str(r.reasonCode),
-          message: str(r.message),
+          reasonCode: bounded(r.reasonCode, "reason_code", 64, REASON_CODE),
+          message: bounded(r.message, "message", 256),
         },
       };
     }

@@ -11,6 +11,7 @@ import { decodeResponse, encodeRequest } from "./proto-codec.js";
 interface Pending {
   laneId: string;
   attemptId: string;
+  kind: CloudCommand["type"];
   sentAt: number;
   /** Serialised last result applied, to recognise an exact duplicate. */
   lastApplied: string | undefined;
@@ -37,7 +38,9 @@ export class CloudRpc {
     duplicates: 0,
     mismatched: 0,
   };
-  private handler: ((laneId: string, response: CloudResponse) => void) | undefined;
+  private handler:
+    | ((laneId: string, response: CloudResponse, answers: CloudCommand["type"]) => void)
+    | undefined;
 
   constructor(
     private readonly deps: {
@@ -52,7 +55,7 @@ export class CloudRpc {
     deps.link.onResponse((bytes) => this.onResponse(bytes));
   }
 
-  onResult(fn: (laneId: string, response: CloudResponse) => void): void {
+  onResult(fn: (laneId: string, response: CloudResponse, answers: CloudCommand["type"]) => void): void {
     this.handler = fn;
   }
 
@@ -74,6 +77,7 @@ export class CloudRpc {
     this.pending.set(requestId, {
       laneId,
       attemptId: command.attemptId,
+      kind: command.type,
       sentAt: now,
       lastApplied: undefined,
     });
@@ -131,7 +135,12 @@ export class CloudRpc {
       },
       "response received",
     );
-    this.handler?.(entry.laneId, res);
+    try {
+      this.handler?.(entry.laneId, res, entry.kind);
+    } catch (err) {
+      // Runs inside mqtt.js's message handler: nothing may escape into the client.
+      log.error({ requestId: res.requestId, err: (err as Error).message }, "handling a response failed");
+    }
   }
 
   private forgetOld(): void {

@@ -62,11 +62,19 @@ export class PortSupervisor {
         return;
       }
       this.port = port;
-      this.failures = 0;
       port.onClose((err) => this.onClosed(port, err));
+      try {
+        this.opts.onOpen(port);
+      } catch (err) {
+        // The owner could not use the port (a decoder refusing its options…): close it, report
+        // the fault and try again later rather than keep a half-attached handle.
+        this.port = undefined;
+        await port.close().catch(() => {});
+        throw err;
+      }
+      this.failures = 0;
       this.setState("CONNECTED", "");
       log.info("device opened");
-      this.opts.onOpen(port);
     } catch (err) {
       const message = (err as Error).message;
       const absent = /ENOENT|No such file|not found/i.test(message);

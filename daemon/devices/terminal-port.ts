@@ -27,12 +27,20 @@ export interface TerminalHandlers {
   onLinkFault?(detail: string): void;
 }
 
+/**
+ * Silence after which a partly received frame is abandoned. A healthy sender streams a frame's
+ * bytes back to back (a byte every 1–8 ms from 9600 down to 1200 baud, USB adapters batch within
+ * 16 ms), so 300 ms of silence mid-frame means the frame will not complete.
+ */
+export const STALE_FRAME_MS = 300;
+
 export class TerminalPort {
   private readonly supervisor: PortSupervisor;
   private framer: EcrFramer;
   private readonly encodeText: (text: string) => Uint8Array;
   private link: LinkState;
   private timer: TimerHandle | undefined;
+  private staleTimer: TimerHandle | undefined;
 
   constructor(
     private readonly config: TerminalConfig,
@@ -62,6 +70,7 @@ export class TerminalPort {
 
   async stop(): Promise<void> {
     this.timer?.cancel();
+    this.staleTimer?.cancel();
     await this.supervisor.stop();
   }
 
@@ -74,6 +83,14 @@ export class TerminalPort {
     this.framer = new EcrFramer({ maxDataLength: this.config.maxDataLength });
     port.onData((bytes) => {
       for (const chunk of this.framer.push(bytes)) this.step({ type: "chunk", chunk });
+      // A frame still incomplete after a silence is given up (its STX may have been noise).
+      this.staleTimer?.cancel();
+      this.staleTimer =
+        this.framer.bufferedLength > 0
+          ? this.deps.clock.setTimeout(() => {
+              for (const chunk of this.framer.expireIncomplete()) this.step({ type: "chunk", chunk });
+            }, STALE_FRAME_MS)
+          : undefined;
     });
   }
 

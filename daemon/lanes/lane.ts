@@ -1,6 +1,11 @@
 // One checkout lane: register + scanner + display around the pure sale machine. The lane feeds
 // the machine its inputs and carries out the effects it returns, in order.
-import type { CloudResponse, DeviceState, LaneStatusView } from "../../protocols/cloud/cloud-messages.js";
+import type {
+  CloudCommand,
+  CloudResponse,
+  DeviceState,
+  LaneStatusView,
+} from "../../protocols/cloud/cloud-messages.js";
 import type { PosRequest } from "../../protocols/pos/pos-messages.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
 import type {
@@ -18,6 +23,7 @@ import { ScannerPort } from "../devices/scanner-port.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
+import { RecentCodes } from "./recent-codes.js";
 
 export interface LaneDeps {
   settings: SaleSettings;
@@ -36,6 +42,9 @@ export interface LaneDeps {
 export class Lane {
   private state: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
+  private readonly inbox: SaleInput[] = [];
+  private readonly recentCodes = new RecentCodes(60_000);
+  private stepping = false;
   private readonly terminal: TerminalPort;
   private readonly scanner: ScannerPort;
   private readonly display: DisplayPort | undefined;
@@ -75,7 +84,8 @@ export class Lane {
       {
         onScan: (code) => {
           this.counters.scans++;
-          this.feed({ type: "scan", code, attemptId: deps.newId() });
+          if (this.recentCodes.seen(code, clock.now())) this.feed({ type: "scanRepeated" });
+          else this.feed({ type: "scan", code, attemptId: deps.newId() });
         },
         onState: deviceState("scanner"),
       },
@@ -109,7 +119,7 @@ export class Lane {
     this.feed({ type: "cloudLink", online });
   }
 
-  onCloudResponse(response: CloudResponse): void {
+  onCloudResponse(response: CloudResponse, answers: CloudCommand["type"]): void {
     if (response.result.type !== "payment") {
       this.deps.log.warn(
         { attemptId: response.attemptId },
@@ -117,7 +127,7 @@ export class Lane {
       );
       return;
     }
-    this.feed({ type: "cloudResult", attemptId: response.attemptId, result: response.result });
+    this.feed({ type: "cloudResult", attemptId: response.attemptId, result: response.result, answers });
   }
 
   status(): LaneStatusView {
@@ -146,10 +156,33 @@ export class Lane {
     };
   }
 
+  /**
+   * Steps the machine. An effect may itself produce an input (a pay request that could not be
+   * sent); such inputs wait in the queue until every effect of the current step has been carried
+   * out, so the register and the display always see the steps in order.
+   */
   private feed(input: SaleInput): void {
-    const { state, effects } = saleStep(this.deps.settings, this.state, input, this.deps.clock.now());
-    this.state = state;
-    for (const effect of effects) this.run(effect);
+    this.inbox.push(input);
+    if (this.stepping) return;
+    this.stepping = true;
+    try {
+      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+        const { state, effects } = saleStep(this.deps.settings, this.state, next, this.deps.clock.now());
+        this.state = state;
+        for (const effect of effects) this.runSafely(effect);
+      }
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  /** One effect failing (a serial write, an encoder refusing a field) must not stop the others. */
+  private runSafely(effect: SaleEffect): void {
+    try {
+      this.run(effect);
+    } catch (err) {
+      this.deps.log.error({ effect: effect.type, err: (err as Error).message }, "sale effect failed");
+    }
   }
 
   private run(effect: SaleEffect): void {
@@ -163,6 +196,7 @@ export class Lane {
         return;
       case "pay": {
         const c = effect.command;
+        this.recentCodes.remember(c.authCode, clock.now());
         const expirySec = (c.deadlineMs - clock.now()) / 1000;
         const sent = rpc.send(this.id, c, expirySec);
         if (!sent.ok) this.feed({ type: "payNotSent", attemptId: c.attemptId, reason: sent.reason });

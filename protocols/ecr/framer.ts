@@ -58,6 +58,29 @@ export class EcrFramer {
   }
 
   /**
+   * The line went quiet with a frame still incomplete. Its LEN may have been read from noise (a
+   * stray STX followed by the STX and LEN of a real frame), so the frame would wait for bytes that
+   * never come and hide the real one. The runner calls this after a silence: the STX is dropped as
+   * noise and what followed it is rescanned, so the parser resynchronises on the next STX as
+   * terminal-protocol.md asks. Nothing is NAKed: the register resends what it did not get ACKed.
+   */
+  expireIncomplete(): EcrChunk[] {
+    const chunks: EcrChunk[] = [];
+    while (this.pending.length > 0) {
+      // Bytes of the abandoned frame are not controls (a LEN byte 06 is no ACK): skip to the next
+      // STX, count the rest as discarded, and parse normally from there.
+      const next = this.pending.indexOf(STX, 1);
+      const dropped = next < 0 ? this.pending.length : next;
+      const rest = next < 0 ? new Uint8Array(0) : this.pending.subarray(next);
+      this.pending = new Uint8Array(0);
+      this.discardedTotal += dropped;
+      chunks.push({ type: "discarded", length: dropped });
+      chunks.push(...this.push(rest));
+    }
+    return chunks;
+  }
+
+  /**
    * Feeds bytes as they were read; returns what they completed, in wire order. A noise run is
    * reported when a frame or control byte ends it, or at the end of this push, so counters never lag.
    */

@@ -52,6 +52,8 @@ export interface LinkState {
   readonly inFlight: InFlight | null;
   /** DATA of the last well-formed frame received, to recognise a retransmission. */
   readonly lastReceived: Uint8Array | null;
+  /** When it was received: only a repeat within the resend window is a retransmission. */
+  readonly lastReceivedAt: number;
   readonly counters: Readonly<LinkCounters>;
 }
 
@@ -94,6 +96,7 @@ export function createLinkState({ ackTimeoutMs = 1000, maxSends = 3 }: LinkOptio
     queue: [],
     inFlight: null,
     lastReceived: null,
+    lastReceivedAt: 0,
     counters: {
       framesIn: 0,
       framesOut: 0,
@@ -149,12 +152,21 @@ function onChunk(s: Draft, chunk: EcrChunk, effects: LinkEffect[], now: number):
       // ACK at once, before the application sees it (spec: "answers ACK at once").
       s.counters.framesIn++;
       effects.push({ type: "write", bytes: ACK_BYTES });
-      // Same DATA (hence same seq) as the previous frame: our ACK was lost and the POS resent it.
-      if (s.lastReceived !== null && bytesEqual(s.lastReceived, chunk.data)) {
+      // Same DATA (hence same seq) as the previous frame, within the window in which a sender
+      // resends (maxSends × ackTimeoutMs): our ACK was lost and the POS resent it. Later, the same
+      // DATA is a new request from a register that reuses its seq, and gets its own answer.
+      const resendWindow = s.maxSends * s.ackTimeoutMs;
+      if (
+        s.lastReceived !== null &&
+        now - s.lastReceivedAt <= resendWindow &&
+        bytesEqual(s.lastReceived, chunk.data)
+      ) {
         s.counters.duplicatesSuppressed++;
+        s.lastReceivedAt = now;
         return;
       }
       s.lastReceived = chunk.data;
+      s.lastReceivedAt = now;
       effects.push({ type: "deliver", data: chunk.data });
       return;
     }

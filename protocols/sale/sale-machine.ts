@@ -6,7 +6,7 @@
 // Scope of this version: one attempt in flight per lane; WAITING_CUSTOMER keeps the attempt open;
 // a failure that allows a rescan waits for a new scan (new attempt id); UNKNOWN or no answer ends
 // the sale as UNKNOWN (30) honestly — query/reverse and the journal come with the durability work.
-import type { PaymentResult } from "../cloud/cloud-messages.js";
+import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
 import { classifyCode } from "../payment/classify-code.js";
 import { maskCode } from "../payment/mask.js";
 import type { PosRequest } from "../pos/pos-messages.js";
@@ -20,9 +20,10 @@ import {
   repeatFinal,
   result,
 } from "./sale-outcomes.js";
-import { rescanText, TEXT } from "./sale-texts.js";
+import { failedText, rescanText, TEXT } from "./sale-texts.js";
 import type {
   ActiveSale,
+  FinishedSale,
   LaneSaleState,
   SaleEffect,
   SaleInput,
@@ -55,7 +56,22 @@ export function saleStep(
     case "scan":
       return onScan(settings, state, input.code, input.attemptId, now);
     case "cloudResult":
-      return onCloudResult(settings, state, input.attemptId, input.result, now);
+      return onCloudResult(settings, state, input.attemptId, input.result, input.answers, now);
+    case "scanRepeated": {
+      const sale = state.current;
+      if (sale?.phase !== "waitScan") {
+        return { state, effects: [event("scanIgnored", "same code read again within a minute", "warn")] };
+      }
+      // payment-domain.md §7 rules 7–8: never send the same code again, under any attempt id.
+      return {
+        state,
+        effects: [
+          progress(sale.orderRef, "RETRY_SCAN", TEXT.sameCode),
+          display({ type: "rescan", amountFen: sale.amountFen, reason: "expired" }),
+          event("scanRejected", "same code read again within a minute", "warn"),
+        ],
+      };
+    }
     case "payNotSent": {
       const sale = state.current;
       if (!sale?.attempt || sale.attempt.attemptId !== input.attemptId) return { state, effects: [] };
@@ -196,6 +212,17 @@ function onScan(
       ],
     };
   }
+  if (!state.cloudOnline) {
+    // Nothing can be sent: say so now rather than submit into a dead link.
+    return {
+      state,
+      effects: [
+        progress(sale.orderRef, "RETRY_SCAN", TEXT.cloudOffline),
+        display({ type: "rescan", amountFen: sale.amountFen, reason: "declined" }),
+        event("scanRejected", "cloud offline: scan not submitted", "warn"),
+      ],
+    };
+  }
   const deadlineMs = now + settings.codeLifetimeMs;
   const next: ActiveSale = {
     ...sale,
@@ -239,18 +266,13 @@ function onCloudResult(
   state: LaneSaleState,
   attemptId: string,
   res: PaymentResult,
+  answers: CloudCommand["type"],
   now: number,
 ): SaleStep {
   const sale = state.current;
-  if (!sale?.attempt || sale.attempt.attemptId !== attemptId) {
-    return {
-      state,
-      effects: [
-        event("resultIgnored", `result ${res.status} for attempt ${attemptId} not in flight`, "warn"),
-      ],
-    };
-  }
+  if (!sale?.attempt || sale.attempt.attemptId !== attemptId) return onLateResult(state, attemptId, res, now);
   const scheme = res.scheme ?? sale.attempt.scheme;
+  if (sale.phase === "reversing") return onReversalResult(settings, state, sale, res, answers, now);
   switch (res.status) {
     case "PAID":
       if (res.amountFen !== sale.amountFen) {
@@ -265,7 +287,6 @@ function onCloudResult(
       }
       return finish(settings, state, sale, "PAID", scheme, res.channelTradeNo, TEXT.paid, now);
     case "WAITING_CUSTOMER": {
-      if (sale.phase === "reversing") return { state, effects: [] };
       const first = sale.phase !== "waitCustomer";
       const next: ActiveSale = { ...sale, phase: "waitCustomer" };
       // Each further WAITING result restarts the wait, but never past the code's life plus one
@@ -281,10 +302,8 @@ function onCloudResult(
       return { state: { ...state, current: next }, effects };
     }
     case "FAILED": {
-      if (!res.rescanAllowed || sale.phase === "reversing" || sale.cancelSeqs.length > 0) {
-        const text = res.message.trim() ? `支付失败：${res.message.trim()}` : "支付失败";
-        return finish(settings, state, sale, "CANCELLED", scheme, "", text, now);
-      }
+      if (!res.rescanAllowed)
+        return finish(settings, state, sale, "CANCELLED", scheme, "", failedText(res), now);
       const { text, reason } = rescanText(res);
       return backToScan(
         settings,
@@ -305,6 +324,85 @@ function onCloudResult(
     case "UNKNOWN":
       return finish(settings, state, sale, "UNKNOWN", scheme, "", TEXT.unknown, now);
   }
+}
+
+/**
+ * While a cashier's cancel reverses the attempt, only the cancel's own answer may end the sale as
+ * paid or cancelled: a PAID that answers the pay request may already be undone by the reversal.
+ */
+function onReversalResult(
+  settings: SaleSettings,
+  state: LaneSaleState,
+  sale: ActiveSale,
+  res: PaymentResult,
+  answers: CloudCommand["type"],
+  now: number,
+): SaleStep {
+  const scheme = res.scheme ?? sale.attempt?.scheme ?? null;
+  if (res.status === "CANCELLED" || res.status === "FAILED") {
+    // Reversed, or the payment itself failed: either way no money moved.
+    return finish(settings, state, sale, "CANCELLED", scheme, "", TEXT.cancelled, now);
+  }
+  if (answers !== "cancel") {
+    return {
+      state,
+      effects: [
+        event("resultIgnored", `${res.status} for the pay request ignored: a reversal is under way`, "info"),
+      ],
+    };
+  }
+  if (res.status === "PAID") {
+    // The cloud could not reverse: the customer has paid. Say so rather than pretend.
+    if (res.amountFen !== sale.amountFen) {
+      return finish(settings, state, sale, "UNKNOWN", scheme, "", TEXT.amountMismatch, now, [
+        event(
+          "amountMismatch",
+          `reversal answered PAID ${res.amountFen} fen, asked ${sale.amountFen}`,
+          "error",
+        ),
+      ]);
+    }
+    return finish(settings, state, sale, "PAID", scheme, res.channelTradeNo, TEXT.reverseFailedPaid, now);
+  }
+  return { state, effects: [] }; // WAITING or UNKNOWN: the result timer decides (UNKNOWN)
+}
+
+/**
+ * A result for an attempt no longer in flight. If its sale ended UNKNOWN, a final answer that
+ * arrives late becomes the sale's truth for later QY; anything else is counted and ignored.
+ */
+function onLateResult(state: LaneSaleState, attemptId: string, res: PaymentResult, now: number): SaleStep {
+  const index = state.recent.findIndex((r) => r.attemptId === attemptId);
+  const done = state.recent[index];
+  const final = res.status === "PAID" || res.status === "CANCELLED" || res.status === "FAILED";
+  const amountOk = res.status !== "PAID" || res.amountFen === done?.amountFen;
+  if (done?.status !== "UNKNOWN" || !final || !amountOk) {
+    return {
+      state,
+      effects: [
+        event("resultIgnored", `result ${res.status} for attempt ${attemptId} not in flight`, "warn"),
+      ],
+    };
+  }
+  const paid = res.status === "PAID";
+  const resolved: FinishedSale = {
+    ...done,
+    status: paid ? "PAID" : "CANCELLED",
+    channelTradeNo: paid ? res.channelTradeNo : "",
+    text: paid ? TEXT.paid : TEXT.cancelled,
+    endedAt: now,
+  };
+  const recent = state.recent.map((r, i) => (i === index ? resolved : r));
+  return {
+    state: { ...state, recent },
+    effects: [
+      event(
+        "lateResult",
+        `order ${done.orderRef} was UNKNOWN; attempt ${attemptId} is now ${resolved.status}`,
+        "warn",
+      ),
+    ],
+  };
 }
 
 function onCancel(

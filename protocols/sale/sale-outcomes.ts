@@ -50,6 +50,7 @@ export function finish(
 ): SaleStep {
   const done: FinishedSale = {
     orderRef: sale.orderRef,
+    attemptId: sale.attempt?.attemptId ?? null,
     amountFen: sale.amountFen,
     status,
     scheme,

@@ -3,6 +3,7 @@
 import type { PaymentResult } from "../cloud/cloud-messages.js";
 import type { DisplayView } from "../display/display-view.js";
 import { formatYuan } from "../payment/amount.js";
+import { maskDigitsInText } from "../payment/mask.js";
 
 export const TEXT = {
   showCode: (amountFen: number) => `请出示付款码 ¥${formatYuan(amountFen)}`,
@@ -22,6 +23,8 @@ export const TEXT = {
   refundUnsupported: "本版本不支持退款",
   orderReused: "订单号已使用且金额不同",
   notSent: "支付请求未能发出，请重扫",
+  sameCode: "同一付款码重复扫描，请顾客刷新付款码后重扫",
+  reverseFailedPaid: "撤销未成功，顾客已支付",
 } as const;
 
 /** What the cashier is told when an attempt fails and a rescan is allowed (payment-domain.md §7 rule 17). */
@@ -31,8 +34,22 @@ export function rescanText(result: PaymentResult): { text: string; reason: Displ
     return { text: "付款码已失效，请顾客刷新付款码后重扫", reason: "expired" };
   if (/NOTENOUGH|NOT_ENOUGH|BALANCE|NOTSUPORTCARD/.test(code))
     return { text: "余额不足，请换卡或换支付方式", reason: "funds" };
-  const message = result.message.trim();
+  const message = cloudText(result.message);
   return { text: message ? `支付失败：${message}，请重扫` : "支付失败，请重扫", reason: "declined" };
+}
+
+/** The text for a failure that ends the sale. */
+export function failedText(result: PaymentResult): string {
+  const message = cloudText(result.message);
+  return message ? `支付失败：${message}` : "支付失败";
+}
+
+/**
+ * Text from the cloud reaches the register: keep it short (a frame has a size limit) and mask any
+ * long digit run in it (a payment code must never be echoed).
+ */
+export function cloudText(text: string): string {
+  return maskDigitsInText(text.replace(/[\u0000-\u001f\u007f]/g, " ").trim()).slice(0, 40);
 }
 
 export type DisplayRescanReason = Extract<DisplayView, { type: "rescan" }>["reason"];

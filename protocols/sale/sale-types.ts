@@ -1,6 +1,6 @@
 // The per-lane sale machine's vocabulary: its state, the inputs it is fed and the effects it
 // asks the runner (daemon/lanes/sale-runner.ts) to carry out. No I/O, no clocks: time is `now`.
-import type { PaymentResult, PayCommand, CancelCommand } from "../cloud/cloud-messages.js";
+import type { CancelCommand, CloudCommand, PayCommand, PaymentResult } from "../cloud/cloud-messages.js";
 import type { DisplayView } from "../display/display-view.js";
 import type { Scheme, SchemeRule } from "../payment/scheme.js";
 import type { PosAnswer, PosRequest, ResultStatus } from "../pos/pos-messages.js";
@@ -44,6 +44,8 @@ export interface ActiveSale {
 
 export interface FinishedSale {
   orderRef: string;
+  /** The last attempt sent for this sale, if any (a late final result for it updates the sale). */
+  attemptId: string | null;
   amountFen: number;
   status: ResultStatus;
   scheme: Scheme | null;
@@ -67,7 +69,10 @@ export type SaleInput =
   | { type: "badRequest"; seq: string; orderRef: string; message: string }
   /** A scanner read. `attemptId` is a fresh id the runner made; used only if an attempt starts. */
   | { type: "scan"; code: string; attemptId: string }
-  | { type: "cloudResult"; attemptId: string; result: PaymentResult }
+  /** `answers`: which of our requests this result answers (the RPC layer knows by request id). */
+  | { type: "cloudResult"; attemptId: string; result: PaymentResult; answers: CloudCommand["type"] }
+  /** The scanner read a code already submitted within the last minute (compared in memory only). */
+  | { type: "scanRepeated" }
   /** The pay request could not leave the bridge (not connected): no money can have moved. */
   | { type: "payNotSent"; attemptId: string; reason: string }
   | { type: "cloudLink"; online: boolean }
@@ -82,6 +87,7 @@ export type SaleEventKind =
   | "attemptFailed"
   | "resultIgnored"
   | "amountMismatch"
+  | "lateResult"
   | "saleEnded";
 
 export type SaleEffect =

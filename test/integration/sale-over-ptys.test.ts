@@ -211,9 +211,16 @@ lanes:
     }
   });
 
+  it("a stray STX before a frame does not block the link: the frame is served after a short silence", async () => {
+    const mark = register.answers.length;
+    await reg.write(fromHex("02 02 00 05 45 43 1c 30 39 03 15")); // noise STX, then EC seq 09
+    const es = await register.waitFor((a) => a.type === "echoReply" && a.seq === "09", 3000, mark);
+    expect(es).toMatchObject({ brokerOnline: true });
+  });
+
   it("rejects bad amounts and bad orderRefs with RS 40 naming the problem", async () => {
     const cases: [string, string, string, RegExp][] = [
-      ["11", "ORD-A", "0", /zero|0/i],
+      ["11", "ORD-A", "0", /greater than 0/i],
       ["12", "ORD-A", "-5", /sign|digit/i],
       ["13", "ORD-A", "12.34", /fen|decimal/i],
       ["14", "ORD-A", "0100", /start with 0|leading zero/i],

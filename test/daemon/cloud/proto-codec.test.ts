@@ -330,3 +330,49 @@ describe("proto codec: what it refuses, and how it says so", () => {
     ).toThrow(/scheme is not one of/);
   });
 });
+
+describe("proto codec: texts from the cloud are bounded", () => {
+  const base: CloudResponse = {
+    requestId: "R1",
+    attemptId: "ATTEMPT_1",
+    sentAtMs: 1,
+    result: {
+      type: "payment",
+      status: "PAID",
+      amountFen: 1,
+      scheme: "WECHAT",
+      channelTradeNo: "4200",
+      reasonCode: "",
+      message: "",
+      rescanAllowed: false,
+    },
+  };
+  const withResult = (patch: object): CloudResponse => ({
+    ...base,
+    result: { ...base.result, ...patch } as CloudResponse["result"],
+  });
+
+  it("refuses an over-long message, trade number or reason code, naming the field", () => {
+    expect(decodeResponse(encodeResponse(withResult({ message: "x".repeat(257) })))).toEqual({
+      ok: false,
+      error: "message longer than 256 characters",
+    });
+    expect(decodeResponse(encodeResponse(withResult({ channelTradeNo: "4".repeat(65) })))).toEqual({
+      ok: false,
+      error: "channel_trade_no longer than 64 characters",
+    });
+    expect(decodeResponse(encodeResponse(withResult({ reasonCode: "R".repeat(65) })))).toEqual({
+      ok: false,
+      error: "reason_code longer than 64 characters",
+    });
+  });
+
+  it("refuses a trade number with characters that do not belong in one", () => {
+    const r = decodeResponse(encodeResponse(withResult({ channelTradeNo: "42 00\u001c" })));
+    expect(r.ok).toBe(false);
+  });
+
+  it("accepts a 256-character Chinese message", () => {
+    expect(decodeResponse(encodeResponse(withResult({ message: "支".repeat(256) }))).ok).toBe(true);
+  });
+});

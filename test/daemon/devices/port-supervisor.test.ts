@@ -113,4 +113,35 @@ describe("PortSupervisor", () => {
     await flush();
     expect(ports).toHaveLength(2); // stopped: no more reopen attempts
   });
+
+  it("closes a port its owner cannot use and reports FAULT instead of keeping it half open", async () => {
+    const clock = new ManualClock();
+    const { opener, ports } = scriptedOpener(["ok", "ok"]);
+    const closed: number[] = [];
+    const states: string[] = [];
+    let attempts = 0;
+    const sup = new PortSupervisor({
+      settings,
+      opener,
+      clock,
+      log: pino({ level: "silent" }),
+      random: () => 0,
+      retryMinMs: 50,
+      onOpen: (port) => {
+        attempts++;
+        port.onClose(() => closed.push(attempts));
+        if (attempts === 1) throw new TypeError("prefix longer than maxLength");
+      },
+      onState: (s) => states.push(s),
+    });
+    sup.start();
+    await flush();
+    expect(closed).toEqual([1]);
+    expect(sup.current).toBeUndefined();
+    expect(sup.status).toEqual({ state: "FAULT", error: "prefix longer than maxLength" });
+    clock.advance(50);
+    await flush();
+    expect(states).toEqual(["FAULT", "CONNECTED"]);
+    expect(sup.current).toBe(ports[1]?.port);
+  });
 });

@@ -176,4 +176,27 @@ describe("EcrFramer", () => {
     expect(() => new EcrFramer({ maxDataLength: 10000 })).toThrow(TypeError);
     expect(() => new EcrFramer({ maxDataLength: 1.5 })).toThrow(TypeError);
   });
+
+  it("a stray STX before a real frame makes a false LEN; after a silence the real frame is found", () => {
+    const sa = fromHex("02 00 17 53 41 1c 30 31 1c 4f 52 44 31 32 33 1c 31 32 33 34 03 76");
+    const framer = new EcrFramer();
+    // 02 | 02 00 → LEN "0200" = 200 bytes: the framer waits for a frame that is not there.
+    expect(framer.push(Uint8Array.of(0x02, ...sa))).toEqual([]);
+    expect(framer.bufferedLength).toBe(sa.length + 1);
+    const chunks = framer.expireIncomplete();
+    expect(chunks).toEqual([
+      { type: "discarded", length: 1 },
+      { type: "frame", data: sa.slice(3, sa.length - 2) },
+    ]);
+    expect(framer.bufferedLength).toBe(0);
+    expect(framer.discardedTotal).toBe(1);
+  });
+
+  it("expireIncomplete drops an unfinished frame whole, never reading its bytes as controls", () => {
+    const framer = new EcrFramer();
+    expect(framer.expireIncomplete()).toEqual([]);
+    framer.push(fromHex("02 00 06 45 43")); // LEN 0006 holds an 06 byte: not an ACK
+    expect(framer.expireIncomplete()).toEqual([{ type: "discarded", length: 5 }]);
+    expect(framer.bufferedLength).toBe(0);
+  });
 });

@@ -152,6 +152,14 @@ describe("linkStep: receiving", () => {
     expect(l.state.counters).toMatchObject({ framesIn: 2, duplicatesSuppressed: 1 });
   });
 
+  it("treats the same DATA as a new request once the resend window (3 × ackTimeoutMs) has passed", () => {
+    const l = link({ ackTimeoutMs: 1000 });
+    const ec = utf8("EC\x1c07");
+    l.chunk({ type: "frame", data: ec }, 0);
+    expect(l.chunk({ type: "frame", data: ec }, 2500)).toEqual([{ type: "write", bytes: ACK }]); // a resend
+    expect(l.chunk({ type: "frame", data: ec }, 5501)).toContainEqual({ type: "deliver", data: ec }); // a new poll
+  });
+
   it("delivers the same request again once another frame came between", () => {
     const l = link();
     const ec = utf8("EC\x1c07");

@@ -38,6 +38,7 @@ const sale = (seq: string, orderRef: string, amountFen: number) =>
 const scan = (code: string, attemptId = "ATTEMPT01"): SaleInput => ({ type: "scan", code, attemptId });
 const paid = (amountFen: number, attemptId = "ATTEMPT01"): SaleInput => ({
   type: "cloudResult",
+  answers: "pay",
   attemptId,
   result: payment({ status: "PAID", amountFen, channelTradeNo: "4200000000000001" }),
 });
@@ -113,6 +114,7 @@ describe("sale machine", () => {
   it("WAITING_CUSTOMER keeps the attempt open and says so once", () => {
     const waiting: SaleInput = {
       type: "cloudResult",
+      answers: "pay",
       attemptId: "ATTEMPT01",
       result: payment({ status: "WAITING_CUSTOMER", reasonCode: "USERPAYING" }),
     };
@@ -127,6 +129,7 @@ describe("sale machine", () => {
   it("a cloud that keeps saying WAITING cannot hold the lane past the code's life plus a result timeout", () => {
     const waiting: SaleInput = {
       type: "cloudResult",
+      answers: "pay",
       attemptId: "ATTEMPT01",
       result: payment({ status: "WAITING_CUSTOMER", reasonCode: "USERPAYING" }),
     };
@@ -143,6 +146,7 @@ describe("sale machine", () => {
   it("a failure that allows a rescan waits for a new scan, which gets a new attempt id", () => {
     const failed: SaleInput = {
       type: "cloudResult",
+      answers: "pay",
       attemptId: "ATTEMPT01",
       result: payment({ status: "FAILED", reasonCode: "AUTHCODEEXPIRE", rescanAllowed: true }),
     };
@@ -165,6 +169,7 @@ describe("sale machine", () => {
   it("a failure without rescan ends the sale as CANCELLED (no money moved)", () => {
     const failed: SaleInput = {
       type: "cloudResult",
+      answers: "pay",
       attemptId: "ATTEMPT01",
       result: payment({ status: "FAILED", rescanAllowed: false, message: "商户配置错误" }),
     };
@@ -175,6 +180,7 @@ describe("sale machine", () => {
   it("UNKNOWN ends the sale as 30 and a later QY and SA for it repeat UNKNOWN", () => {
     const unknown: SaleInput = {
       type: "cloudResult",
+      answers: "pay",
       attemptId: "ATTEMPT01",
       result: payment({ status: "UNKNOWN", reasonCode: "SYSTEMERROR" }),
     };
@@ -213,6 +219,7 @@ describe("sale machine", () => {
     expect(results(effects)).toEqual([]);
     const reversed: SaleInput = {
       type: "cloudResult",
+      answers: "cancel",
       attemptId: "ATTEMPT01",
       result: payment({ status: "CANCELLED" }),
     };
@@ -221,6 +228,100 @@ describe("sale machine", () => {
       ["01", "CANCELLED"],
       ["02", "CANCELLED"],
     ]);
+  });
+
+  it("while reversing, a PAID that answers the pay request does not end the sale; the cancel's answer does", () => {
+    const { state } = run([
+      sale("01", "ORD1", 100),
+      scan(WECHAT),
+      pos({ type: "cancel", seq: "02", orderRef: "ORD1" }),
+    ]);
+    const racing = run([paid(100)], state);
+    expect(results(racing.effects)).toEqual([]);
+    expect(laneState(racing.state)).toBe("REVERSING");
+    const reversed: SaleInput = {
+      type: "cloudResult",
+      answers: "cancel",
+      attemptId: "ATTEMPT01",
+      result: payment({ status: "CANCELLED", reasonCode: "REVERSED" }),
+    };
+    const end = run([reversed], racing.state);
+    expect(results(end.effects).map((r) => [r.seq, r.status])).toEqual([
+      ["01", "CANCELLED"],
+      ["02", "CANCELLED"],
+    ]);
+  });
+
+  it("a reversal the cloud could not make (its answer is PAID) ends the sale PAID, saying so", () => {
+    const { state } = run([
+      sale("01", "ORD1", 100),
+      scan(WECHAT),
+      pos({ type: "cancel", seq: "02", orderRef: "ORD1" }),
+    ]);
+    const notReversed: SaleInput = {
+      type: "cloudResult",
+      answers: "cancel",
+      attemptId: "ATTEMPT01",
+      result: payment({ status: "PAID", amountFen: 100, channelTradeNo: "4200000000000009" }),
+    };
+    const end = run([notReversed], state);
+    expect(results(end.effects).map((r) => [r.seq, r.status, r.text])).toEqual([
+      ["01", "PAID", "撤销未成功，顾客已支付"],
+      ["02", "PAID", "撤销未成功，顾客已支付"],
+    ]);
+  });
+
+  it("a reversal with no final answer ends as UNKNOWN when the result timer fires", () => {
+    const { state } = run([
+      sale("01", "ORD1", 100),
+      scan(WECHAT),
+      pos({ type: "cancel", seq: "02", orderRef: "ORD1" }),
+    ]);
+    const step = saleStep(settings, state, { type: "timer", name: "result" }, T0 + 30_000);
+    expect(results(step.effects).map((r) => r.status)).toEqual(["UNKNOWN", "UNKNOWN"]);
+  });
+
+  it("a scan while the cloud is offline is not submitted; the sale keeps waiting and says why", () => {
+    const { state } = run([sale("01", "ORD1", 100)]);
+    const offline = run([{ type: "cloudLink", online: false }, scan(WECHAT)], state);
+    expect(offline.effects.some((e) => e.type === "pay")).toBe(false);
+    expect(stages(offline.effects)).toEqual(["RETRY_SCAN"]);
+    expect(laneState(offline.state)).toBe("WAIT_SCAN");
+  });
+
+  it("the same code read again is refused with a hint to refresh it, never resubmitted", () => {
+    const { state } = run([sale("01", "ORD1", 100)]);
+    const again = run([{ type: "scanRepeated" }], state);
+    expect(again.effects.some((e) => e.type === "pay")).toBe(false);
+    expect(answers(again.effects)).toMatchObject([{ type: "progress", stage: "RETRY_SCAN" }]);
+    expect(laneState(again.state)).toBe("WAIT_SCAN");
+  });
+
+  it("a final result arriving after the sale ended UNKNOWN becomes the truth for QY", () => {
+    const { state } = run([sale("01", "ORD1", 100), scan(WECHAT)]);
+    const timedOut = saleStep(settings, state, { type: "timer", name: "result" }, T0 + 30_000);
+    const late = run([paid(100), pos({ type: "query", seq: "05", orderRef: "ORD1" })], timedOut.state);
+    expect(late.effects.some((e) => e.type === "event" && e.kind === "lateResult")).toBe(true);
+    expect(results(late.effects)).toMatchObject([
+      { seq: "05", status: "PAID", channelTradeNo: "4200000000000001" },
+    ]);
+  });
+
+  it("cloud texts reach the register short and with long digit runs masked", () => {
+    const failed: SaleInput = {
+      type: "cloudResult",
+      answers: "pay",
+      attemptId: "ATTEMPT01",
+      result: payment({
+        status: "FAILED",
+        rescanAllowed: false,
+        message: `code ${WECHAT} refused ${"x".repeat(500)}`,
+      }),
+    };
+    const { effects } = run([sale("01", "ORD1", 100), scan(WECHAT), failed]);
+    const text = results(effects)[0]?.text ?? "";
+    expect(text).not.toContain(WECHAT);
+    expect(text.length).toBeLessThanOrEqual(50);
   });
 
   it("no scan within the timeout ends the sale as CANCELLED", () => {

@@ -1,0 +1,35 @@
+// Codes this lane submitted in the last minute, to refuse a scanner double-read or a stale code
+// shown again (payment-domain.md §7 rules 7–8: never send the same code twice, under any attempt
+// id). Only a keyed hash is kept, in memory, with a key made fresh by each process: nothing here
+// can be turned back into a code, and nothing is ever written anywhere.
+import { createHmac, randomBytes } from "node:crypto";
+
+export class RecentCodes {
+  private readonly key = randomBytes(32);
+  private readonly submitted = new Map<string, number>();
+
+  constructor(private readonly windowMs: number) {}
+
+  remember(code: string, now: number): void {
+    this.prune(now);
+    this.submitted.set(this.digest(code), now);
+  }
+
+  /** True when this code was submitted less than `windowMs` ago. */
+  seen(code: string, now: number): boolean {
+    this.prune(now);
+    return this.submitted.has(this.digest(code));
+  }
+
+  get size(): number {
+    return this.submitted.size;
+  }
+
+  private digest(code: string): string {
+    return createHmac("sha256", this.key).update(code.trim()).digest("base64");
+  }
+
+  private prune(now: number): void {
+    for (const [digest, at] of this.submitted) if (now - at >= this.windowMs) this.submitted.delete(digest);
+  }
+}
