@@ -196,10 +196,11 @@ export class Lane {
         return;
       case "pay": {
         const c = effect.command;
-        this.recentCodes.remember(c.authCode, clock.now());
         const expirySec = (c.deadlineMs - clock.now()) / 1000;
         const sent = rpc.send(this.id, c, expirySec);
-        if (!sent.ok) this.feed({ type: "payNotSent", attemptId: c.attemptId, reason: sent.reason });
+        // Only a code that left the bridge is spent; one that never went out may be scanned again.
+        if (sent.ok) this.recentCodes.remember(c.authCode, clock.now());
+        else this.feed({ type: "payNotSent", attemptId: c.attemptId, reason: sent.reason });
         return;
       }
       case "cancel": {

@@ -1,0 +1,138 @@
+// A lane on mock serial ports with a scripted cloud: the runner carries out the sale machine's
+// effects in order, and it never sends the same code twice.
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CloudCommand, CloudResponse } from "../../../protocols/cloud/cloud-messages.js";
+import { DEFAULT_SCHEME_RULES } from "../../../protocols/payment/classify-code.js";
+import type { PosAnswer } from "../../../protocols/pos/pos-messages.js";
+import { systemClock } from "../../../daemon/clock.js";
+import type { CloudRpc } from "../../../daemon/cloud/rpc.js";
+import type { LaneConfig } from "../../../daemon/config/config-types.js";
+import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
+import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
+import { Lane } from "../../../daemon/lanes/lane.js";
+
+const serialSettings = {
+  baudRate: 9600,
+  dataBits: 8 as const,
+  parity: "none" as const,
+  stopBits: 1 as const,
+};
+let n = 0;
+
+function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; reason: string }) {
+  const id = ++n;
+  const serial = createMockSerial();
+  const reg = serial.createPort(`/dev/lane-test-reg-${id}`);
+  const scan = serial.createPort(`/dev/lane-test-scan-${id}`);
+  const sent: CloudCommand[] = [];
+  const rpc = {
+    send: (_lane: string, command: CloudCommand) => {
+      sent.push(command);
+      return sendResult();
+    },
+  } as unknown as CloudRpc;
+  const config: LaneConfig = {
+    id: "lane1",
+    terminal: {
+      path: reg.path,
+      ...serialSettings,
+      profile: "ecr",
+      ackTimeoutMs: 500,
+      maxDataLength: 1024,
+      encoding: "utf8",
+    },
+    scanner: { path: scan.path, ...serialSettings, type: "serial", suffix: "CR", prefix: "", maxLength: 128 },
+  };
+  let ids = 0;
+  const lane = new Lane(config, {
+    settings: {
+      scanTimeoutMs: 60_000,
+      resultTimeoutMs: 30_000,
+      codeLifetimeMs: 60_000,
+      maxAmountFen: 10_000_000,
+      schemes: DEFAULT_SCHEME_RULES,
+      resultDisplayMs: 5000,
+      recentLimit: 10,
+    },
+    opener: serial.opener,
+    clock: systemClock,
+    log: pino({ level: "silent" }),
+    rpc,
+    newId: () => `ATTEMPT_${id}_${++ids}`,
+    cloudOnline: () => true,
+    onStatusChange: () => {},
+    onEvent: () => {},
+  });
+  const register = new VirtualRegister((bytes) => reg.emit(bytes));
+  reg.onWrite((bytes) => register.receive(bytes));
+  return { lane, reg, scan, register, sent };
+}
+
+const stages = (r: VirtualRegister) =>
+  r.answers.flatMap(({ answer }: { answer: PosAnswer }) =>
+    answer.type === "progress" ? [answer.stage] : [],
+  );
+
+describe("Lane", () => {
+  const lanes: Lane[] = [];
+  afterEach(async () => {
+    await Promise.all(lanes.splice(0).map((l) => l.stop()));
+  });
+
+  async function started(s: ReturnType<typeof setup>) {
+    lanes.push(s.lane);
+    s.lane.start();
+    await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
+  }
+
+  it("tells the register SUBMITTED then RETRY_SCAN, in that order, when a pay request cannot leave", async () => {
+    const s = setup(() => ({ ok: false, reason: "broker not connected" }));
+    await started(s);
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    s.scan.emit("134567890123456789\r");
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "RETRY_SCAN");
+    expect(stages(s.register)).toEqual(["WAIT_SCAN", "SUBMITTED", "RETRY_SCAN"]);
+    expect(s.lane.details().state).toBe("WAIT_SCAN");
+    // The code never left the bridge, so the cashier may scan the same code again.
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(2);
+  });
+
+  it("never sends the same code twice: after a failure, a rescan of it is refused with a hint", async () => {
+    const s = setup(() => ({ ok: true, requestId: "R" }));
+    await started(s);
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(1);
+    const attemptId = s.sent[0]?.attemptId ?? "";
+    const failed: CloudResponse = {
+      requestId: "R",
+      attemptId,
+      sentAtMs: 0,
+      result: {
+        type: "payment",
+        status: "FAILED",
+        amountFen: 100,
+        scheme: "WECHAT",
+        channelTradeNo: "",
+        reasonCode: "AUTHCODEEXPIRE",
+        message: "",
+        rescanAllowed: true,
+      },
+    };
+    s.lane.onCloudResponse(failed, "pay");
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "RETRY_SCAN");
+    const mark = s.register.answers.length;
+    s.scan.emit("134567890123456789\r");
+    const hint = await s.register.waitFor(
+      (a) => a.type === "progress" && a.stage === "RETRY_SCAN",
+      5000,
+      mark,
+    );
+    expect(hint.type === "progress" && hint.text).toContain("同一付款码");
+    expect(s.sent).toHaveLength(1);
+  });
+});
