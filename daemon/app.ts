@@ -3,7 +3,7 @@
 import type { BridgeStatusView } from "../protocols/cloud/cloud-messages.js";
 import { bridgeTopics } from "../protocols/cloud/topics.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
-import { type Clock, systemClock } from "./clock.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { encodeEvent, encodeStatus } from "./cloud/proto-codec.js";
 import { MqttLink } from "./cloud/mqtt-link.js";
 import { CloudRpc } from "./cloud/rpc.js";
@@ -12,6 +12,8 @@ import { nativeSerialOpener, type SerialOpener } from "./devices/serial-binding.
 import { ulid } from "./ids.js";
 import { Lane } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
+
+export const COUNTERS_INTERVAL_MS = 60_000;
 
 export interface AppDeps {
   config: Config;
@@ -94,6 +96,13 @@ export function createApp(deps: AppDeps): App {
     for (const lane of lanes) lane.setCloudOnline(online);
   });
 
+  // Counters go out on P/event once a minute, for the fleet's dashboards.
+  let countersTimer: TimerHandle | undefined;
+  const publishCounters = () => {
+    for (const lane of lanes) publishEvent(lane.id, "counters", lane.countersText());
+    countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
+  };
+
   return {
     lanes,
     link,
@@ -103,12 +112,14 @@ export function createApp(deps: AppDeps): App {
       // Devices first: the register must get answers (cloud offline) even when the broker is down.
       for (const lane of lanes) lane.start();
       link.start();
+      countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
       log.info(
         { lanes: lanes.length, store: config.store, bridge: config.bridge, version },
         "posbridge started",
       );
     },
     async stop() {
+      countersTimer?.cancel();
       const failures: unknown[] = [];
       for (const lane of [...lanes].reverse()) {
         try {

@@ -376,6 +376,18 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     }
   });
 
+  lanes.forEach((lane, i) => {
+    const scanner = lane?.scanner;
+    if (typeof scanner?.prefix !== "string" || typeof scanner.maxLength !== "number") return;
+    // A read carries the prefix, so a prefix as long as maxLength leaves no room for a code.
+    if (scanner.prefix.length >= scanner.maxLength) {
+      add(
+        `lanes[${i}].scanner.prefix`,
+        `must be shorter than lanes[${i}].scanner.maxLength (${scanner.maxLength})`,
+      );
+    }
+  });
+
   const schemes = Array.isArray(c?.sale?.schemes) ? c.sale.schemes : [];
   const rules = schemes.map((r) =>
     r && typeof r.minLength === "number" && typeof r.maxLength === "number" && Array.isArray(r.prefixes)

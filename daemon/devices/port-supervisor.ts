@@ -77,7 +77,7 @@ export class PortSupervisor {
       log.info("device opened");
     } catch (err) {
       const message = (err as Error).message;
-      const absent = /ENOENT|No such file|not found/i.test(message);
+      const absent = /ENOENT|No such file|not found|does not exist/i.test(message);
       this.setState(absent ? "ABSENT" : "FAULT", message);
       this.scheduleRetry();
     }

@@ -156,6 +156,27 @@ export class Lane {
     };
   }
 
+  /** One line of counters for P/event (kind "counters"): numbers only, never a code. */
+  countersText(): string {
+    const link = this.terminal.status.counters;
+    const scanner = this.scanner.status;
+    const parts: Record<string, number> = {
+      ...this.counters,
+      framesIn: link.framesIn,
+      framesOut: link.framesOut,
+      naksSent: link.naksSent,
+      naksReceived: link.naksReceived,
+      retransmits: link.retransmits,
+      linkFaults: link.faults,
+      lineNoiseBytes: link.discardedBytes,
+      scannerReads: scanner.reads,
+      scannerDiscardedBytes: scanner.discardedBytes,
+    };
+    return Object.entries(parts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+  }
+
   /**
    * Steps the machine. An effect may itself produce an input (a pay request that could not be
    * sent); such inputs wait in the queue until every effect of the current step has been carried

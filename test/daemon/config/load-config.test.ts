@@ -148,6 +148,18 @@ lanes: []
     ]);
   });
 
+  it("rejects a scanner prefix that leaves no room for a code", () => {
+    const problems = problemsOf(
+      MINIMAL.replace(
+        "scanner: { path: /dev/ttyUSB1 }",
+        "scanner: { path: /dev/ttyUSB1, prefix: ABCDEFGH, maxLength: 8 }",
+      ),
+    );
+    expect(problems).toEqual([
+      { path: "lanes[0].scanner.prefix", message: "must be shorter than lanes[0].scanner.maxLength (8)" },
+    ]);
+  });
+
   it("rejects a scheme table that is not sane", () => {
     const problems = problemsOf(`${MINIMAL}
 sale:
