@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PayCommand } from "../../../protocols/cloud/cloud-messages.js";
+import { NOW, payCommand as pay } from "../../support/commands.js";
 import { Ledger } from "../../../daemon/cloud-sim/ledger.js";
 import { channelTradeNo } from "../../../daemon/cloud-sim/sim-rules.js";
-
-const NOW = 1_764_000_000_000;
-const pay = (p: Partial<PayCommand> = {}): PayCommand => ({
-  type: "pay",
-  attemptId: "ATTEMPT_1",
-  orderRef: "ORD1",
-  amountFen: 1234,
-  authCode: "134567890123456789",
-  scheme: "WECHAT",
-  scannedAtMs: NOW,
-  deadlineMs: NOW + 60_000,
-  ...p,
-});
 
 describe("simulated cloud ledger", () => {
   it("executes an attempt at most once; a resend gets the current state", () => {
