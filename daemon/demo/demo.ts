@@ -6,7 +6,9 @@
 import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { Aedes } from "aedes";
+import { utf8 } from "../../protocols/core/bytes.js";
 import { Cd5220Screen } from "../../protocols/display/cd5220-screen.js";
+import { encodeEcrFrame } from "../../protocols/ecr/frame-encoder.js";
 import { formatYuan } from "../../protocols/payment/amount.js";
 import { maskCode } from "../../protocols/payment/mask.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
@@ -118,7 +120,7 @@ lanes:
           );
           if (step.type === "sale") {
             // The register sends the amount as raw text so the demo can show the bridge refusing bad ones.
-            register.sendRaw(rawSale(s, step.orderRef, step.amount));
+            register.sendRaw(encodeEcrFrame(utf8(["SA", s, step.orderRef, step.amount].join("\x1c"))));
           } else register.request({ type: step.type, seq: s, orderRef: step.orderRef });
           break;
         }
@@ -162,20 +164,6 @@ lanes:
       : "demo finished WITH FAILURES",
   );
   return failures === 0 && leaks.length === 0 ? 0 : 1;
-}
-
-function rawSale(seq: string, orderRef: string, amount: string): Uint8Array {
-  const data = Buffer.from(["SA", seq, orderRef, amount].join("\x1c"));
-  let lrc = 0;
-  const len = Buffer.from(
-    String(data.length)
-      .padStart(4, "0")
-      .replace(/(\d\d)(\d\d)/, "$1$2"),
-    "hex",
-  );
-  const body = Buffer.concat([len, data, Buffer.of(0x03)]);
-  for (const b of body) lrc ^= b;
-  return Buffer.concat([Buffer.of(0x02), body, Buffer.of(lrc)]);
 }
 
 function describeAnswer(a: PosAnswer): string {

@@ -16,7 +16,6 @@ export interface RegisterRecord {
 
 export class VirtualRegister {
   readonly answers: RegisterRecord[] = [];
-  readonly controls: number[] = [];
   /** Raw bytes the bridge sent, in order (for byte-for-byte assertions). */
   readonly received: Uint8Array[] = [];
   private readonly framer = new EcrFramer({ maxDataLength: 9999 });
@@ -31,7 +30,6 @@ export class VirtualRegister {
   receive(bytes: Uint8Array): void {
     this.received.push(bytes);
     for (const chunk of this.framer.push(bytes)) {
-      if (chunk.type === "control") this.controls.push(chunk.byte);
       if (chunk.type !== "frame") continue;
       if (this.autoAck) this.send(ACK);
       const answer = decodeBridgeAnswer(chunk.data);
