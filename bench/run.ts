@@ -9,6 +9,8 @@ import type { CloudRequest } from "../protocols/cloud/cloud-messages.js";
 import { EcrFramer } from "../protocols/ecr/framer.js";
 import { encodeEcrFrame } from "../protocols/ecr/frame-encoder.js";
 import { DEFAULT_SCHEME_RULES } from "../protocols/payment/classify-code.js";
+import { DEFAULT_ATTEMPT_SETTINGS } from "../protocols/sale/attempt-machine.js";
+import { DEFAULT_REFUND_SETTINGS } from "../protocols/sale/refund-machine.js";
 import { initialSaleState, saleStep } from "../protocols/sale/sale-machine.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
 import { SerialScannerDecoder } from "../protocols/scanner/serial-scanner.js";
@@ -141,15 +143,16 @@ rows.push({
 // 4. A whole sale through the pure machine (SA → scan → PAID) vs the wire time of its frames at 9600 baud.
 const settings: SaleSettings = {
   scanTimeoutMs: 60_000,
-  resultTimeoutMs: 30_000,
   codeLifetimeMs: 60_000,
   maxAmountFen: 10_000_000,
   schemes: DEFAULT_SCHEME_RULES,
   resultDisplayMs: 5000,
-  recentLimit: 50,
+  answerAfterRestart: true,
+  attempt: DEFAULT_ATTEMPT_SETTINGS,
+  refund: DEFAULT_REFUND_SETTINGS,
 };
 const sales = timeIt(() => {
-  let state = initialSaleState(true);
+  let state = initialSaleState("lane1", true);
   for (let i = 0; i < 100; i++) {
     state = saleStep(
       settings,

@@ -10,6 +10,8 @@ import { CloudRpc } from "./cloud/rpc.js";
 import type { Config } from "./config/config-types.js";
 import { nativeSerialOpener, type SerialOpener } from "./devices/serial-binding.js";
 import { ulid } from "./ids.js";
+import { Journal } from "./journal/journal.js";
+import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
 import { Lane } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
 
@@ -22,6 +24,8 @@ export interface AppDeps {
   clock?: Clock;
   opener?: SerialOpener;
   random?: () => number;
+  /** Test-only crash points; default from PB_TEST_CRASH_AT (daemon/lanes/crash-points.ts). */
+  crashPoint?: CrashPoint;
 }
 
 export interface App {
@@ -31,7 +35,12 @@ export interface App {
   lanes: readonly Lane[];
   link: MqttLink;
   rpc: CloudRpc;
+  journal: Journal;
 }
+
+const DAY_MS = 86_400_000;
+/** How often the journal is checked for compaction and purge. */
+export const COMPACT_CHECK_MS = 3_600_000;
 
 export function createApp(deps: AppDeps): App {
   const { config, log, version } = deps;
@@ -39,15 +48,38 @@ export function createApp(deps: AppDeps): App {
   const opener = deps.opener ?? nativeSerialOpener();
   const sinceMs = clock.now();
   const topics = bridgeTopics(config.mqtt.topicPrefix, config.store, config.bridge);
+  const sale = config.sale;
   const settings: SaleSettings = {
-    scanTimeoutMs: config.sale.scanTimeoutMs,
-    resultTimeoutMs: config.sale.resultTimeoutMs,
-    codeLifetimeMs: config.sale.codeLifetimeMs,
-    maxAmountFen: config.sale.maxAmountFen,
-    schemes: config.sale.schemes,
+    scanTimeoutMs: sale.scanTimeoutMs,
+    codeLifetimeMs: sale.codeLifetimeMs,
+    maxAmountFen: sale.maxAmountFen,
+    schemes: sale.schemes,
     resultDisplayMs: 8_000,
-    recentLimit: 200,
+    answerAfterRestart: sale.answerAfterRestart,
+    attempt: {
+      firstQueryMs: sale.firstQueryMs,
+      queryIntervalMs: sale.queryIntervalMs,
+      reverseAfterMs: sale.reverseAfterMs,
+      reverseRetryMs: sale.reverseRetryMs,
+      maxReversals: sale.maxReversals,
+      reconcileIntervalMs: sale.reconcileIntervalMs,
+      sendWindowMs: sale.sendWindowMs,
+    },
+    refund: {
+      retryMs: sale.refundRetryMs,
+      answerWithinMs: sale.refundAnswerWithinMs,
+      reconcileIntervalMs: sale.reconcileIntervalMs,
+      maxRefundsPerSale: sale.maxRefundsPerSale,
+    },
   };
+  // Opened before anything else: a bridge that cannot keep a journal must not take payments.
+  const journal = Journal.open({
+    dir: config.stateDir,
+    retentionMs: config.journal.retentionDays * DAY_MS,
+    clock,
+    log: log.child({ component: "journal" }),
+  });
+  const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
 
   const lanes: Lane[] = [];
   const status = (online: boolean): BridgeStatusView => ({
@@ -83,6 +115,8 @@ export function createApp(deps: AppDeps): App {
         clock,
         log: laneLogger(log, laneConfig.id),
         rpc,
+        journal,
+        crashPoint,
         newId: () => ulid(clock.now()),
         cloudOnline: () => link.isOnline,
         onStatusChange: () => link.publishStatus(),
@@ -102,17 +136,54 @@ export function createApp(deps: AppDeps): App {
     for (const lane of lanes) publishEvent(lane.id, "counters", lane.countersText());
     countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
   };
+  // A stats line for technicians and soak tests: memory, what mqtt.js holds, the journal.
+  let statsTimer: TimerHandle | undefined;
+  const logStats = () => {
+    const mem = process.memoryUsage();
+    const j = journal.stats();
+    log.info(
+      {
+        stats: {
+          rssBytes: mem.rss,
+          heapUsedBytes: mem.heapUsed,
+          mqttQueue: link.queueDepth(),
+          online: link.isOnline,
+          rpcPending: rpc.pendingCount,
+          journalBytes: j.fileBytes,
+          journalRecords: j.liveRecords,
+          pendingAttempts: lanes.reduce((n, l) => n + l.pending().attempts.length, 0),
+          pendingRefunds: lanes.reduce((n, l) => n + l.pending().refunds.length, 0),
+        },
+      },
+      "stats",
+    );
+    statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
+  };
+  let compactTimer: TimerHandle | undefined;
+  const compact = () => {
+    try {
+      if (journal.maybeCompact()) log.info(journal.stats(), "journal compacted");
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "journal compaction failed");
+    }
+    compactTimer = clock.setTimeout(compact, COMPACT_CHECK_MS);
+  };
 
   return {
     lanes,
     link,
     rpc,
+    journal,
     status: () => status(link.isOnline),
     async start() {
       // Devices first: the register must get answers (cloud offline) even when the broker is down.
       for (const lane of lanes) lane.start();
+      // What the journal holds unsettled resumes now; requests wait for the link to come up.
+      for (const lane of lanes) lane.recover();
       link.start();
       countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
+      compactTimer = clock.setTimeout(compact, COMPACT_CHECK_MS);
+      if (config.log.statsIntervalMs > 0) statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
       log.info(
         { lanes: lanes.length, store: config.store, bridge: config.bridge, version },
         "posbridge started",
@@ -120,6 +191,8 @@ export function createApp(deps: AppDeps): App {
     },
     async stop() {
       countersTimer?.cancel();
+      statsTimer?.cancel();
+      compactTimer?.cancel();
       const failures: unknown[] = [];
       for (const lane of [...lanes].reverse()) {
         try {
@@ -133,6 +206,7 @@ export function createApp(deps: AppDeps): App {
       } catch (err) {
         failures.push(err);
       }
+      journal.close();
       log.info({ failures: failures.length }, "posbridge stopped");
     },
   };

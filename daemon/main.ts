@@ -1,5 +1,6 @@
 // `posbridge <command>`: argv → command. The daemon itself is `run`; config errors exit 78
 // (EX_CONFIG, what systemd's RestartPreventExitStatus and store IT expect), naming the field.
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
 import { checkConfigFiles } from "./config/check-files.js";
@@ -20,6 +21,8 @@ Commands:
   demo                run a whole store in one process: embedded broker, simulated cloud, virtual
                       register, scanner and display; plays every sale path and prints a trace
   cloud-sim           run the simulated payment cloud against a broker (--broker URL)
+  report day          print the end-of-day report from the sale journal in stateDir: sales by
+                      scheme and status, refunds, net, and UNKNOWN sales to check (--date, --json)
   help                show this text
 
 Options:
@@ -27,6 +30,8 @@ Options:
       --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
       --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
+      --date DATE     report: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
+      --json          report: print one JSON object, amounts in integer fen
   -h, --help          show this text
   -v, --version       print the version
 
@@ -70,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
         values.prefix ?? "posbridge/v1",
         values.protocol ?? "5",
       );
+    case "report":
+      return runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
     default:
       process.stderr.write(`posbridge: unknown command '${command}'\nTry 'posbridge --help'.\n`);
       return 64;
@@ -85,6 +92,8 @@ function parse(argv: string[]) {
       broker: { type: "string" },
       prefix: { type: "string" },
       protocol: { type: "string" },
+      date: { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -178,4 +187,44 @@ async function runCloudSim(broker: string, prefix: string, protocol: string): Pr
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+}
+
+/** `posbridge report day [--date YYYY-MM-DD] [--json]`: read-only, from <stateDir>/journal.log. */
+async function runReport(
+  configPath: string,
+  args: string[],
+  date: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const usage = "usage: posbridge report day [--date YYYY-MM-DD] [--json] [-c config]";
+  if (args[0] !== "day" || args.length > 1) {
+    const what = args[0] === undefined ? "report: which report?" : `unknown report '${args.join(" ")}'`;
+    process.stderr.write(`posbridge: ${what}; ${usage}\n`);
+    return 64;
+  }
+  const { dayReport, formatDayReport, localDate, localDayBounds } = await import("./report/day-report.js");
+  const day = date ?? localDate(Date.now());
+  if (!localDayBounds(day)) {
+    process.stderr.write(
+      `posbridge: --date must be a calendar date YYYY-MM-DD (e.g. 2026-03-14), got '${day.slice(0, 20)}'\n`,
+    );
+    return 64;
+  }
+  const loaded = loadOrReport(configPath);
+  if (!loaded.config) return loaded.exit ?? 78;
+  const { JOURNAL_FILE, readJournal } = await import("./journal/journal.js");
+  const path = join(loaded.config.stateDir, JOURNAL_FILE);
+  let read: ReturnType<typeof readJournal>;
+  try {
+    read = readJournal(path);
+  } catch (err) {
+    if (isBridgeError(err)) {
+      process.stderr.write(`posbridge: ${err.message}\n`);
+      return exitCodeFor(err);
+    }
+    throw err;
+  }
+  const report = dayReport(read.records, day, { path, report: read.report });
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatDayReport(report));
+  return 0;
 }

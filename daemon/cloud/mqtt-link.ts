@@ -97,6 +97,7 @@ export class MqttLink {
     });
     client.on("error", (err) => log.warn({ err: err.message }, "broker connection error"));
     client.on("close", () => {
+      this.dropUnacknowledged(client);
       if (this.online) {
         this.counters.disconnects++;
         log.warn("broker connection lost");
@@ -107,7 +108,11 @@ export class MqttLink {
   }
 
   /** Publishes a BridgeRequest. Returns false (and sends nothing) while the link is down. */
-  publishRequest(bytes: Uint8Array, meta: { requestId: string; expirySec: number }): boolean {
+  publishRequest(
+    bytes: Uint8Array,
+    meta: { requestId: string; expirySec: number },
+    onAck?: (acked: boolean) => void,
+  ): boolean {
     const client = this.client;
     if (!client || !this.online || !client.connected) {
       this.counters.refusedOffline++;
@@ -133,7 +138,8 @@ export class MqttLink {
       },
       (err) => {
         if (err)
-          this.deps.log.warn({ err: err.message, requestId: meta.requestId }, "request publish failed");
+          this.deps.log.warn({ err: err.message, requestId: meta.requestId }, "request not acknowledged");
+        onAck?.(!err);
       },
     );
     this.counters.published++;
@@ -172,6 +178,28 @@ export class MqttLink {
     }
     await client.endAsync().catch(() => {});
     this.setOnline(false);
+  }
+
+  /**
+   * mqtt.js would resend every unacknowledged QoS 1 publish after a reconnect, however stale.
+   * The journal is our outbox, not mqtt.js's store: drop them here; the lanes resend what is
+   * still worth sending (a pay request before its deadline) and query the rest.
+   */
+  private dropUnacknowledged(client: MqttClient): void {
+    const outgoing = (client as unknown as { outgoing?: Record<string, { cmd?: string }> }).outgoing ?? {};
+    let dropped = 0;
+    for (const [id, entry] of Object.entries(outgoing)) {
+      if (entry.cmd !== "publish") continue;
+      client.removeOutgoingMessage(Number(id));
+      dropped++;
+    }
+    if (dropped) this.deps.log.info({ dropped }, "unacknowledged publishes dropped from the client's store");
+  }
+
+  /** Packets mqtt.js holds in memory (offline queue + unacknowledged): stays 0 when offline. */
+  queueDepth(): number {
+    const c = this.client as unknown as { queue?: unknown[]; outgoing?: Record<string, unknown> } | undefined;
+    return (c?.queue?.length ?? 0) + Object.keys(c?.outgoing ?? {}).length;
   }
 
   private scheduleReconnect(): void {

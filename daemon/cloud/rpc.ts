@@ -20,6 +20,8 @@ interface Pending {
 export interface RpcCounters {
   sent: number;
   notSent: number;
+  /** Pay requests refused because their deadline had passed. */
+  expired: number;
   responses: number;
   garbage: number;
   unknown: number;
@@ -32,6 +34,7 @@ export class CloudRpc {
   readonly counters: RpcCounters = {
     sent: 0,
     notSent: 0,
+    expired: 0,
     responses: 0,
     garbage: 0,
     unknown: 0,
@@ -59,17 +62,35 @@ export class CloudRpc {
     this.handler = fn;
   }
 
-  /** Sends a command for a lane; `expirySec` becomes the v5 Message Expiry Interval. */
+  /**
+   * Sends a command for a lane; `expirySec` becomes the v5 Message Expiry Interval. A pay request
+   * is never published at or after its deadline (the cloud must not charge then anyway).
+   * `onAck(true)` when the broker acknowledged it, `onAck(false)` when the link dropped first.
+   */
   send(
     laneId: string,
     command: CloudCommand,
     expirySec: number,
+    options: { onAck?: (acked: boolean) => void } = {},
   ): { ok: true; requestId: string } | { ok: false; reason: string } {
     this.forgetOld();
     const now = this.deps.clock.now();
+    if (command.type === "pay" && now >= command.deadlineMs) {
+      this.counters.expired++;
+      this.deps.log.warn(
+        { laneId, attemptId: command.attemptId },
+        "pay request past its deadline not published",
+      );
+      return { ok: false, reason: "past its deadline" };
+    }
     const requestId = this.deps.newId();
     const bytes = encodeRequest({ requestId, sentAtMs: now, laneId, command });
-    if (!this.deps.link.publishRequest(bytes, { requestId, expirySec })) {
+    const published = this.deps.link.publishRequest(
+      bytes,
+      { requestId, expirySec },
+      options.onAck ? (acked) => options.onAck?.(acked) : undefined,
+    );
+    if (!published) {
       this.counters.notSent++;
       return { ok: false, reason: "broker not connected" };
     }

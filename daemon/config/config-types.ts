@@ -72,8 +72,28 @@ import type { SchemeRule } from "../../protocols/payment/scheme.js";
 export interface SaleConfig {
   /** No scan within this time ends the sale as CANCELLED; default 120000, 5000..600000. */
   scanTimeoutMs: number;
-  /** No final answer this long after a pay request → UNKNOWN; default 30000, 1000..120000. */
-  resultTimeoutMs: number;
+  /** First QueryRequest this long after the pay request or an UNKNOWN; default 5000, 1000..30000. */
+  firstQueryMs: number;
+  /** Between queries; default 5000, 1000..30000. */
+  queryIntervalMs: number;
+  /** Reverse (CancelRequest) this long after the pay request if not final; default 45000, 5000..120000. */
+  reverseAfterMs: number;
+  /** Between reversal requests; default 5000, 1000..60000. */
+  reverseRetryMs: number;
+  /** Reversal requests before an attempt is left to background reconciliation; default 10, 1..50. */
+  maxReversals: number;
+  /** Between queries of an unresolved attempt (also after a restart); default 60000, 5000..3600000. */
+  reconcileIntervalMs: number;
+  /** A pay request not published within this time of the scan is cancelled; default 20000, < codeLifetimeMs. */
+  sendWindowMs: number;
+  /** After a restart, send the SA's RS unsolicited when its sale resolves; default true. */
+  answerAfterRestart: boolean;
+  /** Resend an unanswered RefundRequest (same refund id) after this; default 5000, 1000..60000. */
+  refundRetryMs: number;
+  /** Answer RF UNKNOWN (30) when no final refund result within this; default 30000, 5000..300000. */
+  refundAnswerWithinMs: number;
+  /** Partial refunds allowed per sale; default 50 (WeChat's limit), 1..50. */
+  maxRefundsPerSale: number;
   /** A payment code's useful life after the scan; the deadline sent to the cloud. default 60000. */
   codeLifetimeMs: number;
   /** Largest amount a sale may ask for, in fen; default 10000000 (100 000 yuan), ≤ 10000000000. */
@@ -82,10 +102,17 @@ export interface SaleConfig {
   schemes: SchemeRule[];
 }
 
+export interface JournalConfig {
+  /** Finished sales are kept this many days for QY and the day report, then purged; default 30, 1..3650. */
+  retentionDays: number;
+}
+
 export interface LogConfig {
   level: "fatal" | "error" | "warn" | "info" | "debug" | "trace"; // default "info"
   /** "auto": pretty when stdout is a TTY, JSON otherwise. */
   format: "auto" | "json" | "pretty";
+  /** A "stats" log line (memory, broker queue, journal, pending attempts) this often; 0 = never. default 60000. */
+  statsIntervalMs: number;
 }
 
 export interface Config {
@@ -95,6 +122,7 @@ export interface Config {
   bridge: string;
   stateDir: string; // default /var/lib/posbridge
   log: LogConfig;
+  journal: JournalConfig;
   mqtt: MqttConfig;
   sale: SaleConfig;
   lanes: LaneConfig[]; // at least one

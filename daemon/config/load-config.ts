@@ -388,6 +388,16 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     }
   });
 
+  const sale = c?.sale;
+  if (typeof sale?.sendWindowMs === "number" && typeof sale.codeLifetimeMs === "number") {
+    if (sale.sendWindowMs >= sale.codeLifetimeMs)
+      add("sale.sendWindowMs", `must be below sale.codeLifetimeMs (${sale.codeLifetimeMs})`);
+  }
+  if (typeof sale?.reverseAfterMs === "number" && typeof sale.firstQueryMs === "number") {
+    if (sale.reverseAfterMs <= sale.firstQueryMs)
+      add("sale.reverseAfterMs", `must be above sale.firstQueryMs (${sale.firstQueryMs})`);
+  }
+
   const schemes = Array.isArray(c?.sale?.schemes) ? c.sale.schemes : [];
   const rules = schemes.map((r) =>
     r && typeof r.minLength === "number" && typeof r.maxLength === "number" && Array.isArray(r.prefixes)

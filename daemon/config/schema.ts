@@ -3,7 +3,7 @@
 // schema/posbridge.schema.json is this object written out (test/daemon/config/schema-file.test.ts
 // keeps the two equal). Cross-field rules the schema cannot express live in load-config.ts.
 
-import type { Config, LaneConfig, MqttConfig, SaleConfig } from "./config-types.js";
+import type { Config, JournalConfig, LaneConfig, LogConfig, MqttConfig, SaleConfig } from "./config-types.js";
 
 /** Store, bridge and lane ids. */
 export const ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$";
@@ -294,19 +294,90 @@ const saleSchema = {
       default: 120000,
       description: "No scan within this time ends the sale as CANCELLED, in ms.",
     },
-    resultTimeoutMs: {
-      type: "integer",
-      minimum: 1000,
-      maximum: 120000,
-      default: 30000,
-      description: "No final answer this long after the pay request makes the result UNKNOWN, in ms.",
-    },
     codeLifetimeMs: {
       type: "integer",
       minimum: 5000,
       maximum: 600000,
       default: 60000,
       description: "A payment code's useful life after the scan, in ms; sent to the cloud as the deadline.",
+    },
+    firstQueryMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 30000,
+      default: 5000,
+      description: "First QueryRequest this long after the pay request (or an UNKNOWN answer), in ms.",
+    },
+    queryIntervalMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 30000,
+      default: 5000,
+      description: "Between QueryRequests while the outcome is not known, in ms.",
+    },
+    reverseAfterMs: {
+      type: "integer",
+      minimum: 5000,
+      maximum: 120000,
+      default: 45000,
+      description:
+        "Reverse (CancelRequest) an attempt still not final this long after its pay request, in ms.",
+    },
+    reverseRetryMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 60000,
+      default: 5000,
+      description: "Between reversal requests while the cloud asks again or stays silent, in ms.",
+    },
+    maxReversals: {
+      type: "integer",
+      minimum: 1,
+      maximum: 50,
+      default: 10,
+      description: "Reversal requests before the attempt is left UNKNOWN and re-queried in the background.",
+    },
+    reconcileIntervalMs: {
+      type: "integer",
+      minimum: 5000,
+      maximum: 3600000,
+      default: 60000,
+      description: "Between queries of an attempt whose outcome stays unknown (also after a restart), in ms.",
+    },
+    sendWindowMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 600000,
+      default: 20000,
+      description:
+        "A pay request that could not be published within this time of the scan is cancelled (no money moved), in ms; must be below codeLifetimeMs.",
+    },
+    answerAfterRestart: {
+      type: "boolean",
+      default: true,
+      description:
+        "After a restart, send a recovered sale's RS to the register unsolicited when it resolves.",
+    },
+    refundRetryMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 60000,
+      default: 5000,
+      description: "Resend an unanswered RefundRequest (same refund id) after this, in ms.",
+    },
+    refundAnswerWithinMs: {
+      type: "integer",
+      minimum: 5000,
+      maximum: 300000,
+      default: 30000,
+      description: "Answer an RF with UNKNOWN (30) when no final refund result came within this, in ms.",
+    },
+    maxRefundsPerSale: {
+      type: "integer",
+      minimum: 1,
+      maximum: 50,
+      default: 50,
+      description: "Partial refunds allowed per sale (WeChat allows 50).",
     },
     maxAmountFen: {
       type: "integer",
@@ -343,6 +414,30 @@ const logSchema = {
       default: "auto",
       description: "'auto': human-readable when stdout is a terminal, JSON otherwise.",
     },
+    statsIntervalMs: {
+      type: "integer",
+      minimum: 0,
+      maximum: 86400000,
+      default: 60000,
+      description:
+        "Log a 'stats' line (memory, broker queue, journal size, pending attempts) this often, in ms; 0 = never.",
+    },
+  },
+} as const;
+
+const journalSchema = {
+  type: "object",
+  description: "The sale journal in stateDir (docs/journal.md).",
+  additionalProperties: false,
+  default: {},
+  properties: {
+    retentionDays: {
+      type: "integer",
+      minimum: 1,
+      maximum: 3650,
+      default: 30,
+      description: "Finished sales are kept this many days for QY and the day report, then purged.",
+    },
   },
 } as const;
 
@@ -372,6 +467,7 @@ export const configSchema = {
       description: "Directory for the sale journal and other state; must be writable and survive reboots.",
     },
     log: logSchema,
+    journal: journalSchema,
     mqtt: mqttSchema,
     sale: saleSchema,
     lanes: {
@@ -399,6 +495,8 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof configSchema>, Config>>,
   Assert<SameKeys<Props<typeof mqttSchema>, MqttConfig>>,
   Assert<SameKeys<Props<typeof saleSchema>, SaleConfig>>,
+  Assert<SameKeys<Props<typeof journalSchema>, JournalConfig>>,
+  Assert<SameKeys<Props<typeof logSchema>, LogConfig>>,
   Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
   Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,
   Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,

@@ -1,6 +1,7 @@
 // The demo's scripted sales, one per path of the sale engine. Outcomes follow the simulated
 // cloud's documented rules (daemon/cloud-sim/sim-rules.ts): amounts ending 77 make the customer
-// confirm on the phone, 98 give UNKNOWN, 99 lose the answer; codes ending 0000 are expired.
+// confirm on the phone, 98 give UNKNOWN (the bridge queries, then reverses), 99 lose the answer
+// (the bridge's query finds the payment); codes ending 0000 are expired.
 
 export type DemoStep =
   | { type: "sale"; orderRef: string; amount: string; name?: string }
@@ -90,23 +91,26 @@ export const DEMO_SCRIPT: readonly DemoSale[] = [
     ],
   },
   {
-    title: "The cloud cannot tell (SYSTEMERROR): UNKNOWN, honestly — do not take payment again",
+    title:
+      "The cloud cannot tell (SYSTEMERROR): the bridge queries, then reverses at the deadline (demo 5 s) — CANCELLED, no money moved",
     steps: [
       { type: "sale", orderRef: "ORD-1009", amount: "4598" },
       { type: "waitStage", stage: "WAIT_SCAN" },
       { type: "scan", code: "0123456789012345678" },
-      { type: "expect", of: "sale", status: "UNKNOWN" },
+      { type: "waitStage", stage: "QUERYING" },
+      { type: "expect", of: "sale", status: "CANCELLED", timeoutMs: 12000 },
       { type: "query", orderRef: "ORD-1009" },
-      { type: "expect", of: "query", status: "UNKNOWN" },
+      { type: "expect", of: "query", status: "CANCELLED" },
     ],
   },
   {
-    title: "The answer is lost (the cloud charged, the bridge never heard): UNKNOWN after the result timeout",
+    title: "The answer is lost (the cloud charged, the bridge never heard): the bridge's query finds it PAID",
     steps: [
       { type: "sale", orderRef: "ORD-1011", amount: "1299" },
       { type: "waitStage", stage: "WAIT_SCAN" },
       { type: "scan", code: "134567890123452222" },
-      { type: "expect", of: "sale", status: "UNKNOWN", timeoutMs: 9000 },
+      { type: "waitStage", stage: "QUERYING" },
+      { type: "expect", of: "sale", status: "PAID", timeoutMs: 9000 },
     ],
   },
   {

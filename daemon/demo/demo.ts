@@ -3,7 +3,10 @@
 // all wired to the real daemon (same config loader, lanes, sale machine, MQTT link, protobuf).
 // It plays a scripted set of sales covering every path of the sale engine and prints a trace
 // with masked codes and what the customer display shows.
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Aedes } from "aedes";
 import { utf8 } from "../../protocols/core/bytes.js";
@@ -42,12 +45,14 @@ export async function runDemo(opts: { out: (line: string) => void; quiet?: boole
   const scannerPort = serial.createPort("/dev/demo-scanner");
   const displayPort = serial.createPort("/dev/demo-display");
 
+  // A fresh journal each run: the demo's order numbers repeat from run to run.
+  const stateDir = mkdtempSync(join(tmpdir(), "posbridge-demo-"));
   const yaml = `
 store: DEMO-STORE
 bridge: PC1
-stateDir: /tmp/posbridge-demo
+stateDir: ${JSON.stringify(stateDir)}
 mqtt: { url: "${url}", protocolVersion: 4 }
-sale: { scanTimeoutMs: 5000, resultTimeoutMs: 4000 }
+sale: { scanTimeoutMs: 5000, firstQueryMs: 1000, queryIntervalMs: 1000, reverseAfterMs: 5000, reverseRetryMs: 1000, sendWindowMs: 4000 }
 lanes:
   - id: lane1
     terminal: { path: /dev/demo-register, profile: ecr }
@@ -151,6 +156,7 @@ lanes:
   await sim.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await new Promise<void>((resolve) => broker.close(() => resolve()));
+  rmSync(stateDir, { recursive: true, force: true });
 
   const leaks = scanned.filter((code) => logLines.some((l) => l.includes(code)));
   out("");

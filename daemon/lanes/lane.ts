@@ -1,12 +1,18 @@
 // One checkout lane: register + scanner + display around the pure sale machine. The lane feeds
-// the machine its inputs and carries out the effects it returns, in order.
+// the machine its inputs (with the journal's view of the sale a request names) and carries out
+// the effects it returns, in order: journal records are durable (fsync) before anything after
+// them in the same step is published, answered or shown. Payment codes live here only, in
+// memory, under their attempt id, until the attempt leaves `sent`/`queued` or its deadline passes.
 import type {
   CloudCommand,
   CloudResponse,
   DeviceState,
   LaneStatusView,
+  PayCommand,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { PosRequest } from "../../protocols/pos/pos-messages.js";
+import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
+import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
 import type {
   LaneSaleState,
@@ -22,8 +28,21 @@ import { DisplayPort } from "../devices/display-port.js";
 import { ScannerPort } from "../devices/scanner-port.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
+import { isBridgeError } from "../errors.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
+import type { CrashPoint } from "./crash-points.js";
 import { RecentCodes } from "./recent-codes.js";
+
+/** What a lane needs of the journal (daemon/journal/journal.ts). */
+export interface LaneJournal {
+  write(record: JournalRecord): void;
+  sale(laneId: string, orderRef: string): SaleRecord | undefined;
+  attemptsOf(laneId: string, orderRef: string): AttemptRecord[];
+  refundsOf(laneId: string, orderRef: string): RefundRecord[];
+  unsettledSales(laneId?: string): SaleRecord[];
+  openAttempts(laneId?: string): AttemptRecord[];
+  openRefunds(laneId?: string): RefundRecord[];
+}
 
 export interface LaneDeps {
   settings: SaleSettings;
@@ -31,30 +50,63 @@ export interface LaneDeps {
   clock: Clock;
   log: Logger;
   rpc: CloudRpc;
+  journal: LaneJournal;
   newId: () => string;
   cloudOnline: () => boolean;
   /** Something changed that belongs in the retained status (device up/down). */
   onStatusChange: () => void;
   /** Short, code-free events for P/event. */
   onEvent: (kind: string, detail: string) => void;
+  /** Test-only crash points (daemon/lanes/crash-points.ts); a no-op in production. */
+  crashPoint?: CrashPoint;
 }
+
+interface HeldCode {
+  code: string;
+  deadlineMs: number;
+  /** The pay request was handed to the broker and not (yet) acknowledged by it. */
+  inDoubt: boolean;
+}
+
+const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
+  "answer",
+  "pay",
+  "query",
+  "cancel",
+  "refund",
+]);
 
 export class Lane {
   private state: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly inbox: SaleInput[] = [];
   private readonly recentCodes = new RecentCodes(60_000);
+  /** Codes of attempts still able to be (re)published, in memory only. */
+  private readonly codes = new Map<string, HeldCode>();
   private stepping = false;
+  private journalFailed = false;
   private readonly terminal: TerminalPort;
   private readonly scanner: ScannerPort;
   private readonly display: DisplayPort | undefined;
-  readonly counters = { scans: 0, scansIgnored: 0, scansRejected: 0, resultsIgnored: 0, alarms: 0 };
+  private readonly crash: CrashPoint;
+  readonly counters = {
+    scans: 0,
+    scansIgnored: 0,
+    scansRejected: 0,
+    resultsIgnored: 0,
+    alarms: 0,
+    journalWrites: 0,
+    journalFailures: 0,
+    recovered: 0,
+    paysResent: 0,
+  };
 
   constructor(
     readonly config: LaneConfig,
     private readonly deps: LaneDeps,
   ) {
-    this.state = initialSaleState(deps.cloudOnline());
+    this.state = initialSaleState(config.id, deps.cloudOnline());
+    this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log } = deps;
     const deviceState = (device: string) => (state: DeviceState, error: string) => {
       deps.onEvent(
@@ -72,7 +124,7 @@ export class Lane {
         maxAmountFen: deps.settings.maxAmountFen,
       },
       {
-        onRequest: (request: PosRequest) => this.feed({ type: "pos", request }),
+        onRequest: (request: PosRequest) => this.onPosRequest(request),
         onBadRequest: (seq, orderRef, message) => this.feed({ type: "badRequest", seq, orderRef, message }),
         onState: deviceState("terminal"),
         onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
@@ -81,14 +133,7 @@ export class Lane {
     this.scanner = new ScannerPort(
       config.scanner,
       { opener, clock, log: deviceLogger(log, "scanner", config.scanner.path) },
-      {
-        onScan: (code) => {
-          this.counters.scans++;
-          if (this.recentCodes.seen(code, clock.now())) this.feed({ type: "scanRepeated" });
-          else this.feed({ type: "scan", code, attemptId: deps.newId() });
-        },
-        onState: deviceState("scanner"),
-      },
+      { onScan: (code) => this.onScan(code), onState: deviceState("scanner") },
     );
     this.display = config.display
       ? new DisplayPort(
@@ -109,25 +154,60 @@ export class Lane {
     this.display?.start();
   }
 
+  /**
+   * Resumes what the journal holds unsettled for this lane (after a restart): open attempts are
+   * queried or reversed, sales settled from their attempts, refunds resent.
+   */
+  recover(): void {
+    const { journal } = this.deps;
+    const sales = journal.unsettledSales(this.id);
+    const keys = new Set(sales.map((s) => s.orderRef));
+    // Open attempts whose sale record is settled or gone still resume (under their own sale).
+    for (const a of journal.openAttempts(this.id)) {
+      if (keys.has(a.orderRef)) continue;
+      const sale = journal.sale(this.id, a.orderRef);
+      if (sale) {
+        sales.push(sale);
+        keys.add(a.orderRef);
+      }
+    }
+    const views = sales.flatMap((sale) => {
+      const view = this.viewOf(sale.orderRef);
+      return view ? [view] : [];
+    });
+    const refunds = journal.openRefunds(this.id);
+    this.counters.recovered += views.length + refunds.length;
+    if (views.length || refunds.length) {
+      this.deps.log.warn(
+        { sales: views.length, refunds: refunds.length },
+        "resuming unsettled sales and refunds from the journal",
+      );
+      this.feed({ type: "recover", sales: views, refunds });
+    }
+  }
+
   async stop(): Promise<void> {
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    this.codes.clear();
     await Promise.allSettled([this.terminal.stop(), this.scanner.stop(), this.display?.stop()]);
   }
 
   setCloudOnline(online: boolean): void {
     this.feed({ type: "cloudLink", online });
+    if (online) this.resendInDoubt();
   }
 
   onCloudResponse(response: CloudResponse, answers: CloudCommand["type"]): void {
-    if (response.result.type !== "payment") {
-      this.deps.log.warn(
-        { attemptId: response.attemptId },
-        "refund result ignored: refunds are not supported yet",
-      );
+    const r = response.result;
+    this.crash(`result:${r.status}`);
+    if (r.type === "refund") {
+      this.feed({ type: "refundResult", refundId: r.refundId, result: r });
       return;
     }
-    this.feed({ type: "cloudResult", attemptId: response.attemptId, result: response.result, answers });
+    const held = this.codes.get(response.attemptId);
+    if (held) held.inDoubt = false; // the cloud has it
+    this.feed({ type: "cloudResult", attemptId: response.attemptId, result: r, answers });
   }
 
   status(): LaneStatusView {
@@ -144,11 +224,34 @@ export class Lane {
     };
   }
 
+  /** Unsettled work, for status and diagnostics (attempt ids and phases only). */
+  pending() {
+    return {
+      attempts: this.state.background.map((b) => ({
+        attemptId: b.attempt.attemptId,
+        orderRef: b.attempt.orderRef,
+        phase: b.attempt.phase,
+        reason: b.attempt.reason,
+      })),
+      refunds: this.state.refunds.map((r) => ({
+        refundId: r.refundId,
+        orderRef: r.orderRef,
+        phase: r.phase,
+      })),
+    };
+  }
+
   details() {
     return {
       id: this.id,
       state: laneState(this.state),
-      orderRef: this.state.current?.orderRef ?? null,
+      orderRef: this.state.current?.record.orderRef ?? null,
+      attempt: this.state.current?.attempt
+        ? { attemptId: this.state.current.attempt.attemptId, phase: this.state.current.attempt.phase }
+        : null,
+      pending: this.pending(),
+      journalOk: this.state.journalOk,
+      heldCodes: this.codes.size,
       terminal: this.terminal.status,
       scanner: this.scanner.status,
       display: this.display?.status ?? null,
@@ -162,6 +265,8 @@ export class Lane {
     const scanner = this.scanner.status;
     const parts: Record<string, number> = {
       ...this.counters,
+      pendingAttempts: this.state.background.length,
+      pendingRefunds: this.state.refunds.length,
       framesIn: link.framesIn,
       framesOut: link.framesOut,
       naksSent: link.naksSent,
@@ -177,6 +282,56 @@ export class Lane {
       .join(" ");
   }
 
+  private onPosRequest(request: PosRequest): void {
+    if (request.type === "echo") {
+      this.feed({ type: "pos", request });
+      return;
+    }
+    const view = this.viewOf(request.orderRef);
+    this.feed({ type: "pos", request, view, newId: this.deps.newId() });
+  }
+
+  private viewOf(orderRef: string): SaleView | undefined {
+    const { journal } = this.deps;
+    const sale = journal.sale(this.id, orderRef);
+    if (!sale) return undefined;
+    return {
+      sale,
+      attempts: journal.attemptsOf(this.id, orderRef),
+      refunds: journal.refundsOf(this.id, orderRef),
+    };
+  }
+
+  private onScan(code: string): void {
+    const { clock, newId } = this.deps;
+    this.counters.scans++;
+    const now = clock.now();
+    if (this.recentCodes.seen(code, now)) {
+      this.feed({ type: "scanRepeated" });
+      return;
+    }
+    const attemptId = newId();
+    this.codes.set(attemptId, { code, deadlineMs: now + this.deps.settings.codeLifetimeMs, inDoubt: false });
+    this.feed({ type: "scan", code, attemptId });
+  }
+
+  /**
+   * After a reconnect: a pay request the broker never acknowledged may not have arrived. Resend
+   * it under the same attempt id (the cloud executes an attempt once) while its code still lives.
+   */
+  private resendInDoubt(): void {
+    const a = this.state.current?.attempt;
+    if (!a || (a.phase !== "sent" && a.phase !== "unknown")) return;
+    const held = this.codes.get(a.attemptId);
+    if (!held?.inDoubt) return;
+    this.counters.paysResent++;
+    this.deps.log.info(
+      { attemptId: a.attemptId },
+      "pay request unacknowledged before the link dropped; resending",
+    );
+    this.publishPay(a, held);
+  }
+
   /**
    * Steps the machine. An effect may itself produce an input (a pay request that could not be
    * sent); such inputs wait in the queue until every effect of the current step has been carried
@@ -190,10 +345,66 @@ export class Lane {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
         const { state, effects } = saleStep(this.deps.settings, this.state, next, this.deps.clock.now());
         this.state = state;
-        for (const effect of effects) this.runSafely(effect);
+        this.carryOut(effects);
+        this.forgetCodes();
       }
     } finally {
       this.stepping = false;
+    }
+  }
+
+  /**
+   * Journal records first; if one cannot be made durable, nothing after it that reaches the
+   * outside (register, broker) is carried out, and the machine is told the journal is down.
+   */
+  private carryOut(effects: SaleEffect[]): void {
+    let blocked = false;
+    for (const effect of effects) {
+      if (effect.type === "journal") {
+        if (blocked) continue;
+        if (!this.writeJournal(effect.record)) blocked = true;
+        continue;
+      }
+      if (blocked && EXTERNAL_EFFECTS.has(effect.type)) continue;
+      this.runSafely(effect);
+    }
+  }
+
+  private writeJournal(record: JournalRecord): boolean {
+    try {
+      this.deps.journal.write(record);
+      this.counters.journalWrites++;
+    } catch (err) {
+      this.counters.journalFailures++;
+      const detail = isBridgeError(err) ? err.message : `journal write failed: ${(err as Error).message}`;
+      this.deps.log.error(
+        { errCode: isBridgeError(err) ? err.code : undefined, record: record.kind },
+        detail,
+      );
+      if (!this.journalFailed) {
+        this.journalFailed = true;
+        this.counters.alarms++;
+        this.deps.onEvent("alarm", `journal unwritable: ${detail}`);
+        this.inbox.push({ type: "journalHealth", ok: false, detail });
+      }
+      return false;
+    }
+    if (this.journalFailed) {
+      this.journalFailed = false;
+      this.inbox.push({ type: "journalHealth", ok: true, detail: "journal writable again" });
+    }
+    this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
+    return true;
+  }
+
+  /** Codes are kept only for the attempt in flight, only while it may still be (re)published. */
+  private forgetCodes(): void {
+    const now = this.deps.clock.now();
+    const a = this.state.current?.attempt;
+    for (const [id, held] of this.codes) {
+      const live =
+        a?.attemptId === id && (a.phase === "queued" || a.phase === "sent" || a.phase === "unknown");
+      if (!live || now >= held.deadlineMs) this.codes.delete(id);
     }
   }
 
@@ -206,28 +417,66 @@ export class Lane {
     }
   }
 
+  private publishPay(a: AttemptRecord, held: HeldCode): boolean {
+    const { clock, rpc } = this.deps;
+    const command: PayCommand = {
+      type: "pay",
+      attemptId: a.attemptId,
+      orderRef: a.orderRef,
+      amountFen: a.amountFen,
+      authCode: held.code,
+      scheme: a.scheme,
+      scannedAtMs: a.createdAt,
+      deadlineMs: a.deadlineMs,
+    };
+    const sent = rpc.send(this.id, command, (a.deadlineMs - clock.now()) / 1000, {
+      onAck: (acked) => {
+        const h = this.codes.get(a.attemptId);
+        if (h) h.inDoubt = !acked;
+      },
+    });
+    if (!sent.ok) return false;
+    held.inDoubt = true;
+    // Only a code that left the bridge is spent; one that never went out may be scanned again.
+    this.recentCodes.remember(held.code, clock.now());
+    this.crash("publish:pay");
+    return true;
+  }
+
   private run(effect: SaleEffect): void {
     const { log, clock, rpc } = this.deps;
     switch (effect.type) {
+      case "journal":
+        return; // carried out in carryOut
       case "answer":
         this.terminal.send(effect.answer);
+        if (effect.answer.type === "result") this.crash(`answer:${effect.answer.status}`);
         return;
       case "display":
         this.display?.show(effect.view);
         return;
       case "pay": {
-        const c = effect.command;
-        const expirySec = (c.deadlineMs - clock.now()) / 1000;
-        const sent = rpc.send(this.id, c, expirySec);
-        // Only a code that left the bridge is spent; one that never went out may be scanned again.
-        if (sent.ok) this.recentCodes.remember(c.authCode, clock.now());
-        else this.feed({ type: "payNotSent", attemptId: c.attemptId, reason: sent.reason });
+        const a = effect.attempt;
+        const held = this.codes.get(a.attemptId);
+        if (!held || !this.publishPay(a, held)) {
+          this.feed({
+            type: "payNotSent",
+            attemptId: a.attemptId,
+            reason: held ? "broker not connected" : "payment code no longer held",
+          });
+        }
         return;
       }
-      case "cancel": {
+      case "query":
+      case "cancel":
+      case "refund": {
         const sent = rpc.send(this.id, effect.command, 60);
-        if (!sent.ok)
-          log.warn({ attemptId: effect.command.attemptId }, "cancel could not be sent: broker offline");
+        if (sent.ok) this.crash(`publish:${effect.type}`);
+        else
+          log.warn(
+            { attemptId: effect.command.attemptId, kind: effect.type },
+            `${effect.type} not sent: broker offline; will retry`,
+          );
         return;
       }
       case "armTimer": {
@@ -254,6 +503,8 @@ export class Lane {
           this.counters.alarms++;
           this.deps.onEvent("alarm", effect.detail);
         }
+        if (effect.kind === "attemptResolved" || effect.kind === "recovered")
+          this.deps.onEvent(effect.kind, effect.detail);
         log[effect.level]({ event: effect.kind }, effect.detail);
         return;
       }

@@ -1,95 +1,47 @@
-// Building blocks of the sale machine's steps: the effects it emits and the two ways an attempt
-// can end (back to scanning, or the sale's final answer). Pure, like the machine itself.
+// Building blocks of the sale machine's steps: the effects it emits, an accumulator that keeps
+// journal writes ahead of everything else in a step, and the final answer of a sale.
 import type { DisplayView } from "../display/display-view.js";
 import type { Scheme } from "../payment/scheme.js";
 import type { PosAnswer, ResultStatus } from "../pos/pos-messages.js";
-import type { DisplayRescanReason } from "./sale-texts.js";
-import type {
-  ActiveSale,
-  FinishedSale,
-  LaneSaleState,
-  SaleEffect,
-  SaleSettings,
-  SaleStep,
-} from "./sale-types.js";
+import type { JournalRecord, SaleRecord } from "./records.js";
+import type { SaleEffect, SaleEventKind } from "./sale-types.js";
 
-/** The attempt is over without money moving: wait for a new scan (a new attempt id). */
-export function backToScan(
-  settings: SaleSettings,
-  state: LaneSaleState,
-  sale: ActiveSale,
-  text: string,
-  reason: DisplayRescanReason,
-  now: number,
-  why: SaleEffect,
-): SaleStep {
-  const next: ActiveSale = { ...sale, phase: "waitScan", attempt: null };
-  return {
-    state: { ...state, current: next },
-    effects: [
-      { type: "cancelTimer", name: "result" },
-      { type: "armTimer", name: "scan", at: now + settings.scanTimeoutMs },
-      progress(sale.orderRef, "RETRY_SCAN", text),
-      display({ type: "rescan", amountFen: sale.amountFen, reason }),
-      why,
-    ],
-  };
+/**
+ * Effects of one step. Journal records always come first: the runner makes them durable before
+ * it publishes anything or tells the register or the display anything (issue 3, item 1).
+ */
+export class Effects {
+  private readonly journaled: SaleEffect[] = [];
+  private readonly rest: SaleEffect[] = [];
+
+  journal(record: JournalRecord): this {
+    this.journaled.push({ type: "journal", record });
+    return this;
+  }
+  add(...effects: SaleEffect[]): this {
+    this.rest.push(...effects);
+    return this;
+  }
+  merge(other: Effects): this {
+    this.journaled.push(...other.journaled);
+    this.rest.push(...other.rest);
+    return this;
+  }
+  list(): SaleEffect[] {
+    return [...this.journaled, ...this.rest];
+  }
 }
 
-/** Ends the open sale: one RS for the SA and one for each CA that asked, display, memory. */
-export function finish(
-  settings: SaleSettings,
-  state: LaneSaleState,
-  sale: ActiveSale,
-  status: ResultStatus,
-  scheme: Scheme | null,
-  channelTradeNo: string,
-  text: string,
-  now: number,
-  extra: SaleEffect[] = [],
-): SaleStep {
-  const done: FinishedSale = {
-    orderRef: sale.orderRef,
-    attemptId: sale.attempt?.attemptId ?? null,
-    amountFen: sale.amountFen,
-    status,
-    scheme,
-    channelTradeNo,
-    text,
-    endedAt: now,
-  };
-  const recent = [...state.recent.filter((r) => r.orderRef !== sale.orderRef), done].slice(
-    -settings.recentLimit,
-  );
-  const effects: SaleEffect[] = [
-    ...extra,
-    { type: "cancelTimer", name: "scan" },
-    { type: "cancelTimer", name: "result" },
-    result(sale.seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
-    ...sale.cancelSeqs.map((seq) =>
-      result(seq, sale.orderRef, status, sale.amountFen, scheme, channelTradeNo, text),
-    ),
-    display(finalView(status, sale.amountFen)),
-    { type: "armTimer", name: "idleDisplay", at: now + settings.resultDisplayMs },
-    event("saleEnded", `order ${sale.orderRef} ${status}`, status === "UNKNOWN" ? "error" : "info"),
-  ];
-  return { state: { ...state, current: null, recent }, effects };
+/** Final RS fields of a settled or answered sale record. */
+export function saleAnswer(seq: string, sale: SaleRecord): SaleEffect {
+  const status: ResultStatus = sale.status === "OPEN" || sale.status === "PENDING" ? "PENDING" : sale.status;
+  return result(seq, sale.orderRef, status, sale.amountFen, sale.scheme, sale.channelTradeNo, sale.text);
 }
 
-function finalView(status: ResultStatus, amountFen: number): DisplayView {
+export function finalView(status: ResultStatus, amountFen: number): DisplayView {
   if (status === "PAID") return { type: "paid", amountFen };
   if (status === "UNKNOWN") return { type: "unknown", amountFen };
   return { type: "cancelled", amountFen };
-}
-
-export function findRecent(state: LaneSaleState, orderRef: string): FinishedSale | undefined {
-  for (let i = state.recent.length - 1; i >= 0; i--)
-    if (state.recent[i]?.orderRef === orderRef) return state.recent[i];
-  return undefined;
-}
-
-export function repeatFinal(seq: string, done: FinishedSale): SaleEffect {
-  return result(seq, done.orderRef, done.status, done.amountFen, done.scheme, done.channelTradeNo, done.text);
 }
 
 export function result(
@@ -126,10 +78,6 @@ export function display(view: DisplayView): SaleEffect {
   return { type: "display", view };
 }
 
-export function event(
-  kind: Extract<SaleEffect, { type: "event" }>["kind"],
-  detail: string,
-  level: "info" | "warn" | "error",
-): SaleEffect {
+export function event(kind: SaleEventKind, detail: string, level: "info" | "warn" | "error"): SaleEffect {
   return { type: "event", kind, detail, level };
 }

@@ -1,82 +1,88 @@
 // The per-lane sale machine's vocabulary: its state, the inputs it is fed and the effects it
-// asks the runner (daemon/lanes/sale-runner.ts) to carry out. No I/O, no clocks: time is `now`.
-import type { CancelCommand, CloudCommand, PayCommand, PaymentResult } from "../cloud/cloud-messages.js";
+// asks the runner (daemon/lanes/lane.ts) to carry out. No I/O, no clocks: time is `now`.
+// The machine never holds a payment code: a scan input carries one for classification only, and
+// the runner keeps it in memory under the attempt id until the attempt's deadline.
+import type {
+  CancelCommand,
+  CloudCommand,
+  PaymentResult,
+  QueryCommand,
+  RefundCommand,
+  RefundResult,
+} from "../cloud/cloud-messages.js";
 import type { DisplayView } from "../display/display-view.js";
-import type { Scheme, SchemeRule } from "../payment/scheme.js";
-import type { PosAnswer, PosRequest, ResultStatus } from "../pos/pos-messages.js";
+import type { SchemeRule } from "../payment/scheme.js";
+import type { PosAnswer, PosRequest } from "../pos/pos-messages.js";
+import type { AttemptSettings } from "./attempt-machine.js";
+import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "./records.js";
+import type { RefundSettings, SaleView } from "./refund-machine.js";
 
 export interface SaleSettings {
   scanTimeoutMs: number;
-  resultTimeoutMs: number;
+  /** A payment code lives about 60 s: the pay request's deadline is scan time + this. */
   codeLifetimeMs: number;
   maxAmountFen: number;
   schemes: readonly SchemeRule[];
   /** How long a final result stays on the customer display before it returns to idle. */
   resultDisplayMs: number;
-  /** How many finished sales are remembered for QY (in memory; the journal comes later). */
-  recentLimit: number;
-}
-
-export type SalePhase = "waitScan" | "submitted" | "waitCustomer" | "reversing";
-
-export interface Attempt {
-  attemptId: string;
-  scheme: Scheme;
-  /** scheme + last 4 at most (protocols/payment/mask.ts); the code itself is never kept. */
-  maskedCode: string;
-  submittedAt: number;
-  deadlineMs: number;
+  attempt: AttemptSettings;
+  refund: RefundSettings;
+  /**
+   * After a restart, send the SA's RS unsolicited when its sale resolves (the register may still
+   * be waiting for it: every request gets one RS). Otherwise the register learns it by QY.
+   */
+  answerAfterRestart: boolean;
 }
 
 export interface ActiveSale {
-  orderRef: string;
-  amountFen: number;
-  /** seq of the SA that opened the sale: its RS echoes it. */
-  seq: string;
-  startedAt: number;
-  phase: SalePhase;
-  attempt: Attempt | null;
-  /** How many attempts (scans sent to the cloud) this sale has made. */
-  attempts: number;
+  record: SaleRecord;
+  /** The attempt in flight, if any (one per lane). */
+  attempt: AttemptRecord | null;
   /** seqs of CA requests waiting for the sale's end (each gets its own RS). */
   cancelSeqs: string[];
 }
 
-export interface FinishedSale {
-  orderRef: string;
-  /** The last attempt sent for this sale, if any (a late final result for it updates the sale). */
-  attemptId: string | null;
-  amountFen: number;
-  status: ResultStatus;
-  scheme: Scheme | null;
-  channelTradeNo: string;
-  text: string;
-  endedAt: number;
+/** An attempt not tied to the open sale: recovered after a restart, or unresolved. */
+export interface BackgroundAttempt {
+  attempt: AttemptRecord;
+  sale: SaleRecord | null;
 }
 
 export interface LaneSaleState {
+  laneId: string;
   current: ActiveSale | null;
-  /** Most recent last. Bounded by settings.recentLimit. */
-  recent: FinishedSale[];
+  background: BackgroundAttempt[];
+  /** Refunds not final (answered or not). */
+  refunds: RefundRecord[];
   cloudOnline: boolean;
+  /** False after the journal refused a write: no new sale or refund until it works again. */
+  journalOk: boolean;
+  /** When the `attempts` timer is armed for (the earliest due time), or null. */
+  dueAt: number | null;
 }
 
-export type TimerName = "scan" | "result" | "idleDisplay";
+export type TimerName = "scan" | "attempts" | "idleDisplay";
 
 export type SaleInput =
-  | { type: "pos"; request: PosRequest }
+  /** `view`: the journal's record of request.orderRef on this lane (sale, attempts, refunds). */
+  | { type: "pos"; request: PosRequest; view?: SaleView | undefined; newId?: string }
   /** A well-formed frame whose DATA could not be understood (terminal-protocol.md, Link layer). */
   | { type: "badRequest"; seq: string; orderRef: string; message: string }
   /** A scanner read. `attemptId` is a fresh id the runner made; used only if an attempt starts. */
   | { type: "scan"; code: string; attemptId: string }
-  /** `answers`: which of our requests this result answers (the RPC layer knows by request id). */
-  | { type: "cloudResult"; attemptId: string; result: PaymentResult; answers: CloudCommand["type"] }
   /** The scanner read a code already submitted within the last minute (compared in memory only). */
   | { type: "scanRepeated" }
+  /** `answers`: which of our requests this result answers (the RPC layer knows by request id). */
+  | { type: "cloudResult"; attemptId: string; result: PaymentResult; answers: CloudCommand["type"] }
+  | { type: "refundResult"; refundId: string; result: RefundResult }
   /** The pay request could not leave the bridge (not connected): no money can have moved. */
   | { type: "payNotSent"; attemptId: string; reason: string }
   | { type: "cloudLink"; online: boolean }
-  | { type: "timer"; name: TimerName };
+  | { type: "timer"; name: TimerName }
+  /** After a restart: what the journal holds unsettled for this lane. */
+  | { type: "recover"; sales: SaleView[]; refunds: RefundRecord[] }
+  /** The journal refused a write (ok=false) or works again (ok=true). */
+  | { type: "journalHealth"; ok: boolean; detail: string };
 
 export type SaleEventKind =
   | "saleStarted"
@@ -85,16 +91,25 @@ export type SaleEventKind =
   | "scanRejected"
   | "attemptSubmitted"
   | "attemptFailed"
+  | "attemptResolved"
   | "resultIgnored"
   | "amountMismatch"
-  | "lateResult"
+  | "notFound"
+  | "recovered"
+  | "refundEnded"
+  | "journalFault"
   | "saleEnded";
 
 export type SaleEffect =
+  /** Durable before anything after it in the same step is carried out (the runner fsyncs). */
+  | { type: "journal"; record: JournalRecord }
   | { type: "answer"; answer: PosAnswer }
   | { type: "display"; view: DisplayView }
-  | { type: "pay"; command: PayCommand }
+  /** Publish the attempt's PayRequest; the runner adds the code it holds for this attempt id. */
+  | { type: "pay"; attempt: AttemptRecord; scannedAtMs: number }
+  | { type: "query"; command: QueryCommand }
   | { type: "cancel"; command: CancelCommand }
+  | { type: "refund"; command: RefundCommand }
   | { type: "armTimer"; name: TimerName; at: number }
   | { type: "cancelTimer"; name: TimerName }
   /** Something worth a log line and a counter. `detail` never holds a payment code. */
@@ -104,3 +119,5 @@ export interface SaleStep {
   state: LaneSaleState;
   effects: SaleEffect[];
 }
+
+export type { SaleView };

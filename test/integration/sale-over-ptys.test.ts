@@ -66,7 +66,7 @@ bridge: PC1
 stateDir: ${dir}
 log: { level: debug, format: json }
 mqtt: { url: "${BROKER}", topicPrefix: "${PREFIX}", protocolVersion: 5, reconnectMinMs: 200 }
-sale: { scanTimeoutMs: 20000, resultTimeoutMs: 5000 }
+sale: { scanTimeoutMs: 20000, firstQueryMs: 1000, queryIntervalMs: 1000, reverseAfterMs: 5000, reverseRetryMs: 1000, maxReversals: 3 }
 lanes:
   - id: lane1
     terminal: { path: ${r.daemonPath}, profile: ecr, ackTimeoutMs: 500 }

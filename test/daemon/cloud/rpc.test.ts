@@ -31,8 +31,8 @@ const pay: PayCommand = {
   amountFen: 100,
   authCode: "134567890123456789",
   scheme: "WECHAT",
-  scannedAtMs: 0,
-  deadlineMs: 60_000,
+  scannedAtMs: 1_700_000_000_000,
+  deadlineMs: 1_700_000_060_000, // ManualClock starts at 1_700_000_000_000
 };
 
 function setup(online = true) {
@@ -48,6 +48,18 @@ function setup(online = true) {
   rpc.onResult((lane, r) => delivered.push([lane, r]));
   return { ...f, rpc, delivered };
 }
+
+describe("CloudRpc deadline", () => {
+  it("never publishes a pay request at or after its deadline, and counts it", () => {
+    const { rpc, published } = setup();
+    const late = { ...pay, deadlineMs: 1_700_000_000_000 };
+    expect(rpc.send("lane1", late, 1)).toEqual({ ok: false, reason: "past its deadline" });
+    expect(published).toEqual([]);
+    expect(rpc.counters.expired).toBe(1);
+    // Other commands carry no deadline and still go.
+    expect(rpc.send("lane1", { type: "query", attemptId: "A" }, 60).ok).toBe(true);
+  });
+});
 const response = (requestId: string, attemptId: string, status: "PAID" | "WAITING_CUSTOMER" = "PAID") =>
   encodeResponse({
     requestId,

@@ -41,7 +41,8 @@ describe("loadConfig", () => {
   it("fills in the defaults of a minimal config and freezes it", () => {
     const c = load(MINIMAL);
     expect(c.stateDir).toBe("/var/lib/posbridge");
-    expect(c.log).toEqual({ level: "info", format: "auto" });
+    expect(c.log).toEqual({ level: "info", format: "auto", statsIntervalMs: 60000 });
+    expect(c.journal).toEqual({ retentionDays: 30 });
     expect(c.mqtt).toMatchObject({
       topicPrefix: "posbridge/v1",
       protocolVersion: 5,
@@ -53,7 +54,17 @@ describe("loadConfig", () => {
     });
     expect(c.sale).toEqual({
       scanTimeoutMs: 120000,
-      resultTimeoutMs: 30000,
+      firstQueryMs: 5000,
+      queryIntervalMs: 5000,
+      reverseAfterMs: 45000,
+      reverseRetryMs: 5000,
+      maxReversals: 10,
+      reconcileIntervalMs: 60000,
+      sendWindowMs: 20000,
+      answerAfterRestart: true,
+      refundRetryMs: 5000,
+      refundAnswerWithinMs: 30000,
+      maxRefundsPerSale: 50,
       codeLifetimeMs: 60000,
       maxAmountFen: 10000000,
       schemes: DEFAULT_SCHEMES,
@@ -157,6 +168,19 @@ lanes: []
     );
     expect(problems).toEqual([
       { path: "lanes[0].scanner.prefix", message: "must be shorter than lanes[0].scanner.maxLength (8)" },
+    ]);
+  });
+
+  it("rejects attempt timings that contradict each other, and out-of-range ones, by field", () => {
+    const problems = problemsOf(`${MINIMAL}
+sale: { codeLifetimeMs: 30000, sendWindowMs: 30000, firstQueryMs: 10000, reverseAfterMs: 10000, maxReversals: 0 }
+journal: { retentionDays: 0 }
+`);
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      "journal.retentionDays",
+      "sale.maxReversals",
+      "sale.reverseAfterMs",
+      "sale.sendWindowMs",
     ]);
   });
 

@@ -3,14 +3,18 @@
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CloudCommand, CloudResponse } from "../../../protocols/cloud/cloud-messages.js";
-import { DEFAULT_SCHEME_RULES } from "../../../protocols/payment/classify-code.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { PosAnswer } from "../../../protocols/pos/pos-messages.js";
 import { systemClock } from "../../../daemon/clock.js";
 import type { CloudRpc } from "../../../daemon/cloud/rpc.js";
 import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
+import { Journal } from "../../../daemon/journal/journal.js";
 import { Lane } from "../../../daemon/lanes/lane.js";
+import { SETTINGS } from "../../support/sale-harness.js";
 
 const serialSettings = {
   baudRate: 9600,
@@ -46,19 +50,16 @@ function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; 
   };
   let ids = 0;
   const lane = new Lane(config, {
-    settings: {
-      scanTimeoutMs: 60_000,
-      resultTimeoutMs: 30_000,
-      codeLifetimeMs: 60_000,
-      maxAmountFen: 10_000_000,
-      schemes: DEFAULT_SCHEME_RULES,
-      resultDisplayMs: 5000,
-      recentLimit: 10,
-    },
+    settings: SETTINGS,
     opener: serial.opener,
     clock: systemClock,
     log: pino({ level: "silent" }),
     rpc,
+    journal: Journal.open({
+      dir: mkdtempSync(join(tmpdir(), "pb-lane-")),
+      clock: systemClock,
+      log: pino({ level: "silent" }),
+    }),
     newId: () => `ATTEMPT_${id}_${++ids}`,
     cloudOnline: () => true,
     onStatusChange: () => {},
@@ -86,18 +87,20 @@ describe("Lane", () => {
     await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
   }
 
-  it("tells the register SUBMITTED then RETRY_SCAN, in that order, when a pay request cannot leave", async () => {
+  it("a pay request that cannot leave waits for the link, saying so, and was never spent", async () => {
     const s = setup(() => ({ ok: false, reason: "broker not connected" }));
     await started(s);
     s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
     await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
     s.scan.emit("134567890123456789\r");
-    await s.register.waitFor((a) => a.type === "progress" && a.stage === "RETRY_SCAN");
-    expect(stages(s.register)).toEqual(["WAIT_SCAN", "SUBMITTED", "RETRY_SCAN"]);
-    expect(s.lane.details().state).toBe("WAIT_SCAN");
-    // The code never left the bridge, so the cashier may scan the same code again.
-    s.scan.emit("134567890123456789\r");
-    await expect.poll(() => s.sent.length).toBe(2);
+    await expect.poll(() => stages(s.register).length).toBe(3);
+    expect(stages(s.register)).toEqual(["WAIT_SCAN", "SUBMITTED", "SUBMITTED"]);
+    const texts = s.register.answers.flatMap(({ answer }: { answer: PosAnswer }) =>
+      answer.type === "progress" ? [answer.text] : [],
+    );
+    expect(texts.at(-1)).toBe("网络中断，等待发送");
+    expect(s.lane.details().attempt).toMatchObject({ phase: "queued" });
+    expect(s.sent).toHaveLength(1);
   });
 
   it("never sends the same code twice: after a failure, a rescan of it is refused with a hint", async () => {

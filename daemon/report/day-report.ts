@@ -1,0 +1,290 @@
+// The end-of-day report (`posbridge report day`): pure functions over journal records.
+// A sale belongs to the local calendar day (process time zone, TZ) of its `openedAt`; a refund to
+// the day of its `requestedAt`. Amounts are integer fen; the text shows yuan via formatYuan.
+// Never a payment code: UNKNOWN sales are named by lane, orderRef, attempt id and masked code.
+//
+// `--json` prints one DayReport object (amounts in integer fen, times in epoch ms):
+// {
+//   "date": "2026-03-14",                  the local day reported
+//   "timeZone": "Asia/Shanghai",           the process time zone the day was cut in
+//   "from": 1773417600000, "to": 1773504000000,   [from, to): local midnight to the next one
+//   "schemes": [                           always five rows: WECHAT, ALIPAY, UNIONPAY, ECNY, none
+//     { "scheme": "WECHAT",                "none": the sale never got as far as a scan
+//       "sales": { "PAID": Tally, "CANCELLED": Tally, "UNKNOWN": Tally, "IN_PROGRESS": Tally },
+//       "refunds": { "refunded": Tally, "failed": Tally, "open": Tally },   open = requested/unknown
+//       "netFen": 0 }                      sales.PAID.amountFen - refunds.refunded.amountFen
+//   ],
+//   "totals": { "sales": {…}, "refunds": {…}, "netFen": 0 },   the sum of the rows
+//   "needsAttention": [                    the day's UNKNOWN sales, oldest first
+//     { "laneId": "l1", "orderRef": "O1", "attemptId": "01J…"|null, "scheme": "WECHAT"|null,
+//       "maskedCode": "WECHAT…6789"|null, "amountFen": 1234, "openedAt": 1773450000000 } ],
+//   "journal": { "path": "…/journal.log", "lines": 0, "records": 0, "discardedLines": 0,
+//                "discardedBytes": 0, "tornTail": false } | null
+// }
+// where Tally is { "count": 0, "amountFen": 0 }. IN_PROGRESS = sale status OPEN or PENDING.
+import { formatYuan } from "../../protocols/payment/amount.js";
+import { SCHEMES, type Scheme } from "../../protocols/payment/scheme.js";
+import type { JournalRecord, RefundRecord, SaleRecord, SaleStatus } from "../../protocols/sale/records.js";
+import type { JournalLoadReport } from "../journal/journal.js";
+
+export type ReportScheme = Scheme | "none";
+export type ReportStatus = "PAID" | "CANCELLED" | "UNKNOWN" | "IN_PROGRESS";
+
+export const REPORT_SCHEMES: readonly ReportScheme[] = [...SCHEMES, "none"];
+export const REPORT_STATUSES: readonly ReportStatus[] = ["PAID", "CANCELLED", "UNKNOWN", "IN_PROGRESS"];
+
+export interface Tally {
+  count: number;
+  amountFen: number;
+}
+
+export interface ReportRow {
+  sales: Record<ReportStatus, Tally>;
+  refunds: { refunded: Tally; failed: Tally; open: Tally };
+  netFen: number;
+}
+
+export interface SchemeRow extends ReportRow {
+  scheme: ReportScheme;
+}
+
+export interface AttentionItem {
+  laneId: string;
+  orderRef: string;
+  attemptId: string | null;
+  scheme: Scheme | null;
+  maskedCode: string | null;
+  amountFen: number;
+  openedAt: number;
+}
+
+export interface JournalNote {
+  path: string;
+  lines: number;
+  records: number;
+  discardedLines: number;
+  discardedBytes: number;
+  tornTail: boolean;
+}
+
+export interface DayReport {
+  date: string;
+  timeZone: string;
+  from: number;
+  to: number;
+  schemes: SchemeRow[];
+  totals: ReportRow;
+  needsAttention: AttentionItem[];
+  journal: JournalNote | null;
+}
+
+const STATUS_OF: Record<SaleStatus, ReportStatus> = {
+  PAID: "PAID",
+  CANCELLED: "CANCELLED",
+  UNKNOWN: "UNKNOWN",
+  OPEN: "IN_PROGRESS",
+  PENDING: "IN_PROGRESS",
+};
+
+const pad2 = (n: number) => n.toString().padStart(2, "0");
+
+/** The local calendar date (YYYY-MM-DD) of an instant, in the process time zone. */
+export function localDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+}
+
+/** [from, to) of a local calendar date (23 or 25 hours on DST days), or null when `date` is not one. */
+export function localDayBounds(date: string): { from: number; to: number } | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3])];
+  if (y < 1970) return null;
+  const start = new Date(y, mo, d);
+  if (start.getFullYear() !== y || start.getMonth() !== mo || start.getDate() !== d) return null;
+  return { from: start.getTime(), to: new Date(y, mo, d + 1).getTime() };
+}
+
+const tally = (): Tally => ({ count: 0, amountFen: 0 });
+
+function emptyRow(): ReportRow {
+  return {
+    sales: { PAID: tally(), CANCELLED: tally(), UNKNOWN: tally(), IN_PROGRESS: tally() },
+    refunds: { refunded: tally(), failed: tally(), open: tally() },
+    netFen: 0,
+  };
+}
+
+function add(t: Tally, amountFen: number): void {
+  t.count++;
+  t.amountFen += amountFen;
+}
+
+/**
+ * The report of one local calendar day. Throws RangeError when `date` is not YYYY-MM-DD of a
+ * real date. `source` (the journal read and its load report) only fills `journal`.
+ */
+export function dayReport(
+  records: readonly JournalRecord[],
+  date: string,
+  source?: { path: string; report: JournalLoadReport },
+): DayReport {
+  const bounds = localDayBounds(date);
+  if (!bounds) throw new RangeError(`not a calendar date YYYY-MM-DD: ${JSON.stringify(date.slice(0, 20))}`);
+  const inDay = (t: number) => t >= bounds.from && t < bounds.to;
+
+  const sales = new Map<string, SaleRecord>();
+  const attempts = new Map<string, { scheme: Scheme; maskedCode: string }>();
+  const refunds: RefundRecord[] = [];
+  for (const r of records) {
+    if (r.kind === "sale") sales.set(`${r.laneId}\u0000${r.orderRef}`, r);
+    else if (r.kind === "attempt") attempts.set(r.attemptId, { scheme: r.scheme, maskedCode: r.maskedCode });
+    else refunds.push(r);
+  }
+
+  const rows = new Map<ReportScheme, ReportRow>(REPORT_SCHEMES.map((s) => [s, emptyRow()]));
+  const row = (s: ReportScheme) => rows.get(s)!;
+  const needsAttention: AttentionItem[] = [];
+
+  for (const s of sales.values()) {
+    if (!inDay(s.openedAt)) continue;
+    const status = STATUS_OF[s.status];
+    add(row(s.scheme ?? "none").sales[status], s.amountFen);
+    if (status === "UNKNOWN") {
+      const a = s.attemptId === null ? undefined : attempts.get(s.attemptId);
+      needsAttention.push({
+        laneId: s.laneId,
+        orderRef: s.orderRef,
+        attemptId: s.attemptId,
+        scheme: s.scheme ?? a?.scheme ?? null,
+        maskedCode: a?.maskedCode ?? null,
+        amountFen: s.amountFen,
+        openedAt: s.openedAt,
+      });
+    }
+  }
+
+  for (const r of refunds) {
+    if (!inDay(r.requestedAt)) continue;
+    const scheme =
+      attempts.get(r.attemptId)?.scheme ?? sales.get(`${r.laneId}\u0000${r.orderRef}`)?.scheme ?? "none";
+    const t = row(scheme).refunds;
+    add(r.phase === "refunded" ? t.refunded : r.phase === "failed" ? t.failed : t.open, r.amountFen);
+  }
+
+  const totals = emptyRow();
+  const schemes: SchemeRow[] = REPORT_SCHEMES.map((scheme) => {
+    const r = row(scheme);
+    r.netFen = r.sales.PAID.amountFen - r.refunds.refunded.amountFen;
+    for (const st of REPORT_STATUSES) addTally(totals.sales[st], r.sales[st]);
+    addTally(totals.refunds.refunded, r.refunds.refunded);
+    addTally(totals.refunds.failed, r.refunds.failed);
+    addTally(totals.refunds.open, r.refunds.open);
+    totals.netFen += r.netFen;
+    return { scheme, ...r };
+  });
+
+  needsAttention.sort((a, b) => a.openedAt - b.openedAt || a.orderRef.localeCompare(b.orderRef));
+  return {
+    date,
+    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    from: bounds.from,
+    to: bounds.to,
+    schemes,
+    totals,
+    needsAttention,
+    journal: source
+      ? {
+          path: source.path,
+          lines: source.report.lines,
+          records: source.report.records,
+          discardedLines: source.report.discardedLines,
+          discardedBytes: source.report.discardedBytes,
+          tornTail: source.report.tornTail,
+        }
+      : null,
+  };
+}
+
+function addTally(into: Tally, t: Tally): void {
+  into.count += t.count;
+  into.amountFen += t.amountFen;
+}
+
+const LABEL = 12;
+const countCol = (n: number) => String(n).padStart(7);
+const yuanCol = (fen: number) => formatYuan(fen).padStart(13);
+const tallyCols = (t: Tally) => `${countCol(t.count)}${yuanCol(t.amountFen)}`;
+
+function hasActivity(r: ReportRow): boolean {
+  return (
+    REPORT_STATUSES.some((s) => r.sales[s].count > 0) ||
+    r.refunds.refunded.count + r.refunds.failed.count + r.refunds.open.count > 0
+  );
+}
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** The report as text for a terminal or a printout (yuan with two decimals). */
+export function formatDayReport(r: DayReport): string {
+  const out: string[] = [`posbridge day report ${r.date} (${r.timeZone})`];
+  if (r.journal) {
+    out.push(`journal ${r.journal.path}: ${r.journal.records} records`);
+    if (r.journal.discardedLines > 0) {
+      out.push(
+        `WARNING: ${r.journal.discardedLines} damaged journal line(s) (${r.journal.discardedBytes} bytes) were skipped; figures may be incomplete`,
+      );
+    }
+    if (r.journal.tornTail) {
+      out.push(
+        "note: the journal's last line was incomplete (being written, or cut by a crash) and was skipped",
+      );
+    }
+  }
+  out.push("");
+
+  const active = r.schemes.filter(hasActivity);
+  if (active.length === 0) {
+    out.push("No sales and no refunds on this day.");
+    return `${out.join("\n")}\n`;
+  }
+
+  const groupHead = (names: string[]) => names.map((n) => `  ${n.padEnd(18)}`).join("");
+  out.push(`${"Sales".padEnd(LABEL)}${groupHead(["PAID", "CANCELLED", "UNKNOWN", "IN PROGRESS"])}`.trimEnd());
+  out.push(`${"".padEnd(LABEL)}${"  count         yuan".repeat(4)}`);
+  const salesLine = (label: string, row: ReportRow) =>
+    `${label.padEnd(LABEL)}${REPORT_STATUSES.map((s) => tallyCols(row.sales[s])).join("")}`;
+  for (const s of active) out.push(salesLine(s.scheme, s));
+  out.push(salesLine("total", r.totals));
+  out.push("");
+
+  out.push(
+    `${"Refunds".padEnd(LABEL)}  ${"refunded".padEnd(18)}${"failed".padStart(7)}  unknown/in progress`,
+  );
+  out.push(`${"".padEnd(LABEL)}  count         yuan  count  count         yuan`);
+  const refundsLine = (label: string, row: ReportRow) =>
+    `${label.padEnd(LABEL)}${tallyCols(row.refunds.refunded)}${countCol(row.refunds.failed.count)}${tallyCols(row.refunds.open)}`;
+  for (const s of active) out.push(refundsLine(s.scheme, s));
+  out.push(refundsLine("total", r.totals));
+  out.push("");
+
+  out.push("Net (paid - refunded), yuan");
+  for (const s of active) out.push(`${s.scheme.padEnd(LABEL)}${yuanCol(s.netFen)}`);
+  out.push(`${"total".padEnd(LABEL)}${yuanCol(r.totals.netFen)}`);
+
+  if (r.needsAttention.length > 0) {
+    out.push("");
+    out.push(
+      `Needs attention: ${r.needsAttention.length} sale(s) with outcome UNKNOWN — do not take payment again; check them with the payment cloud`,
+    );
+    for (const a of r.needsAttention) {
+      out.push(
+        `  lane ${a.laneId}  order ${a.orderRef}  attempt ${a.attemptId ?? "-"}  ${a.maskedCode ?? a.scheme ?? "-"}  ${formatYuan(a.amountFen)} yuan  opened ${clock(a.openedAt)}`,
+      );
+    }
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,361 @@
+// One payment attempt's life after the scan, as a pure step function: typed inputs (results,
+// due times, the cashier's cancel, a restart) in, the next AttemptRecord and the requests to send
+// out. Rules: mqtt-contract.md ("Semantics the bridge relies on") and payment-domain.md §2.4, §7
+// rules 9–14:
+//   - WAITING_CUSTOMER keeps the attempt open: never a second pay for it;
+//   - UNKNOWN (no answer, SYSTEMERROR-like) is resolved only by QueryRequest (first after
+//     firstQueryMs, then every queryIntervalMs) and by CancelRequest (reverse) reverseAfterMs after
+//     the pay request or when the cashier cancels, repeated while the cloud asks, bounded;
+//   - a query answered "order does not exist" proves nothing (the pay may still be on its way):
+//     only the answer to a CancelRequest closes such an attempt (the cloud keeps a tombstone);
+//   - a PAID with another amount is not paid: unresolved, with an alarm;
+//   - when the reversal budget runs out the attempt is `unresolved`: re-queried every
+//     reconcileIntervalMs, after a restart too, until the cloud says something final.
+// Nothing is sent while the link is down: the due time moves on, budgets are not spent.
+import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
+import { type AttemptReason, type AttemptRecord, isFinalAttempt } from "./records.js";
+
+export interface AttemptSettings {
+  /** First query after the pay request (or after an UNKNOWN answer); default 5000. */
+  firstQueryMs: number;
+  /** Between queries; default 5000. */
+  queryIntervalMs: number;
+  /** Reverse this long after the pay request if still not final; default 45000. */
+  reverseAfterMs: number;
+  /** Between reversal requests while the cloud asks again or stays silent; default 5000. */
+  reverseRetryMs: number;
+  /** Reversal requests before the attempt is handed to background reconciliation; default 10. */
+  maxReversals: number;
+  /** Between queries of an unresolved attempt; default 60000. */
+  reconcileIntervalMs: number;
+  /** A queued attempt must be published within this time of its scan, or it is cancelled. */
+  sendWindowMs: number;
+}
+
+/** The contract's timings (mqtt-contract.md; payment-domain.md §2.1 "Recommended profile"). */
+export const DEFAULT_ATTEMPT_SETTINGS: AttemptSettings = {
+  firstQueryMs: 5_000,
+  queryIntervalMs: 5_000,
+  reverseAfterMs: 45_000,
+  reverseRetryMs: 5_000,
+  maxReversals: 10,
+  reconcileIntervalMs: 60_000,
+  sendWindowMs: 20_000,
+};
+
+export type AttemptInput =
+  /** The PayRequest could not be handed to the broker: the attempt waits for the link. */
+  | { type: "notPublished" }
+  /** The link is back: a queued attempt is published now, others act at once. */
+  | { type: "linkUp" }
+  | { type: "result"; result: PaymentResult; answers: CloudCommand["type"] }
+  /** `nextAt` was reached. */
+  | { type: "due" }
+  | { type: "cashierCancel" }
+  /** Found not final in the journal after a restart. */
+  | { type: "recovered" };
+
+export type AttemptSend = { type: "pay" } | { type: "query" } | { type: "cancel"; reason: string };
+
+export interface AttemptStep {
+  attempt: AttemptRecord;
+  sends: AttemptSend[];
+  /** Something worth an event: an ignored result, an alarm. Never holds a payment code. */
+  notes: AttemptNote[];
+}
+
+export type AttemptNote =
+  | { kind: "resultIgnored"; detail: string }
+  | { kind: "amountMismatch"; detail: string }
+  | { kind: "notFound"; detail: string };
+
+const NOT_FOUND = /^(ORDERNOTEXIST|ORDER_NOT_EXIST|TRADE_NOT_EXIST|ACQ\.TRADE_NOT_EXIST|NOT_FOUND)$/i;
+
+/** A new attempt for a scan: `sent` when the link is up (the caller publishes), else `queued`. */
+export function newAttempt(
+  s: AttemptSettings,
+  fields: Pick<
+    AttemptRecord,
+    "attemptId" | "laneId" | "orderRef" | "amountFen" | "scheme" | "maskedCode" | "deadlineMs"
+  >,
+  online: boolean,
+  now: number,
+): AttemptStep {
+  const attempt: AttemptRecord = {
+    kind: "attempt",
+    ...fields,
+    createdAt: now,
+    sentAt: online ? now : null,
+    phase: online ? "sent" : "queued",
+    reason: "",
+    reasonCode: "",
+    channelTradeNo: "",
+    paidAmountFen: null,
+    queries: 0,
+    reversals: 0,
+    nextAt: online ? now + s.firstQueryMs : sendBy(s, fields.deadlineMs, now),
+    updatedAt: now,
+  };
+  return { attempt, sends: online ? [{ type: "pay" }] : [], notes: [] };
+}
+
+function sendBy(s: AttemptSettings, deadlineMs: number, createdAt: number): number {
+  return Math.min(createdAt + s.sendWindowMs, deadlineMs);
+}
+
+export function attemptStep(
+  s: AttemptSettings,
+  a: AttemptRecord,
+  input: AttemptInput,
+  online: boolean,
+  now: number,
+): AttemptStep {
+  if (isFinalAttempt(a.phase)) {
+    if (input.type === "result")
+      return note(a, "resultIgnored", `${input.result.status} for final attempt ${a.attemptId}`);
+    return { attempt: a, sends: [], notes: [] };
+  }
+  switch (input.type) {
+    case "notPublished":
+      if (a.phase !== "sent" || a.sentAt === null || a.queries > 0) return same(a);
+      // Nothing left the bridge: wait for the link, within the send window.
+      return step({ ...a, phase: "queued", sentAt: null, nextAt: sendBy(s, a.deadlineMs, a.createdAt) }, now);
+    case "linkUp":
+      if (a.phase === "queued") return publishQueued(s, a, online, now);
+      return step({ ...a, nextAt: Math.min(a.nextAt ?? now, now) }, now);
+    case "recovered":
+      return onRecovered(s, a, online, now);
+    case "cashierCancel":
+      if (a.phase === "queued") return cancelled(a, "cashierCancel", now);
+      if (a.phase === "reversing") return same(a);
+      return reverse(s, { ...a, reason: "cashierCancel" }, online, now);
+    case "due":
+      if (a.nextAt === null || now < a.nextAt) return same(a);
+      return onDue(s, a, online, now);
+    case "result":
+      return onResult(s, a, input.result, input.answers, online, now);
+  }
+}
+
+function onDue(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+  switch (a.phase) {
+    case "queued":
+      return publishQueued(s, a, online, now);
+    case "sent":
+    case "waitCustomer":
+    case "unknown": {
+      if (a.sentAt !== null && now >= a.sentAt + s.reverseAfterMs)
+        return reverse(
+          s,
+          { ...a, reason: a.reason === "cashierCancel" ? a.reason : "deadline" },
+          online,
+          now,
+        );
+      if (!online) return step({ ...a, nextAt: now + s.queryIntervalMs }, now);
+      const phase = a.phase === "sent" ? "unknown" : a.phase;
+      const reason: AttemptReason = a.phase === "sent" ? "noAnswer" : a.reason;
+      return {
+        attempt: touch({ ...a, phase, reason, queries: a.queries + 1, nextAt: now + s.queryIntervalMs }, now),
+        sends: [{ type: "query" }],
+        notes: [],
+      };
+    }
+    case "reversing":
+      if (a.reversals >= s.maxReversals)
+        return step(
+          { ...a, phase: "unresolved", reason: "reverseExhausted", nextAt: now + s.reconcileIntervalMs },
+          now,
+        );
+      return reverse(s, a, online, now);
+    case "unresolved":
+      if (!online) return step({ ...a, nextAt: now + s.reconcileIntervalMs }, now);
+      return {
+        attempt: touch({ ...a, queries: a.queries + 1, nextAt: now + s.reconcileIntervalMs }, now),
+        sends: [{ type: "query" }],
+        notes: [],
+      };
+    default:
+      return same(a);
+  }
+}
+
+function publishQueued(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+  const latest = sendBy(s, a.deadlineMs, a.createdAt);
+  // Never publish a pay request after its send-by time: no money has moved, say so.
+  if (now >= latest) return cancelled(a, "notSent", now);
+  if (!online) return step({ ...a, nextAt: latest }, now);
+  return {
+    attempt: touch({ ...a, phase: "sent", sentAt: now, nextAt: now + s.firstQueryMs }, now),
+    sends: [{ type: "pay" }],
+    notes: [],
+  };
+}
+
+function onRecovered(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+  switch (a.phase) {
+    case "queued":
+      // A queued attempt was refused by the link: it never left, and its code died with the process.
+      return cancelled(a, "notSent", now);
+    case "sent":
+    case "waitCustomer":
+    case "unknown":
+      if (a.sentAt === null || now >= a.sentAt + s.reverseAfterMs)
+        return reverse(s, { ...a, reason: "recovered" }, online, now);
+      return step({ ...a, phase: "unknown", reason: "recovered", nextAt: now }, now);
+    case "reversing":
+    case "unresolved":
+      return step({ ...a, nextAt: now }, now);
+    default:
+      return same(a);
+  }
+}
+
+function onResult(
+  s: AttemptSettings,
+  a: AttemptRecord,
+  res: PaymentResult,
+  answers: CloudCommand["type"],
+  online: boolean,
+  now: number,
+): AttemptStep {
+  const withCode = { ...a, reasonCode: res.reasonCode.slice(0, 64) };
+  if (res.status === "FAILED" && NOT_FOUND.test(res.reasonCode) && answers !== "cancel") {
+    // "No such order" from a query proves nothing: the pay request may still be on its way. In
+    // reconciliation, close it for good with a cancel (the cloud keeps a tombstone).
+    if (a.phase === "unresolved" && online)
+      return {
+        attempt: touch({ ...withCode, phase: "reversing", reversals: a.reversals + 1 }, now),
+        sends: [{ type: "cancel", reason: "not found by the cloud" }],
+        notes: [{ kind: "notFound", detail: `cloud does not know attempt ${a.attemptId}; closing it` }],
+      };
+    return {
+      attempt: a,
+      sends: [],
+      notes: [{ kind: "notFound", detail: `cloud does not know attempt ${a.attemptId} yet` }],
+    };
+  }
+  if (a.phase === "reversing") return onReversalResult(s, withCode, res, answers, now);
+  switch (res.status) {
+    case "PAID":
+      return onPaid(s, withCode, res, now, "");
+    case "WAITING_CUSTOMER":
+      return step({ ...withCode, phase: "waitCustomer", nextAt: now + s.queryIntervalMs }, now);
+    case "UNKNOWN":
+      return step(
+        {
+          ...withCode,
+          phase: a.phase === "unresolved" ? "unresolved" : "unknown",
+          reason: a.phase === "unresolved" ? a.reason : "cloudUnknown",
+          nextAt: a.phase === "unresolved" ? a.nextAt : now + s.firstQueryMs,
+        },
+        now,
+      );
+    case "FAILED":
+      return step(
+        {
+          ...withCode,
+          phase: "failed",
+          reason: res.rescanAllowed ? "declinedRescan" : "declinedFinal",
+          nextAt: null,
+        },
+        now,
+      );
+    case "CANCELLED":
+      return cancelled(withCode, "reversed", now);
+  }
+}
+
+function onReversalResult(
+  s: AttemptSettings,
+  a: AttemptRecord,
+  res: PaymentResult,
+  answers: CloudCommand["type"],
+  now: number,
+): AttemptStep {
+  // Reversed, or the payment itself failed: either way no money moved (or it was returned).
+  if (res.status === "CANCELLED" || res.status === "FAILED") return cancelled(a, "reversed", now);
+  if (res.status === "PAID") {
+    // A PAID answering the pay request or a query may be undone by the reversal under way; only
+    // the cancel's own PAID ("could not reverse") is the truth.
+    if (answers !== "cancel")
+      return note(a, "resultIgnored", `PAID for ${answers} of ${a.attemptId} ignored: reversal under way`);
+    return onPaid(s, a, res, now, "paidDespiteReverse");
+  }
+  // WAITING or UNKNOWN to a cancel: the cloud asks us to try again (recall=Y); the due time does.
+  return step({ ...a, nextAt: Math.min(a.nextAt ?? now + s.reverseRetryMs, now + s.reverseRetryMs) }, now);
+}
+
+function onPaid(
+  s: AttemptSettings,
+  a: AttemptRecord,
+  res: PaymentResult,
+  now: number,
+  reason: AttemptReason,
+): AttemptStep {
+  if (res.amountFen !== a.amountFen) {
+    const detail = `attempt ${a.attemptId} PAID ${res.amountFen} fen, asked ${a.amountFen}`;
+    return {
+      attempt: touch(
+        {
+          ...a,
+          phase: "unresolved",
+          reason: "amountMismatch",
+          paidAmountFen: res.amountFen,
+          nextAt: now + s.reconcileIntervalMs,
+        },
+        now,
+      ),
+      sends: [],
+      notes: [{ kind: "amountMismatch", detail }],
+    };
+  }
+  return step(
+    {
+      ...a,
+      phase: "paid",
+      reason,
+      channelTradeNo: res.channelTradeNo.slice(0, 64),
+      paidAmountFen: res.amountFen,
+      nextAt: null,
+    },
+    now,
+  );
+}
+
+function reverse(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+  if (!online) return step({ ...a, phase: "reversing", nextAt: now + s.reverseRetryMs }, now);
+  return {
+    attempt: touch(
+      { ...a, phase: "reversing", reversals: a.reversals + 1, nextAt: now + s.reverseRetryMs },
+      now,
+    ),
+    sends: [{ type: "cancel", reason: reverseReason(a.reason) }],
+    notes: [],
+  };
+}
+
+function reverseReason(reason: AttemptReason): string {
+  if (reason === "cashierCancel") return "cashier cancelled";
+  if (reason === "recovered") return "bridge restarted; outcome unknown";
+  return "no final result before the deadline";
+}
+
+function cancelled(a: AttemptRecord, reason: AttemptReason, now: number): AttemptStep {
+  return step({ ...a, phase: "cancelled", reason, nextAt: null }, now);
+}
+
+function note(a: AttemptRecord, kind: AttemptNote["kind"], detail: string): AttemptStep {
+  return { attempt: a, sends: [], notes: [{ kind, detail }] };
+}
+
+function step(a: AttemptRecord, now: number): AttemptStep {
+  return { attempt: touch(a, now), sends: [], notes: [] };
+}
+
+function same(a: AttemptRecord): AttemptStep {
+  return { attempt: a, sends: [], notes: [] };
+}
+
+function touch(a: AttemptRecord, now: number): AttemptRecord {
+  return { ...a, updatedAt: now };
+}

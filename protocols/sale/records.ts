@@ -1,0 +1,165 @@
+// What the journal keeps about sales, attempts and refunds (issue "Never lose a payment").
+// Each record is a full snapshot of one entity; the journal folds them last-write-wins by key.
+// Never a payment code, never payer identifiers (payment-domain.md §7 rules 18–19): the only
+// trace of a code is `maskedCode`, scheme + last 4 digits at most.
+import type { Scheme } from "../payment/scheme.js";
+
+/**
+ * An attempt's life. `queued` → `sent` → (`waitCustomer` | `unknown`)* → `reversing` → final,
+ * with `unresolved` when the reversal budget ran out (kept and re-queried until final).
+ */
+export type AttemptPhase =
+  /** Journaled, not yet published (link down); the code waits in memory only. */
+  | "queued"
+  /** Published; no answer yet. */
+  | "sent"
+  /** The customer must confirm on the phone; never a second pay for this attempt. */
+  | "waitCustomer"
+  /** The outcome is not known: resolved only by query, then reverse. */
+  | "unknown"
+  /** A CancelRequest (reverse) was sent: deadline reached, cashier cancelled, or recovery. */
+  | "reversing"
+  /** The reversal budget ran out: not final; re-queried periodically and after a restart. */
+  | "unresolved"
+  | "paid"
+  | "failed"
+  | "cancelled";
+
+export const FINAL_ATTEMPT_PHASES: ReadonlySet<AttemptPhase> = new Set(["paid", "failed", "cancelled"]);
+
+export function isFinalAttempt(phase: AttemptPhase): boolean {
+  return FINAL_ATTEMPT_PHASES.has(phase);
+}
+
+/** Why an attempt is where it is (typed, for logs, the journal and the day report). */
+export type AttemptReason =
+  | ""
+  /** The channel declined; a rescan (new attempt) is allowed. */
+  | "declinedRescan"
+  /** The channel declined; the sale ends. */
+  | "declinedFinal"
+  /** Could not be published before its send-by time: no money moved. */
+  | "notSent"
+  /** No answer within the first query delay. */
+  | "noAnswer"
+  /** The cloud answered UNKNOWN (SYSTEMERROR-like). */
+  | "cloudUnknown"
+  /** PAID with another amount: not treated as paid; alarm. */
+  | "amountMismatch"
+  /** The query/reverse window (45 s) ran out. */
+  | "deadline"
+  /** The cashier cancelled (CA) while the attempt was in flight. */
+  | "cashierCancel"
+  /** Found open in the journal after a restart. */
+  | "recovered"
+  /** Reversed: no money moved, or the money was returned. */
+  | "reversed"
+  /** The reversal could not be confirmed within its budget. */
+  | "reverseExhausted"
+  /** The cloud confirmed payment after a reversal was asked for. */
+  | "paidDespiteReverse";
+
+export interface AttemptRecord {
+  kind: "attempt";
+  attemptId: string;
+  laneId: string;
+  orderRef: string;
+  amountFen: number;
+  scheme: Scheme;
+  /** scheme + last 4 at most (protocols/payment/mask.ts). */
+  maskedCode: string;
+  /** When the code was scanned (the attempt was made). */
+  createdAt: number;
+  /** After this instant the cloud must not charge; no PayRequest is published after it. */
+  deadlineMs: number;
+  /** When the PayRequest was first published; null while queued. */
+  sentAt: number | null;
+  phase: AttemptPhase;
+  reason: AttemptReason;
+  /** The cloud's reason code (e.g. USERPAYING, SYSTEMERROR); no payer data. */
+  reasonCode: string;
+  channelTradeNo: string;
+  /** The amount a PAID result named (differs from amountFen only on a mismatch). */
+  paidAmountFen: number | null;
+  queries: number;
+  reversals: number;
+  /** When the machine next acts on this attempt (query, reverse, send-by); null when final. */
+  nextAt: number | null;
+  updatedAt: number;
+}
+
+/** OPEN while the sale runs; PENDING when recovered after a restart with an attempt in flight. */
+export type SaleStatus = "OPEN" | "PENDING" | "PAID" | "CANCELLED" | "UNKNOWN";
+
+export interface SaleRecord {
+  kind: "sale";
+  laneId: string;
+  orderRef: string;
+  amountFen: number;
+  /** seq of the SA that opened the sale (its one RS echoes it). */
+  seq: string;
+  openedAt: number;
+  status: SaleStatus;
+  /** The SA has had its RS. */
+  answered: boolean;
+  scheme: Scheme | null;
+  channelTradeNo: string;
+  /** The sale's latest attempt, if any. */
+  attemptId: string | null;
+  attempts: number;
+  /** The text the register was (or will be) given with the final status. */
+  text: string;
+  endedAt: number | null;
+  updatedAt: number;
+}
+
+export type RefundPhase = "requested" | "refunded" | "failed" | "unknown";
+
+export interface RefundRecord {
+  kind: "refund";
+  /** Our id toward the cloud; reused on every retry of the same refundRef. */
+  refundId: string;
+  /** The register's reference for this refund (unique per sale). */
+  refundRef: string;
+  laneId: string;
+  orderRef: string;
+  /** The paid attempt being refunded. */
+  attemptId: string;
+  amountFen: number;
+  /** seq of the RF being answered. */
+  seq: string;
+  phase: RefundPhase;
+  reasonCode: string;
+  sends: number;
+  /** The RF has had its RS. */
+  answered: boolean;
+  requestedAt: number;
+  nextAt: number | null;
+  updatedAt: number;
+}
+
+export type JournalRecord = SaleRecord | AttemptRecord | RefundRecord;
+
+/** The key a record folds under (last write wins). */
+export function recordKey(r: JournalRecord): string {
+  switch (r.kind) {
+    case "sale":
+      return `sale/${r.laneId}/${r.orderRef}`;
+    case "attempt":
+      return `attempt/${r.attemptId}`;
+    case "refund":
+      return `refund/${r.refundId}`;
+  }
+}
+
+/** True when nothing about the record can change any more (purge candidates, day report). */
+export function isSettled(r: JournalRecord): boolean {
+  switch (r.kind) {
+    case "sale":
+      return r.status === "PAID" || r.status === "CANCELLED";
+    case "attempt":
+      return isFinalAttempt(r.phase);
+    case "refund":
+      return r.phase === "refunded" || r.phase === "failed";
+  }
+}

@@ -1,0 +1,265 @@
+// The end-of-day report as pure functions: grouping by scheme × status, totals, local-day
+// boundaries (TZ set for this process), refunds and net, the UNKNOWN list, and the text form.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  dayReport,
+  formatDayReport,
+  localDate,
+  localDayBounds,
+  type ReportScheme,
+} from "../../../daemon/report/day-report.js";
+import type { AttemptRecord, RefundRecord, SaleRecord } from "../../../protocols/sale/records.js";
+
+const savedTz = process.env.TZ;
+beforeAll(() => {
+  process.env.TZ = "Asia/Shanghai";
+});
+afterAll(() => {
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
+});
+
+const at = (iso: string) => Date.parse(iso);
+const NOON = at("2026-03-14T12:00:00+08:00");
+
+function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
+  return {
+    kind: "sale",
+    laneId: "l1",
+    orderRef,
+    amountFen: 100,
+    seq: "01",
+    openedAt: NOON,
+    status: "PAID",
+    answered: true,
+    scheme: "WECHAT",
+    channelTradeNo: "",
+    attemptId: null,
+    attempts: 1,
+    text: "",
+    endedAt: NOON + 5000,
+    updatedAt: NOON + 5000,
+    ...over,
+  };
+}
+
+function attempt(attemptId: string, orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRecord {
+  return {
+    kind: "attempt",
+    attemptId,
+    laneId: "l1",
+    orderRef,
+    amountFen: 100,
+    scheme: "WECHAT",
+    maskedCode: "WECHAT…6789",
+    createdAt: NOON,
+    deadlineMs: NOON + 60_000,
+    sentAt: NOON,
+    phase: "paid",
+    reason: "",
+    reasonCode: "",
+    channelTradeNo: "4200001234202603141234567890",
+    paidAmountFen: 100,
+    queries: 0,
+    reversals: 0,
+    nextAt: null,
+    updatedAt: NOON,
+    ...over,
+  };
+}
+
+function refund(refundId: string, orderRef: string, attemptId: string, over: Partial<RefundRecord> = {}) {
+  const r: RefundRecord = {
+    kind: "refund",
+    refundId,
+    refundRef: `RF${refundId}`,
+    laneId: "l1",
+    orderRef,
+    attemptId,
+    amountFen: 50,
+    seq: "02",
+    phase: "refunded",
+    reasonCode: "",
+    sends: 1,
+    answered: true,
+    requestedAt: NOON,
+    nextAt: null,
+    updatedAt: NOON,
+    ...over,
+  };
+  return r;
+}
+
+function row(r: ReturnType<typeof dayReport>, scheme: ReportScheme) {
+  return r.schemes.find((s) => s.scheme === scheme)!;
+}
+
+describe("dayReport", () => {
+  it("counts sales per scheme × status, with OPEN and PENDING as IN_PROGRESS, and totals", () => {
+    const r = dayReport(
+      [
+        sale("P1", { amountFen: 1000 }),
+        sale("P2", { amountFen: 2345 }),
+        sale("C1", { scheme: "ALIPAY", status: "CANCELLED", amountFen: 500 }),
+        sale("O1", { scheme: null, status: "OPEN", amountFen: 300, endedAt: null }),
+        sale("G1", { scheme: "UNIONPAY", status: "PENDING", amountFen: 700, endedAt: null }),
+        sale("U1", { scheme: "ECNY", status: "UNKNOWN", amountFen: 999, attemptId: "AU1" }),
+        attempt("AU1", "U1", { scheme: "ECNY", maskedCode: "ECNY…4321", phase: "unresolved" }),
+        sale("P3", { scheme: "ALIPAY", amountFen: 1 }),
+      ],
+      "2026-03-14",
+    );
+    expect(r.schemes.map((s) => s.scheme)).toEqual(["WECHAT", "ALIPAY", "UNIONPAY", "ECNY", "none"]);
+    expect(row(r, "WECHAT").sales.PAID).toEqual({ count: 2, amountFen: 3345 });
+    expect(row(r, "ALIPAY").sales).toMatchObject({
+      PAID: { count: 1, amountFen: 1 },
+      CANCELLED: { count: 1, amountFen: 500 },
+    });
+    expect(row(r, "UNIONPAY").sales.IN_PROGRESS).toEqual({ count: 1, amountFen: 700 });
+    expect(row(r, "none").sales.IN_PROGRESS).toEqual({ count: 1, amountFen: 300 });
+    expect(row(r, "ECNY").sales.UNKNOWN).toEqual({ count: 1, amountFen: 999 });
+    expect(r.totals.sales).toEqual({
+      PAID: { count: 3, amountFen: 3346 },
+      CANCELLED: { count: 1, amountFen: 500 },
+      UNKNOWN: { count: 1, amountFen: 999 },
+      IN_PROGRESS: { count: 2, amountFen: 1000 },
+    });
+    expect(r.totals.netFen).toBe(3346);
+    expect(r.needsAttention).toEqual([
+      {
+        laneId: "l1",
+        orderRef: "U1",
+        attemptId: "AU1",
+        scheme: "ECNY",
+        maskedCode: "ECNY…4321",
+        amountFen: 999,
+        openedAt: NOON,
+      },
+    ]);
+    expect(r).toMatchObject({ date: "2026-03-14", timeZone: "Asia/Shanghai", journal: null });
+  });
+
+  it("cuts the day at local midnight (Asia/Shanghai), by openedAt", () => {
+    const records = [
+      sale("before", { openedAt: at("2026-03-13T23:59:59.999+08:00") }),
+      sale("first", { openedAt: at("2026-03-14T00:00:00+08:00") }), // still 03-13 in UTC
+      sale("last", { openedAt: at("2026-03-14T23:59:59.999+08:00") }),
+      sale("after", { openedAt: at("2026-03-15T00:00:00+08:00") }),
+      // Ended the next day: still counted on the day it was opened.
+      sale("late", { openedAt: at("2026-03-14T23:59:00+08:00"), endedAt: at("2026-03-15T00:01:00+08:00") }),
+    ];
+    const r = dayReport(records, "2026-03-14");
+    expect(r.totals.sales.PAID.count).toBe(3);
+    expect(r.from).toBe(at("2026-03-14T00:00:00+08:00"));
+    expect(r.to - r.from).toBe(24 * 3600_000);
+    expect(dayReport(records, "2026-03-13").totals.sales.PAID.count).toBe(1);
+    expect(dayReport(records, "2026-03-15").totals.sales.PAID.count).toBe(1);
+    expect(localDate(at("2026-03-14T00:00:00+08:00"))).toBe("2026-03-14");
+  });
+
+  it("has 23 hours on a spring-forward day where the zone has DST", () => {
+    process.env.TZ = "Europe/Berlin";
+    try {
+      const b = localDayBounds("2026-03-29")!;
+      expect(b.to - b.from).toBe(23 * 3600_000);
+      expect(b.from).toBe(at("2026-03-29T00:00:00+01:00"));
+    } finally {
+      process.env.TZ = "Asia/Shanghai";
+    }
+  });
+
+  it("counts refunds on the day they were requested, under the paid attempt's scheme; net = paid − refunded", () => {
+    const yesterday = at("2026-03-13T18:00:00+08:00");
+    const r = dayReport(
+      [
+        sale("S1", { amountFen: 1000, attemptId: "A1" }),
+        attempt("A1", "S1"),
+        sale("S0", { scheme: "ALIPAY", amountFen: 5000, openedAt: yesterday, attemptId: "A0" }),
+        attempt("A0", "S0", { scheme: "ALIPAY", maskedCode: "ALIPAY…1111", createdAt: yesterday }),
+        refund("R1", "S1", "A1", { amountFen: 300 }),
+        refund("R2", "S1", "A1", { amountFen: 200, phase: "failed" }),
+        refund("R3", "S0", "A0", { amountFen: 2000 }), // yesterday's sale, refunded today
+        refund("R4", "S0", "A0", { amountFen: 100, phase: "unknown" }),
+        refund("R5", "S0", "A0", { amountFen: 10, phase: "requested" }),
+        refund("R6", "S0", "A0", { amountFen: 7, requestedAt: yesterday }), // another day
+      ],
+      "2026-03-14",
+    );
+    expect(row(r, "WECHAT").refunds).toEqual({
+      refunded: { count: 1, amountFen: 300 },
+      failed: { count: 1, amountFen: 200 },
+      open: { count: 0, amountFen: 0 },
+    });
+    expect(row(r, "WECHAT").netFen).toBe(700);
+    expect(row(r, "ALIPAY").refunds).toEqual({
+      refunded: { count: 1, amountFen: 2000 },
+      failed: { count: 0, amountFen: 0 },
+      open: { count: 2, amountFen: 110 },
+    });
+    expect(row(r, "ALIPAY").netFen).toBe(-2000);
+    expect(r.totals.refunds.refunded).toEqual({ count: 2, amountFen: 2300 });
+    expect(r.totals.netFen).toBe(1000 - 2300);
+  });
+
+  it("falls back to the sale's scheme, then 'none', for a refund whose attempt is gone", () => {
+    const r = dayReport(
+      [sale("S1", { scheme: "UNIONPAY" }), refund("R1", "S1", "GONE"), refund("R2", "S9", "GONE")],
+      "2026-03-14",
+    );
+    expect(row(r, "UNIONPAY").refunds.refunded.count).toBe(1);
+    expect(row(r, "none").refunds.refunded.count).toBe(1);
+  });
+
+  it("refuses what is not a calendar date", () => {
+    for (const bad of ["2026-13-01", "2026-02-30", "2026-2-3", "14.03.2026", "", "2026-03-14T00:00"]) {
+      expect(localDayBounds(bad), bad).toBeNull();
+      expect(() => dayReport([], bad)).toThrow(RangeError);
+    }
+    expect(localDayBounds("2028-02-29")).not.toBeNull();
+  });
+});
+
+describe("formatDayReport", () => {
+  it("prints yuan, the status columns, refunds, net and the UNKNOWN sales, never a code", () => {
+    const r = dayReport(
+      [
+        sale("P1", { amountFen: 1234, attemptId: "A1" }),
+        attempt("A1", "P1", { paidAmountFen: 1234 }),
+        sale("O1", { scheme: null, status: "OPEN", amountFen: 5, endedAt: null }),
+        sale("U1", { status: "UNKNOWN", amountFen: 8800, attemptId: "AU1", openedAt: NOON + 61_000 }),
+        attempt("AU1", "U1", { phase: "unresolved", maskedCode: "WECHAT…4242" }),
+        refund("R1", "P1", "A1", { amountFen: 234 }),
+      ],
+      "2026-03-14",
+      {
+        path: "/var/lib/posbridge/journal.log",
+        report: {
+          lines: 9,
+          records: 6,
+          discardedLines: 2,
+          discardedBytes: 321,
+          tornTail: false,
+          savedTo: null,
+        },
+      },
+    );
+    const text = formatDayReport(r);
+    expect(text).toContain("posbridge day report 2026-03-14 (Asia/Shanghai)");
+    expect(text).toContain("IN PROGRESS");
+    expect(text).toMatch(/^WECHAT\s+1\s+12\.34\s+0\s+0\.00\s+1\s+88\.00\s+0\s+0\.00$/m);
+    expect(text).toMatch(/^none\s+0\s+0\.00\s+0\s+0\.00\s+0\s+0\.00\s+1\s+0\.05$/m);
+    expect(text).toMatch(/^WECHAT\s+1\s+2\.34\s+0\s+0\s+0\.00$/m);
+    expect(text).toMatch(/^total\s+10\.00$/m);
+    expect(text).toMatch(/Needs attention: 1 sale/);
+    expect(text).toContain("lane l1  order U1  attempt AU1  WECHAT…4242  88.00 yuan  opened 12:01:01");
+    expect(text).toMatch(/WARNING: 2 damaged journal line\(s\) \(321 bytes\)/);
+    expect(text).not.toContain("ALIPAY"); // rows without activity are left out
+    expect(text).not.toMatch(/\d{12,}/);
+    expect(JSON.stringify(r)).not.toMatch(/"\d{12,}"|4200001234/);
+  });
+
+  it("says so when the day had nothing", () => {
+    const text = formatDayReport(dayReport([sale("X", { openedAt: NOON - 86_400_000 })], "2026-03-14"));
+    expect(text).toContain("No sales and no refunds on this day.");
+  });
+});

@@ -1,0 +1,169 @@
+// Drives the pure sale machine the way daemon/lanes/lane.ts does, without devices: journal
+// effects fold into an in-memory map (the journal's view feeds register requests), armed timers
+// fire when `advance` passes them, and every effect is kept for assertions.
+import type { PaymentResult, RefundResult } from "../../protocols/cloud/cloud-messages.js";
+import { DEFAULT_SCHEME_RULES } from "../../protocols/payment/classify-code.js";
+import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
+import { DEFAULT_ATTEMPT_SETTINGS } from "../../protocols/sale/attempt-machine.js";
+import {
+  type AttemptRecord,
+  type JournalRecord,
+  type RefundRecord,
+  recordKey,
+  type SaleRecord,
+} from "../../protocols/sale/records.js";
+import { DEFAULT_REFUND_SETTINGS, type SaleView } from "../../protocols/sale/refund-machine.js";
+import { initialSaleState, saleStep } from "../../protocols/sale/sale-machine.js";
+import type {
+  LaneSaleState,
+  SaleEffect,
+  SaleInput,
+  SaleSettings,
+  TimerName,
+} from "../../protocols/sale/sale-types.js";
+
+export const T0 = 1_000_000;
+export const WECHAT = "134567890123456789";
+
+export const SETTINGS: SaleSettings = {
+  scanTimeoutMs: 60_000,
+  codeLifetimeMs: 60_000,
+  maxAmountFen: 10_000_000,
+  schemes: DEFAULT_SCHEME_RULES,
+  resultDisplayMs: 5_000,
+  answerAfterRestart: true,
+  attempt: DEFAULT_ATTEMPT_SETTINGS,
+  refund: DEFAULT_REFUND_SETTINGS,
+};
+
+export function payment(p: Partial<PaymentResult>): PaymentResult {
+  return {
+    type: "payment",
+    status: "PAID",
+    amountFen: 0,
+    scheme: "WECHAT",
+    channelTradeNo: "",
+    reasonCode: "",
+    message: "",
+    rescanAllowed: false,
+    ...p,
+  };
+}
+
+export function refundResult(p: Partial<RefundResult>): RefundResult {
+  return {
+    type: "refund",
+    refundId: "",
+    status: "REFUNDED",
+    amountFen: 0,
+    reasonCode: "",
+    message: "",
+    ...p,
+  };
+}
+
+export class SaleHarness {
+  state: LaneSaleState;
+  now: number;
+  readonly journal = new Map<string, JournalRecord>();
+  readonly effects: SaleEffect[] = [];
+  readonly timers = new Map<TimerName, number>();
+  private ids = 0;
+
+  constructor(
+    readonly settings: SaleSettings = SETTINGS,
+    online = true,
+    now = T0,
+  ) {
+    this.state = initialSaleState("lane1", online);
+    this.now = now;
+  }
+
+  /** Feeds one input; returns only this step's effects. */
+  feed(input: SaleInput): SaleEffect[] {
+    const step = saleStep(this.settings, this.state, input, this.now);
+    this.state = step.state;
+    for (const e of step.effects) {
+      if (e.type === "journal") this.journal.set(recordKey(e.record), e.record);
+      if (e.type === "armTimer") this.timers.set(e.name, e.at);
+      if (e.type === "cancelTimer") this.timers.delete(e.name);
+    }
+    this.effects.push(...step.effects);
+    return step.effects;
+  }
+
+  pos(request: PosRequest): SaleEffect[] {
+    if (request.type === "echo") return this.feed({ type: "pos", request });
+    return this.feed({
+      type: "pos",
+      request,
+      view: this.view(request.orderRef),
+      newId: `REFUND${++this.ids}`,
+    });
+  }
+
+  sale(seq: string, orderRef: string, amountFen: number): SaleEffect[] {
+    return this.pos({ type: "sale", seq, orderRef, amountFen });
+  }
+
+  scan(code: string = WECHAT, attemptId = "ATTEMPT01"): SaleEffect[] {
+    return this.feed({ type: "scan", code, attemptId });
+  }
+
+  result(
+    attemptId: string,
+    p: Partial<PaymentResult>,
+    answers: "pay" | "query" | "cancel" = "pay",
+  ): SaleEffect[] {
+    return this.feed({ type: "cloudResult", attemptId, answers, result: payment(p) });
+  }
+
+  /** Moves time on, firing armed timers in time order. Returns the effects of those steps. */
+  advance(ms: number): SaleEffect[] {
+    const end = this.now + ms;
+    const out: SaleEffect[] = [];
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, at]) => at <= end).sort((a, b) => a[1] - b[1])[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.now = Math.max(this.now, due[1]);
+      out.push(...this.feed({ type: "timer", name: due[0] }));
+    }
+    this.now = end;
+    return out;
+  }
+
+  view(orderRef: string): SaleView | undefined {
+    const sale = this.journal.get(`sale/lane1/${orderRef}`) as SaleRecord | undefined;
+    if (!sale) return undefined;
+    const all = [...this.journal.values()];
+    return {
+      sale,
+      attempts: all.filter((r): r is AttemptRecord => r.kind === "attempt" && r.orderRef === orderRef),
+      refunds: all.filter((r): r is RefundRecord => r.kind === "refund" && r.orderRef === orderRef),
+    };
+  }
+
+  attempt(id: string): AttemptRecord | undefined {
+    return this.journal.get(`attempt/${id}`) as AttemptRecord | undefined;
+  }
+}
+
+export const answersOf = (effects: SaleEffect[]): PosAnswer[] =>
+  effects.flatMap((e) => (e.type === "answer" ? [e.answer] : []));
+export const resultsOf = (effects: SaleEffect[]) =>
+  answersOf(effects).filter((a): a is Extract<PosAnswer, { type: "result" }> => a.type === "result");
+export const stagesOf = (effects: SaleEffect[]) =>
+  answersOf(effects).flatMap((a) => (a.type === "progress" ? [a.stage] : []));
+export const viewsOf = (effects: SaleEffect[]) =>
+  effects.flatMap((e) => (e.type === "display" ? [e.view.type] : []));
+export const sendsOf = (effects: SaleEffect[]) =>
+  effects.flatMap((e) =>
+    e.type === "pay"
+      ? [`pay:${e.attempt.attemptId}`]
+      : e.type === "query" || e.type === "cancel" || e.type === "refund"
+        ? [`${e.type}:${e.command.attemptId}`]
+        : [],
+  );
+export const eventsOf = (effects: SaleEffect[], kind?: string) =>
+  effects.flatMap((e) => (e.type === "event" && (!kind || e.kind === kind) ? [e] : []));
