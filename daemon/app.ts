@@ -79,6 +79,7 @@ export function createApp(deps: AppDeps): App {
     clock,
     log: log.child({ component: "journal" }),
   });
+  log.info({ journal: journal.loadReport, ...journal.stats() }, "journal opened");
   const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
 
   const lanes: Lane[] = [];

@@ -35,6 +35,10 @@ export interface CloudSim {
     garbage: number;
     answered: number;
     foreignResponseTopic: number;
+    /** Pay requests the bridge stamped at or after their deadline (the bridge must never do this). */
+    publishedLate: number;
+    /** Pay requests that arrived after their deadline (held by a broker): refused, never charged. */
+    arrivedLate: number;
   } & Ledger["stats"];
   stop(): Promise<void>;
 }
@@ -46,7 +50,14 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
   const now = () => (opts.clock ?? Date).now();
   const confirmDelayMs = opts.confirmDelayMs ?? 1500;
   const ledger = new Ledger();
-  const counters = { requests: 0, garbage: 0, answered: 0, foreignResponseTopic: 0 };
+  const counters = {
+    requests: 0,
+    garbage: 0,
+    answered: 0,
+    foreignResponseTopic: 0,
+    publishedLate: 0,
+    arrivedLate: 0,
+  };
   const timers = new Set<NodeJS.Timeout>();
 
   const client: MqttClient = await mqtt.connectAsync(opts.brokerUrl, {
@@ -112,6 +123,8 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     const c = req.command;
     switch (c.type) {
       case "pay": {
+        if (req.sentAtMs >= c.deadlineMs) counters.publishedLate++;
+        if (now() > c.deadlineMs) counters.arrivedLate++;
         const { duplicate, outcome, result } = ledger.pay(c, now());
         log(
           `→ pay ${c.attemptId} ${c.amountFen} fen ${maskCode(c.authCode, c.scheme)}${duplicate ? " (duplicate: not executed again)" : ""}`,
