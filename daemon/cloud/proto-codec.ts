@@ -300,6 +300,8 @@ export function encodeStatus(s: BridgeStatusView): Uint8Array {
       scanner: enumName(l.scanner, DEVICE_STATES, "scanner"),
       display: enumName(l.display, DEVICE_STATES, "display"),
       lastError: l.lastError,
+      pendingAttempts: l.pendingAttempts,
+      pendingRefunds: l.pendingRefunds,
     })),
   });
 }
@@ -322,6 +324,8 @@ export function decodeStatus(bytes: Uint8Array): Decoded<BridgeStatusView> {
         scanner: deviceState(l.scanner),
         display: deviceState(l.display),
         lastError: str(l.lastError),
+        pendingAttempts: int(l.pendingAttempts ?? 0, "pending_attempts"),
+        pendingRefunds: int(l.pendingRefunds ?? 0, "pending_refunds"),
       })),
     };
   });

@@ -221,6 +221,8 @@ export class Lane {
       scanner: s.state,
       display: d ? d.state : "ABSENT",
       lastError,
+      pendingAttempts: this.state.background.length,
+      pendingRefunds: this.state.refunds.length,
     };
   }
 

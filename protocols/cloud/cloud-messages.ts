@@ -76,6 +76,10 @@ export interface LaneStatusView {
   scanner: DeviceState;
   display: DeviceState;
   lastError: string;
+  /** Attempts still being resolved in the background (after a restart, an outage, UNKNOWN). */
+  pendingAttempts: number;
+  /** Refunds not yet final. */
+  pendingRefunds: number;
 }
 export interface BridgeStatusView {
   online: boolean;

@@ -33,6 +33,8 @@ export function cd5220Lines(view: DisplayView): [string, string] {
   switch (view.type) {
     case "idle":
       return [padLine("WELCOME"), padLine("")];
+    case "waitForCashier":
+      return [padLine("PLEASE WAIT FOR"), padLine("THE CASHIER")];
     case "amountDue":
       return [labelAmount("TOTAL", view.amountFen), padLine("PLEASE SHOW PAY CODE")];
     case "processing":

@@ -3,6 +3,8 @@
 
 export type DisplayView =
   | { type: "idle" }
+  /** A code was scanned with no sale open: it was dropped; the customer waits for the cashier. */
+  | { type: "waitForCashier" }
   | { type: "amountDue"; amountFen: number }
   | { type: "processing"; amountFen: number }
   | { type: "confirmOnPhone"; amountFen: number }

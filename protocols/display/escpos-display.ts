@@ -56,6 +56,8 @@ export function escPosChineseLines(view: DisplayView): [string, string] {
   switch (view.type) {
     case "idle":
       return [padLine("欢迎光临"), padLine("")];
+    case "waitForCashier":
+      return [padLine("请等待收银员"), padLine("")];
     case "amountDue":
       return [labelAmount(ZH_TOTAL, view.amountFen), padLine("请出示付款码")];
     case "processing":

@@ -64,6 +64,7 @@ const END_NUMBER = Uint8Array.of(0x0d);
 export function led8Reading(view: DisplayView): { lamp: Led8Lamp; amountFen: number } {
   switch (view.type) {
     case "idle":
+    case "waitForCashier":
     case "cancelled":
     case "unknown":
       return { lamp: "off", amountFen: 0 };

@@ -305,7 +305,11 @@ function onScan(
   const sale = state.current;
   if (!sale) {
     // Never queued: the customer is told to wait for the cashier.
-    out.add(display({ type: "idle" }), event("scanIgnored", "scan with no open sale dropped", "warn"));
+    out.add(
+      display({ type: "waitForCashier" }),
+      { type: "armTimer", name: "idleDisplay", at: now + s.resultDisplayMs },
+      event("scanIgnored", "scan with no open sale dropped", "warn"),
+    );
     return state;
   }
   if (sale.attempt) {

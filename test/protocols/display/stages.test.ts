@@ -34,6 +34,7 @@ const A = asciiHex(AMOUNT);
 // GB2312 codes of the Chinese texts.
 const GB = {
   welcome: "bb b6 d3 ad b9 e2 c1 d9", // 欢迎光临
+  waitCashier: "c7 eb b5 c8 b4 fd ca d5 d2 f8 d4 b1", // 请等待收银员 (Python's gb2312 codec)
   total: "ba cf bc c6", // 合计
   paidLabel: "d2 d1 d6 a7 b8 b6", // 已支付
   cancelledLabel: "d2 d1 c8 a1 cf fb", // 已取消
@@ -70,6 +71,13 @@ const STAGES: Stage[] = [
     view: { type: "idle" },
     ascii: ["WELCOME", ""],
     gb: [line20(GB.welcome), line20("")],
+    led8: LED_CLEARED,
+    amountOn: "none",
+  },
+  {
+    view: { type: "waitForCashier" },
+    ascii: ["PLEASE WAIT FOR", "THE CASHIER"],
+    gb: [line20(GB.waitCashier), line20("")],
     led8: LED_CLEARED,
     amountOn: "none",
   },
@@ -158,7 +166,7 @@ describe("customer display at each sale stage", () => {
   it("covers every DisplayView variant and rescan reason", () => {
     const keys = STAGES.map(({ view }) => (view.type === "rescan" ? `rescan:${view.reason}` : view.type));
     expect(new Set(keys).size).toBe(STAGES.length);
-    expect(keys).toHaveLength(7 + 5); // 8 variants, rescan counted once per reason
+    expect(keys).toHaveLength(8 + 5); // 9 variants, rescan counted once per reason
   });
 
   const named = STAGES.map((stage) => ({

@@ -339,7 +339,8 @@ describe("sale machine", () => {
   it("a scan with no open sale is dropped with a display hint and counted, never queued", () => {
     const h = new SaleHarness();
     const dropped = h.scan();
-    expect(viewsOf(dropped)).toEqual(["idle"]);
+    expect(viewsOf(dropped)).toEqual(["waitForCashier"]);
+    expect(viewsOf(h.advance(5_000))).toEqual(["idle"]);
     expect(eventsOf(dropped, "scanIgnored")).toHaveLength(1);
     h.sale("01", "ORD1", 100);
     expect(sendsOf(h.effects)).toEqual([]);
