@@ -345,10 +345,17 @@ export class Lane {
     this.stepping = true;
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+        const before = this.state;
         const { state, effects } = saleStep(this.deps.settings, this.state, next, this.deps.clock.now());
         this.state = state;
         this.carryOut(effects);
         this.forgetCodes();
+        // Pending work is part of the retained status: republish when it changes.
+        if (
+          before.background.length !== state.background.length ||
+          before.refunds.length !== state.refunds.length
+        )
+          this.deps.onStatusChange();
       }
     } finally {
       this.stepping = false;
