@@ -1,9 +1,14 @@
 // `npm run bench`: throughput of the hot paths, each against a baseline measured in the same run
 // on the same bytes, printed as a table and as JSON. Figures are machine-dependent: quote the
 // ratios, not the absolute numbers.
-import { cpus } from "node:os";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
 import { DelimiterParser } from "@serialport/parser-delimiter";
+import { systemClock } from "../daemon/clock.js";
 import { encodeRequest, decodeRequest } from "../daemon/cloud/proto-codec.js";
+import { Journal } from "../daemon/journal/journal.js";
 import { utf8 } from "../protocols/core/bytes.js";
 import type { CloudRequest } from "../protocols/cloud/cloud-messages.js";
 import { EcrFramer } from "../protocols/ecr/framer.js";
@@ -11,6 +16,7 @@ import { encodeEcrFrame } from "../protocols/ecr/frame-encoder.js";
 import { DEFAULT_SCHEME_RULES } from "../protocols/payment/classify-code.js";
 import { DEFAULT_ATTEMPT_SETTINGS } from "../protocols/sale/attempt-machine.js";
 import { DEFAULT_REFUND_SETTINGS } from "../protocols/sale/refund-machine.js";
+import type { SaleRecord } from "../protocols/sale/records.js";
 import { initialSaleState, saleStep } from "../protocols/sale/sale-machine.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
 import { SerialScannerDecoder } from "../protocols/scanner/serial-scanner.js";
@@ -199,6 +205,86 @@ rows.push({
   baselineValue: wirePerSecond / 1000,
   ratio: sales / wirePerSecond,
 });
+
+// 5. Journal: one record appended and fsync'd (what every sale step costs) vs the same line
+// written without fsync (the price of durability), and reopening a month of a busy lane.
+{
+  const dir = mkdtempSync(join(tmpdir(), "pb-bench-journal-"));
+  const silent = pino({ level: "silent" });
+  const journal = Journal.open({ dir, clock: systemClock, log: silent });
+  const record = (i: number): SaleRecord => ({
+    kind: "sale",
+    laneId: "lane1",
+    orderRef: `O${i}`,
+    amountFen: 1234,
+    seq: "01",
+    openedAt: 1_700_000_000_000 + i,
+    status: "PAID",
+    answered: true,
+    scheme: "WECHAT",
+    channelTradeNo: "4200000000000000000000000001",
+    attemptId: `A${i}`,
+    attempts: 1,
+    text: "支付成功",
+    endedAt: 1_700_000_000_100 + i,
+    updatedAt: 1_700_000_000_100 + i,
+  });
+  let n = 0;
+  const durable = timeIt(() => {
+    journal.write(record(n++));
+    return 1;
+  }, 300).perSecond;
+  const plainPath = join(dir, "plain.log");
+  const fd = openSync(plainPath, "a");
+  const line = `${JSON.stringify(record(0))}\n`;
+  const plain = timeIt(() => {
+    writeSync(fd, line);
+    return 1;
+  }, 300).perSecond;
+  closeSync(fd);
+  rows.push({
+    name: "journal append + fsync",
+    unit: "records/s",
+    value: durable,
+    baseline: "same line, write without fsync",
+    baselineValue: plain,
+    ratio: durable / plain,
+  });
+  journal.close();
+  // A month of one busy lane: 3 records per sale (sale, attempt, update), 20 000 sales.
+  const big = mkdtempSync(join(tmpdir(), "pb-bench-journal-"));
+  const j2 = Journal.open({ dir: big, clock: systemClock, log: silent, compactMinBytes: 1 << 30 });
+  for (let i = 0; i < 20_000; i++) j2.write(record(i));
+  j2.close();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t0 = process.hrtime.bigint();
+  const j3 = Journal.open({ dir: big, clock: systemClock, log: silent, compactMinBytes: 1 << 30 });
+  const openMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const heapAfter = process.memoryUsage().heapUsed;
+  const fileBytes = j3.stats().fileBytes;
+  j3.close();
+  const readT0 = process.hrtime.bigint();
+  readFileSync(join(big, "journal.log"));
+  const readMs = Number(process.hrtime.bigint() - readT0) / 1e6;
+  rows.push({
+    name: "journal open, 20 000 sales",
+    unit: "ms",
+    value: openMs,
+    baseline: "reading the same file's bytes",
+    baselineValue: readMs,
+    ratio: openMs / readMs,
+  });
+  rows.push({
+    name: "journal heap per sale held",
+    unit: "bytes",
+    value: Math.max(0, heapAfter - heapBefore) / 20_000,
+    baseline: "its line in the file",
+    baselineValue: fileBytes / 20_000,
+    ratio: Math.max(0, heapAfter - heapBefore) / fileBytes,
+  });
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(big, { recursive: true, force: true });
+}
 
 const machine = `${cpus()[0]?.model ?? "unknown cpu"} ×${cpus().length}, node ${process.version}`;
 console.log(`posbridge bench — ${machine}\n`);
