@@ -24,8 +24,10 @@ import type {
 import type { Clock, TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
 import type { CloudRpc } from "../cloud/rpc.js";
+import { describeLocation } from "../devices/device-identity.js";
 import { DisplayPort } from "../devices/display-port.js";
-import { ScannerPort } from "../devices/scanner-port.js";
+import type { ScannerDevice } from "../devices/scanner-device.js";
+import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
 import { isBridgeError } from "../errors.js";
@@ -86,7 +88,7 @@ export class Lane {
   private stepping = false;
   private journalFailed = false;
   private readonly terminal: TerminalPort;
-  private readonly scanner: ScannerPort;
+  private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
   private readonly crash: CrashPoint;
   readonly counters = {
@@ -120,7 +122,8 @@ export class Lane {
       {
         opener,
         clock,
-        log: deviceLogger(log, "terminal", config.terminal.path),
+        log: deviceLogger(log, "terminal", describeLocation(config.terminal)),
+        name: `lane ${config.id} terminal`,
         maxAmountFen: deps.settings.maxAmountFen,
       },
       {
@@ -130,15 +133,25 @@ export class Lane {
         onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
       },
     );
-    this.scanner = new ScannerPort(
+    this.scanner = createScannerDevice(
       config.scanner,
-      { opener, clock, log: deviceLogger(log, "scanner", config.scanner.path) },
+      {
+        opener,
+        clock,
+        log: deviceLogger(log, "scanner", describeLocation(config.scanner)),
+        name: `lane ${config.id} scanner`,
+      },
       { onScan: (code) => this.onScan(code), onState: deviceState("scanner") },
     );
     this.display = config.display
       ? new DisplayPort(
           config.display,
-          { opener, clock, log: deviceLogger(log, "display", config.display.path) },
+          {
+            opener,
+            clock,
+            log: deviceLogger(log, "display", describeLocation(config.display)),
+            name: `lane ${config.id} display`,
+          },
           { onState: deviceState("display") },
         )
       : undefined;
@@ -194,8 +207,9 @@ export class Lane {
   }
 
   setCloudOnline(online: boolean): void {
-    this.feed({ type: "cloudLink", online });
+    // A pay request the broker never acknowledged goes out again first, then queries catch up.
     if (online) this.resendInDoubt();
+    this.feed({ type: "cloudLink", online });
   }
 
   onCloudResponse(response: CloudResponse, answers: CloudCommand["type"]): void {
