@@ -30,9 +30,16 @@ function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; 
   const reg = serial.createPort(`/dev/lane-test-reg-${id}`);
   const scan = serial.createPort(`/dev/lane-test-scan-${id}`);
   const sent: CloudCommand[] = [];
+  const acks: ((acked: boolean) => void)[] = [];
   const rpc = {
-    send: (_lane: string, command: CloudCommand) => {
+    send: (
+      _lane: string,
+      command: CloudCommand,
+      _expiry: number,
+      opts?: { onAck?: (acked: boolean) => void },
+    ) => {
       sent.push(command);
+      if (opts?.onAck) acks.push(opts.onAck);
       return sendResult();
     },
   } as unknown as CloudRpc;
@@ -67,7 +74,7 @@ function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; 
   });
   const register = new VirtualRegister((bytes) => reg.emit(bytes));
   reg.onWrite((bytes) => register.receive(bytes));
-  return { lane, reg, scan, register, sent };
+  return { lane, reg, scan, register, sent, acks };
 }
 
 const stages = (r: VirtualRegister) =>
@@ -137,5 +144,26 @@ describe("Lane", () => {
     );
     expect(hint.type === "progress" && hint.text).toContain("同一付款码");
     expect(s.sent).toHaveLength(1);
+  });
+
+  it("resends a pay request the broker never acknowledged, same attempt id, once the link is back", async () => {
+    const s = setup(() => ({ ok: true, requestId: "R" }));
+    await started(s);
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(1);
+    s.acks[0]?.(false); // the link dropped before the PUBACK
+    s.lane.setCloudOnline(false);
+    s.lane.setCloudOnline(true);
+    const pays = s.sent.filter((c) => c.type === "pay");
+    expect(pays).toHaveLength(2);
+    expect(pays[1]?.attemptId).toBe(pays[0]?.attemptId);
+    expect(s.lane.details().counters.paysResent).toBe(1);
+    // Acknowledged this time: a further reconnect sends nothing new.
+    s.acks[1]?.(true);
+    s.lane.setCloudOnline(false);
+    s.lane.setCloudOnline(true);
+    expect(s.sent.filter((c) => c.type === "pay")).toHaveLength(2);
   });
 });
