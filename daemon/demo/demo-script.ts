@@ -7,6 +7,7 @@ export type DemoStep =
   | { type: "sale"; orderRef: string; amount: string; name?: string }
   | { type: "query"; orderRef: string; name?: string }
   | { type: "cancel"; orderRef: string; name?: string }
+  | { type: "refund"; orderRef: string; refundRef: string; amount: number; name?: string }
   | { type: "scan"; code: string }
   | { type: "expect"; of: string; status: string; timeoutMs?: number }
   | { type: "waitStage"; stage: string }
@@ -123,6 +124,18 @@ export const DEMO_SCRIPT: readonly DemoSale[] = [
       { type: "cancel", orderRef: "ORD-1012" },
       { type: "expect", of: "sale", status: "CANCELLED" },
       { type: "expect", of: "cancel", status: "CANCELLED" },
+    ],
+  },
+  {
+    title:
+      "Refunds of a paid sale: part, a retry of the same refund (never twice), more than is left (refused)",
+    steps: [
+      { type: "refund", orderRef: "ORD-1001", refundRef: "RF-1", amount: 1000, name: "first" },
+      { type: "expect", of: "first", status: "REFUNDED" },
+      { type: "refund", orderRef: "ORD-1001", refundRef: "RF-1", amount: 1000, name: "again" },
+      { type: "expect", of: "again", status: "REFUNDED" },
+      { type: "refund", orderRef: "ORD-1001", refundRef: "RF-2", amount: 300, name: "tooMuch" },
+      { type: "expect", of: "tooMuch", status: "REJECTED" },
     ],
   },
   {

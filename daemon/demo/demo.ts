@@ -110,10 +110,29 @@ lanes:
     // Answers before `mark` belong to earlier steps; a stage is awaited only after what caused it.
     let mark = register.answers.length;
     for (const step of steps) {
-      if (step.type === "sale" || step.type === "query" || step.type === "cancel" || step.type === "scan") {
+      if (
+        step.type === "sale" ||
+        step.type === "query" ||
+        step.type === "cancel" ||
+        step.type === "refund" ||
+        step.type === "scan"
+      ) {
         mark = register.answers.length;
       }
       switch (step.type) {
+        case "refund": {
+          const s = nextSeq();
+          seqs.set(step.name ?? step.type, s);
+          out(`  POS → RF ${s} ${step.orderRef} ${step.refundRef} ${step.amount}`);
+          register.request({
+            type: "refund",
+            seq: s,
+            orderRef: step.orderRef,
+            refundRef: step.refundRef,
+            amountFen: step.amount,
+          });
+          break;
+        }
         case "sale":
         case "query":
         case "cancel": {
