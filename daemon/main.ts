@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
 import { checkConfigFiles } from "./config/check-files.js";
 import { exitCodeFor, loadConfig } from "./config/load-config.js";
+import { describeLocation } from "./devices/device-identity.js";
 import { isBridgeError } from "./errors.js";
 import { createLogger } from "./log/logger.js";
 import { version } from "./version.js";
@@ -123,7 +124,7 @@ function checkConfig(configPath: string): number {
       c.lanes
         .map(
           (l) =>
-            `lane ${l.id}: register ${l.terminal.path} (${l.terminal.profile}), scanner ${l.scanner.path}${l.display ? `, display ${l.display.path} (${l.display.type})` : ""}`,
+            `lane ${l.id}: register ${describeLocation(l.terminal)} (${l.terminal.profile}), scanner ${describeLocation(l.scanner)} (${l.scanner.type})${l.display ? `, display ${describeLocation(l.display)} (${l.display.type})` : ""}`,
         )
         .join("\n") +
       "\n",

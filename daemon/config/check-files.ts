@@ -1,11 +1,23 @@
 // Files the config names must be readable before the daemon starts anything: a TLS file that
 // cannot be read is a configuration error (exit 78, the field named), found by `check-config`
-// too, not a failure discovered after the lanes have opened their ports.
+// too, not a failure discovered after the lanes have opened their ports. Likewise two lanes naming
+// one plugged-in device under two spellings (a by-id link and /dev/ttyUSB0, a path and USB ids).
 import { accessSync, constants, statSync } from "node:fs";
+import {
+  type DeviceResolver,
+  defaultResolver,
+  findSharedDevices,
+  type NamedLocation,
+} from "../devices/device-identity.js";
 import { BridgeError } from "../errors.js";
 import type { Config } from "./config-types.js";
 
-export function checkConfigFiles(config: Config, source: string): void {
+export interface CheckFilesOptions {
+  /** Resolves device paths and USB ids (tests inject a fake sysfs). */
+  resolver?: DeviceResolver;
+}
+
+export function checkConfigFiles(config: Config, source: string, options: CheckFilesOptions = {}): void {
   const problems: { path: string; message: string }[] = [];
   const tls = config.mqtt.tls ?? {};
   for (const field of ["ca", "cert", "key"] as const) {
@@ -28,6 +40,18 @@ export function checkConfigFiles(config: Config, source: string): void {
       message: "cert and key go together: set both for mutual TLS, or neither",
     });
   }
+  const devices: NamedLocation[] = config.lanes.flatMap((lane, i) =>
+    (["terminal", "scanner", "display"] as const).flatMap((kind) => {
+      const d = lane[kind];
+      return d ? [{ field: `lanes[${i}].${kind}`, location: { path: d.path, usb: d.usb } }] : [];
+    }),
+  );
+  for (const p of findSharedDevices(
+    usbIdsOfSerialOnly(devices, config),
+    options.resolver ?? defaultResolver,
+  )) {
+    problems.push({ path: p.field, message: p.message });
+  }
   if (problems.length === 0) return;
   const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
   throw new BridgeError(
@@ -37,4 +61,14 @@ export function checkConfigFiles(config: Config, source: string): void {
       context: { problems },
     },
   );
+}
+
+/** USB ids of HID scanners name a HID device, not a tty: only their paths can be compared here. */
+function usbIdsOfSerialOnly(devices: NamedLocation[], config: Config): NamedLocation[] {
+  return devices.filter((d) => {
+    const m = /^lanes\[(\d+)\]\.scanner$/.exec(d.field);
+    if (!m || d.location.usb === undefined) return true;
+    const type = config.lanes[Number(m[1])]?.scanner.type;
+    return type === "serial" || type === "ssi";
+  });
 }

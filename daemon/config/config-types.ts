@@ -3,6 +3,7 @@
 
 export type Parity = "none" | "even" | "odd" | "mark" | "space";
 
+/** What the daemon opens a serial port with: a resolved device path and the line settings. */
 export interface SerialSettings {
   /** Device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/… */
   path: string;
@@ -12,8 +13,31 @@ export interface SerialSettings {
   stopBits: 1 | 2; // default 1
 }
 
-export interface TerminalConfig extends SerialSettings {
-  profile: "ecr";
+/**
+ * A USB device by its ids, as `lsusb` and `udevadm info` print them: 4 hex digits each
+ * ("0403", "6001"); serialNumber exactly as the device reports it (ATTRS{serial}).
+ */
+export interface UsbDeviceId {
+  vendorId: string;
+  productId: string;
+  serialNumber?: string;
+}
+
+/**
+ * Where a device is: exactly one of `path` (a /dev node or a /dev/serial/by-id|by-path link) or
+ * `usb` (resolved to the device's node through sysfs on every open; docs/hardware.md).
+ */
+export interface DeviceLocation {
+  path?: string;
+  usb?: UsbDeviceId;
+}
+
+/** A serial device as configured: where it is, and its line settings. */
+export interface SerialDeviceConfig extends Omit<SerialSettings, "path">, DeviceLocation {}
+
+export interface TerminalConfig extends SerialDeviceConfig {
+  /** "ecr" (STX/LEN/DATA/ETX/LRC with ACK/NAK) or "line" (plain text lines). Default "ecr". */
+  profile: "ecr" | "line";
   /** ACK wait before a resend (terminal-protocol.md, default 1000). 100..10000 */
   ackTimeoutMs: number;
   /** Largest DATA accepted, default 1024. 16..9999 */
@@ -21,18 +45,33 @@ export interface TerminalConfig extends SerialSettings {
   encoding: "utf8" | "gb18030"; // default utf8
 }
 
-export interface ScannerConfig extends SerialSettings {
-  type: "serial";
-  /** Terminator after each read: default "CR". */
+export type ScannerType = "serial" | "ssi" | "hidpos" | "keyboard";
+
+export interface ScannerConfig extends SerialDeviceConfig {
+  /**
+   * "serial": RS-232 / USB CDC, reads end with `suffix`; "ssi": Zebra SSI packets over serial;
+   * "hidpos": USB HID POS (hidraw); "keyboard": USB keyboard wedge (evdev grab or hidraw).
+   * Default "serial". The serial line settings are ignored by hidpos and keyboard.
+   */
+  type: ScannerType;
+  /** Terminator after each read: default "CR" (for keyboard scanners CR/LF/CRLF mean Enter). */
   suffix: "CR" | "LF" | "CRLF" | "TAB";
   /** Fixed prefix the scanner is programmed to send, stripped before classification; default "". */
   prefix: string;
   /** Longest read accepted, default 128. 8..4096 */
   maxLength: number;
+  /** Strip a leading AIM symbology id (`]E0`, `]Q1`…); default false (filled in by the schema). */
+  stripAim?: boolean;
+  /** keyboard only: read the evdev node (default; named by path) or the hidraw node. */
+  source?: "evdev" | "hidraw";
 }
 
-export interface DisplayConfig extends SerialSettings {
-  type: "cd5220";
+export type DisplayType = "cd5220" | "escpos" | "led8";
+
+export interface DisplayConfig extends SerialDeviceConfig {
+  type: DisplayType;
+  /** escpos only: "gb18030" for displays with a GB2312 font; default "ascii" (filled in by the schema). */
+  charset?: "ascii" | "gb18030";
 }
 
 export interface LaneConfig {

@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
-import type { Config } from "./config-types.js";
-import { configSchema, PATTERN_HINTS } from "./schema.js";
+import type { Config, UsbDeviceId } from "./config-types.js";
+import { configSchema, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -249,8 +249,11 @@ function describe(e: ErrorObject): ConfigProblem {
           : "";
       return { path: humanPath([...segments, name]), message: `is not a known setting${hint}` };
     }
-    case "type":
-      return { path: humanPath(segments), message: `must be ${article(String(params.type))}` };
+    case "type": {
+      const field = segments.at(-1);
+      const hint = typeof field === "string" ? TYPE_HINTS[field] : undefined;
+      return { path: humanPath(segments), message: hint ?? `must be ${article(String(params.type))}` };
+    }
     case "enum":
       return { path: humanPath(segments), message: oneOf(params.allowedValues as unknown[]) };
     case "pattern": {
@@ -362,17 +365,65 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     add("mqtt.url", "is not a valid URL");
   }
 
-  // Paths are compared as written: two spellings of one device (by-id link vs ttyUSB0) are caught
-  // only when the ports are opened.
-  const devicePaths = new Map<string, string>();
+  // Each device names itself by exactly one of path and usb.
   lanes.forEach((lane, i) => {
-    for (const device of ["terminal", "scanner", "display"] as const) {
-      const path = lane?.[device]?.path;
-      if (typeof path !== "string") continue;
+    for (const device of DEVICES) {
+      const d = lane?.[device];
+      if (d === null || typeof d !== "object") continue;
       const at = `lanes[${i}].${device}`;
-      const first = devicePaths.get(path);
-      if (first === undefined) devicePaths.set(path, at);
-      else add(`${at}.path`, `${path} is already used by ${first}`);
+      if (d.path === undefined && d.usb === undefined) {
+        add(
+          `${at}.path`,
+          "is required (or name the device by its USB ids with usb: { vendorId, productId })",
+        );
+      } else if (d.path !== undefined && d.usb !== undefined) {
+        add(`${at}.usb`, `set either ${at}.path or ${at}.usb, not both`);
+      }
+    }
+  });
+
+  // Spellings are compared as written here (paths, USB ids); two spellings of one device (a by-id
+  // link and /dev/ttyUSB0) are caught by checkConfigFiles when the device is plugged in at start,
+  // and otherwise when the second lane opens it.
+  const seen = new Map<string, string>();
+  lanes.forEach((lane, i) => {
+    for (const device of DEVICES) {
+      const d = lane?.[device];
+      const at = `lanes[${i}].${device}`;
+      const key = typeof d?.path === "string" ? `path:${d.path}` : usbKey(d?.usb);
+      if (key === undefined) continue;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, at);
+        continue;
+      }
+      if (typeof d?.path === "string") add(`${at}.path`, `${d.path} is already used by ${first}`);
+      else add(`${at}.usb`, `names the same USB device as ${first}`);
+    }
+  });
+
+  lanes.forEach((lane, i) => {
+    const scanner = lane?.scanner;
+    if (!scanner) return;
+    const at = `lanes[${i}].scanner`;
+    if (scanner.source !== undefined && scanner.type !== "keyboard") {
+      add(`${at}.source`, `applies to keyboard scanners only (${at}.type is "${scanner.type ?? "serial"}")`);
+    }
+    if (scanner.type === "keyboard" && (scanner.source ?? "evdev") === "evdev" && scanner.usb !== undefined) {
+      add(
+        `${at}.usb`,
+        "a keyboard scanner read through evdev is named by path (/dev/input/by-id/…-event-kbd); to match it by USB ids set source: hidraw",
+      );
+    }
+  });
+
+  lanes.forEach((lane, i) => {
+    const display = lane?.display;
+    if (display?.charset === "gb18030" && display.type !== "escpos") {
+      add(
+        `lanes[${i}].display.charset`,
+        `gb18030 needs type escpos (lanes[${i}].display.type is "${display.type ?? "cd5220"}")`,
+      );
     }
   });
 
@@ -435,6 +486,14 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     }
   });
   return problems;
+}
+
+const DEVICES = ["terminal", "scanner", "display"] as const;
+
+/** One spelling of a USB id set: ids compared ignoring case, the serial number exactly. */
+function usbKey(usb: Loose<UsbDeviceId>): string | undefined {
+  if (typeof usb?.vendorId !== "string" || typeof usb.productId !== "string") return undefined;
+  return `usb:${usb.vendorId.toLowerCase()}:${usb.productId.toLowerCase()}:${usb.serialNumber ?? ""}`;
 }
 
 function isString(v: unknown): v is string {

@@ -3,7 +3,15 @@
 // schema/posbridge.schema.json is this object written out (test/daemon/config/schema-file.test.ts
 // keeps the two equal). Cross-field rules the schema cannot express live in load-config.ts.
 
-import type { Config, JournalConfig, LaneConfig, LogConfig, MqttConfig, SaleConfig } from "./config-types.js";
+import type {
+  Config,
+  JournalConfig,
+  LaneConfig,
+  LogConfig,
+  MqttConfig,
+  SaleConfig,
+  UsbDeviceId,
+} from "./config-types.js";
 
 /** Store, bridge and lane ids. */
 export const ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$";
@@ -12,6 +20,8 @@ export const MQTT_URL_PATTERN = "^(mqtt|mqtts|ws|wss)://\\S+$";
 /** MQTT topic levels without wildcards or empty levels, e.g. "posbridge/v1". */
 export const TOPIC_PREFIX_PATTERN = "^[^/#+\\s]+(/[^/#+\\s]+)*$";
 export const DIGITS_PATTERN = "^[0-9]{1,8}$";
+/** USB vendor and product ids: 4 hex digits, as lsusb and udevadm print them. */
+export const USB_ID_PATTERN = "^[0-9A-Fa-f]{4}$";
 
 /** Human wording for pattern failures, used by load-config.ts instead of the raw regex. */
 export const PATTERN_HINTS: Readonly<Record<string, string>> = {
@@ -19,17 +29,56 @@ export const PATTERN_HINTS: Readonly<Record<string, string>> = {
   [MQTT_URL_PATTERN]: "must be an mqtt://, mqtts://, ws:// or wss:// URL",
   [TOPIC_PREFIX_PATTERN]: "must be topic levels separated by '/', without '+', '#', spaces or empty levels",
   [DIGITS_PATTERN]: "must be 1 to 8 digits",
+  [USB_ID_PATTERN]: 'must be 4 hex digits in quotes, e.g. "0403"',
+};
+
+/**
+ * Extra words for a wrong type at these field names: YAML reads an unquoted 0403 as the number
+ * 403, so USB ids and serial numbers must be quoted.
+ */
+export const TYPE_HINTS: Readonly<Record<string, string>> = {
+  vendorId: 'must be a string of 4 hex digits in quotes, e.g. "0403" (unquoted, YAML reads it as a number)',
+  productId: 'must be a string of 4 hex digits in quotes, e.g. "6001" (unquoted, YAML reads it as a number)',
+  serialNumber: "must be a string: put the serial number in quotes (unquoted, YAML may read it as a number)",
 };
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 
-function serialProperties(device: string) {
+const usbSchema = {
+  type: "object",
+  description:
+    "The device by its USB ids instead of a path: the daemon finds its node in sysfs on every open, so it is found again under a new /dev name after a replug. Ids as lsusb or `udevadm info -a` print them.",
+  additionalProperties: false,
+  required: ["vendorId", "productId"],
+  properties: {
+    vendorId: {
+      type: "string",
+      pattern: USB_ID_PATTERN,
+      description: 'USB vendor id, 4 hex digits in quotes, e.g. "0403" (ATTRS{idVendor}).',
+    },
+    productId: {
+      type: "string",
+      pattern: USB_ID_PATTERN,
+      description: 'USB product id, 4 hex digits in quotes, e.g. "6001" (ATTRS{idProduct}).',
+    },
+    serialNumber: {
+      type: "string",
+      minLength: 1,
+      maxLength: 126,
+      description:
+        "USB serial number (ATTRS{serial}), to tell identical adapters apart; required when two devices share vendor and product ids.",
+    },
+  },
+} as const;
+
+function serialProperties(device: string, pathExample = "/dev/ttyUSB0") {
   return {
     path: {
       type: "string",
       minLength: 1,
-      description: `Serial device path of the ${device}, e.g. /dev/ttyUSB0; prefer a stable /dev/serial/by-id/… link.`,
+      description: `Device path of the ${device}, e.g. ${pathExample}; prefer a stable /dev/serial/by-id/… or /dev/serial/by-path/… link. Set either path or usb.`,
     },
+    usb: usbSchema,
     baudRate: {
       type: "integer",
       enum: [...BAUD_RATES],
@@ -61,29 +110,30 @@ const terminalSchema = {
   type: "object",
   description: "The cash register (ECR) link: the register talks to the bridge over this serial port.",
   additionalProperties: false,
-  required: ["path"],
   properties: {
     ...serialProperties("cash register link"),
     profile: {
       type: "string",
-      enum: ["ecr"],
+      enum: ["ecr", "line"],
       default: "ecr",
       description:
-        "Register protocol: 'ecr' is the STX/LEN/DATA/ETX/LRC protocol of shared/spec/terminal-protocol.md.",
+        "Register protocol: 'ecr' is the STX/LEN/DATA/ETX/LRC protocol with ACK/NAK (docs/terminal-protocol.md); 'line' is one plain-text request per line (SALE/QUERY/CANCEL/REFUND/ECHO) answered with PROGRESS/RESULT/ECHO lines.",
     },
     ackTimeoutMs: {
       type: "integer",
       minimum: 100,
       maximum: 10000,
       default: 1000,
-      description: "How long to wait for the register's ACK before sending a frame again, in ms.",
+      description:
+        "How long to wait for the register's ACK before sending a frame again, in ms ('ecr' only).",
     },
     maxDataLength: {
       type: "integer",
       minimum: 16,
       maximum: 9999,
       default: 1024,
-      description: "Largest DATA field accepted in one frame, in bytes; longer frames are rejected.",
+      description:
+        "Largest DATA field accepted in one frame, in bytes; longer frames are rejected ('ecr' only: 'line' accepts lines of up to 256 bytes).",
     },
     encoding: {
       type: "string",
@@ -96,22 +146,26 @@ const terminalSchema = {
 
 const scannerSchema = {
   type: "object",
-  description: "The barcode scanner the customer's payment code is scanned with.",
+  description: "The barcode scanner the customer's payment code is scanned with (docs/hardware.md).",
   additionalProperties: false,
-  required: ["path"],
   properties: {
-    ...serialProperties("scanner"),
+    ...serialProperties(
+      "scanner",
+      "/dev/ttyACM0, /dev/hidraw0 (hidpos) or /dev/input/by-id/…-event-kbd (keyboard)",
+    ),
     type: {
       type: "string",
-      enum: ["serial"],
+      enum: ["serial", "ssi", "hidpos", "keyboard"],
       default: "serial",
-      description: "How the scanner is attached: 'serial' (RS-232 or USB CDC/COM emulation).",
+      description:
+        "How the scanner talks: 'serial' (RS-232 or USB serial/CDC, reads end with the suffix; recommended), 'ssi' (Zebra Simple Serial Interface packets over serial), 'hidpos' (USB HID POS, read through hidraw), 'keyboard' (USB keyboard wedge: last resort). The serial line settings are ignored by hidpos and keyboard.",
     },
     suffix: {
       type: "string",
       enum: ["CR", "LF", "CRLF", "TAB"],
       default: "CR",
-      description: "Terminator the scanner sends after each read.",
+      description:
+        "Terminator the scanner sends after each read ('serial'); for 'keyboard' CR, LF and CRLF mean the Enter key.",
     },
     prefix: {
       type: "string",
@@ -126,6 +180,18 @@ const scannerSchema = {
       default: 128,
       description: "Longest read accepted, in characters; longer reads are discarded.",
     },
+    stripAim: {
+      type: "boolean",
+      default: false,
+      description:
+        "Strip a leading AIM symbology identifier (e.g. ]E0, ]Q1) the scanner is programmed to send. Better: turn AIM ids off in the scanner.",
+    },
+    source: {
+      type: "string",
+      enum: ["evdev", "hidraw"],
+      description:
+        "'keyboard' only: read the scanner's /dev/input/event* node (default; name it by path, e.g. /dev/input/by-id/…-event-kbd) or its /dev/hidraw* node. Either way the kernel still types the keys unless the udev rule in systemd/99-posbridge.rules hides the scanner from the desktop (docs/hardware.md).",
+    },
   },
 } as const;
 
@@ -133,14 +199,21 @@ const displaySchema = {
   type: "object",
   description: "Optional customer display showing the amount and the sale's state.",
   additionalProperties: false,
-  required: ["path"],
   properties: {
     ...serialProperties("customer display"),
     type: {
       type: "string",
-      enum: ["cd5220"],
+      enum: ["cd5220", "escpos", "led8"],
       default: "cd5220",
-      description: "Display command set: 'cd5220' (2x20 VFD/LCD pole displays).",
+      description:
+        "Display command set: 'cd5220' (2x20 VFD/LCD pole displays), 'escpos' (Epson ESC/POS customer displays, DM-D style 2x20), 'led8' (8-digit LED price displays with 单价/总计/收款/找零 lamps; usually 2400 baud).",
+    },
+    charset: {
+      type: "string",
+      enum: ["ascii", "gb18030"],
+      default: "ascii",
+      description:
+        "'escpos' only: 'gb18030' shows Chinese texts on displays with a GB2312 font; 'ascii' the English texts.",
     },
   },
 } as const;
@@ -501,4 +574,5 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,
   Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,
   Assert<SameKeys<Props<typeof displaySchema>, NonNullable<LaneConfig["display"]>>>,
+  Assert<SameKeys<Props<typeof usbSchema>, UsbDeviceId>>,
 ];

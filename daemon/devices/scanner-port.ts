@@ -1,60 +1,52 @@
-// A serial barcode scanner: port → suffix decoder → one callback per read. What a scanner reads
-// is a payment code more often than not, so reads are logged by length only.
+// Scanners on a serial port (RS-232 or USB CDC): `serial` (reads end with a suffix) and `ssi`
+// (Zebra Simple Serial Interface packets). What a scanner reads is a payment code more often than
+// not, so reads are logged by length only and discarded input by length and reason only.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { type ScanChunk, SerialScannerDecoder } from "../../protocols/scanner/serial-scanner.js";
-import type { Clock, TimerHandle } from "../clock.js";
+import { SSI_OPCODE, type SsiItem, SsiDecoder, ssiCommand } from "../../protocols/scanner/ssi.js";
+import type { TimerHandle } from "../clock.js";
 import type { ScannerConfig } from "../config/config-types.js";
-import type { Logger } from "../log/logger.js";
-import { PortSupervisor } from "./port-supervisor.js";
+import { type PortDeps, PortSupervisor, supervisorTuning } from "./port-supervisor.js";
+import type { ScannerDevice, ScannerHandlers, ScannerStatus } from "./scanner-device.js";
+import type { OpenPort } from "./serial-binding.js";
 
 /** Silence after which an unterminated read is dropped (a 128-byte read takes 133 ms at 9600 baud). */
 export const STALE_READ_MS = 500;
 
-export class ScannerPort {
-  private readonly supervisor: PortSupervisor;
+type SerialScannerSettings = Pick<
+  ScannerConfig,
+  | "path"
+  | "usb"
+  | "baudRate"
+  | "dataBits"
+  | "parity"
+  | "stopBits"
+  | "suffix"
+  | "prefix"
+  | "maxLength"
+  | "stripAim"
+>;
+
+/** The common part: supervisor, read/discard accounting, the stale-read timer. */
+abstract class SerialScannerBase implements ScannerDevice {
+  protected readonly supervisor: PortSupervisor;
   private discarded = 0;
   private reads = 0;
 
   constructor(
-    config: ScannerConfig,
-    deps: { opener: import("./serial-binding.js").SerialOpener; clock: Clock; log: Logger },
-    handlers: { onScan(text: string): void; onState?(state: DeviceState, error: string): void },
+    protected readonly config: SerialScannerSettings,
+    protected readonly deps: PortDeps,
+    protected readonly handlers: ScannerHandlers,
   ) {
-    const newDecoder = () =>
-      new SerialScannerDecoder({ suffix: config.suffix, prefix: config.prefix, maxLength: config.maxLength });
     this.supervisor = new PortSupervisor({
+      ...supervisorTuning(deps),
       settings: config,
-      opener: deps.opener,
-      clock: deps.clock,
-      log: deps.log,
-      onState: (state, error) => handlers.onState?.(state, error),
-      onOpen: (port) => {
-        const decoder = newDecoder();
-        let idle: TimerHandle | undefined;
-        const handle = (chunks: ScanChunk[]) => {
-          for (const chunk of chunks) {
-            if (chunk.type === "scan") {
-              this.reads++;
-              deps.log.debug({ length: chunk.text.length }, "scanner read");
-              handlers.onScan(chunk.text);
-            } else {
-              this.discarded += chunk.length;
-              deps.log.warn({ length: chunk.length, reason: chunk.reason }, "scanner bytes discarded");
-            }
-          }
-        };
-        port.onData((bytes) => {
-          handle(decoder.push(bytes));
-          // A scanner sends a read in one burst: bytes left without their suffix after a pause are
-          // a broken read and must not be glued onto the next one.
-          idle?.cancel();
-          idle = deps.clock.setTimeout(() => handle(decoder.reset()), STALE_READ_MS);
-        });
-      },
+      onState: (state: DeviceState, error: string) => handlers.onState?.(state, error),
+      onOpen: (port) => this.attach(port),
     });
   }
 
-  get status() {
+  get status(): ScannerStatus & { device: string; opens: number; flaps: number } {
     return { ...this.supervisor.status, reads: this.reads, discardedBytes: this.discarded };
   }
 
@@ -65,4 +57,120 @@ export class ScannerPort {
   stop(): Promise<void> {
     return this.supervisor.stop();
   }
+
+  protected abstract attach(port: OpenPort): void;
+
+  protected read(text: string): void {
+    this.reads++;
+    this.deps.log.debug({ length: text.length }, "scanner read");
+    this.handlers.onScan(text);
+  }
+
+  protected discard(length: number, reason: string): void {
+    this.discarded += length;
+    this.deps.log.warn({ length, reason }, "scanner bytes discarded");
+  }
+
+  /** Runs `flush` after STALE_READ_MS of silence (re-armed on every call). */
+  protected staleTimer(flush: () => void): () => void {
+    let idle: TimerHandle | undefined;
+    return () => {
+      idle?.cancel();
+      idle = this.deps.clock.setTimeout(flush, STALE_READ_MS);
+    };
+  }
+}
+
+/** `type: serial`: port → suffix decoder → one callback per read. */
+export class ScannerPort extends SerialScannerBase {
+  protected attach(port: OpenPort): void {
+    const { suffix, prefix, maxLength, stripAim } = this.config;
+    const decoder = new SerialScannerDecoder({ suffix, prefix, maxLength, stripAim: stripAim ?? false });
+    const handle = (chunks: ScanChunk[]) => {
+      for (const chunk of chunks) {
+        if (chunk.type === "scan") this.read(chunk.text);
+        else this.discard(chunk.length, chunk.reason);
+      }
+    };
+    // A scanner sends a read in one burst: bytes left without their suffix after a pause are a
+    // broken read and must not be glued onto the next one.
+    const rearm = this.staleTimer(() => handle(decoder.reset()));
+    port.onData((bytes) => {
+      handle(decoder.push(bytes));
+      rearm();
+    });
+  }
+}
+
+/**
+ * `type: ssi`: Zebra SSI packets over serial. Every packet is answered as ssi.ts says (ACK, or NAK
+ * for a bad checksum), and scanning is enabled (SCAN_ENABLE) each time the port opens, since a
+ * scanner that was power-cycled or left disabled by another host would otherwise stay silent.
+ * A fixed prefix and an AIM id are stripped from decode data as for `serial`.
+ */
+export class SsiScannerPort extends SerialScannerBase {
+  protected attach(port: OpenPort): void {
+    const decoder = new SsiDecoder({ maxLength: this.config.maxLength });
+    const strip = scanStripper(this.config.prefix, this.config.stripAim ?? false);
+    const reply = (bytes: Uint8Array) => this.write(port, bytes);
+    const handle = (items: SsiItem[]) => {
+      for (const item of items) {
+        switch (item.type) {
+          case "decodeData": {
+            reply(item.reply);
+            const text = strip(item.text);
+            if (text === undefined) this.discard(item.text.length, "prefixMismatch");
+            else this.read(text);
+            break;
+          }
+          case "noRead":
+          case "continued":
+          case "other":
+            reply(item.reply);
+            break;
+          case "discarded":
+            if (item.reply) reply(item.reply);
+            this.discard(item.length, item.reason);
+            break;
+          case "nak":
+            this.deps.log.warn({ cause: item.cause }, "scanner refused a command (SSI NAK)");
+            break;
+          case "ack":
+            break;
+        }
+      }
+    };
+    const rearm = this.staleTimer(() => handle(decoder.reset()));
+    port.onData((bytes) => {
+      handle(decoder.push(bytes));
+      rearm();
+    });
+    this.write(port, ssiCommand(SSI_OPCODE.SCAN_ENABLE));
+  }
+
+  private write(port: OpenPort, bytes: Uint8Array): void {
+    port.write(bytes).catch((err: Error) => {
+      this.deps.log.warn({ err: err.message }, "write to scanner failed");
+      this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
+    });
+  }
+}
+
+// `]` + symbology letter + modifier (ISO/IEC 15424), as serial-scanner.ts strips it.
+const AIM_ID = /^\][A-Za-z][0-9A-Za-z]/;
+
+/**
+ * The same prefix / AIM rules as the serial decoder, for scanners whose reads come whole (SSI,
+ * HID): returns the code, or undefined when a configured prefix is missing (the read is dropped).
+ */
+export function scanStripper(prefix: string, stripAim: boolean): (text: string) => string | undefined {
+  return (read) => {
+    let text = read;
+    if (prefix) {
+      if (!text.startsWith(prefix)) return undefined;
+      text = text.slice(prefix.length);
+    }
+    if (stripAim && AIM_ID.test(text)) text = text.slice(3);
+    return text.length === 0 ? undefined : text;
+  };
 }

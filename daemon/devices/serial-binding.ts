@@ -5,6 +5,7 @@ import type { BindingInterface } from "@serialport/bindings-interface";
 import { SerialPortStream } from "@serialport/stream";
 import type { SerialSettings } from "../config/config-types.js";
 import { BridgeError } from "../errors.js";
+import { type HotplugSource, usbHotplug } from "./usb-watch.js";
 
 export interface OpenPort {
   readonly path: string;
@@ -12,12 +13,17 @@ export interface OpenPort {
   close(): Promise<void>;
   /** Registers the data handler (a reader is always attached so unplug is noticed promptly). */
   onData(fn: (bytes: Uint8Array) => void): void;
-  /** Called once when the port closes for any reason; `err` set when it was not our close(). */
+  /**
+   * Called once when the port closes for any reason; `err` set when it was not our close().
+   * Several handlers may be registered; each is called once.
+   */
   onClose(fn: (err?: Error) => void): void;
 }
 
 export interface SerialOpener {
   open(settings: SerialSettings): Promise<OpenPort>;
+  /** USB attach/detach notifications for openers of real hardware (daemon/devices/usb-watch.ts). */
+  readonly hotplug?: HotplugSource;
 }
 
 /** Opens ports through any serialport binding (the native one, the mock one). */
@@ -44,14 +50,16 @@ export function openerForBinding(binding: BindingInterface): SerialOpener {
 }
 
 function wrapStream(path: string, stream: SerialPortStream): OpenPort {
-  let closeHandler: ((err?: Error) => void) | undefined;
+  const closeHandlers: ((err?: Error) => void)[] = [];
   let closed = false;
   let closingByUs = false;
+  let closeError: Error | undefined;
   const fireClose = (err?: Error) => {
     // serialport can emit 'close' twice after an unplug (device-protocols.md §4.3): once only.
     if (closed) return;
     closed = true;
-    closeHandler?.(closingByUs ? undefined : (err ?? new Error("port closed")));
+    closeError = closingByUs ? undefined : (err ?? new Error("port closed"));
+    for (const fn of closeHandlers.splice(0)) fn(closeError);
   };
   let lastError: Error | undefined;
   stream.on("error", (err: Error) => {
@@ -92,7 +100,8 @@ function wrapStream(path: string, stream: SerialPortStream): OpenPort {
       );
     },
     onClose(fn) {
-      closeHandler = fn;
+      if (closed) fn(closeError);
+      else closeHandlers.push(fn);
     },
   };
 }
@@ -104,6 +113,8 @@ let nativeOpener: Promise<SerialOpener> | undefined;
  * opening fails with PB_DEVICE_UNAVAILABLE naming the reason instead of crashing the daemon.
  */
 export function nativeSerialOpener(): SerialOpener {
+  // USB attach/detach events make a replugged adapter reopen at once; loaded lazily on first use.
+  const hotplug = usbHotplug();
   nativeOpener ??= import("@serialport/bindings-cpp").then(
     (m) => openerForBinding(m.autoDetect() as unknown as BindingInterface),
     (err: Error) => ({
@@ -117,5 +128,5 @@ export function nativeSerialOpener(): SerialOpener {
     }),
   );
   const loaded = nativeOpener;
-  return { open: async (settings) => (await loaded).open(settings) };
+  return { open: async (settings) => (await loaded).open(settings), hotplug };
 }

@@ -1,23 +1,34 @@
-// The register's serial line: port ⇄ ecr framer ⇄ link machine, with real timers. Decoded
-// requests go up to the lane; answers come down as frames. Frames are never logged as bytes
-// at info level (a register's DATA carries no payment code, but noise on the line might).
+// The register's serial line. Profile `ecr`: port ⇄ ecr framer ⇄ link machine, with real timers;
+// decoded requests go up to the lane, answers come down as frames. Profile `line`: port ⇄ line
+// framer, one request per line and one answer per line, no link layer (no ACK/NAK, no resends);
+// results are sent as they come, so a recovered sale's result arrives as an unsolicited RESULT
+// line. Frames and lines are never logged as bytes (a register's data carries no payment code,
+// but noise on the line might).
+import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { EcrFramer } from "../../protocols/ecr/framer.js";
 import {
   createLinkState,
+  type LinkCounters,
   type LinkEffect,
   type LinkInput,
   type LinkState,
   linkStep,
 } from "../../protocols/ecr/link-machine.js";
 import { decodeEcrRequest, encodeEcrAnswer } from "../../protocols/ecr/messages.js";
+import {
+  decodeLineRequest,
+  encodeLineAnswer,
+  LINE_SEQ,
+  type LineDecodeResult,
+  LineFramer,
+  lineTooLongMessage,
+} from "../../protocols/pos/line-codec.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
-import type { Clock, TimerHandle } from "../clock.js";
+import type { TimerHandle } from "../clock.js";
 import type { TerminalConfig } from "../config/config-types.js";
-import type { Logger } from "../log/logger.js";
 import { textEncoder } from "../text/text-encoder.js";
-import { PortSupervisor } from "./port-supervisor.js";
-import type { OpenPort, SerialOpener } from "./serial-binding.js";
-import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
+import { type PortDeps, PortSupervisor, supervisorTuning } from "./port-supervisor.js";
+import type { OpenPort } from "./serial-binding.js";
 
 export interface TerminalHandlers {
   onRequest(request: PosRequest): void;
@@ -34,34 +45,53 @@ export interface TerminalHandlers {
  */
 export const STALE_FRAME_MS = 300;
 
+export interface TerminalPortDeps extends PortDeps {
+  maxAmountFen: number;
+}
+
 export class TerminalPort {
   private readonly supervisor: PortSupervisor;
   private framer: EcrFramer;
+  private lineFramer: LineFramer;
   private readonly encodeText: (text: string) => Uint8Array;
   private link: LinkState;
+  /** The `line` profile's counters, in the link layer's shape (no NAKs, no resends). */
+  private readonly lineCounters: LinkCounters = {
+    framesIn: 0,
+    framesOut: 0,
+    naksSent: 0,
+    naksReceived: 0,
+    retransmits: 0,
+    timeouts: 0,
+    faults: 0,
+    discardedBytes: 0,
+    duplicatesSuppressed: 0,
+    badFrames: 0,
+    strayControls: 0,
+  };
   private timer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
 
   constructor(
     private readonly config: TerminalConfig,
-    private readonly deps: { opener: SerialOpener; clock: Clock; log: Logger; maxAmountFen: number },
+    private readonly deps: TerminalPortDeps,
     private readonly handlers: TerminalHandlers,
   ) {
     this.framer = new EcrFramer({ maxDataLength: config.maxDataLength });
+    this.lineFramer = new LineFramer();
     this.encodeText = textEncoder(config.encoding);
     this.link = createLinkState({ ackTimeoutMs: config.ackTimeoutMs });
     this.supervisor = new PortSupervisor({
+      ...supervisorTuning(deps),
       settings: config,
-      opener: deps.opener,
-      clock: deps.clock,
-      log: deps.log,
-      onOpen: (port) => this.attach(port),
+      onOpen: (port) => (config.profile === "line" ? this.attachLine(port) : this.attach(port)),
       onState: (state, error) => handlers.onState?.(state, error),
     });
   }
 
   get status() {
-    return { ...this.supervisor.status, counters: { ...this.link.counters } };
+    const counters = this.config.profile === "line" ? this.lineCounters : this.link.counters;
+    return { ...this.supervisor.status, counters: { ...counters } };
   }
 
   start(): void {
@@ -75,7 +105,60 @@ export class TerminalPort {
   }
 
   send(answer: PosAnswer): void {
+    if (this.config.profile === "line") {
+      this.sendLine(answer);
+      return;
+    }
     this.step({ type: "send", data: encodeEcrAnswer(answer, this.encodeText) });
+  }
+
+  private sendLine(answer: PosAnswer): void {
+    const port = this.supervisor.current;
+    if (!port) {
+      // No link layer to retry: the register asks again (QUERY) once its line is back.
+      this.deps.log.warn({ answer: answer.type }, "register line down; answer line dropped");
+      return;
+    }
+    this.lineCounters.framesOut++;
+    this.write(port, this.encodeText(encodeLineAnswer(answer)));
+  }
+
+  /** The `line` profile: every complete line is one request; overlong lines are answered REJECTED. */
+  private attachLine(port: OpenPort): void {
+    // A line half-received before an unplug is garbage now. No idle timeout: a technician types.
+    this.lineFramer = new LineFramer();
+    port.onData((bytes) => {
+      for (const chunk of this.lineFramer.push(bytes)) {
+        if (chunk.type === "discarded") {
+          this.lineCounters.discardedBytes += chunk.length;
+          this.lineCounters.badFrames++;
+          this.deps.log.warn({ length: chunk.length, reason: chunk.reason }, "line from register discarded");
+          if (chunk.reason === "overlong") {
+            this.handlers.onBadRequest(LINE_SEQ, "", lineTooLongMessage(this.lineFramer.maxLineLength));
+          }
+          continue;
+        }
+        this.lineCounters.framesIn++;
+        this.deliver(decodeLineRequest(chunk.text, { maxAmountFen: this.deps.maxAmountFen }));
+      }
+    });
+  }
+
+  private deliver(decoded: LineDecodeResult): void {
+    if (decoded.ok) {
+      this.handlers.onRequest(decoded.request);
+      return;
+    }
+    this.deps.log.warn({ problem: decoded.message }, "request from register rejected");
+    this.handlers.onBadRequest(LINE_SEQ, decoded.orderRef, decoded.message);
+  }
+
+  private write(port: OpenPort, bytes: Uint8Array): void {
+    port.write(bytes).catch((err: Error) => {
+      this.deps.log.warn({ err: err.message }, "write to register failed");
+      // Through SerialPortStream a failed write has closed the port; this covers ports that don't.
+      this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
+    });
   }
 
   private attach(port: OpenPort): void {
@@ -112,9 +195,7 @@ export class TerminalPort {
           );
           return;
         }
-        port
-          .write(effect.bytes)
-          .catch((err: Error) => log.warn({ err: err.message }, "write to register failed"));
+        this.write(port, effect.bytes);
         return;
       }
       case "deliver": {

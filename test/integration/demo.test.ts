@@ -9,9 +9,9 @@ describe("posbridge demo", () => {
     const text = lines.join("\n");
     expect(text).toContain("demo finished: every sale path behaved as expected");
     expect(code).toBe(0);
-    for (const status of ["PAID", "CANCELLED", "UNKNOWN", "REJECTED"])
+    for (const status of ["PAID", "CANCELLED", "REFUNDED", "REJECTED"])
       expect(text).toContain(` answered ${status}`);
-    for (const stage of ["WAIT_SCAN", "SUBMITTED", "WAIT_CUSTOMER", "RETRY_SCAN", "REVERSING"])
+    for (const stage of ["WAIT_SCAN", "SUBMITTED", "WAIT_CUSTOMER", "RETRY_SCAN", "QUERYING", "REVERSING"])
       expect(text).toContain(stage);
     expect(text).not.toContain("134567890123456789");
     expect(text).toContain("no payment code in any of them");

@@ -185,7 +185,15 @@ const cases = [
       version: "0.1.0",
       sinceMs: 1764000000000,
       lanes: [
-        { laneId: "lane1", terminal: "CONNECTED", scanner: "ABSENT", display: "FAULT", lastError: "ENOENT", pendingAttempts: 2, pendingRefunds: 1 },
+        {
+          laneId: "lane1",
+          terminal: "CONNECTED",
+          scanner: "ABSENT",
+          display: "FAULT",
+          lastError: "ENOENT",
+          pendingAttempts: 2,
+          pendingRefunds: 1,
+        },
       ],
     },
     encode: encodeStatus,

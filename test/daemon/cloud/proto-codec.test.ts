@@ -157,7 +157,15 @@ describe("proto codec: status and events", () => {
       version: "0.1.0",
       sinceMs: 123,
       lanes: [
-        { laneId: "lane1", terminal: "CONNECTED", scanner: "ABSENT", display: "FAULT", lastError: "ENOENT", pendingAttempts: 2, pendingRefunds: 1 },
+        {
+          laneId: "lane1",
+          terminal: "CONNECTED",
+          scanner: "ABSENT",
+          display: "FAULT",
+          lastError: "ENOENT",
+          pendingAttempts: 2,
+          pendingRefunds: 1,
+        },
       ] as const,
     };
     expect(decodeStatus(encodeStatus({ ...status, lanes: [...status.lanes] }))).toEqual({

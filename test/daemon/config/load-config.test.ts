@@ -297,3 +297,140 @@ describe("exitCodeFor", () => {
     expect(exitCodeFor(new BridgeError("PB_MQTT_CONNECT", "refused"))).toBe(1);
   });
 });
+
+describe("loadConfig: devices", () => {
+  const lane = (devices: string) => `
+store: store-1
+bridge: bridge-1
+mqtt:
+  url: mqtt://localhost:1883
+lanes:
+  - id: lane-1
+${devices}`;
+
+  it("fills in the device defaults: stripAim false, display charset ascii, profile ecr", () => {
+    const c = load(
+      lane(`    terminal: { path: /dev/ttyUSB0, profile: line }
+    scanner: { path: /dev/ttyACM0, type: ssi }
+    display: { path: /dev/ttyUSB2, type: escpos }
+`),
+    );
+    expect(c.lanes[0]?.terminal.profile).toBe("line");
+    expect(c.lanes[0]?.scanner).toMatchObject({ type: "ssi", stripAim: false, suffix: "CR" });
+    expect(c.lanes[0]?.scanner.source).toBeUndefined();
+    expect(c.lanes[0]?.display).toMatchObject({ type: "escpos", charset: "ascii" });
+  });
+
+  it("takes every scanner and display type, and devices named by USB ids", () => {
+    const c = load(
+      lane(`    terminal: { usb: { vendorId: "0403", productId: "6001", serialNumber: "A10KZ3QX" } }
+    scanner: { type: hidpos, usb: { vendorId: "0c2e", productId: "0B61" }, stripAim: true }
+    display: { path: /dev/serial/by-path/pci-0000:00:14.0-usb-0:3:1.0-port0, type: led8, baudRate: 2400 }
+  - id: lane-2
+    terminal: { path: /dev/ttyS0 }
+    scanner: { type: keyboard, path: /dev/input/by-id/usb-Newland-event-kbd, suffix: TAB }
+    display: { path: /dev/ttyUSB3, type: escpos, charset: gb18030 }
+  - id: lane-3
+    terminal: { path: /dev/ttyS1 }
+    scanner: { type: keyboard, source: hidraw, usb: { vendorId: "1eab", productId: "0d10" } }
+`),
+    );
+    expect(c.lanes[0]?.terminal.usb).toEqual({
+      vendorId: "0403",
+      productId: "6001",
+      serialNumber: "A10KZ3QX",
+    });
+    expect(c.lanes[0]?.terminal.path).toBeUndefined();
+    expect(c.lanes.map((l) => l.scanner.type)).toEqual(["hidpos", "keyboard", "keyboard"]);
+    expect(c.lanes.map((l) => l.display?.type)).toEqual(["led8", "escpos", undefined]);
+  });
+
+  it("wants exactly one of path and usb for each device", () => {
+    const problems = problemsOf(
+      lane(`    terminal: { baudRate: 9600 }
+    scanner: { path: /dev/ttyACM0, usb: { vendorId: "0403", productId: "6001" } }
+`),
+    );
+    expect(problems).toEqual([
+      {
+        path: "lanes[0].terminal.path",
+        message: "is required (or name the device by its USB ids with usb: { vendorId, productId })",
+      },
+      {
+        path: "lanes[0].scanner.usb",
+        message: "set either lanes[0].scanner.path or lanes[0].scanner.usb, not both",
+      },
+    ]);
+  });
+
+  it("explains unquoted and malformed USB ids", () => {
+    const problems = problemsOf(
+      lane(`    terminal: { usb: { vendorId: 0403, productId: "60011" } }
+    scanner: { usb: { vendorId: "0403", productId: "6001", serialNumber: 12345 } }
+`),
+    );
+    expect(problems).toEqual([
+      {
+        path: "lanes[0].terminal.usb.vendorId",
+        message:
+          'must be a string of 4 hex digits in quotes, e.g. "0403" (unquoted, YAML reads it as a number)',
+      },
+      { path: "lanes[0].terminal.usb.productId", message: 'must be 4 hex digits in quotes, e.g. "0403"' },
+      {
+        path: "lanes[0].scanner.usb.serialNumber",
+        message: "must be a string: put the serial number in quotes (unquoted, YAML may read it as a number)",
+      },
+    ]);
+  });
+
+  it("names the same USB device given to two roles, ids compared ignoring case", () => {
+    const problems = problemsOf(
+      lane(`    terminal: { usb: { vendorId: "10c4", productId: "ea60", serialNumber: "0001" } }
+    scanner: { usb: { vendorId: "10C4", productId: "EA60", serialNumber: "0001" } }
+`),
+    );
+    expect(problems).toEqual([
+      { path: "lanes[0].scanner.usb", message: "names the same USB device as lanes[0].terminal" },
+    ]);
+  });
+
+  it("refuses unknown types and settings that do not fit the type", () => {
+    const problems = problemsOf(
+      lane(`    terminal: { path: /dev/ttyUSB0, profile: text }
+    scanner: { path: /dev/ttyACM0, type: serial, source: evdev }
+    display: { path: /dev/ttyUSB2, type: cd5220, charset: gb18030 }
+  - id: lane-2
+    terminal: { path: /dev/ttyS0 }
+    scanner: { type: keyboard, usb: { vendorId: "1eab", productId: "0d10" } }
+    display: { path: /dev/ttyUSB3, type: vfd }
+`),
+    );
+    expect(problems).toEqual([
+      { path: "lanes[0].terminal.profile", message: 'must be "ecr" or "line"' },
+      { path: "lanes[1].display.type", message: 'must be one of "cd5220", "escpos", "led8"' },
+      {
+        path: "lanes[0].scanner.source",
+        message: 'applies to keyboard scanners only (lanes[0].scanner.type is "serial")',
+      },
+      {
+        path: "lanes[1].scanner.usb",
+        message:
+          "a keyboard scanner read through evdev is named by path (/dev/input/by-id/…-event-kbd); to match it by USB ids set source: hidraw",
+      },
+      {
+        path: "lanes[0].display.charset",
+        message: 'gb18030 needs type escpos (lanes[0].display.type is "cd5220")',
+      },
+    ]);
+  });
+
+  it("can name a device by USB ids from the environment", () => {
+    const c = load(MINIMAL, {
+      POSBRIDGE_LANES__1__ID: "lane-2",
+      POSBRIDGE_LANES__1__TERMINAL__USB__VENDOR_ID: "0403",
+      POSBRIDGE_LANES__1__TERMINAL__USB__PRODUCT_ID: "6001",
+      POSBRIDGE_LANES__1__SCANNER__PATH: "/dev/ttyACM1",
+    });
+    expect(c.lanes[1]?.terminal.usb).toEqual({ vendorId: "0403", productId: "6001" });
+  });
+});
