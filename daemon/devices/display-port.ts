@@ -14,7 +14,7 @@ import { encodeLed8View, LED8_INIT } from "../../protocols/display/led8.js";
 import type { TimerHandle } from "../clock.js";
 import type { DisplayConfig } from "../config/config-types.js";
 import { textEncoder } from "../text/text-encoder.js";
-import { type PortDeps, PortSupervisor, type SupervisorStatus, supervisorTuning } from "./port-supervisor.js";
+import { type PortDeps, PortSupervisor, type SupervisorStatus } from "./port-supervisor.js";
 import type { OpenPort } from "./serial-binding.js";
 
 /** A write pending longer than this means the display does not take data. */
@@ -70,7 +70,7 @@ export class DisplayPort {
   ) {
     this.encoder = displayEncoder(config);
     this.supervisor = new PortSupervisor({
-      ...supervisorTuning(deps),
+      ...deps,
       settings: config,
       onState: () => this.report(),
       onOpen: (port) => {

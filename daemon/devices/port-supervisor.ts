@@ -65,42 +65,7 @@ export interface SupervisorOptions {
 }
 
 /** What the device ports (terminal, scanner, display) take, passed on to their supervisor. */
-export interface PortDeps {
-  opener: SerialOpener;
-  clock: Clock;
-  log: Logger;
-  /** e.g. "lane1 scanner", for messages about a device two roles name. */
-  name?: string;
-  resolver?: DeviceResolver;
-  claims?: DeviceClaims;
-  hotplug?: HotplugSource;
-  random?: () => number;
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  absentRetryMaxMs?: number;
-  settleMs?: number;
-  reconcileMs?: number;
-}
-
-/** The supervisor options carried by PortDeps, without the undefined ones. */
-export function supervisorTuning(deps: PortDeps): Omit<SupervisorOptions, "settings" | "onOpen" | "onState"> {
-  const out: Omit<SupervisorOptions, "settings" | "onOpen" | "onState"> = {
-    opener: deps.opener,
-    clock: deps.clock,
-    log: deps.log,
-  };
-  if (deps.name !== undefined) out.name = deps.name;
-  if (deps.resolver) out.resolver = deps.resolver;
-  if (deps.claims) out.claims = deps.claims;
-  if (deps.hotplug) out.hotplug = deps.hotplug;
-  if (deps.random) out.random = deps.random;
-  if (deps.retryMinMs !== undefined) out.retryMinMs = deps.retryMinMs;
-  if (deps.retryMaxMs !== undefined) out.retryMaxMs = deps.retryMaxMs;
-  if (deps.absentRetryMaxMs !== undefined) out.absentRetryMaxMs = deps.absentRetryMaxMs;
-  if (deps.settleMs !== undefined) out.settleMs = deps.settleMs;
-  if (deps.reconcileMs !== undefined) out.reconcileMs = deps.reconcileMs;
-  return out;
-}
+export type PortDeps = Omit<SupervisorOptions, "settings" | "onOpen" | "onState">;
 
 export type SupervisorPhase = "stopped" | "opening" | "settling" | "ready" | "waiting";
 

@@ -6,7 +6,7 @@ import { type ScanChunk, SerialScannerDecoder } from "../../protocols/scanner/se
 import { SSI_OPCODE, type SsiItem, SsiDecoder, ssiCommand } from "../../protocols/scanner/ssi.js";
 import type { TimerHandle } from "../clock.js";
 import type { ScannerConfig } from "../config/config-types.js";
-import { type PortDeps, PortSupervisor, supervisorTuning } from "./port-supervisor.js";
+import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
 import type { ScannerDevice, ScannerHandlers, ScannerStatus } from "./scanner-device.js";
 import type { OpenPort } from "./serial-binding.js";
 
@@ -39,7 +39,7 @@ abstract class SerialScannerBase implements ScannerDevice {
     protected readonly handlers: ScannerHandlers,
   ) {
     this.supervisor = new PortSupervisor({
-      ...supervisorTuning(deps),
+      ...deps,
       settings: config,
       onState: (state: DeviceState, error: string) => handlers.onState?.(state, error),
       onOpen: (port) => this.attach(port),

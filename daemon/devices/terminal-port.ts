@@ -27,7 +27,7 @@ import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js"
 import type { TimerHandle } from "../clock.js";
 import type { TerminalConfig } from "../config/config-types.js";
 import { textEncoder } from "../text/text-encoder.js";
-import { type PortDeps, PortSupervisor, supervisorTuning } from "./port-supervisor.js";
+import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
 import type { OpenPort } from "./serial-binding.js";
 
 export interface TerminalHandlers {
@@ -82,7 +82,7 @@ export class TerminalPort {
     this.encodeText = textEncoder(config.encoding);
     this.link = createLinkState({ ackTimeoutMs: config.ackTimeoutMs });
     this.supervisor = new PortSupervisor({
-      ...supervisorTuning(deps),
+      ...deps,
       settings: config,
       onOpen: (port) => (config.profile === "line" ? this.attachLine(port) : this.attach(port)),
       onState: (state, error) => handlers.onState?.(state, error),
