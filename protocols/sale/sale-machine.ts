@@ -67,7 +67,7 @@ function dispatch(
     case "cloudResult":
       return onAttemptInput(s, state, input.attemptId, resultInput(input.result, input.answers), now, out);
     case "refundResult":
-      return onRefundResult(s, state, input.refundId, input.result, now, out);
+      return onRefundResult(state, input.refundId, input.result, now, out);
     case "payNotSent":
       return onAttemptInput(s, state, input.attemptId, { type: "notPublished" }, now, out);
     case "cloudLink":
@@ -654,7 +654,6 @@ function refundAnswer(r: RefundRecord, seq = r.seq) {
 }
 
 function onRefundResult(
-  s: SaleSettings,
   state: LaneSaleState,
   refundId: string,
   res: RefundResult,
@@ -678,11 +677,10 @@ function onRefundResult(
     );
     return state;
   }
-  return applyRefund(s, state, r, refundOnResult(r, res, now), out);
+  return applyRefund(state, r, refundOnResult(r, res, now), out);
 }
 
 function applyRefund(
-  _s: SaleSettings,
   state: LaneSaleState,
   before: RefundRecord,
   step: { refund: RefundRecord; send: boolean; answer: boolean },
@@ -749,7 +747,7 @@ function runDue(s: SaleSettings, state: LaneSaleState, now: number, out: Effects
       next = stepBackground(s, next, bg, { type: "due" }, now, out);
   for (const r of next.refunds)
     if (r.nextAt !== null && r.nextAt <= now)
-      next = applyRefund(s, next, r, refundOnDue(s.refund, r, next.cloudOnline, now), out);
+      next = applyRefund(next, r, refundOnDue(s.refund, r, next.cloudOnline, now), out);
   return next;
 }
 
