@@ -45,6 +45,10 @@ export class Rig {
   proxy: MqttProxy | undefined;
   sim!: CloudSim;
   daemon: DaemonProcess | undefined;
+  /** Every daemon process this rig started (restarts included), for the log check. */
+  readonly daemons: DaemonProcess[] = [];
+  /** Every payment code a scanner of this rig sent. */
+  readonly codes: string[] = [];
   lanes: RigLane[] = [];
   private ptys: PtyPair[] = [];
   private ends: SerialEnd[] = [];
@@ -121,6 +125,7 @@ ${lanes
       this.lanes.push(lane);
     }
     this.daemon = startDaemon(["run", "--config", this.configPath], env);
+    this.daemons.push(this.daemon);
     await this.daemon.waitForLog((e) => e.msg === "posbridge started", 15_000);
     for (const id of ids) {
       await this.daemon.waitForLog(
@@ -162,7 +167,18 @@ ${lanes
 
   /** What the journal says against what the cloud executed; empty when the promise held. */
   verdict(): string[] {
-    return compareWithLedger(this.records(), this.sim);
+    const problems = compareWithLedger(this.records(), this.sim);
+    const lines = this.daemons.flatMap((d) => d.lines);
+    for (const code of this.codes)
+      if (lines.some((l) => l.includes(code)))
+        problems.push(`a payment code (…${code.slice(-4)}) reached the daemon's output`);
+    return problems;
+  }
+
+  /** Scans a fresh code on a lane, remembering it for the log check. */
+  async scan(lane: RigLane, code: string): Promise<void> {
+    this.codes.push(code);
+    await lane.scanner.write(`${code}\r`);
   }
 
   async closeDevices(): Promise<void> {

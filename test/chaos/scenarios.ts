@@ -60,7 +60,7 @@ export function freshCode(): string {
 }
 
 /** SA → scan (→ CA / RF) on a lane; resolves when the steps were sent, not when the sale ends. */
-export async function drive(lane: RigLane, path: SalePath, orderRef: string): Promise<void> {
+export async function drive(rig: Rig, lane: RigLane, path: SalePath, orderRef: string): Promise<void> {
   const seq = lane.nextSeq();
   const mark = lane.register.answers.length;
   lane.register.request({ type: "sale", seq, orderRef, amountFen: AMOUNT[path] });
@@ -69,7 +69,7 @@ export async function drive(lane: RigLane, path: SalePath, orderRef: string): Pr
     10_000,
     mark,
   );
-  await lane.scanner.write(`${freshCode()}\r`);
+  await rig.scan(lane, freshCode());
   if (path === "cashierCancel") {
     await lane.register.waitFor(
       (a) => a.type === "progress" && a.orderRef === orderRef && a.stage === "WAIT_CUSTOMER",
@@ -106,7 +106,7 @@ export async function runCrashCase(c: CrashCase, orderRef: string): Promise<Cras
     const daemon = await rig.start({ PB_TEST_CRASH_AT: c.point });
     await rig.waitOnline();
     const lane = rig.lane();
-    const driving = drive(lane, c.path, orderRef).catch(() => {}); // the crash may cut it short
+    const driving = drive(rig, lane, c.path, orderRef).catch(() => {}); // the crash may cut it short
     const crashed = await Promise.race([daemon.exit.then(() => true), sleep(25_000).then(() => false)]);
     await driving;
     if (!crashed) problems.push(`${c.point}: the daemon never reached the crash point`);
@@ -195,7 +195,7 @@ export async function runStream(opts: {
             await sleep(300);
             continue;
           }
-          await lane.scanner.write(`${freshCode()}\r`);
+          await rig.scan(lane, freshCode());
           const rs = await lane.register.result(seq, 30_000, mark);
           answered.set(orderRef, [rs.status]);
           // Count every RS for this seq+order: exactly one.
@@ -261,7 +261,7 @@ export async function runOutage(opts: { scans: number }): Promise<OutageOutcome>
         await lane.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN", 10_000, mark);
         await rig.broker.stop(); // the outage starts with a sale open
         await daemon.waitForLog((e) => e.msg === "broker connection lost", 10_000);
-        await lane.scanner.write(`${freshCode()}\r`);
+        await rig.scan(lane, freshCode());
         queued++;
         const rs = await lane.register.result(seq, 15_000, mark);
         if (rs.status !== "CANCELLED") problems.push(`queued attempt ended ${rs.status}, expected CANCELLED`);
@@ -271,7 +271,7 @@ export async function runOutage(opts: { scans: number }): Promise<OutageOutcome>
       lane.register.request({ type: "sale", seq, orderRef, amountFen: 500 });
       const rs = await lane.register.result(seq, 10_000, mark);
       if (rs.status !== "REJECTED") problems.push(`SA during the outage answered ${rs.status}`);
-      await lane.scanner.write(`${freshCode()}\r`); // a scan with no open sale: dropped
+      await rig.scan(lane, freshCode()); // a scan with no open sale: dropped
       await sleep(100);
     }
     await sleep(11_000); // longer than codeLifetimeMs (10 s): every code is dead
@@ -338,7 +338,7 @@ export async function runTruncation(opts: { offsets: number; seed: number }): Pr
     for (const [i, path] of (["paid", "paid", "unknown", "paid", "silent"] as SalePath[]).entries()) {
       const orderRef = `T${i}`;
       const mark = lane.register.answers.length;
-      await drive(lane, path, orderRef);
+      await drive(rig, lane, path, orderRef);
       // The last sale is left in flight: the cut journals hold an open attempt too.
       if (path !== "silent")
         await lane.register.waitFor((a) => a.type === "result" && a.orderRef === orderRef, 20_000, mark);
