@@ -9,6 +9,7 @@ import { EcrFramer } from "../../protocols/ecr/framer.js";
 import {
   createLinkState,
   type LinkCounters,
+  zeroLinkCounters,
   type LinkEffect,
   type LinkInput,
   type LinkState,
@@ -56,19 +57,7 @@ export class TerminalPort {
   private readonly encodeText: (text: string) => Uint8Array;
   private link: LinkState;
   /** The `line` profile's counters, in the link layer's shape (no NAKs, no resends). */
-  private readonly lineCounters: LinkCounters = {
-    framesIn: 0,
-    framesOut: 0,
-    naksSent: 0,
-    naksReceived: 0,
-    retransmits: 0,
-    timeouts: 0,
-    faults: 0,
-    discardedBytes: 0,
-    duplicatesSuppressed: 0,
-    badFrames: 0,
-    strayControls: 0,
-  };
+  private readonly lineCounters: LinkCounters = zeroLinkCounters();
   private timer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
 

@@ -74,3 +74,16 @@ export function fromUtf8(bytes: Uint8Array): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Printable ASCII bytes for display text. Texts are constants and formatted amounts; anything
+ * outside 0x20–0x7e is a bug and is shown as '?', never as mojibake.
+ */
+export function printableAscii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out[i] = c >= 0x20 && c <= 0x7e ? c : 0x3f;
+  }
+  return out;
+}

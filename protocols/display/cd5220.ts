@@ -4,7 +4,7 @@
 //
 // Texts are plain ASCII: these displays ship with no CJK font, and the customer must never see the
 // payment code, so no view carries one.
-import { concatBytes } from "../core/bytes.js";
+import { concatBytes, printableAscii } from "../core/bytes.js";
 import { formatYuan } from "../payment/amount.js";
 import type { DisplayView } from "./display-view.js";
 
@@ -56,7 +56,15 @@ export function cd5220Lines(view: DisplayView): [string, string] {
 /** Clear, then both lines (ESC Q A … CR, ESC Q B … CR). */
 export function encodeCd5220(view: DisplayView): Uint8Array {
   const [upper, lower] = cd5220Lines(view);
-  return concatBytes(CLEAR, UPPER_LINE, ascii(upper), END_LINE, LOWER_LINE, ascii(lower), END_LINE);
+  return concatBytes(
+    CLEAR,
+    UPPER_LINE,
+    printableAscii(upper),
+    END_LINE,
+    LOWER_LINE,
+    printableAscii(lower),
+    END_LINE,
+  );
 }
 
 /**
@@ -73,14 +81,4 @@ function labelAmount(label: string, amountFen: number): string {
 
 function padLine(text: string): string {
   return text.slice(0, CD5220_COLUMNS).padEnd(CD5220_COLUMNS);
-}
-
-function ascii(line: string): Uint8Array {
-  const out = new Uint8Array(line.length);
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    // Texts are constants and formatYuan output; anything else is a bug shown as '?', not mojibake.
-    out[i] = c >= 0x20 && c <= 0x7e ? c : 0x3f;
-  }
-  return out;
 }

@@ -18,7 +18,7 @@
 // character is taken to fill two columns, i.e. a line's byte count equals its column count. If the
 // injected encoder breaks that (wrong charset, control bytes), the view falls back to the ASCII
 // layout rather than send misaligned or garbled text.
-import { concatBytes } from "../core/bytes.js";
+import { concatBytes, printableAscii } from "../core/bytes.js";
 import { formatYuan } from "../payment/amount.js";
 import { CD5220_COLUMNS, cd5220Lines } from "./cd5220.js";
 import type { DisplayView } from "./display-view.js";
@@ -98,7 +98,7 @@ function checkOptions(options: EscPosDisplayOptions): void {
 
 function asciiLines(view: DisplayView): [Uint8Array, Uint8Array] {
   const [upper, lower] = cd5220Lines(view);
-  return [ascii(upper), ascii(lower)];
+  return [printableAscii(upper), printableAscii(lower)];
 }
 
 function gbLines(view: DisplayView, encodeText: (text: string) => Uint8Array): [Uint8Array, Uint8Array] {
@@ -136,13 +136,4 @@ function labelAmount(label: string, amountFen: number): string {
   const amount = formatYuan(amountFen);
   const shown = cut(label, ESCPOS_COLUMNS - amount.length - 1);
   return shown + " ".repeat(ESCPOS_COLUMNS - width(shown) - amount.length) + amount;
-}
-
-function ascii(line: string): Uint8Array {
-  const out = new Uint8Array(line.length);
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    out[i] = c >= 0x20 && c <= 0x7e ? c : 0x3f;
-  }
-  return out;
 }

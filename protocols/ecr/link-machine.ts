@@ -97,19 +97,24 @@ export function createLinkState({ ackTimeoutMs = 1000, maxSends = 3 }: LinkOptio
     inFlight: null,
     lastReceived: null,
     lastReceivedAt: 0,
-    counters: {
-      framesIn: 0,
-      framesOut: 0,
-      naksSent: 0,
-      naksReceived: 0,
-      retransmits: 0,
-      timeouts: 0,
-      faults: 0,
-      discardedBytes: 0,
-      duplicatesSuppressed: 0,
-      badFrames: 0,
-      strayControls: 0,
-    },
+    counters: zeroLinkCounters(),
+  };
+}
+
+/** Every counter at zero (a new link, or a profile without a link layer). */
+export function zeroLinkCounters(): LinkCounters {
+  return {
+    framesIn: 0,
+    framesOut: 0,
+    naksSent: 0,
+    naksReceived: 0,
+    retransmits: 0,
+    timeouts: 0,
+    faults: 0,
+    discardedBytes: 0,
+    duplicatesSuppressed: 0,
+    badFrames: 0,
+    strayControls: 0,
   };
 }
 
