@@ -164,13 +164,13 @@ const sales = timeIt(() => {
       settings,
       state,
       { type: "pos", request: { type: "sale", seq: "01", orderRef: `O${i}`, amountFen: 1234 } },
-      i,
+      { wall: 1_700_000_000_000 + i, mono: i, boot: "bench" },
     ).state;
     state = saleStep(
       settings,
       state,
       { type: "scan", code: "134567890123456789", attemptId: `A${i}` },
-      i,
+      { wall: 1_700_000_000_000 + i, mono: i, boot: "bench" },
     ).state;
     state = saleStep(
       settings,
@@ -190,7 +190,7 @@ const sales = timeIt(() => {
           rescanAllowed: false,
         },
       },
-      i,
+      { wall: 1_700_000_000_000 + i, mono: i, boot: "bench" },
     ).state;
   }
   return 100;

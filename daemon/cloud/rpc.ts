@@ -12,7 +12,8 @@ interface Pending {
   laneId: string;
   attemptId: string;
   kind: CloudCommand["type"];
-  sentAt: number;
+  /** Monotonic: when it was published. */
+  sentMono: number;
   /** Serialised last result applied, to recognise an exact duplicate. */
   lastApplied: string | undefined;
 }
@@ -20,7 +21,7 @@ interface Pending {
 export interface RpcCounters {
   sent: number;
   notSent: number;
-  /** Pay requests refused because their deadline had passed. */
+  /** Requests (pay requests: their code's deadline) not published because they had expired. */
   expired: number;
   responses: number;
   garbage: number;
@@ -63,31 +64,33 @@ export class CloudRpc {
   }
 
   /**
-   * Sends a command for a lane; `expirySec` becomes the v5 Message Expiry Interval. A pay request
-   * is never published at or after its deadline (the cloud must not charge then anyway).
-   * `onAck(true)` when the broker acknowledged it, `onAck(false)` when the link dropped first.
+   * Sends a command for a lane. `expiresAtMono` is the monotonic instant after which the request
+   * is useless (a pay request: its code's deadline); what is left of it becomes the v5 Message
+   * Expiry Interval, and a request at or past it is never published (the cloud must not charge
+   * then anyway). Measured on the monotonic clock: a wall-clock step neither kills a fresh request
+   * nor revives a stale one. `onAck(true)` when the broker acknowledged it, `onAck(false)` when
+   * the link dropped first.
    */
   send(
     laneId: string,
     command: CloudCommand,
-    expirySec: number,
-    options: { onAck?: (acked: boolean) => void } = {},
+    options: { expiresAtMono: number; onAck?: (acked: boolean) => void },
   ): { ok: true; requestId: string } | { ok: false; reason: string } {
     this.forgetOld();
-    const now = this.deps.clock.now();
-    if (command.type === "pay" && now >= command.deadlineMs) {
+    const mono = this.deps.clock.monoNow();
+    if (mono >= options.expiresAtMono) {
       this.counters.expired++;
       this.deps.log.warn(
-        { laneId, attemptId: command.attemptId },
-        "pay request past its deadline not published",
+        { laneId, attemptId: command.attemptId, kind: command.type },
+        `${command.type} request past its deadline not published`,
       );
       return { ok: false, reason: "past its deadline" };
     }
     const requestId = this.deps.newId();
-    const bytes = encodeRequest({ requestId, sentAtMs: now, laneId, command });
+    const bytes = encodeRequest({ requestId, sentAtMs: this.deps.clock.wallNow(), laneId, command });
     const published = this.deps.link.publishRequest(
       bytes,
-      { requestId, expirySec },
+      { requestId, expirySec: (options.expiresAtMono - mono) / 1000 },
       options.onAck ? (acked) => options.onAck?.(acked) : undefined,
     );
     if (!published) {
@@ -99,7 +102,7 @@ export class CloudRpc {
       laneId,
       attemptId: command.attemptId,
       kind: command.type,
-      sentAt: now,
+      sentMono: mono,
       lastApplied: undefined,
     });
     this.deps.log.info(
@@ -166,7 +169,7 @@ export class CloudRpc {
 
   private forgetOld(): void {
     const limit = this.deps.forgetAfterMs ?? 10 * 60_000;
-    const now = this.deps.clock.now();
-    for (const [id, p] of this.pending) if (now - p.sentAt > limit) this.pending.delete(id);
+    const now = this.deps.clock.monoNow();
+    for (const [id, p] of this.pending) if (now - p.sentMono > limit) this.pending.delete(id);
   }
 }

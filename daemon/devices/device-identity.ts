@@ -72,7 +72,7 @@ export class DeviceResolver {
     this.sysfsRoot = options.sysfsRoot ?? "/sys";
     this.devRoot = options.devRoot ?? "/dev";
     this.cacheMs = options.cacheMs ?? 200;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now()); // monotonic: a cache age, not a date
   }
 
   resolve(location: DeviceLocation): Resolution {

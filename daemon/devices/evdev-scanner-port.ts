@@ -206,7 +206,7 @@ export class EvdevScannerPort implements ScannerDevice {
       const bytes = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
       const parsed = parseInputEvents(bytes, this.recordSize);
       rest = parsed.rest;
-      const now = clock.now();
+      const now = clock.monoNow();
       const out: ScannerChunk[] = [];
       for (const event of parsed.events) out.push(...decoder.push(event, now));
       session.deliver(out);

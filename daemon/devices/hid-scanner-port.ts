@@ -213,7 +213,7 @@ export class HidScannerPort implements ScannerDevice {
     let idle: TimerHandle | undefined;
     handle.on("data", (data) => {
       if (!session.live) return;
-      session.deliver(decoder.push(data, clock.now()));
+      session.deliver(decoder.push(data, clock.monoNow()));
       // A read is one burst of reports: one left unfinished after a pause is broken and must not
       // be glued onto the next one.
       idle?.cancel();

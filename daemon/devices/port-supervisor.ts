@@ -172,7 +172,7 @@ export class PortSupervisor {
     if (this.held?.port !== port || this.phase === "stopped") return;
     const held = this.release();
     this.cancelTimers();
-    if (held && this.opts.clock.now() - held.openedAt >= HEALTHY_MS) this.failures = 0;
+    if (held && this.opts.clock.monoNow() - held.openedAt >= HEALTHY_MS) this.failures = 0;
     this.setState(state, error);
     this.scheduleRetry(state);
     void port.close().catch(() => {});
@@ -223,7 +223,7 @@ export class PortSupervisor {
       await port.close().catch(() => {});
       return;
     }
-    this.held = { port, openedAt: this.opts.clock.now(), resolution: r };
+    this.held = { port, openedAt: this.opts.clock.monoNow(), resolution: r };
     this.opens++;
     port.onClose((err) => this.lost(port, err ?? new Error("port closed")));
     try {
@@ -272,7 +272,7 @@ export class PortSupervisor {
       this.scheduleRetry("FAULT");
       return;
     }
-    if (held && this.opts.clock.now() - held.openedAt >= HEALTHY_MS) this.failures = 0;
+    if (held && this.opts.clock.monoNow() - held.openedAt >= HEALTHY_MS) this.failures = 0;
     this.setState("ABSENT", err.message);
     this.scheduleRetry("ABSENT");
   }

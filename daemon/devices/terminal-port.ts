@@ -167,7 +167,7 @@ export class TerminalPort {
   }
 
   private step(input: LinkInput): void {
-    const { state, effects } = linkStep(this.link, input, this.deps.clock.now());
+    const { state, effects } = linkStep(this.link, input, this.deps.clock.monoNow());
     this.link = state;
     for (const effect of effects) this.run(effect);
   }
@@ -203,7 +203,7 @@ export class TerminalPort {
         this.timer?.cancel();
         this.timer = this.deps.clock.setTimeout(
           () => this.step({ type: "tick" }),
-          effect.at - this.deps.clock.now(),
+          effect.at - this.deps.clock.monoNow(),
         );
         return;
       case "cancelTimer":

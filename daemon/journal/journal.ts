@@ -30,6 +30,8 @@ import {
   JOURNAL_MAGIC,
   JOURNAL_VERSION,
   type JournalHeader,
+  READABLE_JOURNAL_VERSIONS,
+  upgradeV1Record,
 } from "./record-shape.js";
 
 export const JOURNAL_FILE = "journal.log";
@@ -90,8 +92,10 @@ interface Scan {
   report: JournalLoadReport;
   /** The discarded lines and torn tail, in file order (for the sidecar). */
   bad: Uint8Array[];
-  /** The first line is a valid header of this version. */
+  /** The first line is a valid header of a version this posbridge reads. */
   headerOk: boolean;
+  /** The header's version (null without a valid header). */
+  version: number | null;
 }
 
 /** Reads a journal's bytes: verify each line, fold the records, count what was discarded. */
@@ -101,23 +105,28 @@ function scan(bytes: Uint8Array, path: string): Scan {
   const bad: Uint8Array[] = [];
   let discardedBytes = 0;
   let headerOk = false;
+  let version: number | null = null;
   lines.forEach((span, i) => {
     const decoded = decodeLine(bytes, span);
     if (decoded.ok && i === 0 && checkHeader(decoded.value) === undefined) {
-      const version = (decoded.value as JournalHeader).version;
-      if (version !== JOURNAL_VERSION) {
+      version = (decoded.value as JournalHeader).version;
+      if (!READABLE_JOURNAL_VERSIONS.includes(version)) {
         throw new BridgeError(
           "PB_JOURNAL_CORRUPT",
-          `journal ${path} has format version ${version}; this posbridge reads version ${JOURNAL_VERSION}`,
+          `journal ${path} has format version ${version}; this posbridge reads versions ${READABLE_JOURNAL_VERSIONS.join(" and ")}`,
           { context: { path, version } },
         );
       }
       headerOk = true;
       return;
     }
-    if (decoded.ok && checkRecord(decoded.value) === undefined) {
-      fold.put(canonicalRecord(decoded.value as JournalRecord), span.end - span.start);
-      return;
+    // A version-1 journal (or one whose header was lost) holds records of the older shape.
+    if (decoded.ok) {
+      const value = version === JOURNAL_VERSION ? decoded.value : upgradeV1Record(decoded.value);
+      if (checkRecord(value) === undefined) {
+        fold.put(canonicalRecord(value as JournalRecord), span.end - span.start);
+        return;
+      }
     }
     bad.push(bytes.subarray(span.start, span.end));
     discardedBytes += span.end - span.start;
@@ -130,6 +139,7 @@ function scan(bytes: Uint8Array, path: string): Scan {
     fold,
     bad,
     headerOk,
+    version,
     report: {
       lines: lines.length,
       records: fold.size,
@@ -234,6 +244,13 @@ export class Journal {
     } else if (!loaded?.headerOk) {
       journal.fileBytes = bytes.length;
       journal.compact();
+    } else if (loaded.version !== JOURNAL_VERSION) {
+      journal.fileBytes = bytes.length;
+      journal.compact();
+      options.log.info(
+        { journal: path, from: loaded.version, to: JOURNAL_VERSION },
+        "journal upgraded to the current format",
+      );
     } else {
       journal.fileBytes = bytes.length;
       journal.openAppend();
@@ -312,7 +329,8 @@ export class Journal {
   compact(): CompactResult {
     if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
     const bytesBefore = this.fileBytes;
-    const purge = this.fold.purgeable(this.clock.now() - this.retentionMs);
+    // Retention is a calendar matter: records carry wall-clock times, and so does the cutoff.
+    const purge = this.fold.purgeable(this.clock.wallNow() - this.retentionMs);
     const purgeKeys = new Set(purge);
     const kept = this.fold.records().filter((r) => !purgeKeys.has(r));
     const body = Buffer.concat([this.headerLine(), ...kept.map((r) => encodeLine(r))]);
@@ -367,7 +385,7 @@ export class Journal {
     const header: JournalHeader = {
       journal: JOURNAL_MAGIC,
       version: JOURNAL_VERSION,
-      createdAt: this.clock.now(),
+      createdAt: this.clock.wallNow(),
     };
     return encodeLine(header);
   }
@@ -480,7 +498,7 @@ export class Journal {
 
   /** Saves discarded bytes next to the journal before the rewrite drops them; returns the path. */
   private saveSidecar(bad: Uint8Array[]): string {
-    const base = `${this.path}.corrupt-${this.clock.now()}`;
+    const base = `${this.path}.corrupt-${this.clock.wallNow()}`;
     for (let n = 0; ; n++) {
       const path = n === 0 ? base : `${base}-${n}`;
       let fd: number;

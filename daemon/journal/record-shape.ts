@@ -26,7 +26,13 @@ export interface JournalHeader {
   createdAt: number;
 }
 export const JOURNAL_MAGIC = "posbridge";
-export const JOURNAL_VERSION = 1;
+/**
+ * 2: monotonic schedule fields (`boot`, `…Mono`, `nextDueMono` for `nextAt`). Version 1 files are
+ * read and upgraded (upgradeV1Record), then rewritten as version 2 at open.
+ */
+export const JOURNAL_VERSION = 2;
+/** Versions this posbridge can read. */
+export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2];
 
 /** Returns a problem ("must be …") or undefined when the value fits. */
 type Check = (v: unknown) => string | undefined;
@@ -121,7 +127,17 @@ const maskedCode: Check = (v) =>
 const count: Check = (v) =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? undefined : "must be an integer >= 0";
 
+/** Monotonic ms of the record's boot: an integer, below 0 for a moment before that boot. */
+const mono: Check = (v) =>
+  typeof v === "number" && Number.isSafeInteger(v) ? undefined : "must be an integer";
+
 const bool: Check = (v) => (typeof v === "boolean" ? undefined : "must be true or false");
+
+/** A boot tag (daemon/clock.ts readBootId), or "" when unknown. */
+const boot: Check = (v) =>
+  typeof v === "string" && /^[A-Za-z0-9]{0,32}$/.test(v)
+    ? undefined
+    : "must be a boot tag (up to 32 letters or digits)";
 
 type Spec<T> = { [K in keyof T]-?: Check };
 
@@ -155,6 +171,9 @@ const ATTEMPT: Spec<AttemptRecord> = {
   createdAt: count,
   deadlineMs: count,
   sentAt: orNull(count),
+  boot,
+  scannedMono: mono,
+  sentMono: orNull(mono),
   phase: oneOf(ATTEMPT_PHASES, "an attempt phase"),
   reason: oneOf(ATTEMPT_REASONS, "an attempt reason"),
   reasonCode: text(64),
@@ -162,7 +181,7 @@ const ATTEMPT: Spec<AttemptRecord> = {
   paidAmountFen: orNull(count),
   queries: count,
   reversals: count,
-  nextAt: orNull(count),
+  nextDueMono: orNull(mono),
   updatedAt: count,
 };
 
@@ -180,7 +199,9 @@ const REFUND: Spec<RefundRecord> = {
   sends: count,
   answered: bool,
   requestedAt: count,
-  nextAt: orNull(count),
+  boot,
+  requestedMono: mono,
+  nextDueMono: orNull(mono),
   updatedAt: count,
 };
 
@@ -239,4 +260,18 @@ export function canonicalRecord<R extends JournalRecord>(r: R): R {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(spec)) out[key] = (r as unknown as Record<string, unknown>)[key];
   return out as unknown as R;
+}
+
+/**
+ * A version-1 record in today's shape. Version 1 kept due times on the wall clock (`nextAt`) and
+ * no monotonic time: the due time is dropped (recovery sets one) and `boot` is "" so that a
+ * restart measures how long ago it was sent on the wall clock (protocols/core/instant.ts).
+ * Anything else is returned as it was, for checkRecord to judge.
+ */
+export function upgradeV1Record(v: unknown): unknown {
+  if (!isPlainObject(v) || !Object.hasOwn(v, "nextAt")) return v;
+  const rest = Object.fromEntries(Object.entries(v).filter(([key]) => key !== "nextAt"));
+  if (v.kind === "attempt") return { ...rest, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null };
+  if (v.kind === "refund") return { ...rest, boot: "", requestedMono: 0, nextDueMono: null };
+  return v;
 }

@@ -21,7 +21,8 @@ import type {
   SaleSettings,
   TimerName,
 } from "../../protocols/sale/sale-types.js";
-import type { Clock, TimerHandle } from "../clock.js";
+import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
+import { type Clock, instantOf, type TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
@@ -65,10 +66,14 @@ export interface LaneDeps {
 
 interface HeldCode {
   code: string;
-  deadlineMs: number;
+  /** Monotonic: the code is dead after this (scan + codeLifetimeMs). */
+  deadlineMono: number;
   /** The pay request was handed to the broker and not (yet) acknowledged by it. */
   inDoubt: boolean;
 }
+
+/** Queries, cancels and refunds are useless to the cloud after this long (their v5 expiry). */
+const COMMAND_EXPIRY_MS = 60_000;
 
 const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
   "answer",
@@ -321,13 +326,17 @@ export class Lane {
   private onScan(code: string): void {
     const { clock, newId } = this.deps;
     this.counters.scans++;
-    const now = clock.now();
+    const now = clock.monoNow();
     if (this.recentCodes.seen(code, now)) {
       this.feed({ type: "scanRepeated" });
       return;
     }
     const attemptId = newId();
-    this.codes.set(attemptId, { code, deadlineMs: now + this.deps.settings.codeLifetimeMs, inDoubt: false });
+    this.codes.set(attemptId, {
+      code,
+      deadlineMono: now + this.deps.settings.codeLifetimeMs,
+      inDoubt: false,
+    });
     this.feed({ type: "scan", code, attemptId });
   }
 
@@ -360,7 +369,7 @@ export class Lane {
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
         const before = this.state;
-        const { state, effects } = saleStep(this.deps.settings, this.state, next, this.deps.clock.now());
+        const { state, effects } = saleStep(this.deps.settings, this.state, next, instantOf(this.deps.clock));
         this.state = state;
         this.carryOut(effects);
         this.forgetCodes();
@@ -422,12 +431,12 @@ export class Lane {
 
   /** Codes are kept only for the attempt in flight, only while it may still be (re)published. */
   private forgetCodes(): void {
-    const now = this.deps.clock.now();
+    const now = this.deps.clock.monoNow();
     const a = this.state.current?.attempt;
     for (const [id, held] of this.codes) {
       const live =
         a?.attemptId === id && (a.phase === "queued" || a.phase === "sent" || a.phase === "unknown");
-      if (!live || now >= held.deadlineMs) this.codes.delete(id);
+      if (!live || now >= held.deadlineMono) this.codes.delete(id);
     }
   }
 
@@ -452,7 +461,8 @@ export class Lane {
       scannedAtMs: a.createdAt,
       deadlineMs: a.deadlineMs,
     };
-    const sent = rpc.send(this.id, command, (a.deadlineMs - clock.now()) / 1000, {
+    const sent = rpc.send(this.id, command, {
+      expiresAtMono: Math.min(codeDeadlineMono(a), held.deadlineMono),
       onAck: (acked) => {
         const h = this.codes.get(a.attemptId);
         if (h) h.inDoubt = !acked;
@@ -461,7 +471,7 @@ export class Lane {
     if (!sent.ok) return false;
     held.inDoubt = true;
     // Only a code that left the bridge is spent; one that never went out may be scanned again.
-    this.recentCodes.remember(held.code, clock.now());
+    this.recentCodes.remember(held.code, clock.monoNow());
     this.crash("publish:pay");
     return true;
   }
@@ -493,7 +503,9 @@ export class Lane {
       case "query":
       case "cancel":
       case "refund": {
-        const sent = rpc.send(this.id, effect.command, 60);
+        const sent = rpc.send(this.id, effect.command, {
+          expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
+        });
         if (sent.ok) this.crash(`publish:${effect.type}`);
         else
           log.warn(
@@ -510,7 +522,7 @@ export class Lane {
           clock.setTimeout(() => {
             this.timers.delete(name);
             this.feed({ type: "timer", name });
-          }, effect.at - clock.now()),
+          }, effect.atMono - clock.monoNow()),
         );
         return;
       }

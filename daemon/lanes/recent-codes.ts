@@ -1,7 +1,8 @@
 // Codes this lane submitted in the last minute, to refuse a scanner double-read or a stale code
 // shown again (payment-domain.md §7 rules 7–8: never send the same code twice, under any attempt
 // id). Only a keyed hash is kept, in memory, with a key made fresh by each process: nothing here
-// can be turned back into a code, and nothing is ever written anywhere.
+// can be turned back into a code, and nothing is ever written anywhere. Times are monotonic ms:
+// a wall-clock step forward must not forget a code early and let a double read through.
 import { createHmac, randomBytes } from "node:crypto";
 
 export class RecentCodes {

@@ -12,7 +12,10 @@
 //   - when the reversal budget runs out the attempt is `unresolved`: re-queried every
 //     reconcileIntervalMs, after a restart too, until the cloud says something final.
 // Nothing is sent while the link is down: the due time moves on, budgets are not spent.
+// Every due time is monotonic (`at.mono`, fields `…Mono`): a wall-clock step of hours neither
+// hastens a reversal nor delays a query. The wall clock only stamps the record (`…At`).
 import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
+import { elapsedSince, type Instant, monoAgo } from "../core/instant.js";
 import { type AttemptReason, type AttemptRecord, isFinalAttempt } from "./records.js";
 
 export interface AttemptSettings {
@@ -49,7 +52,7 @@ export type AttemptInput =
   /** The link is back: a queued attempt is published now, others act at once. */
   | { type: "linkUp" }
   | { type: "result"; result: PaymentResult; answers: CloudCommand["type"] }
-  /** `nextAt` was reached. */
+  /** `nextDueMono` was reached. */
   | { type: "due" }
   | { type: "cashierCancel" }
   /** Found not final in the journal after a restart. */
@@ -71,21 +74,26 @@ export type AttemptNote =
 
 const NOT_FOUND = /^(ORDERNOTEXIST|ORDER_NOT_EXIST|TRADE_NOT_EXIST|ACQ\.TRADE_NOT_EXIST|NOT_FOUND)$/i;
 
-/** A new attempt for a scan: `sent` when the link is up (the caller publishes), else `queued`. */
+/**
+ * A new attempt for a scan at `at`, whose code lives `codeLifetimeMs`: `sent` when the link is up
+ * (the caller publishes), else `queued`. `deadlineMs` (wall clock) is what the cloud is told.
+ */
 export function newAttempt(
   s: AttemptSettings,
-  fields: Pick<
-    AttemptRecord,
-    "attemptId" | "laneId" | "orderRef" | "amountFen" | "scheme" | "maskedCode" | "deadlineMs"
-  >,
+  fields: Pick<AttemptRecord, "attemptId" | "laneId" | "orderRef" | "amountFen" | "scheme" | "maskedCode">,
+  codeLifetimeMs: number,
   online: boolean,
-  now: number,
+  at: Instant,
 ): AttemptStep {
-  const attempt: AttemptRecord = {
+  const base: AttemptRecord = {
     kind: "attempt",
     ...fields,
-    createdAt: now,
-    sentAt: online ? now : null,
+    createdAt: at.wall,
+    deadlineMs: at.wall + codeLifetimeMs,
+    sentAt: online ? at.wall : null,
+    boot: at.boot,
+    scannedMono: at.mono,
+    sentMono: online ? at.mono : null,
     phase: online ? "sent" : "queued",
     reason: "",
     reasonCode: "",
@@ -93,14 +101,21 @@ export function newAttempt(
     paidAmountFen: null,
     queries: 0,
     reversals: 0,
-    nextAt: online ? now + s.firstQueryMs : sendBy(s, fields.deadlineMs, now),
-    updatedAt: now,
+    nextDueMono: null,
+    updatedAt: at.wall,
   };
+  const attempt = { ...base, nextDueMono: online ? at.mono + s.firstQueryMs : sendBy(s, base) };
   return { attempt, sends: online ? [{ type: "pay" }] : [], notes: [] };
 }
 
-function sendBy(s: AttemptSettings, deadlineMs: number, createdAt: number): number {
-  return Math.min(createdAt + s.sendWindowMs, deadlineMs);
+/** Monotonic instant after which the code is dead: the cloud must not charge, nothing is published. */
+export function codeDeadlineMono(a: AttemptRecord): number {
+  return a.scannedMono + Math.max(0, a.deadlineMs - a.createdAt);
+}
+
+/** The last monotonic instant a queued attempt may still be published. */
+function sendBy(s: AttemptSettings, a: AttemptRecord): number {
+  return Math.min(a.scannedMono + s.sendWindowMs, codeDeadlineMono(a));
 }
 
 export function attemptStep(
@@ -108,7 +123,7 @@ export function attemptStep(
   a: AttemptRecord,
   input: AttemptInput,
   online: boolean,
-  now: number,
+  at: Instant,
 ): AttemptStep {
   if (isFinalAttempt(a.phase)) {
     if (input.type === "result")
@@ -119,43 +134,42 @@ export function attemptStep(
     case "notPublished":
       if (a.phase !== "sent" || a.sentAt === null || a.queries > 0) return same(a);
       // Nothing left the bridge: wait for the link, within the send window.
-      return step({ ...a, phase: "queued", sentAt: null, nextAt: sendBy(s, a.deadlineMs, a.createdAt) }, now);
+      return step({ ...a, phase: "queued", sentAt: null, sentMono: null, nextDueMono: sendBy(s, a) }, at);
     case "linkUp":
-      if (a.phase === "queued") return publishQueued(s, a, online, now);
-      return step({ ...a, nextAt: Math.min(a.nextAt ?? now, now) }, now);
+      if (a.phase === "queued") return publishQueued(s, a, online, at);
+      return step({ ...a, nextDueMono: Math.min(a.nextDueMono ?? at.mono, at.mono) }, at);
     case "recovered":
-      return onRecovered(s, a, online, now);
+      return onRecovered(s, rebase(a, at), online, at);
     case "cashierCancel":
-      if (a.phase === "queued") return cancelled(a, "cashierCancel", now);
+      if (a.phase === "queued") return cancelled(a, "cashierCancel", at);
       if (a.phase === "reversing") return same(a);
-      return reverse(s, { ...a, reason: "cashierCancel" }, online, now);
+      return reverse(s, { ...a, reason: "cashierCancel" }, online, at);
     case "due":
-      if (a.nextAt === null || now < a.nextAt) return same(a);
-      return onDue(s, a, online, now);
+      if (a.nextDueMono === null || at.mono < a.nextDueMono) return same(a);
+      return onDue(s, a, online, at);
     case "result":
-      return onResult(s, a, input.result, input.answers, online, now);
+      return onResult(s, a, input.result, input.answers, online, at);
   }
 }
 
-function onDue(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+function onDue(s: AttemptSettings, a: AttemptRecord, online: boolean, at: Instant): AttemptStep {
+  const now = at.mono;
   switch (a.phase) {
     case "queued":
-      return publishQueued(s, a, online, now);
+      return publishQueued(s, a, online, at);
     case "sent":
     case "waitCustomer":
     case "unknown": {
-      if (a.sentAt !== null && now >= a.sentAt + s.reverseAfterMs)
-        return reverse(
-          s,
-          { ...a, reason: a.reason === "cashierCancel" ? a.reason : "deadline" },
-          online,
-          now,
-        );
-      if (!online) return step({ ...a, nextAt: now + s.queryIntervalMs }, now);
+      if (a.sentMono !== null && now >= a.sentMono + s.reverseAfterMs)
+        return reverse(s, { ...a, reason: a.reason === "cashierCancel" ? a.reason : "deadline" }, online, at);
+      if (!online) return step({ ...a, nextDueMono: now + s.queryIntervalMs }, at);
       const phase = a.phase === "sent" ? "unknown" : a.phase;
       const reason: AttemptReason = a.phase === "sent" ? "noAnswer" : a.reason;
       return {
-        attempt: touch({ ...a, phase, reason, queries: a.queries + 1, nextAt: now + s.queryIntervalMs }, now),
+        attempt: touch(
+          { ...a, phase, reason, queries: a.queries + 1, nextDueMono: now + s.queryIntervalMs },
+          at,
+        ),
         sends: [{ type: "query" }],
         notes: [],
       };
@@ -163,14 +177,19 @@ function onDue(s: AttemptSettings, a: AttemptRecord, online: boolean, now: numbe
     case "reversing":
       if (a.reversals >= s.maxReversals)
         return step(
-          { ...a, phase: "unresolved", reason: "reverseExhausted", nextAt: now + s.reconcileIntervalMs },
-          now,
+          {
+            ...a,
+            phase: "unresolved",
+            reason: "reverseExhausted",
+            nextDueMono: now + s.reconcileIntervalMs,
+          },
+          at,
         );
-      return reverse(s, a, online, now);
+      return reverse(s, a, online, at);
     case "unresolved":
-      if (!online) return step({ ...a, nextAt: now + s.reconcileIntervalMs }, now);
+      if (!online) return step({ ...a, nextDueMono: now + s.reconcileIntervalMs }, at);
       return {
-        attempt: touch({ ...a, queries: a.queries + 1, nextAt: now + s.reconcileIntervalMs }, now),
+        attempt: touch({ ...a, queries: a.queries + 1, nextDueMono: now + s.reconcileIntervalMs }, at),
         sends: [{ type: "query" }],
         notes: [],
       };
@@ -179,32 +198,54 @@ function onDue(s: AttemptSettings, a: AttemptRecord, online: boolean, now: numbe
   }
 }
 
-function publishQueued(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
-  const latest = sendBy(s, a.deadlineMs, a.createdAt);
+function publishQueued(s: AttemptSettings, a: AttemptRecord, online: boolean, at: Instant): AttemptStep {
+  const latest = sendBy(s, a);
   // Never publish a pay request after its send-by time: no money has moved, say so.
-  if (now >= latest) return cancelled(a, "notSent", now);
-  if (!online) return step({ ...a, nextAt: latest }, now);
+  if (at.mono >= latest) return cancelled(a, "notSent", at);
+  if (!online) return step({ ...a, nextDueMono: latest }, at);
   return {
-    attempt: touch({ ...a, phase: "sent", sentAt: now, nextAt: now + s.firstQueryMs }, now),
+    attempt: touch(
+      { ...a, phase: "sent", sentAt: at.wall, sentMono: at.mono, nextDueMono: at.mono + s.firstQueryMs },
+      at,
+    ),
     sends: [{ type: "pay" }],
     notes: [],
   };
 }
 
-function onRecovered(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
+/**
+ * An attempt read back from the journal, moved onto this boot's monotonic clock: how long ago it
+ * was scanned and sent is exact when the bridge only restarted (same boot), and taken from the
+ * wall clock after a reboot (or from a journal that kept no monotonic time).
+ */
+export function rebase(a: AttemptRecord, at: Instant): AttemptRecord {
+  if (a.boot === at.boot && a.boot !== "") return a;
+  const scanned = elapsedSince({ wall: a.createdAt, mono: a.scannedMono, boot: a.boot }, at);
+  const sent =
+    a.sentAt === null ? null : elapsedSince({ wall: a.sentAt, mono: a.sentMono, boot: a.boot }, at);
+  return {
+    ...a,
+    boot: at.boot,
+    scannedMono: monoAgo(at, scanned),
+    sentMono: sent === null ? null : monoAgo(at, sent),
+    nextDueMono: a.nextDueMono === null ? null : at.mono,
+  };
+}
+
+function onRecovered(s: AttemptSettings, a: AttemptRecord, online: boolean, at: Instant): AttemptStep {
   switch (a.phase) {
     case "queued":
       // A queued attempt was refused by the link: it never left, and its code died with the process.
-      return cancelled(a, "notSent", now);
+      return cancelled(a, "notSent", at);
     case "sent":
     case "waitCustomer":
     case "unknown":
-      if (a.sentAt === null || now >= a.sentAt + s.reverseAfterMs)
-        return reverse(s, { ...a, reason: "recovered" }, online, now);
-      return step({ ...a, phase: "unknown", reason: "recovered", nextAt: now }, now);
+      if (a.sentMono === null || at.mono >= a.sentMono + s.reverseAfterMs)
+        return reverse(s, { ...a, reason: "recovered" }, online, at);
+      return step({ ...a, phase: "unknown", reason: "recovered", nextDueMono: at.mono }, at);
     case "reversing":
     case "unresolved":
-      return step({ ...a, nextAt: now }, now);
+      return step({ ...a, nextDueMono: at.mono }, at);
     default:
       return same(a);
   }
@@ -216,7 +257,7 @@ function onResult(
   res: PaymentResult,
   answers: CloudCommand["type"],
   online: boolean,
-  now: number,
+  at: Instant,
 ): AttemptStep {
   const withCode = { ...a, reasonCode: res.reasonCode.slice(0, 64) };
   if (res.status === "FAILED" && NOT_FOUND.test(res.reasonCode) && answers !== "cancel") {
@@ -224,7 +265,7 @@ function onResult(
     // reconciliation, close it for good with a cancel (the cloud keeps a tombstone).
     if (a.phase === "unresolved" && online)
       return {
-        attempt: touch({ ...withCode, phase: "reversing", reversals: a.reversals + 1 }, now),
+        attempt: touch({ ...withCode, phase: "reversing", reversals: a.reversals + 1 }, at),
         sends: [{ type: "cancel", reason: "not found by the cloud" }],
         notes: [{ kind: "notFound", detail: `cloud does not know attempt ${a.attemptId}; closing it` }],
       };
@@ -234,21 +275,21 @@ function onResult(
       notes: [{ kind: "notFound", detail: `cloud does not know attempt ${a.attemptId} yet` }],
     };
   }
-  if (a.phase === "reversing") return onReversalResult(s, withCode, res, answers, now);
+  if (a.phase === "reversing") return onReversalResult(s, withCode, res, answers, at);
   switch (res.status) {
     case "PAID":
-      return onPaid(s, withCode, res, now, "");
+      return onPaid(s, withCode, res, at, "");
     case "WAITING_CUSTOMER":
-      return step({ ...withCode, phase: "waitCustomer", nextAt: now + s.queryIntervalMs }, now);
+      return step({ ...withCode, phase: "waitCustomer", nextDueMono: at.mono + s.queryIntervalMs }, at);
     case "UNKNOWN":
       return step(
         {
           ...withCode,
           phase: a.phase === "unresolved" ? "unresolved" : "unknown",
           reason: a.phase === "unresolved" ? a.reason : "cloudUnknown",
-          nextAt: a.phase === "unresolved" ? a.nextAt : now + s.firstQueryMs,
+          nextDueMono: a.phase === "unresolved" ? a.nextDueMono : at.mono + s.firstQueryMs,
         },
-        now,
+        at,
       );
     case "FAILED":
       return step(
@@ -256,12 +297,12 @@ function onResult(
           ...withCode,
           phase: "failed",
           reason: res.rescanAllowed ? "declinedRescan" : "declinedFinal",
-          nextAt: null,
+          nextDueMono: null,
         },
-        now,
+        at,
       );
     case "CANCELLED":
-      return cancelled(withCode, "reversed", now);
+      return cancelled(withCode, "reversed", at);
   }
 }
 
@@ -270,26 +311,29 @@ function onReversalResult(
   a: AttemptRecord,
   res: PaymentResult,
   answers: CloudCommand["type"],
-  now: number,
+  at: Instant,
 ): AttemptStep {
   // Reversed, or the payment itself failed: either way no money moved (or it was returned).
-  if (res.status === "CANCELLED" || res.status === "FAILED") return cancelled(a, "reversed", now);
+  if (res.status === "CANCELLED" || res.status === "FAILED") return cancelled(a, "reversed", at);
   if (res.status === "PAID") {
     // A PAID answering the pay request or a query may be undone by the reversal under way; only
     // the cancel's own PAID ("could not reverse") is the truth.
     if (answers !== "cancel")
       return note(a, "resultIgnored", `PAID for ${answers} of ${a.attemptId} ignored: reversal under way`);
-    return onPaid(s, a, res, now, "paidDespiteReverse");
+    return onPaid(s, a, res, at, "paidDespiteReverse");
   }
   // WAITING or UNKNOWN to a cancel: the cloud asks us to try again (recall=Y); the due time does.
-  return step({ ...a, nextAt: Math.min(a.nextAt ?? now + s.reverseRetryMs, now + s.reverseRetryMs) }, now);
+  return step(
+    { ...a, nextDueMono: Math.min(a.nextDueMono ?? at.mono + s.reverseRetryMs, at.mono + s.reverseRetryMs) },
+    at,
+  );
 }
 
 function onPaid(
   s: AttemptSettings,
   a: AttemptRecord,
   res: PaymentResult,
-  now: number,
+  at: Instant,
   reason: AttemptReason,
 ): AttemptStep {
   if (res.amountFen !== a.amountFen) {
@@ -301,9 +345,9 @@ function onPaid(
           phase: "unresolved",
           reason: "amountMismatch",
           paidAmountFen: res.amountFen,
-          nextAt: now + s.reconcileIntervalMs,
+          nextDueMono: at.mono + s.reconcileIntervalMs,
         },
-        now,
+        at,
       ),
       sends: [],
       notes: [{ kind: "amountMismatch", detail }],
@@ -316,18 +360,18 @@ function onPaid(
       reason,
       channelTradeNo: res.channelTradeNo.slice(0, 64),
       paidAmountFen: res.amountFen,
-      nextAt: null,
+      nextDueMono: null,
     },
-    now,
+    at,
   );
 }
 
-function reverse(s: AttemptSettings, a: AttemptRecord, online: boolean, now: number): AttemptStep {
-  if (!online) return step({ ...a, phase: "reversing", nextAt: now + s.reverseRetryMs }, now);
+function reverse(s: AttemptSettings, a: AttemptRecord, online: boolean, at: Instant): AttemptStep {
+  if (!online) return step({ ...a, phase: "reversing", nextDueMono: at.mono + s.reverseRetryMs }, at);
   return {
     attempt: touch(
-      { ...a, phase: "reversing", reversals: a.reversals + 1, nextAt: now + s.reverseRetryMs },
-      now,
+      { ...a, phase: "reversing", reversals: a.reversals + 1, nextDueMono: at.mono + s.reverseRetryMs },
+      at,
     ),
     sends: [{ type: "cancel", reason: reverseReason(a.reason) }],
     notes: [],
@@ -340,22 +384,22 @@ function reverseReason(reason: AttemptReason): string {
   return "no final result before the deadline";
 }
 
-function cancelled(a: AttemptRecord, reason: AttemptReason, now: number): AttemptStep {
-  return step({ ...a, phase: "cancelled", reason, nextAt: null }, now);
+function cancelled(a: AttemptRecord, reason: AttemptReason, at: Instant): AttemptStep {
+  return step({ ...a, phase: "cancelled", reason, nextDueMono: null }, at);
 }
 
 function note(a: AttemptRecord, kind: AttemptNote["kind"], detail: string): AttemptStep {
   return { attempt: a, sends: [], notes: [{ kind, detail }] };
 }
 
-function step(a: AttemptRecord, now: number): AttemptStep {
-  return { attempt: touch(a, now), sends: [], notes: [] };
+function step(a: AttemptRecord, at: Instant): AttemptStep {
+  return { attempt: touch(a, at), sends: [], notes: [] };
 }
 
 function same(a: AttemptRecord): AttemptStep {
   return { attempt: a, sends: [], notes: [] };
 }
 
-function touch(a: AttemptRecord, now: number): AttemptRecord {
-  return { ...a, updatedAt: now };
+function touch(a: AttemptRecord, at: Instant): AttemptRecord {
+  return { ...a, updatedAt: at.wall };
 }

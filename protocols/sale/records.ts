@@ -2,6 +2,9 @@
 // Each record is a full snapshot of one entity; the journal folds them last-write-wins by key.
 // Never a payment code, never payer identifiers (payment-domain.md §7 rules 18–19): the only
 // trace of a code is `maskedCode`, scheme + last 4 digits at most.
+// Time (protocols/core/instant.ts): fields ending in `At` (and `deadlineMs`) are wall-clock epoch
+// ms, written down for people and the cloud; fields ending in `Mono` are monotonic ms of the boot
+// named by `boot`, and every schedule runs on them, so an NTP step moves no query or reversal.
 import type { Scheme } from "../payment/scheme.js";
 
 /**
@@ -68,12 +71,21 @@ export interface AttemptRecord {
   scheme: Scheme;
   /** scheme + last 4 at most (protocols/payment/mask.ts). */
   maskedCode: string;
-  /** When the code was scanned (the attempt was made). */
+  /** When the code was scanned (the attempt was made): wall clock, sent as scanned_at_ms. */
   createdAt: number;
-  /** After this instant the cloud must not charge; no PayRequest is published after it. */
+  /**
+   * Wall clock, sent as deadline_ms: after this instant the cloud must not charge. The bridge
+   * itself enforces it on the monotonic clock (scannedMono + deadlineMs - createdAt).
+   */
   deadlineMs: number;
-  /** When the PayRequest was first published; null while queued. */
+  /** When the PayRequest was first published (wall clock); null while queued. */
   sentAt: number | null;
+  /** The boot `scannedMono`, `sentMono` and `nextDueMono` count on ("" when not known). */
+  boot: string;
+  /** When the code was scanned, monotonic: the send window and the code's life run from here. */
+  scannedMono: number;
+  /** When the PayRequest was first published, monotonic: the reversal deadline runs from here. */
+  sentMono: number | null;
   phase: AttemptPhase;
   reason: AttemptReason;
   /** The cloud's reason code (e.g. USERPAYING, SYSTEMERROR); no payer data. */
@@ -83,8 +95,8 @@ export interface AttemptRecord {
   paidAmountFen: number | null;
   queries: number;
   reversals: number;
-  /** When the machine next acts on this attempt (query, reverse, send-by); null when final. */
-  nextAt: number | null;
+  /** When the machine next acts on this attempt (query, reverse, send-by), monotonic; null when final. */
+  nextDueMono: number | null;
   updatedAt: number;
 }
 
@@ -133,8 +145,14 @@ export interface RefundRecord {
   sends: number;
   /** The RF has had its RS. */
   answered: boolean;
+  /** When the refund was (last) asked for: wall clock. */
   requestedAt: number;
-  nextAt: number | null;
+  /** The boot `requestedMono` and `nextDueMono` count on ("" when not known). */
+  boot: string;
+  /** The same moment, monotonic: the register's answer is due `answerWithinMs` after it. */
+  requestedMono: number;
+  /** When the refund is next resent, monotonic; null when final. */
+  nextDueMono: number | null;
   updatedAt: number;
 }
 

@@ -4,6 +4,7 @@
 // rule 23), answered REFUNDED / REFUND_FAILED, or UNKNOWN after `answerWithinMs` and kept being
 // resolved in the background.
 import type { RefundResult } from "../cloud/cloud-messages.js";
+import { elapsedSince, type Instant, monoAgo } from "../core/instant.js";
 import { formatYuan } from "../payment/amount.js";
 import type { AttemptRecord, RefundRecord, SaleRecord } from "./records.js";
 
@@ -53,7 +54,7 @@ export function decideRefund(
   s: RefundSettings,
   ask: RefundAsk,
   view: SaleView | undefined,
-  now: number,
+  at: Instant,
 ): RefundDecision {
   if (!view) return { type: "reject", text: "未知订单，不能退款" };
   const { sale } = view;
@@ -72,9 +73,11 @@ export function decideRefund(
         seq: ask.seq,
         answered: false,
         sends: same.sends + 1,
-        requestedAt: now,
-        nextAt: now + s.retryMs,
-        updatedAt: now,
+        requestedAt: at.wall,
+        boot: at.boot,
+        requestedMono: at.mono,
+        nextDueMono: at.mono + s.retryMs,
+        updatedAt: at.wall,
       },
     };
   }
@@ -100,9 +103,11 @@ export function decideRefund(
       reasonCode: "",
       sends: 1,
       answered: false,
-      requestedAt: now,
-      nextAt: now + s.retryMs,
-      updatedAt: now,
+      requestedAt: at.wall,
+      boot: at.boot,
+      requestedMono: at.mono,
+      nextDueMono: at.mono + s.retryMs,
+      updatedAt: at.wall,
     },
   };
 }
@@ -115,32 +120,52 @@ export type RefundStep = {
   answer: boolean;
 };
 
-export function refundOnResult(r: RefundRecord, res: RefundResult, now: number): RefundStep {
+export function refundOnResult(r: RefundRecord, res: RefundResult, at: Instant): RefundStep {
   if (r.phase === "refunded" || r.phase === "failed") return { refund: r, send: false, answer: false };
   const reasonCode = res.reasonCode.slice(0, 64);
   if (res.status === "REFUNDED" || res.status === "REFUND_FAILED") {
     const phase = res.status === "REFUNDED" ? "refunded" : "failed";
     return {
-      refund: { ...r, phase, reasonCode, nextAt: null, answered: true, updatedAt: now },
+      refund: { ...r, phase, reasonCode, nextDueMono: null, answered: true, updatedAt: at.wall },
       send: false,
       answer: !r.answered,
     };
   }
-  return { refund: { ...r, reasonCode, updatedAt: now }, send: false, answer: false };
+  return { refund: { ...r, reasonCode, updatedAt: at.wall }, send: false, answer: false };
 }
 
-/** `nextAt` reached (or the link came back: `due` with now). Sends only while online. */
-export function refundOnDue(s: RefundSettings, r: RefundRecord, online: boolean, now: number): RefundStep {
+/** `nextDueMono` reached (or the link came back: due now). Sends only while online. */
+export function refundOnDue(s: RefundSettings, r: RefundRecord, online: boolean, at: Instant): RefundStep {
   if (r.phase === "refunded" || r.phase === "failed") return { refund: r, send: false, answer: false };
-  const late = !r.answered && now >= r.requestedAt + s.answerWithinMs;
+  const now = at.mono;
+  const late = !r.answered && now >= r.requestedMono + s.answerWithinMs;
   const interval = r.answered || late ? s.reconcileIntervalMs : s.retryMs;
   const next: RefundRecord = {
     ...r,
     phase: late || r.answered ? "unknown" : r.phase,
     answered: r.answered || late,
     sends: online ? r.sends + 1 : r.sends,
-    nextAt: now + interval,
-    updatedAt: now,
+    nextDueMono: now + interval,
+    updatedAt: at.wall,
   };
   return { refund: next, send: online, answer: late };
+}
+
+/**
+ * A refund read back from the journal after a restart, moved onto this boot's monotonic clock
+ * (exact after a restart, by the wall clock after a reboot) and due at once.
+ */
+export function rebaseRefund(r: RefundRecord, at: Instant): RefundRecord {
+  const moved =
+    r.boot === at.boot && r.boot !== ""
+      ? r
+      : {
+          ...r,
+          boot: at.boot,
+          requestedMono: monoAgo(
+            at,
+            elapsedSince({ wall: r.requestedAt, mono: r.requestedMono, boot: r.boot }, at),
+          ),
+        };
+  return { ...moved, nextDueMono: at.mono };
 }

@@ -1,5 +1,6 @@
 // The per-lane sale machine's vocabulary: its state, the inputs it is fed and the effects it
-// asks the runner (daemon/lanes/lane.ts) to carry out. No I/O, no clocks: time is `now`.
+// asks the runner (daemon/lanes/lane.ts) to carry out. No I/O, no clocks: time arrives as an
+// Instant (wall for records, mono for every due time: protocols/core/instant.ts).
 // The machine never holds a payment code: a scan input carries one for classification only, and
 // the runner keeps it in memory under the attempt id until the attempt's deadline.
 import type {
@@ -10,12 +11,14 @@ import type {
   RefundCommand,
   RefundResult,
 } from "../cloud/cloud-messages.js";
+import type { Instant } from "../core/instant.js";
 import type { DisplayView } from "../display/display-view.js";
 import type { SchemeRule } from "../payment/scheme.js";
 import type { PosAnswer, PosRequest } from "../pos/pos-messages.js";
 import type { AttemptSettings } from "./attempt-machine.js";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "./records.js";
 import type { RefundSettings, SaleView } from "./refund-machine.js";
+import type { Effects } from "./sale-outcomes.js";
 
 export interface SaleSettings {
   scanTimeoutMs: number;
@@ -57,8 +60,15 @@ export interface LaneSaleState {
   cloudOnline: boolean;
   /** False after the journal refused a write: no new sale or refund until it works again. */
   journalOk: boolean;
-  /** When the `attempts` timer is armed for (the earliest due time), or null. */
-  dueAt: number | null;
+  /** Monotonic time the `attempts` timer is armed for (the earliest due time), or null. */
+  dueMono: number | null;
+}
+
+/** What every handler of one step shares: the settings, the moment, and the effects so far. */
+export interface StepContext {
+  readonly s: SaleSettings;
+  readonly at: Instant;
+  readonly out: Effects;
 }
 
 export type TimerName = "scan" | "attempts" | "idleDisplay";
@@ -110,7 +120,8 @@ export type SaleEffect =
   | { type: "query"; command: QueryCommand }
   | { type: "cancel"; command: CancelCommand }
   | { type: "refund"; command: RefundCommand }
-  | { type: "armTimer"; name: TimerName; at: number }
+  /** Fire `timer` with this name at monotonic time `atMono` (replacing one armed under that name). */
+  | { type: "armTimer"; name: TimerName; atMono: number }
   | { type: "cancelTimer"; name: TimerName }
   /** Something worth a log line and a counter. `detail` never holds a payment code. */
   | { type: "event"; kind: SaleEventKind; detail: string; level: "info" | "warn" | "error" };

@@ -1,7 +1,9 @@
 // Drives the pure sale machine the way daemon/lanes/lane.ts does, without devices: journal
 // effects fold into an in-memory map (the journal's view feeds register requests), armed timers
-// fire when `advance` passes them, and every effect is kept for assertions.
+// fire when `advance` passes them (on the monotonic clock), and every effect is kept for
+// assertions. `stepWall` moves the wall clock alone, as NTP does.
 import type { PaymentResult, RefundResult } from "../../protocols/cloud/cloud-messages.js";
+import type { Instant } from "../../protocols/core/instant.js";
 import { DEFAULT_SCHEME_RULES } from "../../protocols/payment/classify-code.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import { DEFAULT_ATTEMPT_SETTINGS } from "../../protocols/sale/attempt-machine.js";
@@ -62,9 +64,15 @@ export function refundResult(p: Partial<RefundResult>): RefundResult {
   };
 }
 
+export const HARNESS_BOOT = "harnessboot0001";
+
 export class SaleHarness {
   state: LaneSaleState;
+  /** Wall clock (epoch ms). */
   now: number;
+  /** Monotonic clock; starts equal to `now` unless told otherwise. */
+  mono: number;
+  boot: string;
   readonly journal = new Map<string, JournalRecord>();
   readonly effects: SaleEffect[] = [];
   readonly timers = new Map<TimerName, number>();
@@ -74,18 +82,31 @@ export class SaleHarness {
     readonly settings: SaleSettings = SETTINGS,
     online = true,
     now = T0,
+    mono = now,
+    boot = HARNESS_BOOT,
   ) {
     this.state = initialSaleState("lane1", online);
     this.now = now;
+    this.mono = mono;
+    this.boot = boot;
+  }
+
+  get at(): Instant {
+    return { wall: this.now, mono: this.mono, boot: this.boot };
+  }
+
+  /** The wall clock jumps (NTP, `date -s`); the monotonic clock and the timers do not move. */
+  stepWall(ms: number): void {
+    this.now += ms;
   }
 
   /** Feeds one input; returns only this step's effects. */
   feed(input: SaleInput): SaleEffect[] {
-    const step = saleStep(this.settings, this.state, input, this.now);
+    const step = saleStep(this.settings, this.state, input, this.at);
     this.state = step.state;
     for (const e of step.effects) {
       if (e.type === "journal") this.journal.set(recordKey(e.record), e.record);
-      if (e.type === "armTimer") this.timers.set(e.name, e.at);
+      if (e.type === "armTimer") this.timers.set(e.name, e.atMono);
       if (e.type === "cancelTimer") this.timers.delete(e.name);
     }
     this.effects.push(...step.effects);
@@ -118,18 +139,21 @@ export class SaleHarness {
     return this.feed({ type: "cloudResult", attemptId, answers, result: payment(p) });
   }
 
-  /** Moves time on, firing armed timers in time order. Returns the effects of those steps. */
+  /** Moves both clocks on, firing armed timers in time order. Returns the effects of those steps. */
   advance(ms: number): SaleEffect[] {
-    const end = this.now + ms;
+    const end = this.mono + ms;
     const out: SaleEffect[] = [];
     for (;;) {
       const due = [...this.timers.entries()].filter(([, at]) => at <= end).sort((a, b) => a[1] - b[1])[0];
       if (!due) break;
       this.timers.delete(due[0]);
-      this.now = Math.max(this.now, due[1]);
+      const to = Math.max(this.mono, due[1]);
+      this.now += to - this.mono;
+      this.mono = to;
       out.push(...this.feed({ type: "timer", name: due[0] }));
     }
-    this.now = end;
+    this.now += end - this.mono;
+    this.mono = end;
     return out;
   }
 

@@ -38,26 +38,41 @@ const pay: PayCommand = {
 function setup(online = true) {
   const f = fakeLink(online);
   let id = 0;
+  const clock = new ManualClock();
   const rpc = new CloudRpc({
     link: f.link as unknown as MqttLink,
-    clock: new ManualClock(),
+    clock,
     log: pino({ level: "silent" }),
     newId: () => `REQ${++id}`,
   });
   const delivered: [string, CloudResponse][] = [];
   rpc.onResult((lane, r) => delivered.push([lane, r]));
-  return { ...f, rpc, delivered };
+  return { ...f, rpc, delivered, clock };
 }
 
+/** Expires `ms` from the clock's monotonic now. */
+const within = (clock: ManualClock, ms: number) => ({ expiresAtMono: clock.monoNow() + ms });
+
 describe("CloudRpc deadline", () => {
-  it("never publishes a pay request at or after its deadline, and counts it", () => {
-    const { rpc, published } = setup();
-    const late = { ...pay, deadlineMs: 1_700_000_000_000 };
-    expect(rpc.send("lane1", late, 1)).toEqual({ ok: false, reason: "past its deadline" });
+  it("never publishes a request at or after its (monotonic) deadline, and counts it", () => {
+    const { rpc, published, clock } = setup();
+    expect(rpc.send("lane1", pay, within(clock, 0))).toEqual({ ok: false, reason: "past its deadline" });
     expect(published).toEqual([]);
     expect(rpc.counters.expired).toBe(1);
-    // Other commands carry no deadline and still go.
-    expect(rpc.send("lane1", { type: "query", attemptId: "A" }, 60).ok).toBe(true);
+    expect(rpc.send("lane1", { type: "query", attemptId: "A" }, within(clock, 60_000)).ok).toBe(true);
+  });
+
+  it("a wall-clock step neither kills a fresh pay request nor changes its expiry", () => {
+    const { rpc, published, clock } = setup();
+    const expiresAtMono = clock.monoNow() + 50_000;
+    clock.stepWall(3_600_000); // NTP: the wall clock jumps an hour ahead
+    expect(rpc.send("lane1", pay, { expiresAtMono }).ok).toBe(true);
+    clock.stepWall(-7_200_000); // and two hours back
+    clock.advance(20_000);
+    expect(rpc.send("lane1", pay, { expiresAtMono }).ok).toBe(true);
+    expect(published.map((p) => p.expirySec)).toEqual([50, 30]);
+    clock.advance(30_000);
+    expect(rpc.send("lane1", pay, { expiresAtMono })).toEqual({ ok: false, reason: "past its deadline" });
   });
 });
 const response = (requestId: string, attemptId: string, status: "PAID" | "WAITING_CUSTOMER" = "PAID") =>
@@ -79,8 +94,8 @@ const response = (requestId: string, attemptId: string, status: "PAID" | "WAITIN
 
 describe("CloudRpc", () => {
   it("publishes a request with a fresh request id and routes its answer to the lane", () => {
-    const { rpc, published, deliver, delivered } = setup();
-    const sent = rpc.send("lane1", pay, 59.5);
+    const { rpc, published, deliver, delivered, clock } = setup();
+    const sent = rpc.send("lane1", pay, within(clock, 59_500));
     expect(sent).toEqual({ ok: true, requestId: "REQ1" });
     const decoded = decodeRequest(published[0]?.bytes as Uint8Array);
     expect(decoded.ok && decoded.value).toMatchObject({ requestId: "REQ1", laneId: "lane1", command: pay });
@@ -90,16 +105,19 @@ describe("CloudRpc", () => {
   });
 
   it("says so, and keeps nothing, when the broker is down", () => {
-    const { rpc, published } = setup(false);
-    expect(rpc.send("lane1", pay, 60)).toEqual({ ok: false, reason: "broker not connected" });
+    const { rpc, published, clock } = setup(false);
+    expect(rpc.send("lane1", pay, within(clock, 60_000))).toEqual({
+      ok: false,
+      reason: "broker not connected",
+    });
     expect(published).toHaveLength(0);
     expect(rpc.pendingCount).toBe(0);
     expect(rpc.counters.notSent).toBe(1);
   });
 
   it("counts and ignores responses for unknown requests, another attempt, duplicates and garbage", () => {
-    const { rpc, deliver, delivered } = setup();
-    rpc.send("lane1", pay, 60);
+    const { rpc, deliver, delivered, clock } = setup();
+    rpc.send("lane1", pay, within(clock, 60_000));
     deliver(response("NOPE", "ATTEMPT_1"));
     deliver(response("REQ1", "OTHER_ATTEMPT"));
     deliver(response("REQ1", "ATTEMPT_1", "WAITING_CUSTOMER"));

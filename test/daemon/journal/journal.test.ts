@@ -65,6 +65,9 @@ function attempt(over: Partial<AttemptRecord> = {}): AttemptRecord {
     createdAt: T0,
     deadlineMs: T0 + 60_000,
     sentAt: T0,
+    boot: "testboot",
+    scannedMono: 0,
+    sentMono: null,
     phase: "sent",
     reason: "",
     reasonCode: "",
@@ -72,7 +75,7 @@ function attempt(over: Partial<AttemptRecord> = {}): AttemptRecord {
     paidAmountFen: null,
     queries: 0,
     reversals: 0,
-    nextAt: T0 + 5000,
+    nextDueMono: T0 + 5000,
     updatedAt: T0,
     ...over,
   };
@@ -93,7 +96,9 @@ function refund(over: Partial<RefundRecord> = {}): RefundRecord {
     sends: 1,
     answered: false,
     requestedAt: T0,
-    nextAt: T0 + 5000,
+    boot: "testboot",
+    requestedMono: 0,
+    nextDueMono: T0 + 5000,
     updatedAt: T0,
     ...over,
   };
@@ -170,7 +175,7 @@ describe("Journal file format", () => {
     }
     expect(JSON.parse(lines[0]!.split("\t")[1]!)).toEqual({
       journal: "posbridge",
-      version: 1,
+      version: 2,
       createdAt: T0,
     });
     expect(JSON.parse(lines[1]!.split("\t")[1]!)).toEqual(sale());
@@ -182,7 +187,7 @@ describe("Journal file format", () => {
     j.write(sale());
     j.write(attempt());
     j.write(sale({ status: "PENDING", attemptId: "A1", attempts: 1, updatedAt: T0 + 1 }));
-    j.write(attempt({ phase: "paid", paidAmountFen: 1234, nextAt: null, updatedAt: T0 + 2 }));
+    j.write(attempt({ phase: "paid", paidAmountFen: 1234, nextDueMono: null, updatedAt: T0 + 2 }));
     j.write(paidSale());
     j.write(refund());
     expect(j.stats()).toMatchObject({ appends: 6, liveRecords: 3 });
@@ -199,7 +204,7 @@ describe("Journal file format", () => {
     });
     expect(again.sale("l1", "O1")).toEqual(paidSale());
     expect(again.attempt("A1")).toEqual(
-      attempt({ phase: "paid", paidAmountFen: 1234, nextAt: null, updatedAt: T0 + 2 }),
+      attempt({ phase: "paid", paidAmountFen: 1234, nextDueMono: null, updatedAt: T0 + 2 }),
     );
     expect(again.refund("R1")).toEqual(refund());
     expect(again.records()).toHaveLength(3);
@@ -211,12 +216,12 @@ describe("Journal file format", () => {
     const j = open(tempDir());
     j.write(sale());
     j.write(attempt({ attemptId: "A2", createdAt: T0 + 10, phase: "unknown" }));
-    j.write(attempt({ attemptId: "A1", phase: "failed", reason: "declinedRescan", nextAt: null }));
+    j.write(attempt({ attemptId: "A1", phase: "failed", reason: "declinedRescan", nextDueMono: null }));
     j.write(sale({ laneId: "l2", orderRef: "O9", status: "UNKNOWN" }));
     j.write(attempt({ attemptId: "B1", laneId: "l2", orderRef: "O9", phase: "unresolved" }));
     j.write(paidSale({ laneId: "l2", orderRef: "O8" }));
     j.write(refund({ refundId: "R2", requestedAt: T0 + 5, phase: "unknown" }));
-    j.write(refund({ refundId: "R1", phase: "refunded", nextAt: null }));
+    j.write(refund({ refundId: "R1", phase: "refunded", nextDueMono: null }));
 
     expect(j.attemptsOf("l1", "O1").map((a) => a.attemptId)).toEqual(["A1", "A2"]);
     expect(j.refundsOf("l1", "O1").map((r) => r.refundId)).toEqual(["R1", "R2"]);
@@ -325,7 +330,7 @@ describe("Journal record validation", () => {
     const j = open(tempDir());
     for (const maskedCode of ["WECHAT…6789", "ALIPAY…", "UNIONPAY…0001", "ECNY…1234", "code…", "code…9999"])
       j.write(attempt({ maskedCode }));
-    j.write(attempt({ channelTradeNo: "4200001234202601011234567890", sentAt: null, nextAt: null }));
+    j.write(attempt({ channelTradeNo: "4200001234202601011234567890", sentAt: null, nextDueMono: null }));
     j.write(sale({ scheme: "ALIPAY", text: "请出示付款码 ¥12.34", endedAt: null, attemptId: null }));
     // Registers number orders with digits: a protocol-valid orderRef is journaled as it is.
     j.write(sale({ orderRef: "20260314000123456789" }));
@@ -439,7 +444,15 @@ describe("Journal damaged files", () => {
       put(sale({ orderRef, openedAt: t, updatedAt: t }));
       put(attempt({ attemptId, orderRef, createdAt: t + 1, updatedAt: t + 1 }));
       const paid = rand() < 0.6;
-      put(attempt({ attemptId, orderRef, phase: paid ? "paid" : "failed", nextAt: null, updatedAt: t + 2 }));
+      put(
+        attempt({
+          attemptId,
+          orderRef,
+          phase: paid ? "paid" : "failed",
+          nextDueMono: null,
+          updatedAt: t + 2,
+        }),
+      );
       put(
         paid
           ? paidSale({ orderRef, attemptId, openedAt: t, endedAt: t + 3, updatedAt: t + 3 })
@@ -494,12 +507,51 @@ describe("Journal damaged files", () => {
 
   it("refuses a journal of another format version with PB_JOURNAL_CORRUPT and leaves it alone", () => {
     const dir = tempDir();
-    const json = JSON.stringify({ journal: "posbridge", version: 2, createdAt: T0 });
+    const json = JSON.stringify({ journal: "posbridge", version: 3, createdAt: T0 });
     const text = `${crc32Hex(Buffer.from(json))}\t${json}\n`;
     writeFileSync(join(dir, JOURNAL_FILE), text);
     const err = expectJournalError(() => open(dir), "PB_JOURNAL_CORRUPT");
-    expect(err.message).toContain("version 2");
+    expect(err.message).toContain("version 3");
     expect(journalBytes(dir).toString()).toBe(text);
+  });
+
+  it("reads a version-1 journal (wall-clock due times), upgrades its records and rewrites it as version 2", () => {
+    const dir = tempDir();
+    const line = (v: unknown) => {
+      const json = JSON.stringify(v);
+      return `${crc32Hex(Buffer.from(json))}\t${json}\n`;
+    };
+    // Version 1 records: `nextAt` on the wall clock, no boot and no monotonic times.
+    const v1 = (r: Record<string, unknown>, drop: string[]) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r))
+        if (!drop.includes(k)) out[k === "nextDueMono" ? "nextAt" : k] = v;
+      return out;
+    };
+    const a = attempt({ phase: "unknown", nextDueMono: T0 + 5000 });
+    const r = refund();
+    writeFileSync(
+      join(dir, JOURNAL_FILE),
+      line({ journal: "posbridge", version: 1, createdAt: T0 }) +
+        line(sale()) +
+        line(v1(a as unknown as Record<string, unknown>, ["boot", "scannedMono", "sentMono"])) +
+        line(v1(r as unknown as Record<string, unknown>, ["boot", "requestedMono"])),
+    );
+    const logged: string[] = [];
+    const j = Journal.open({
+      dir,
+      clock: new ManualClock(T0),
+      log: pino({ level: "info" }, { write: (l: string) => logged.push(l) }),
+    });
+    expect(j.loadReport).toMatchObject({ records: 3, discardedLines: 0 });
+    expect(j.attempt("A1")).toEqual({ ...a, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null });
+    expect(j.refund("R1")).toEqual({ ...r, boot: "", requestedMono: 0, nextDueMono: null });
+    expect(logged.some((l) => l.includes("journal upgraded to the current format"))).toBe(true);
+    j.close();
+    const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
+    expect(JSON.parse(header)).toMatchObject({ version: 2 });
+    const again = open(dir);
+    expect(again.records()).toHaveLength(3);
   });
 });
 
@@ -509,17 +561,17 @@ describe("Journal compaction", () => {
     const clock = new ManualClock(T0);
     const j = open(dir, { clock, retentionMs: 30 * DAY });
     // Settled and old: goes, with its attempt.
-    j.write(attempt({ phase: "paid", paidAmountFen: 1234, nextAt: null }));
+    j.write(attempt({ phase: "paid", paidAmountFen: 1234, nextDueMono: null }));
     j.write(paidSale());
     // UNKNOWN with an unresolved attempt: stays forever.
     j.write(sale({ orderRef: "O2", status: "UNKNOWN", attemptId: "A2", endedAt: T0 }));
     j.write(attempt({ attemptId: "A2", orderRef: "O2", phase: "unresolved" }));
     // Paid, but a refund whose outcome is unknown: stays, with the refund.
     j.write(paidSale({ orderRef: "O3", attemptId: "A3" }));
-    j.write(attempt({ attemptId: "A3", orderRef: "O3", phase: "paid", nextAt: null }));
+    j.write(attempt({ attemptId: "A3", orderRef: "O3", phase: "paid", nextDueMono: null }));
     j.write(refund({ refundId: "R3", orderRef: "O3", attemptId: "A3", phase: "unknown" }));
     // A settled attempt without a sale: goes. An open refund without a sale: stays.
-    j.write(attempt({ attemptId: "A9", orderRef: "O9", phase: "cancelled", nextAt: null }));
+    j.write(attempt({ attemptId: "A9", orderRef: "O9", phase: "cancelled", nextDueMono: null }));
     j.write(refund({ refundId: "R9", orderRef: "O9", attemptId: "A9" }));
 
     clock.advance(30 * DAY); // the cutoff equals the records' times: not older yet
@@ -528,12 +580,18 @@ describe("Journal compaction", () => {
     clock.advance(DAY);
     // Settled and old, but refunded yesterday: the recent refund keeps the sale and its attempt.
     j.write(paidSale({ orderRef: "O4", attemptId: "A4" }));
-    j.write(attempt({ attemptId: "A4", orderRef: "O4", phase: "paid", nextAt: null }));
+    j.write(attempt({ attemptId: "A4", orderRef: "O4", phase: "paid", nextDueMono: null }));
     j.write(
-      refund({ refundId: "R4", orderRef: "O4", attemptId: "A4", phase: "refunded", updatedAt: clock.now() }),
+      refund({
+        refundId: "R4",
+        orderRef: "O4",
+        attemptId: "A4",
+        phase: "refunded",
+        updatedAt: clock.wallNow(),
+      }),
     );
     // Cancelled a minute ago: recent, stays.
-    j.write(sale({ orderRef: "O5", status: "CANCELLED", endedAt: clock.now() - 60_000 }));
+    j.write(sale({ orderRef: "O5", status: "CANCELLED", endedAt: clock.wallNow() - 60_000 }));
 
     const result = j.compact();
     expect(result).toMatchObject({ kept: 10, purged: 3 });

@@ -32,12 +32,7 @@ function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; 
   const sent: CloudCommand[] = [];
   const acks: ((acked: boolean) => void)[] = [];
   const rpc = {
-    send: (
-      _lane: string,
-      command: CloudCommand,
-      _expiry: number,
-      opts?: { onAck?: (acked: boolean) => void },
-    ) => {
+    send: (_lane: string, command: CloudCommand, opts?: { onAck?: (acked: boolean) => void }) => {
       sent.push(command);
       if (opts?.onAck) acks.push(opts.onAck);
       return sendResult();

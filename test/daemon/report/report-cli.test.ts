@@ -61,6 +61,9 @@ function attempt(orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRe
     createdAt: NOON,
     deadlineMs: NOON + 60_000,
     sentAt: NOON,
+    boot: "testboot",
+    scannedMono: 0,
+    sentMono: null,
     phase: "paid",
     reason: "",
     reasonCode: "",
@@ -68,7 +71,7 @@ function attempt(orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRe
     paidAmountFen: 100,
     queries: 0,
     reversals: 0,
-    nextAt: null,
+    nextDueMono: null,
     updatedAt: NOON,
     ...over,
   };
@@ -112,7 +115,9 @@ beforeAll(() => {
     sends: 1,
     answered: true,
     requestedAt: NOON + 60_000,
-    nextAt: null,
+    boot: "testboot",
+    requestedMono: 0,
+    nextDueMono: null,
     updatedAt: NOON + 60_000,
   });
   j.close();

@@ -427,3 +427,61 @@ describe("sale machine", () => {
     expect(laneState(h.state)).toBe("WAIT_SCAN");
   });
 });
+
+describe("sale machine time: NTP steps of an hour change no timing", () => {
+  const HOUR = 3_600_000;
+  /** The sends of a sale with no answer over 50 s, the wall clock stepped by `step` at `when`. */
+  function unanswered(step: number, when: "beforeSale" | "afterScan" | "whileQuerying") {
+    const h = new SaleHarness();
+    if (when === "beforeSale") h.stepWall(step);
+    h.sale("01", "ORD1", 100);
+    h.scan();
+    if (when === "afterScan") h.stepWall(step);
+    const sends: string[] = [];
+    for (let s = 1; s <= 50; s++) {
+      if (when === "whileQuerying" && s === 12) h.stepWall(step);
+      sends.push(...sendsOf(h.advance(1_000)).map((x) => `${x}@${s}`));
+    }
+    return { sends, h };
+  }
+  const base = unanswered(0, "afterScan").sends;
+
+  for (const step of [HOUR, -HOUR])
+    for (const when of ["beforeSale", "afterScan", "whileQuerying"] as const)
+      it(`a ${step > 0 ? "+" : "-"}1 h step ${when}: the same queries at the same times, the reversal at 45 s`, () => {
+        const { sends, h } = unanswered(step, when);
+        expect(sends).toEqual(base);
+        expect(sends).toContain("cancel:ATTEMPT01@45");
+        // The deadline the cloud is told is the wall clock at the scan + the code's life.
+        const wallAtScan = T0 + (when === "beforeSale" ? step : 0);
+        expect(h.attempt("ATTEMPT01")?.deadlineMs).toBe(wallAtScan + 60_000);
+      });
+
+  it("the scan timeout runs on the monotonic clock: a +1 h step does not end the sale early", () => {
+    const h = new SaleHarness();
+    h.sale("01", "ORD1", 100);
+    h.stepWall(HOUR);
+    expect(resultsOf(h.advance(59_999))).toEqual([]);
+    expect(resultsOf(h.advance(1))).toMatchObject([{ status: "CANCELLED" }]);
+  });
+
+  it("a -1 h step does not stretch the scan timeout either", () => {
+    const h = new SaleHarness();
+    h.sale("01", "ORD1", 100);
+    h.stepWall(-HOUR);
+    expect(resultsOf(h.advance(60_000))).toMatchObject([{ status: "CANCELLED" }]);
+  });
+
+  it("a refund is answered UNKNOWN 30 s after the RF, not sooner or later, whatever the wall clock does", () => {
+    for (const step of [HOUR, -HOUR]) {
+      const h = new SaleHarness();
+      h.sale("01", "ORD1", 1000);
+      h.scan();
+      h.result("ATTEMPT01", { status: "PAID", amountFen: 1000, channelTradeNo: "4200000000000001" });
+      h.pos({ type: "refund", seq: "02", orderRef: "ORD1", refundRef: "R1", amountFen: 500 });
+      h.stepWall(step);
+      expect(resultsOf(h.advance(29_000))).toEqual([]);
+      expect(resultsOf(h.advance(1_000))).toMatchObject([{ seq: "02", status: "UNKNOWN" }]);
+    }
+  });
+});
