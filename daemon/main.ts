@@ -39,7 +39,9 @@ Options:
 Environment: POSBRIDGE_<FIELD>[__<FIELD>…] overrides one config value, e.g.
   POSBRIDGE_MQTT__URL=mqtts://broker:8883  POSBRIDGE_LANES__0__TERMINAL__PATH=/dev/ttyUSB1
 
-Exit codes: 0 ok, 1 internal error, 64 bad usage, 78 configuration error.
+Exit codes: 0 ok (run: stopped by SIGTERM/SIGINT), 1 internal error or a fault that stops the
+daemon (logged with its PB_ code), 64 bad usage, 78 configuration error. "run" never exits by
+itself: with the broker unreachable or no device present it keeps retrying.
 Docs: README.md; docs/ (register link, cloud contract, errors, design); schema/ (config).`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -132,24 +134,44 @@ function checkConfig(configPath: string): number {
   return 0;
 }
 
+/**
+ * The daemon. It ends only on SIGTERM/SIGINT (exit 0), a configuration error (78) or a fatal
+ * fault (non-zero, logged as JSON with its PB_ code): never by itself, however long the broker
+ * and the devices stay away (docs/errors.md, "Exit codes").
+ */
 async function runDaemon(configPath: string): Promise<number> {
   const loaded = loadOrReport(configPath);
   if (!loaded.config) return loaded.exit ?? 78;
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, format: config.log.format });
+  // Every component's timer is unref'd (daemon/clock.ts), and a bridge with no device present and
+  // the broker unreachable holds no other handle: without this one Node would find nothing left
+  // to do and exit 0, which systemd's Restart=on-failure does not restart. Held until a signal.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   process.on("unhandledRejection", (reason) =>
-    log.error({ err: String(reason) }, "unhandled promise rejection"),
+    log.error(
+      { errCode: "PB_INTERNAL", err: reason instanceof Error ? reason : String(reason) },
+      "unhandled promise rejection",
+    ),
   );
+  process.on("uncaughtException", (err) => {
+    // A bug: the state may be inconsistent, so stop at once; the journal is durable and the
+    // broker's Last Will says offline. systemd restarts the service (exit 1).
+    log.fatal({ errCode: "PB_INTERNAL", err }, `internal error, exiting: ${err.message} (PB_INTERNAL)`);
+    process.exit(1);
+  });
   let app: ReturnType<typeof createApp>;
   try {
     app = createApp({ config, log, version: version() });
     await app.start();
   } catch (err) {
-    if (isBridgeError(err)) {
-      log.fatal({ errorCode: err.code }, err.message);
-      return exitCodeFor(err);
-    }
-    throw err;
+    clearInterval(keepAlive);
+    const code = isBridgeError(err) ? err.code : "PB_INTERNAL";
+    log.fatal(
+      { errCode: code, err },
+      isBridgeError(err) ? err.message : `cannot start: ${String(err)} (PB_INTERNAL)`,
+    );
+    return exitCodeFor(err);
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -157,11 +179,17 @@ async function runDaemon(configPath: string): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, "stopping");
+      const done = (code: number) => {
+        clearInterval(keepAlive);
+        // A handle a component failed to close must not keep a stopped daemon around.
+        setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
+        resolve(code);
+      };
       app.stop().then(
-        () => resolve(0),
+        () => done(0),
         (err: Error) => {
-          log.error({ err: err.message }, "stop failed");
-          resolve(1);
+          log.error({ errCode: "PB_INTERNAL", err: err.message }, "stop failed");
+          done(1);
         },
       );
     };
@@ -169,6 +197,9 @@ async function runDaemon(configPath: string): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
   });
 }
+
+/** After a stop, how long the process may take to let go of its last handles. */
+const STOP_GRACE_MS = 3_000;
 
 async function runCloudSim(broker: string, prefix: string, protocol: string): Promise<number> {
   if (protocol !== "5" && protocol !== "4") {
