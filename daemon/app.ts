@@ -9,6 +9,7 @@ import { MqttLink } from "./cloud/mqtt-link.js";
 import { CloudRpc } from "./cloud/rpc.js";
 import type { Config } from "./config/config-types.js";
 import { nativeSerialOpener, type SerialOpener } from "./devices/serial-binding.js";
+import { ClockWatch, describeStep } from "./health/clock-watch.js";
 import { ulid } from "./ids.js";
 import { Journal } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps): App {
   const { config, log, version } = deps;
   const clock = deps.clock ?? systemClock;
   const opener = deps.opener ?? nativeSerialOpener();
-  const sinceMs = clock.now();
+  const sinceMs = clock.wallNow();
   const topics = bridgeTopics(config.mqtt.topicPrefix, config.store, config.bridge);
   const sale = config.sale;
   const settings: SaleSettings = {
@@ -102,11 +103,11 @@ export function createApp(deps: AppDeps): App {
     link,
     clock,
     log: log.child({ component: "rpc" }),
-    newId: () => ulid(clock.now()),
+    newId: () => ulid(clock.wallNow()),
   });
 
   const publishEvent = (laneId: string, kind: string, detail: string) =>
-    link.publishEvent(encodeEvent({ atMs: clock.now(), laneId, kind, detail }));
+    link.publishEvent(encodeEvent({ atMs: clock.wallNow(), laneId, kind, detail }));
 
   for (const laneConfig of config.lanes) {
     lanes.push(
@@ -118,7 +119,7 @@ export function createApp(deps: AppDeps): App {
         rpc,
         journal,
         crashPoint,
-        newId: () => ulid(clock.now()),
+        newId: () => ulid(clock.wallNow()),
         cloudOnline: () => link.isOnline,
         onStatusChange: () => link.publishStatus(),
         onEvent: (kind, detail) => publishEvent(laneConfig.id, kind, detail),
@@ -129,6 +130,18 @@ export function createApp(deps: AppDeps): App {
   rpc.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
   link.onOnlineChange((online) => {
     for (const lane of lanes) lane.setCloudOnline(online);
+  });
+
+  // A wall clock that jumps is logged and told to the fleet (bridge-wide event: no lane).
+  const clockWatch = new ClockWatch({
+    clock,
+    log: log.child({ component: "clock" }),
+    onJump: (jump) =>
+      publishEvent(
+        "",
+        "clock_jump",
+        `wall clock stepped ${describeStep(jump.stepMs)} to ${new Date(jump.toWall).toISOString()}`,
+      ),
   });
 
   // Counters go out on P/event once a minute, for the fleet's dashboards.
@@ -182,6 +195,7 @@ export function createApp(deps: AppDeps): App {
       // What the journal holds unsettled resumes now; requests wait for the link to come up.
       for (const lane of lanes) lane.recover();
       link.start();
+      clockWatch.start();
       countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
       compactTimer = clock.setTimeout(compact, COMPACT_CHECK_MS);
       if (config.log.statsIntervalMs > 0) statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
@@ -191,6 +205,7 @@ export function createApp(deps: AppDeps): App {
       );
     },
     async stop() {
+      clockWatch.stop();
       countersTimer?.cancel();
       statsTimer?.cancel();
       compactTimer?.cancel();
