@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly what `npm test` and CI run:
 #   1. installs the Debian packages the tests need when they are missing (mosquitto, socat,
-#      protobuf-compiler for the golden vectors, libusb-1.0-0 for node-hid),
+#      protobuf-compiler for the golden vectors, libusb-1.0-0 for node-hid, faketime for the
+#      wall-clock step tests),
 #   2. makes sure a Mosquitto broker listens on 127.0.0.1:1883 (starts one if none does),
 #   3. builds (protobuf code generation + tsc), lints (biome), and runs vitest.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 ls /usr/lib/*/libusb-1.0.so.0 /lib/*/libusb-1.0.so.0 >/dev/null 2>&1 || missing+=(libusb-1.0-0)
+ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${missing[*]}"
   sudo=""
