@@ -5,6 +5,10 @@
 import mqtt, { type MqttClient } from "mqtt";
 import type { CloudRequest, PaymentResult } from "../../protocols/cloud/cloud-messages.js";
 import { decodeRequest, encodeResponse } from "../../daemon/cloud/proto-codec.js";
+import { payment } from "./sale-harness.js";
+
+/** A PaymentResult with defaults (PAID, WeChat, nothing else) and the given fields. */
+export const paymentResult = payment;
 
 export interface SeenRequest {
   request: CloudRequest;
@@ -26,20 +30,6 @@ export interface ScriptedCloud {
   /** Publishes a result for `attemptId` to the bridge whose req topic was `reqTopic`, unasked. */
   send(reqTopic: string, attemptId: string, result: PaymentResult, requestId?: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-export function paymentResult(p: Partial<PaymentResult>): PaymentResult {
-  return {
-    type: "payment",
-    status: "PAID",
-    amountFen: 0,
-    scheme: "WECHAT",
-    channelTradeNo: "",
-    reasonCode: "",
-    message: "",
-    rescanAllowed: false,
-    ...p,
-  };
 }
 
 export async function startScriptedCloud(brokerUrl: string, prefix: string): Promise<ScriptedCloud> {
