@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): App {
         cloudOnline: () => link.isOnline,
         onStatusChange: () => link.publishStatus(),
         onEvent: (kind, detail) => publishEvent(laneConfig.id, kind, detail),
+        repeatWindowMs: config.log.repeatWindowMs,
       }),
     );
   }

@@ -152,6 +152,8 @@ export interface LogConfig {
   format: "auto" | "json" | "pretty";
   /** A "stats" log line (memory, broker queue, journal, pending attempts) this often; 0 = never. default 60000. */
   statsIntervalMs: number;
+  /** Repeats of one warning per device or lane are summed up in one line per window (daemon/log/repeat-limiter.ts). default 60000, min 1000. */
+  repeatWindowMs: number;
 }
 
 export interface Config {

@@ -495,6 +495,14 @@ const logSchema = {
       description:
         "Log a 'stats' line (memory, broker queue, journal size, pending attempts) this often, in ms; 0 = never.",
     },
+    repeatWindowMs: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 3600000,
+      default: 60000,
+      description:
+        "Repeated identical warnings of one device or lane (scanner junk, bad frames, refused scans) are logged once, then counted and summed up in one line ('repeated': n) per this window, in ms.",
+    },
   },
 } as const;
 

@@ -6,6 +6,8 @@
 // still pending after stallMs (2 s) means the display does not accept data (wedged, flow control
 // stuck, a silently dead adapter): the port is reported FAULT "display does not accept data",
 // closed and reopened with back-off, and the display stays FAULT until a write completes again.
+// A display that keeps failing fails on every reopen: its warnings are one line per window with a
+// count (RepeatLimiter), reported at once when a write completes again.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { CD5220_INIT, encodeCd5220 } from "../../protocols/display/cd5220.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
@@ -13,6 +15,7 @@ import { ESCPOS_INIT, encodeEscPosView } from "../../protocols/display/escpos-di
 import { encodeLed8View, LED8_INIT } from "../../protocols/display/led8.js";
 import type { TimerHandle } from "../clock.js";
 import type { DisplayConfig } from "../config/config-types.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { textEncoder } from "../text/text-encoder.js";
 import { type PortDeps, PortSupervisor, type SupervisorStatus } from "./port-supervisor.js";
 import type { OpenPort } from "./serial-binding.js";
@@ -62,6 +65,7 @@ export class DisplayPort {
   private writesDone = 0;
   private viewsSkipped = 0;
   private stalls = 0;
+  private readonly repeats: RepeatLimiter;
 
   constructor(
     config: DisplayConfig,
@@ -69,6 +73,7 @@ export class DisplayPort {
     private readonly handlers: { onState?(state: DeviceState, error: string): void } = {},
   ) {
     this.encoder = displayEncoder(config);
+    this.repeats = new RepeatLimiter(deps.log, deps.clock, deps.repeatWindowMs);
     this.supervisor = new PortSupervisor({
       ...deps,
       settings: config,
@@ -107,6 +112,7 @@ export class DisplayPort {
   async stop(): Promise<void> {
     this.clearInflight();
     await this.supervisor.stop();
+    this.repeats.clearAll(); // says what is still held back
   }
 
   show(view: DisplayView): void {
@@ -135,6 +141,8 @@ export class DisplayPort {
     if (this.inflight?.port !== port) return; // a stalled write of an old port finally ended
     this.clearInflight();
     this.writesDone++;
+    this.repeats.clear("writeFailed");
+    this.repeats.clear("stalled");
     if (this.stalled !== undefined) {
       this.stalled = undefined;
       this.deps.log.info("display accepts data again");
@@ -149,7 +157,7 @@ export class DisplayPort {
   private onWriteFailed(port: OpenPort, err: Error): void {
     if (this.inflight?.port !== port) return;
     this.clearInflight();
-    this.deps.log.warn({ err: err.message }, "write to display failed");
+    this.repeats.warn("writeFailed", { err: err.message }, "write to display failed");
     // Through SerialPortStream a failed write closes the port anyway; this covers ports that don't.
     this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
   }
@@ -161,7 +169,7 @@ export class DisplayPort {
     this.stalls++;
     const stallMs = this.deps.stallMs ?? DISPLAY_STALL_MS;
     this.stalled = `${DISPLAY_STALLED} (a write pending for more than ${stallMs} ms)`;
-    this.deps.log.warn({ stallMs }, "display does not accept data; reopening it");
+    this.repeats.warn("stalled", { stallMs }, "display does not accept data; reopening it");
     this.supervisor.fail(port, "FAULT", this.stalled);
     this.report();
   }

@@ -81,6 +81,10 @@ export interface EvdevScannerOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   random?: () => number;
+  /** A configured prefix and AIM id removed from each read (ScannerLoopOptions.strip). */
+  strip?: (read: string) => string | undefined;
+  /** Window of the port's RepeatLimiter; default 60 s. */
+  repeatWindowMs?: number;
   /** Size of `struct input_event` as this process sees it; default from process.arch (24 on 64-bit). */
   recordSize?: InputEventRecordSize;
 }
@@ -140,6 +144,8 @@ export class EvdevScannerPort implements ScannerDevice {
       retryMinMs: options.retryMinMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
+      strip: options.strip,
+      repeatWindowMs: options.repeatWindowMs,
       open: (session) => this.open(session),
     });
   }

@@ -63,6 +63,10 @@ export interface HidScannerOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   random?: () => number;
+  /** A configured prefix and AIM id removed from each read (ScannerLoopOptions.strip). */
+  strip?: (read: string) => string | undefined;
+  /** Window of the port's RepeatLimiter; default 60 s. */
+  repeatWindowMs?: number;
   /** Input report id: hidpos default 0x02 (Honeywell); keyboard default none (boot reports). */
   reportId?: number;
 }
@@ -149,6 +153,8 @@ export class HidScannerPort implements ScannerDevice {
       retryMinMs: options.retryMinMs,
       retryMaxMs: options.retryMaxMs,
       random: options.random,
+      strip: options.strip,
+      repeatWindowMs: options.repeatWindowMs,
       open: (session) => this.open(session),
     });
   }

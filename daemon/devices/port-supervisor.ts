@@ -65,7 +65,10 @@ export interface SupervisorOptions {
 }
 
 /** What the device ports (terminal, scanner, display) take, passed on to their supervisor. */
-export type PortDeps = Omit<SupervisorOptions, "settings" | "onOpen" | "onState">;
+export type PortDeps = Omit<SupervisorOptions, "settings" | "onOpen" | "onState"> & {
+  /** Window of the port's RepeatLimiter (daemon/log/repeat-limiter.ts); default 60 s. */
+  repeatWindowMs?: number;
+};
 
 export type SupervisorPhase = "stopped" | "opening" | "settling" | "ready" | "waiting";
 

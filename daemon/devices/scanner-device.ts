@@ -4,11 +4,13 @@
 // change is reported once; nothing a device does takes the process down.
 //
 // A read is a payment code more often than not: reads are logged by length only, discards by
-// length and reason only (payment-domain.md §7 rule 18).
+// length and reason only (payment-domain.md §7 rule 18). Junk comes in floods, so each kind of
+// trouble (a discard reason, a throwing handler) is one line per window with a count.
 import { backoffDelay } from "../../protocols/cloud/backoff.js";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Logger } from "../log/logger.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
 
 export type { DeviceState };
 
@@ -86,6 +88,13 @@ export interface ScannerLoopOptions {
   /** Pause before retrying a problem only a person can fix; default 30 s (±20 % jitter). */
   slowRetryMs?: number;
   /**
+   * Removes a configured prefix and AIM id from a read (scanner-port.ts scanStripper); undefined
+   * means the read lacks the prefix: it is discarded ("prefixMismatch"), as the serial decoder does.
+   */
+  strip?: (read: string) => string | undefined;
+  /** Window of the port's RepeatLimiter; default 60 s. */
+  repeatWindowMs?: number;
+  /**
    * One attempt to open the device. Throw ScannerUnavailable to say what state that leaves the
    * port in (any other error is a FAULT with its message, retried with back-off).
    */
@@ -144,9 +153,11 @@ export class ScannerLoop {
   private lastError = "";
   private reads = 0;
   private discarded = 0;
+  private readonly repeats: RepeatLimiter;
 
   constructor(private readonly opts: ScannerLoopOptions) {
     this.clock = opts.clock;
+    this.repeats = new RepeatLimiter(opts.log, opts.clock, opts.repeatWindowMs);
   }
 
   get status(): ScannerStatus {
@@ -166,26 +177,38 @@ export class ScannerLoop {
     const session = this.session;
     this.session = undefined;
     await closeQuietly(session?.end());
+    this.repeats.clearAll(); // says what is still held back
   }
 
   /** @internal Session → loop. */
   deliver(chunks: readonly ScannerChunk[]): void {
-    const { log, handlers } = this.opts;
+    const { log, handlers, strip } = this.opts;
     for (const chunk of chunks) {
-      if (chunk.type === "scan") {
-        this.reads++;
-        log.debug({ length: chunk.text.length, aim: chunk.aim }, "scanner read");
-        try {
-          handlers.onScan(chunk.text);
-        } catch (err) {
-          // A handler bug must not stop the reader; its error may quote the read, so name only.
-          log.error({ errName: (err as Error)?.name }, "scan handler threw");
-        }
-      } else {
-        this.discarded += chunk.length;
-        log.warn({ length: chunk.length, reason: chunk.reason }, "scanner input discarded");
+      if (chunk.type !== "scan") {
+        this.discard(chunk.length, chunk.reason);
+        continue;
+      }
+      const text = strip ? strip(chunk.text) : chunk.text;
+      if (text === undefined) {
+        this.discard(chunk.text.length, "prefixMismatch");
+        continue;
+      }
+      this.reads++;
+      log.debug({ length: text.length, aim: chunk.aim }, "scanner read");
+      try {
+        handlers.onScan(text);
+      } catch (err) {
+        // A handler bug must not stop the reader; its error may quote the read, so name only.
+        this.repeats.error("handlerThrew", { errName: (err as Error)?.name }, "scan handler threw");
       }
     }
+  }
+
+  private discard(length: number, reason: string): void {
+    this.discarded += length;
+    // One line per reason per window. A read does not end the trouble: junk that happens to end
+    // in Enter decodes as a read (the lane refuses it), so junk alternates reads and discards.
+    this.repeats.warn(`discarded:${reason}`, { length, reason }, "scanner input discarded");
   }
 
   /** @internal Session → loop. */

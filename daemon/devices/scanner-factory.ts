@@ -6,7 +6,8 @@
 //              (source hidraw)
 // The serial line settings are ignored by the HID types. A fixed prefix and AIM ids are stripped
 // the same way for every type (the serial decoder does it itself; the others through
-// scanStripper), so a lane sees the bare code whichever scanner it has.
+// scanStripper in their ScannerLoop), so a lane sees the bare code whichever scanner it has, and a
+// read without the prefix is a discard counted and logged the same way.
 import type { ScannerConfig } from "../config/config-types.js";
 import { EvdevScannerPort } from "./evdev-scanner-port.js";
 import { type HidBackend, type HidMatch, HidScannerPort } from "./hid-scanner-port.js";
@@ -36,11 +37,13 @@ export function createScannerDevice(
       return new SsiScannerPort(config, deps, handlers);
     case "hidpos":
     case "keyboard": {
-      const stripped = withStripping(config, handlers, deps);
-      const retry = {
+      // What the ScannerLoop of either port takes: retry pacing, the log window, prefix/AIM stripping.
+      const loop = {
         retryMinMs: deps.retryMinMs ?? 250,
         retryMaxMs: deps.retryMaxMs ?? HID_RETRY_MAX_MS,
         ...(deps.random ? { random: deps.random } : {}),
+        ...(deps.repeatWindowMs !== undefined ? { repeatWindowMs: deps.repeatWindowMs } : {}),
+        ...stripping(config),
       };
       const terminator = config.suffix === "TAB" ? ("TAB" as const) : ("ENTER" as const);
       if (config.type === "keyboard" && (config.source ?? "evdev") === "evdev") {
@@ -51,9 +54,9 @@ export function createScannerDevice(
           );
         }
         return new EvdevScannerPort(
-          { path: config.path, maxLength: config.maxLength, terminator, ...retry },
+          { path: config.path, maxLength: config.maxLength, terminator, ...loop },
           { clock: deps.clock, log: deps.log, ...(deps.openStream ? { openStream: deps.openStream } : {}) },
-          stripped,
+          handlers,
         );
       }
       return new HidScannerPort(
@@ -62,10 +65,10 @@ export function createScannerDevice(
           match: hidMatch(config),
           maxLength: config.maxLength,
           ...(config.type === "keyboard" ? { terminator } : {}),
-          ...retry,
+          ...loop,
         },
         { clock: deps.clock, log: deps.log, ...(deps.hid ? { hid: deps.hid } : {}) },
-        stripped,
+        handlers,
       );
     }
   }
@@ -83,20 +86,10 @@ export function hidMatch(config: Pick<ScannerConfig, "path" | "usb">): HidMatch 
   };
 }
 
-function withStripping(config: ScannerConfig, handlers: ScannerHandlers, deps: PortDeps): ScannerHandlers {
+/** The prefix/AIM stripper of a HID or keyboard scanner, when its config asks for one. */
+function stripping(config: ScannerConfig): { strip?: (read: string) => string | undefined } {
   const prefix = config.prefix ?? "";
   const stripAim = config.stripAim ?? false;
-  if (prefix === "" && !stripAim) return handlers;
-  const strip = scanStripper(prefix, stripAim);
-  return {
-    ...handlers,
-    onScan(text) {
-      const code = strip(text);
-      if (code === undefined) {
-        deps.log.warn({ length: text.length, reason: "prefixMismatch" }, "scanner read dropped");
-        return;
-      }
-      handlers.onScan(code);
-    },
-  };
+  if (prefix === "" && !stripAim) return {};
+  return { strip: scanStripper(prefix, stripAim) };
 }

@@ -1,11 +1,14 @@
 // Scanners on a serial port (RS-232 or USB CDC): `serial` (reads end with a suffix) and `ssi`
 // (Zebra Simple Serial Interface packets). What a scanner reads is a payment code more often than
 // not, so reads are logged by length only and discarded input by length and reason only.
+// A scanner that sends junk sends a lot of it (a wrong baud rate, the wrong mode, a stuck key):
+// each kind of junk is one line per window with a count (RepeatLimiter), never a line per read.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { type ScanChunk, SerialScannerDecoder } from "../../protocols/scanner/serial-scanner.js";
 import { SSI_OPCODE, type SsiItem, SsiDecoder, ssiCommand } from "../../protocols/scanner/ssi.js";
 import type { TimerHandle } from "../clock.js";
 import type { ScannerConfig } from "../config/config-types.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
 import type { ScannerDevice, ScannerHandlers, ScannerStatus } from "./scanner-device.js";
 import type { OpenPort } from "./serial-binding.js";
@@ -30,6 +33,8 @@ type SerialScannerSettings = Pick<
 /** The common part: supervisor, read/discard accounting, the stale-read timer. */
 abstract class SerialScannerBase implements ScannerDevice {
   protected readonly supervisor: PortSupervisor;
+  /** This scanner's repeated warnings, keyed by kind of trouble (a discard reason, a NAK, a failed write). */
+  protected readonly repeats: RepeatLimiter;
   private discarded = 0;
   private reads = 0;
 
@@ -38,6 +43,7 @@ abstract class SerialScannerBase implements ScannerDevice {
     protected readonly deps: PortDeps,
     protected readonly handlers: ScannerHandlers,
   ) {
+    this.repeats = new RepeatLimiter(deps.log, deps.clock, deps.repeatWindowMs);
     this.supervisor = new PortSupervisor({
       ...deps,
       settings: config,
@@ -54,8 +60,9 @@ abstract class SerialScannerBase implements ScannerDevice {
     this.supervisor.start();
   }
 
-  stop(): Promise<void> {
-    return this.supervisor.stop();
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+    this.repeats.clearAll(); // says what is still held back
   }
 
   protected abstract attach(port: OpenPort): void;
@@ -68,7 +75,9 @@ abstract class SerialScannerBase implements ScannerDevice {
 
   protected discard(length: number, reason: string): void {
     this.discarded += length;
-    this.deps.log.warn({ length, reason }, "scanner bytes discarded");
+    // One line per reason per window. A read does not end the trouble: junk that happens to end
+    // in the suffix decodes as a read (the lane refuses it), so junk alternates reads and discards.
+    this.repeats.warn(`discarded:${reason}`, { length, reason }, "scanner bytes discarded");
   }
 
   /** Runs `flush` after STALE_READ_MS of silence (re-armed on every call). */
@@ -133,9 +142,10 @@ export class SsiScannerPort extends SerialScannerBase {
             this.discard(item.length, item.reason);
             break;
           case "nak":
-            this.deps.log.warn({ cause: item.cause }, "scanner refused a command (SSI NAK)");
+            this.repeats.warn("nak", { cause: item.cause }, "scanner refused a command (SSI NAK)");
             break;
           case "ack":
+            this.repeats.clear("nak");
             break;
         }
       }
@@ -149,10 +159,15 @@ export class SsiScannerPort extends SerialScannerBase {
   }
 
   private write(port: OpenPort, bytes: Uint8Array): void {
-    port.write(bytes).catch((err: Error) => {
-      this.deps.log.warn({ err: err.message }, "write to scanner failed");
-      this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
-    });
+    port.write(bytes).then(
+      () => this.repeats.clear("writeFailed"),
+      (err: Error) => {
+        // The port is reopened after each failure and SCAN_ENABLE written again: a scanner whose
+        // writes keep failing would say so on every reopen.
+        this.repeats.warn("writeFailed", { err: err.message }, "write to scanner failed");
+        this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
+      },
+    );
   }
 }
 

@@ -3,9 +3,12 @@
 // framer, one request per line and one answer per line, no link layer (no ACK/NAK, no resends);
 // results are sent as they come, so a recovered sale's result arrives as an unsolicited RESULT
 // line. Frames and lines are never logged as bytes (a register's data carries no payment code,
-// but noise on the line might).
+// but noise on the line might). A noisy or misconfigured line repeats the same trouble (bad
+// frames, noise, requests that mean nothing, answers never acknowledged) without end: each kind is
+// one line per window with a count (RepeatLimiter), and the count is reported as soon as the
+// register sends a request the bridge understands again.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
-import { EcrFramer } from "../../protocols/ecr/framer.js";
+import { type EcrChunk, EcrFramer } from "../../protocols/ecr/framer.js";
 import {
   createLinkState,
   type LinkCounters,
@@ -27,6 +30,7 @@ import {
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { TimerHandle } from "../clock.js";
 import type { TerminalConfig } from "../config/config-types.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { textEncoder } from "../text/text-encoder.js";
 import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
 import type { OpenPort } from "./serial-binding.js";
@@ -46,6 +50,9 @@ export interface TerminalHandlers {
  */
 export const STALE_FRAME_MS = 300;
 
+/** What a register that sends requests the bridge understands again has put an end to. */
+const LINE_TROUBLE = ["badFrame", "noise", "rejected", "noAck", "lineDiscarded"] as const;
+
 export interface TerminalPortDeps extends PortDeps {
   maxAmountFen: number;
 }
@@ -60,6 +67,8 @@ export class TerminalPort {
   private readonly lineCounters: LinkCounters = zeroLinkCounters();
   private timer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
+  /** This line's repeated warnings, keyed by kind of trouble. */
+  private readonly repeats: RepeatLimiter;
 
   constructor(
     private readonly config: TerminalConfig,
@@ -70,6 +79,7 @@ export class TerminalPort {
     this.lineFramer = new LineFramer();
     this.encodeText = textEncoder(config.encoding);
     this.link = createLinkState({ ackTimeoutMs: config.ackTimeoutMs });
+    this.repeats = new RepeatLimiter(deps.log, deps.clock, deps.repeatWindowMs);
     this.supervisor = new PortSupervisor({
       ...deps,
       settings: config,
@@ -91,6 +101,7 @@ export class TerminalPort {
     this.timer?.cancel();
     this.staleTimer?.cancel();
     await this.supervisor.stop();
+    this.repeats.clearAll(); // says what is still held back
   }
 
   send(answer: PosAnswer): void {
@@ -105,7 +116,7 @@ export class TerminalPort {
     const port = this.supervisor.current;
     if (!port) {
       // No link layer to retry: the register asks again (QUERY) once its line is back.
-      this.deps.log.warn({ answer: answer.type }, "register line down; answer line dropped");
+      this.repeats.warn("answerDropped", { answer: answer.type }, "register line down; answer line dropped");
       return;
     }
     this.lineCounters.framesOut++;
@@ -116,12 +127,17 @@ export class TerminalPort {
   private attachLine(port: OpenPort): void {
     // A line half-received before an unplug is garbage now. No idle timeout: a technician types.
     this.lineFramer = new LineFramer();
+    this.repeats.clear("answerDropped"); // the line is back
     port.onData((bytes) => {
       for (const chunk of this.lineFramer.push(bytes)) {
         if (chunk.type === "discarded") {
           this.lineCounters.discardedBytes += chunk.length;
           this.lineCounters.badFrames++;
-          this.deps.log.warn({ length: chunk.length, reason: chunk.reason }, "line from register discarded");
+          this.repeats.warn(
+            "lineDiscarded",
+            { length: chunk.length, reason: chunk.reason },
+            "line from register discarded",
+          );
           if (chunk.reason === "overlong") {
             this.handlers.onBadRequest(LINE_SEQ, "", lineTooLongMessage(this.lineFramer.maxLineLength));
           }
@@ -135,35 +151,57 @@ export class TerminalPort {
 
   private deliver(decoded: LineDecodeResult): void {
     if (decoded.ok) {
+      this.understood();
       this.handlers.onRequest(decoded.request);
       return;
     }
-    this.deps.log.warn({ problem: decoded.message }, "request from register rejected");
+    this.repeats.warn("rejected", { problem: decoded.message }, "request from register rejected");
     this.handlers.onBadRequest(LINE_SEQ, decoded.orderRef, decoded.message);
   }
 
+  /**
+   * The register sent a request the bridge understood: the line's trouble is over (a frame that
+   * is merely well formed is no proof: junk has those too). What was held back is reported now,
+   * and the next trouble is logged at once.
+   */
+  private understood(): void {
+    for (const key of LINE_TROUBLE) this.repeats.clear(key);
+  }
+
   private write(port: OpenPort, bytes: Uint8Array): void {
-    port.write(bytes).catch((err: Error) => {
-      this.deps.log.warn({ err: err.message }, "write to register failed");
-      // Through SerialPortStream a failed write has closed the port; this covers ports that don't.
-      this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
-    });
+    port.write(bytes).then(
+      () => this.repeats.clear("writeFailed"),
+      (err: Error) => {
+        this.repeats.warn("writeFailed", { err: err.message }, "write to register failed");
+        // Through SerialPortStream a failed write has closed the port; this covers ports that don't.
+        this.supervisor.fail(port, "ABSENT", `write failed: ${err.message}`);
+      },
+    );
   }
 
   private attach(port: OpenPort): void {
     // A frame half-received before an unplug is garbage now.
     this.framer = new EcrFramer({ maxDataLength: this.config.maxDataLength });
     port.onData((bytes) => {
-      for (const chunk of this.framer.push(bytes)) this.step({ type: "chunk", chunk });
+      for (const chunk of this.framer.push(bytes)) this.chunkIn(chunk);
       // A frame still incomplete after a silence is given up (its STX may have been noise).
       this.staleTimer?.cancel();
       this.staleTimer =
         this.framer.bufferedLength > 0
           ? this.deps.clock.setTimeout(() => {
-              for (const chunk of this.framer.expireIncomplete()) this.step({ type: "chunk", chunk });
+              for (const chunk of this.framer.expireIncomplete()) this.chunkIn(chunk);
             }, STALE_FRAME_MS)
           : undefined;
     });
+  }
+
+  /** One chunk from the framer: bad frames and noise are said (the link layer only counts them). */
+  private chunkIn(chunk: EcrChunk): void {
+    if (chunk.type === "badFrame")
+      this.repeats.warn("badFrame", { reason: chunk.reason }, "bad frame from register NAKed");
+    else if (chunk.type === "discarded")
+      this.repeats.warn("noise", { length: chunk.length }, "bytes outside a frame from register discarded");
+    this.step({ type: "chunk", chunk });
   }
 
   private step(input: LinkInput): void {
@@ -189,9 +227,12 @@ export class TerminalPort {
       }
       case "deliver": {
         const decoded = decodeEcrRequest(effect.data, { maxAmountFen: this.deps.maxAmountFen });
-        if (decoded.ok) this.handlers.onRequest(decoded.request);
-        else {
-          log.warn(
+        if (decoded.ok) {
+          this.understood();
+          this.handlers.onRequest(decoded.request);
+        } else {
+          this.repeats.warn(
+            "rejected",
             { errorCode: decoded.code, seq: decoded.seq, problem: decoded.message },
             "request from register rejected",
           );
@@ -211,7 +252,8 @@ export class TerminalPort {
         this.timer = undefined;
         return;
       case "fault":
-        log.error(
+        this.repeats.error(
+          "noAck",
           { reason: effect.reason },
           "register did not acknowledge a frame after 3 sends; frame dropped",
         );

@@ -3,6 +3,8 @@
 // the effects it returns, in order: journal records are durable (fsync) before anything after
 // them in the same step is published, answered or shown. Payment codes live here only, in
 // memory, under their attempt id, until the attempt leaves `sent`/`queued` or its deadline passes.
+// Events that junk repeats without end (scans refused or ignored, frames that mean nothing) are
+// one line per kind per window with a count; those that matter for money are all logged.
 import type {
   CloudCommand,
   CloudResponse,
@@ -17,6 +19,7 @@ import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale
 import type {
   LaneSaleState,
   SaleEffect,
+  SaleEventKind,
   SaleInput,
   SaleSettings,
   TimerName,
@@ -33,6 +36,7 @@ import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
 import { isBridgeError } from "../errors.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
 import type { CrashPoint } from "./crash-points.js";
 import { RecentCodes } from "./recent-codes.js";
 
@@ -62,6 +66,8 @@ export interface LaneDeps {
   onEvent: (kind: string, detail: string) => void;
   /** Test-only crash points (daemon/lanes/crash-points.ts); a no-op in production. */
   crashPoint?: CrashPoint;
+  /** Window of the lane's and its devices' RepeatLimiters (config log.repeatWindowMs); default 60 s. */
+  repeatWindowMs?: number;
 }
 
 interface HeldCode {
@@ -83,6 +89,26 @@ const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
   "refund",
 ]);
 
+/**
+ * The lane's RepeatLimiter key of a sale event that junk can repeat without end (a scanner
+ * reading junk, a register sending frames that mean nothing, a cloud repeating answers), or
+ * undefined for an event that is always logged: sales started and ended, attempts submitted and
+ * resolved, alarms, amount mismatches, journal faults, and a real request refused are rare and
+ * matter for money.
+ */
+export function repeatKey(kind: SaleEventKind, input: SaleInput["type"] | undefined): string | undefined {
+  switch (kind) {
+    case "scanIgnored":
+    case "scanRejected":
+    case "resultIgnored":
+      return kind;
+    case "saleRejected":
+      return input === "badRequest" ? "badRequest" : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export class Lane {
   private state: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
@@ -91,7 +117,11 @@ export class Lane {
   /** Codes of attempts still able to be (re)published, in memory only. */
   private readonly codes = new Map<string, HeldCode>();
   private stepping = false;
+  /** The input being stepped: which events it gives are repeats is decided by it. */
+  private stepInput: SaleInput["type"] | undefined;
   private journalFailed = false;
+  /** The lane's repeated sale events (repeatKey); each device has its own limiter. */
+  private readonly repeats: RepeatLimiter;
   private readonly terminal: TerminalPort;
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
@@ -114,7 +144,8 @@ export class Lane {
   ) {
     this.state = initialSaleState(config.id, deps.cloudOnline());
     this.crash = deps.crashPoint ?? (() => {});
-    const { opener, clock, log } = deps;
+    const { opener, clock, log, repeatWindowMs } = deps;
+    this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
     const deviceState = (device: string) => (state: DeviceState, error: string) => {
       deps.onEvent(
         state === "CONNECTED" ? "device_up" : "device_down",
@@ -129,6 +160,7 @@ export class Lane {
         clock,
         log: deviceLogger(log, "terminal", describeLocation(config.terminal)),
         name: `lane ${config.id} terminal`,
+        repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
       },
       {
@@ -145,6 +177,7 @@ export class Lane {
         clock,
         log: deviceLogger(log, "scanner", describeLocation(config.scanner)),
         name: `lane ${config.id} scanner`,
+        repeatWindowMs,
       },
       { onScan: (code) => this.onScan(code), onState: deviceState("scanner") },
     );
@@ -156,6 +189,7 @@ export class Lane {
             clock,
             log: deviceLogger(log, "display", describeLocation(config.display)),
             name: `lane ${config.id} display`,
+            repeatWindowMs,
           },
           { onState: deviceState("display") },
         )
@@ -209,11 +243,15 @@ export class Lane {
     this.timers.clear();
     this.codes.clear();
     await Promise.allSettled([this.terminal.stop(), this.scanner.stop(), this.display?.stop()]);
+    this.repeats.clearAll(); // says what is still held back
   }
 
   setCloudOnline(online: boolean): void {
     // A pay request the broker never acknowledged goes out again first, then queries catch up.
-    if (online) this.resendInDoubt();
+    if (online) {
+      for (const kind of ["query", "cancel", "refund"]) this.repeats.clear(`notSent:${kind}`);
+      this.resendInDoubt();
+    }
     this.feed({ type: "cloudLink", online });
   }
 
@@ -304,6 +342,7 @@ export class Lane {
   }
 
   private onPosRequest(request: PosRequest): void {
+    this.repeats.clear("badRequest"); // the register makes sense again
     if (request.type === "echo") {
       this.feed({ type: "pos", request });
       return;
@@ -368,6 +407,7 @@ export class Lane {
     this.stepping = true;
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+        this.stepInput = next.type;
         const before = this.state;
         const { state, effects } = saleStep(this.deps.settings, this.state, next, instantOf(this.deps.clock));
         this.state = state;
@@ -382,6 +422,7 @@ export class Lane {
       }
     } finally {
       this.stepping = false;
+      this.stepInput = undefined;
     }
   }
 
@@ -445,7 +486,11 @@ export class Lane {
     try {
       this.run(effect);
     } catch (err) {
-      this.deps.log.error({ effect: effect.type, err: (err as Error).message }, "sale effect failed");
+      const fields = { effect: effect.type, err: (err as Error).message };
+      // One that reaches the register or the cloud matters for money: each is logged. A display
+      // or timer that fails fails on every step: one line per window.
+      if (EXTERNAL_EFFECTS.has(effect.type)) this.deps.log.error(fields, "sale effect failed");
+      else this.repeats.error(`effectFailed:${effect.type}`, fields, "sale effect failed");
     }
   }
 
@@ -507,8 +552,10 @@ export class Lane {
           expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
         });
         if (sent.ok) this.crash(`publish:${effect.type}`);
+        // Retried on every query interval while the broker is away: one line per window.
         else
-          log.warn(
+          this.repeats.warn(
+            `notSent:${effect.type}`,
             { attemptId: effect.command.attemptId, kind: effect.type },
             `${effect.type} not sent: broker offline; will retry`,
           );
@@ -540,7 +587,14 @@ export class Lane {
         }
         if (effect.kind === "attemptResolved" || effect.kind === "recovered")
           this.deps.onEvent(effect.kind, effect.detail);
-        log[effect.level]({ event: effect.kind }, effect.detail);
+        if (effect.kind === "attemptSubmitted") {
+          // A payment code was read: the junk before it is over; say how much there was.
+          this.repeats.clear("scanIgnored");
+          this.repeats.clear("scanRejected");
+        }
+        const key = repeatKey(effect.kind, this.stepInput);
+        if (key) this.repeats[effect.level](key, { event: effect.kind }, effect.detail);
+        else log[effect.level]({ event: effect.kind }, effect.detail);
         return;
       }
     }

@@ -41,7 +41,7 @@ describe("loadConfig", () => {
   it("fills in the defaults of a minimal config and freezes it", () => {
     const c = load(MINIMAL);
     expect(c.stateDir).toBe("/var/lib/posbridge");
-    expect(c.log).toEqual({ level: "info", format: "auto", statsIntervalMs: 60000 });
+    expect(c.log).toEqual({ level: "info", format: "auto", statsIntervalMs: 60000, repeatWindowMs: 60000 });
     expect(c.journal).toEqual({ retentionDays: 30 });
     expect(c.mqtt).toMatchObject({
       topicPrefix: "posbridge/v1",

@@ -141,8 +141,9 @@ describe("createScannerDevice", () => {
     scanner.start();
     await waitUntil(() => scanner.status.state === "CONNECTED", "connected");
     handle.emit("data", hidPosReport("]Q1", "#]Q1134567890123456789"));
-    handle.emit("data", hidPosReport("]E0", "6901234567892")); // no prefix: dropped
-    await waitUntil(() => scanner.status.reads === 2, "reads");
+    handle.emit("data", hidPosReport("]E0", "6901234567892")); // no prefix: discarded, as serial does
+    await waitUntil(() => scanner.status.discardedBytes === 13, "discard");
+    expect(scanner.status.reads).toBe(1);
     expect(scans).toEqual(["134567890123456789"]);
   });
 

@@ -13,7 +13,7 @@ import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
 import { Journal } from "../../../daemon/journal/journal.js";
-import { Lane } from "../../../daemon/lanes/lane.js";
+import { Lane, repeatKey } from "../../../daemon/lanes/lane.js";
 import { SETTINGS } from "../../support/sale-harness.js";
 
 const serialSettings = {
@@ -24,7 +24,10 @@ const serialSettings = {
 };
 let n = 0;
 
-function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; reason: string }) {
+function setup(
+  sendResult: () => { ok: true; requestId: string } | { ok: false; reason: string },
+  log: pino.Logger = pino({ level: "silent" }),
+) {
   const id = ++n;
   const serial = createMockSerial();
   const reg = serial.createPort(`/dev/lane-test-reg-${id}`);
@@ -55,7 +58,7 @@ function setup(sendResult: () => { ok: true; requestId: string } | { ok: false; 
     settings: SETTINGS,
     opener: serial.opener,
     clock: systemClock,
-    log: pino({ level: "silent" }),
+    log,
     rpc,
     journal: Journal.open({
       dir: mkdtempSync(join(tmpdir(), "pb-lane-")),
@@ -160,5 +163,58 @@ describe("Lane", () => {
     s.lane.setCloudOnline(false);
     s.lane.setCloudOnline(true);
     expect(s.sent.filter((c) => c.type === "pay")).toHaveLength(2);
+  });
+
+  it("junk scans are one line and a count, reported when the customer's code is read; refused requests all logged", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const events = (kind: string) => lines.filter((l) => l.event === kind);
+    const s = setup(() => ({ ok: true, requestId: "R" }), log);
+    await started(s);
+    for (let i = 0; i < 200; i++) s.scan.emit(`JUNK${i}X\r`); // no sale open
+    await expect.poll(() => s.lane.counters.scansIgnored).toBe(200);
+    expect(events("scanIgnored")).toHaveLength(1);
+
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    for (let i = 0; i < 30; i++) s.scan.emit(`NOTACODE${i}\r`);
+    await expect.poll(() => s.lane.counters.scansRejected).toBe(30);
+    expect(events("scanRejected")).toHaveLength(1);
+
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(1);
+    expect(events("scanIgnored").map((l) => l.repeated)).toEqual([undefined, 199]);
+    expect(events("scanRejected").map((l) => l.repeated)).toEqual([undefined, 29]);
+    const order = lines.map((l) => l.event).filter((e) => e !== undefined);
+    expect(order.indexOf("attemptSubmitted")).toBeGreaterThan(order.lastIndexOf("scanRejected"));
+
+    // Real requests refused (a second sale while one is open): each one logged.
+    for (const seq of ["02", "03", "04"])
+      s.register.request({ type: "sale", seq, orderRef: `ORD${seq}`, amountFen: 100 });
+    await expect.poll(() => events("saleRejected").length).toBe(3);
+    expect(events("saleRejected").every((l) => l.repeated === undefined)).toBe(true);
+    expect(events("saleStarted")).toHaveLength(1);
+  });
+
+  it("never holds back a sale event that matters for money", () => {
+    for (const kind of [
+      "saleStarted",
+      "saleEnded",
+      "attemptSubmitted",
+      "attemptFailed",
+      "attemptResolved",
+      "amountMismatch",
+      "notFound",
+      "recovered",
+      "refundEnded",
+      "journalFault",
+    ] as const) {
+      expect(repeatKey(kind, "pos")).toBeUndefined();
+      expect(repeatKey(kind, "cloudResult")).toBeUndefined();
+      expect(repeatKey(kind, "timer")).toBeUndefined();
+    }
+    expect(repeatKey("saleRejected", "pos")).toBeUndefined(); // a real request refused
+    expect(repeatKey("saleRejected", "badRequest")).toBe("badRequest"); // a frame that means nothing
+    expect(repeatKey("scanIgnored", "scan")).toBe("scanIgnored");
   });
 });
