@@ -147,10 +147,12 @@ export interface SaleRecord {
   text: string;
   endedAt: number | null;
   /**
-   * "" unless the cloud contradicted itself after the sale's attempt ended (SaleAttention). The
-   * status and text above stay what the register was told; the claim is on the attempt record
-   * (`latePaid…`). While set, `QY` and a repeated `SA` answer `30` with a text asking the cashier
-   * to check, and the day report lists the sale.
+   * "" unless the cloud contradicted itself after one of the sale's attempts ended (SaleAttention).
+   * The status and text above stay the bridge's own conclusion from its attempts (what the
+   * register was told, unless the mark came before the sale ended); the claim is on the attempt
+   * record (`latePaid…`). While set, every answer for the order (`QY`, a repeated `SA`, `CA`, the
+   * end of a sale still open) is `30` with a text asking the cashier to check, and the day report
+   * lists the sale.
    */
   attention: SaleAttention;
   /** When `attention` was set (wall clock); null while it is "". */
