@@ -227,6 +227,8 @@ rows.push({
     attempts: 1,
     text: "支付成功",
     endedAt: 1_700_000_000_100 + i,
+    attention: "",
+    attentionAt: null,
     updatedAt: 1_700_000_000_100 + i,
   });
   let n = 0;

@@ -104,6 +104,11 @@ export function createApp(deps: AppDeps): App {
     clock,
     log: log.child({ component: "rpc" }),
     newId: () => ulid(clock.wallNow()),
+    // A result whose request id is unknown still reaches the lane of an attempt the journal knows.
+    laneOfAttempt: (attemptId) => {
+      const laneId = journal.attempt(attemptId)?.laneId;
+      return lanes.some((l) => l.id === laneId) ? laneId : undefined;
+    },
   });
 
   const publishEvent = (laneId: string, kind: string, detail: string) =>

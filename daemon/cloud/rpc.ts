@@ -1,12 +1,20 @@
 // Request/response correlation over the broker: every BridgeRequest gets a fresh request id; a
-// BridgeResponse is matched by that id (and must name the same attempt). Responses for ids we
-// never sent, for another attempt, or repeating what was already applied are counted and ignored
-// (mqtt-contract.md, "Semantics the bridge relies on"). Garbage payloads never reach a lane.
+// BridgeResponse is matched by that id (and must name the same attempt). Responses for another
+// attempt, or repeating what was already applied, are counted and ignored (mqtt-contract.md,
+// "Semantics the bridge relies on"). A payment result whose request id is unknown (sent by an
+// earlier process, forgotten after `forgetAfterMs`, or never sent) still reaches the lane of the
+// attempt it names when the journal knows that attempt (`laneOfAttempt`), as "unsolicited": a late
+// PAID for an attempt that has long ended must be seen, not dropped. Otherwise it is counted and
+// ignored. Garbage payloads never reach a lane.
 import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log/logger.js";
 import type { MqttLink } from "./mqtt-link.js";
 import { decodeResponse, encodeRequest } from "./proto-codec.js";
+
+/** Which request a response answers; "unsolicited" when its request id is not (or no longer) known. */
+export type Answers = CloudCommand["type"] | "unsolicited";
+type ResultHandler = (laneId: string, response: CloudResponse, answers: Answers) => void;
 
 interface Pending {
   laneId: string;
@@ -26,6 +34,8 @@ export interface RpcCounters {
   responses: number;
   garbage: number;
   unknown: number;
+  /** Results for unknown request ids delivered by the attempt they name. */
+  unsolicited: number;
   duplicates: number;
   mismatched: number;
 }
@@ -39,12 +49,11 @@ export class CloudRpc {
     responses: 0,
     garbage: 0,
     unknown: 0,
+    unsolicited: 0,
     duplicates: 0,
     mismatched: 0,
   };
-  private handler:
-    | ((laneId: string, response: CloudResponse, answers: CloudCommand["type"]) => void)
-    | undefined;
+  private handler: ResultHandler | undefined;
 
   constructor(
     private readonly deps: {
@@ -54,12 +63,14 @@ export class CloudRpc {
       newId: () => string;
       /** Pending entries older than this are forgotten (the lane has long given up on them). */
       forgetAfterMs?: number;
+      /** The lane of an attempt the journal knows (for results whose request id is unknown). */
+      laneOfAttempt?: (attemptId: string) => string | undefined;
     },
   ) {
     deps.link.onResponse((bytes) => this.onResponse(bytes));
   }
 
-  onResult(fn: (laneId: string, response: CloudResponse, answers: CloudCommand["type"]) => void): void {
+  onResult(fn: ResultHandler): void {
     this.handler = fn;
   }
 
@@ -127,11 +138,21 @@ export class CloudRpc {
     const res = decoded.value;
     const entry = this.pending.get(res.requestId);
     if (!entry) {
-      this.counters.unknown++;
+      const laneId = res.result.type === "payment" ? this.deps.laneOfAttempt?.(res.attemptId) : undefined;
+      if (laneId === undefined) {
+        this.counters.unknown++;
+        log.warn(
+          { requestId: res.requestId, attemptId: res.attemptId },
+          "response for an unknown request ignored",
+        );
+        return;
+      }
+      this.counters.unsolicited++;
       log.warn(
-        { requestId: res.requestId, attemptId: res.attemptId },
-        "response for an unknown request ignored",
+        { laneId, requestId: res.requestId, attemptId: res.attemptId, status: res.result.status },
+        "response for an unknown request delivered by its attempt id",
       );
+      this.deliver(laneId, res, "unsolicited");
       return;
     }
     if (entry.attemptId !== res.attemptId) {
@@ -159,11 +180,18 @@ export class CloudRpc {
       },
       "response received",
     );
+    this.deliver(entry.laneId, res, entry.kind);
+  }
+
+  private deliver(laneId: string, res: CloudResponse, answers: Answers): void {
     try {
-      this.handler?.(entry.laneId, res, entry.kind);
+      this.handler?.(laneId, res, answers);
     } catch (err) {
       // Runs inside mqtt.js's message handler: nothing may escape into the client.
-      log.error({ requestId: res.requestId, err: (err as Error).message }, "handling a response failed");
+      this.deps.log.error(
+        { requestId: res.requestId, err: (err as Error).message },
+        "handling a response failed",
+      );
     }
   }
 

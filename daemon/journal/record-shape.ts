@@ -15,6 +15,7 @@ import type {
   JournalRecord,
   RefundPhase,
   RefundRecord,
+  SaleAttention,
   SaleRecord,
   SaleStatus,
 } from "../../protocols/sale/records.js";
@@ -49,6 +50,12 @@ const SALE_STATUSES: Record<SaleStatus, true> = {
   PAID: true,
   CANCELLED: true,
   UNKNOWN: true,
+};
+const SALE_ATTENTIONS: Record<SaleAttention, true> = {
+  "": true,
+  paidAfterReversal: true,
+  paidAfterEnd: true,
+  amountMismatchAfterEnd: true,
 };
 const ATTEMPT_PHASES: Record<AttemptPhase, true> = {
   queued: true,
@@ -157,6 +164,8 @@ const SALE: Spec<SaleRecord> = {
   attempts: count,
   text: text(1024),
   endedAt: orNull(count),
+  attention: oneOf(SALE_ATTENTIONS, "a sale attention"),
+  attentionAt: orNull(count),
   updatedAt: count,
 };
 
@@ -181,6 +190,9 @@ const ATTEMPT: Spec<AttemptRecord> = {
   paidAmountFen: orNull(count),
   queries: count,
   reversals: count,
+  latePaidAmountFen: orNull(count),
+  lateTradeNo: tradeNo,
+  latePaidAt: orNull(count),
   nextDueMono: orNull(mono),
   updatedAt: count,
 };
@@ -266,12 +278,17 @@ export function canonicalRecord<R extends JournalRecord>(r: R): R {
  * A version-1 record in today's shape. Version 1 kept due times on the wall clock (`nextAt`) and
  * no monotonic time: the due time is dropped (recovery sets one) and `boot` is "" so that a
  * restart measures how long ago it was sent on the wall clock (protocols/core/instant.ts).
- * Anything else is returned as it was, for checkRecord to judge.
+ * Version 1 knew nothing of a cloud contradicting itself after the end: no sale needed attention
+ * and no attempt had a late claim. Anything else is returned as it was, for checkRecord to judge.
  */
 export function upgradeV1Record(v: unknown): unknown {
-  if (!isPlainObject(v) || !Object.hasOwn(v, "nextAt")) return v;
+  if (!isPlainObject(v)) return v;
+  if (v.kind === "sale") return { attention: "", attentionAt: null, ...v };
+  if (v.kind !== "attempt" && v.kind !== "refund") return v;
+  const late = v.kind === "attempt" ? { latePaidAmountFen: null, lateTradeNo: "", latePaidAt: null } : {};
+  if (!Object.hasOwn(v, "nextAt")) return { ...late, ...v };
   const rest = Object.fromEntries(Object.entries(v).filter(([key]) => key !== "nextAt"));
-  if (v.kind === "attempt") return { ...rest, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null };
-  if (v.kind === "refund") return { ...rest, boot: "", requestedMono: 0, nextDueMono: null };
-  return v;
+  if (v.kind === "attempt")
+    return { ...late, ...rest, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null };
+  return { ...rest, boot: "", requestedMono: 0, nextDueMono: null };
 }

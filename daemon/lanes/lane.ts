@@ -34,7 +34,7 @@ import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
-import { isBridgeError } from "../errors.js";
+import { type BridgeErrorCode, isBridgeError } from "../errors.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import type { CrashPoint } from "./crash-points.js";
@@ -44,6 +44,7 @@ import { RecentCodes } from "./recent-codes.js";
 export interface LaneJournal {
   write(record: JournalRecord): void;
   sale(laneId: string, orderRef: string): SaleRecord | undefined;
+  attempt(attemptId: string): AttemptRecord | undefined;
   attemptsOf(laneId: string, orderRef: string): AttemptRecord[];
   refundsOf(laneId: string, orderRef: string): RefundRecord[];
   unsettledSales(laneId?: string): SaleRecord[];
@@ -255,7 +256,12 @@ export class Lane {
     this.feed({ type: "cloudLink", online });
   }
 
-  onCloudResponse(response: CloudResponse, answers: CloudCommand["type"]): void {
+  /**
+   * A result from the cloud. `answers` is the request it answers, or "unsolicited" when its
+   * request id is unknown (sent by an earlier process, forgotten after 10 minutes, or never sent):
+   * that is the cloud's word on the attempt's state, taken as a query's answer would be.
+   */
+  onCloudResponse(response: CloudResponse, answers: CloudCommand["type"] | "unsolicited"): void {
     const r = response.result;
     this.crash(`result:${r.status}`);
     if (r.type === "refund") {
@@ -264,7 +270,17 @@ export class Lane {
     }
     const held = this.codes.get(response.attemptId);
     if (held) held.inDoubt = false; // the cloud has it
-    this.feed({ type: "cloudResult", attemptId: response.attemptId, result: r, answers });
+    // The journal's record of the attempt's order: a result for an attempt that has already ended
+    // is judged against it (the cloud may contradict what the register was told).
+    const attempt = this.deps.journal.attempt(response.attemptId);
+    const view = attempt?.laneId === this.id ? this.viewOf(attempt.orderRef) : undefined;
+    this.feed({
+      type: "cloudResult",
+      attemptId: response.attemptId,
+      result: r,
+      answers: answers === "unsolicited" ? "query" : answers,
+      view,
+    });
   }
 
   status(): LaneStatusView {
@@ -581,7 +597,7 @@ export class Lane {
         if (effect.kind === "scanIgnored") this.counters.scansIgnored++;
         if (effect.kind === "scanRejected") this.counters.scansRejected++;
         if (effect.kind === "resultIgnored") this.counters.resultsIgnored++;
-        if (effect.kind === "amountMismatch") {
+        if (effect.kind === "amountMismatch" || effect.kind === "latePaid") {
           this.counters.alarms++;
           this.deps.onEvent("alarm", effect.detail);
         }
@@ -592,9 +608,15 @@ export class Lane {
           this.repeats.clear("scanIgnored");
           this.repeats.clear("scanRejected");
         }
+        // The cloud contradicting its own final answer is an error a technician greps for.
+        const contradiction: BridgeErrorCode = "PB_CLOUD_CONTRADICTION";
+        const fields = {
+          event: effect.kind,
+          ...(effect.kind === "latePaid" ? { errCode: contradiction } : {}),
+        };
         const key = repeatKey(effect.kind, this.stepInput);
-        if (key) this.repeats[effect.level](key, { event: effect.kind }, effect.detail);
-        else log[effect.level]({ event: effect.kind }, effect.detail);
+        if (key) this.repeats[effect.level](key, fields, effect.detail);
+        else log[effect.level](fields, effect.detail);
         return;
       }
     }

@@ -1,7 +1,8 @@
 // The end-of-day report (`posbridge report day`): pure functions over journal records.
 // A sale belongs to the local calendar day (process time zone, TZ) of its `openedAt`; a refund to
 // the day of its `requestedAt`. Amounts are integer fen; the text shows yuan via formatYuan.
-// Never a payment code: UNKNOWN sales are named by lane, orderRef, attempt id and masked code.
+// Never a payment code: sales that need attention are named by lane, orderRef, attempt id and
+// masked code.
 //
 // `--json` prints one DayReport object (amounts in integer fen, times in epoch ms):
 // {
@@ -15,16 +16,31 @@
 //       "netFen": 0 }                      sales.PAID.amountFen - refunds.refunded.amountFen
 //   ],
 //   "totals": { "sales": {…}, "refunds": {…}, "netFen": 0 },   the sum of the rows
-//   "needsAttention": [                    the day's UNKNOWN sales, oldest first
+//   "needsAttention": [                    sales a person must check, oldest first: the day's
+//                                          UNKNOWN sales, and sales the cloud contradicted after
+//                                          they ended (SaleRecord.attention) opened that day or
+//                                          flagged that day
 //     { "laneId": "l1", "orderRef": "O1", "attemptId": "01J…"|null, "scheme": "WECHAT"|null,
-//       "maskedCode": "WECHAT…6789"|null, "amountFen": 1234, "openedAt": 1773450000000 } ],
+//       "maskedCode": "WECHAT…6789"|null, "amountFen": 1234, "openedAt": 1773450000000,
+//       "reason": "unknown"|"paidAfterReversal"|"paidAfterEnd"|"amountMismatchAfterEnd",
+//       "status": "CANCELLED",             the sale's status in the journal (the bridge's conclusion)
+//       "claimedAmountFen": 1234|null,     what the cloud's late PAID named (null for "unknown")
+//       "attentionAt": 1773450060000|null } ],   when that late PAID arrived
+//                                          (attemptId/maskedCode: the attempt the cloud spoke of)
 //   "journal": { "path": "…/journal.log", "lines": 0, "records": 0, "discardedLines": 0,
 //                "discardedBytes": 0, "tornTail": false } | null
 // }
 // where Tally is { "count": 0, "amountFen": 0 }. IN_PROGRESS = sale status OPEN or PENDING.
 import { formatYuan } from "../../protocols/payment/amount.js";
 import { SCHEMES, type Scheme } from "../../protocols/payment/scheme.js";
-import type { JournalRecord, RefundRecord, SaleRecord, SaleStatus } from "../../protocols/sale/records.js";
+import type {
+  AttemptRecord,
+  JournalRecord,
+  RefundRecord,
+  SaleAttention,
+  SaleRecord,
+  SaleStatus,
+} from "../../protocols/sale/records.js";
 import type { JournalLoadReport } from "../journal/journal.js";
 
 export type ReportScheme = Scheme | "none";
@@ -48,6 +64,9 @@ export interface SchemeRow extends ReportRow {
   scheme: ReportScheme;
 }
 
+/** Why a sale is listed: its outcome is UNKNOWN, or the cloud contradicted it after it ended. */
+export type AttentionReason = "unknown" | Exclude<SaleAttention, "">;
+
 export interface AttentionItem {
   laneId: string;
   orderRef: string;
@@ -56,6 +75,10 @@ export interface AttentionItem {
   maskedCode: string | null;
   amountFen: number;
   openedAt: number;
+  reason: AttentionReason;
+  status: SaleStatus;
+  claimedAmountFen: number | null;
+  attentionAt: number | null;
 }
 
 export interface JournalNote {
@@ -134,12 +157,20 @@ export function dayReport(
   const inDay = (t: number) => t >= bounds.from && t < bounds.to;
 
   const sales = new Map<string, SaleRecord>();
-  const attempts = new Map<string, { scheme: Scheme; maskedCode: string }>();
+  const attempts = new Map<string, AttemptRecord>();
   const refunds: RefundRecord[] = [];
   for (const r of records) {
     if (r.kind === "sale") sales.set(`${r.laneId}\u0000${r.orderRef}`, r);
-    else if (r.kind === "attempt") attempts.set(r.attemptId, { scheme: r.scheme, maskedCode: r.maskedCode });
+    else if (r.kind === "attempt") attempts.set(r.attemptId, r);
     else refunds.push(r);
+  }
+  // The attempt a late PAID named, per order: the one the cloud contradicted last.
+  const contradicted = new Map<string, AttemptRecord>();
+  for (const a of attempts.values()) {
+    if (a.latePaidAt === null) continue;
+    const key = `${a.laneId}\u0000${a.orderRef}`;
+    const prev = contradicted.get(key);
+    if (!prev || (prev.latePaidAt ?? 0) < a.latePaidAt) contradicted.set(key, a);
   }
 
   const rows = new Map<ReportScheme, ReportRow>(REPORT_SCHEMES.map((s) => [s, emptyRow()]));
@@ -147,10 +178,28 @@ export function dayReport(
   const needsAttention: AttentionItem[] = [];
 
   for (const s of sales.values()) {
+    const flagged =
+      s.attention !== "" && (inDay(s.openedAt) || (s.attentionAt !== null && inDay(s.attentionAt)));
+    if (flagged) {
+      const a = contradicted.get(`${s.laneId}\u0000${s.orderRef}`);
+      needsAttention.push({
+        laneId: s.laneId,
+        orderRef: s.orderRef,
+        attemptId: a?.attemptId ?? s.attemptId,
+        scheme: a?.scheme ?? s.scheme,
+        maskedCode: a?.maskedCode ?? null,
+        amountFen: s.amountFen,
+        openedAt: s.openedAt,
+        reason: s.attention as Exclude<SaleAttention, "">,
+        status: s.status,
+        claimedAmountFen: a?.latePaidAmountFen ?? null,
+        attentionAt: s.attentionAt,
+      });
+    }
     if (!inDay(s.openedAt)) continue;
     const status = STATUS_OF[s.status];
     add(row(s.scheme ?? "none").sales[status], s.amountFen);
-    if (status === "UNKNOWN") {
+    if (status === "UNKNOWN" && !flagged) {
       const a = s.attemptId === null ? undefined : attempts.get(s.attemptId);
       needsAttention.push({
         laneId: s.laneId,
@@ -160,6 +209,10 @@ export function dayReport(
         maskedCode: a?.maskedCode ?? null,
         amountFen: s.amountFen,
         openedAt: s.openedAt,
+        reason: "unknown",
+        status: s.status,
+        claimedAmountFen: null,
+        attentionAt: null,
       });
     }
   }
@@ -228,6 +281,19 @@ function clock(ms: number): string {
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
+const AFTER: Record<Exclude<AttentionReason, "unknown">, string> = {
+  paidAfterReversal: "after it confirmed the reversal",
+  paidAfterEnd: "after the attempt had ended",
+  amountMismatchAfterEnd: "with another amount after the sale ended",
+};
+
+function attentionWhy(a: AttentionItem): string {
+  if (a.reason === "unknown") return "outcome UNKNOWN: the bridge is still asking the cloud";
+  const claimed = a.claimedAmountFen === null ? "" : ` ${formatYuan(a.claimedAmountFen)} yuan`;
+  const when = a.attentionAt === null ? "" : ` at ${localDate(a.attentionAt)} ${clock(a.attentionAt)}`;
+  return `journal says ${a.status}; the cloud later said PAID${claimed} ${AFTER[a.reason]}${when}`;
+}
+
 /** The report as text for a terminal or a printout (yuan with two decimals). */
 export function formatDayReport(r: DayReport): string {
   const out: string[] = [`posbridge day report ${r.date} (${r.timeZone})`];
@@ -278,12 +344,13 @@ export function formatDayReport(r: DayReport): string {
   if (r.needsAttention.length > 0) {
     out.push("");
     out.push(
-      `Needs attention: ${r.needsAttention.length} sale(s) with outcome UNKNOWN — do not take payment again; check them with the payment cloud`,
+      `Needs attention: ${r.needsAttention.length} sale(s) — do not take payment again or refund before checking them with the payment cloud`,
     );
     for (const a of r.needsAttention) {
       out.push(
         `  lane ${a.laneId}  order ${a.orderRef}  attempt ${a.attemptId ?? "-"}  ${a.maskedCode ?? a.scheme ?? "-"}  ${formatYuan(a.amountFen)} yuan  opened ${clock(a.openedAt)}`,
       );
+      out.push(`    ${attentionWhy(a)}`);
     }
   }
   return `${out.join("\n")}\n`;

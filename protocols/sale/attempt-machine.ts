@@ -10,13 +10,16 @@
 //     only the answer to a CancelRequest closes such an attempt (the cloud keeps a tombstone);
 //   - a PAID with another amount is not paid: unresolved, with an alarm;
 //   - when the reversal budget runs out the attempt is `unresolved`: re-queried every
-//     reconcileIntervalMs, after a restart too, until the cloud says something final.
+//     reconcileIntervalMs, after a restart too, until the cloud says something final;
+//   - a final attempt never changes its end, but a PAID that contradicts it (after a confirmed
+//     reversal, after a failure, or with another amount after it was paid) is written down as the
+//     cloud's late claim (`latePaid…`) with a `latePaid` note: the cloud broke its word.
 // Nothing is sent while the link is down: the due time moves on, budgets are not spent.
 // Every due time is monotonic (`at.mono`, fields `…Mono`): a wall-clock step of hours neither
 // hastens a reversal nor delays a query. The wall clock only stamps the record (`…At`).
 import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
 import { elapsedSince, type Instant, monoAgo } from "../core/instant.js";
-import { type AttemptReason, type AttemptRecord, isFinalAttempt } from "./records.js";
+import { type AttemptReason, type AttemptRecord, isFinalAttempt, type SaleAttention } from "./records.js";
 
 export interface AttemptSettings {
   /** First query after the pay request (or after an UNKNOWN answer); default 5000. */
@@ -70,7 +73,9 @@ export interface AttemptStep {
 export type AttemptNote =
   | { kind: "resultIgnored"; detail: string }
   | { kind: "amountMismatch"; detail: string }
-  | { kind: "notFound"; detail: string };
+  | { kind: "notFound"; detail: string }
+  /** The cloud said PAID after the attempt had ended otherwise (or with another amount): alarm. */
+  | { kind: "latePaid"; attention: Exclude<SaleAttention, "">; detail: string };
 
 const NOT_FOUND = /^(ORDERNOTEXIST|ORDER_NOT_EXIST|TRADE_NOT_EXIST|ACQ\.TRADE_NOT_EXIST|NOT_FOUND)$/i;
 
@@ -101,6 +106,9 @@ export function newAttempt(
     paidAmountFen: null,
     queries: 0,
     reversals: 0,
+    latePaidAmountFen: null,
+    lateTradeNo: "",
+    latePaidAt: null,
     nextDueMono: null,
     updatedAt: at.wall,
   };
@@ -126,8 +134,7 @@ export function attemptStep(
   at: Instant,
 ): AttemptStep {
   if (isFinalAttempt(a.phase)) {
-    if (input.type === "result")
-      return note(a, "resultIgnored", `${input.result.status} for final attempt ${a.attemptId}`);
+    if (input.type === "result") return onLateResult(a, input.result, at);
     return { attempt: a, sends: [], notes: [] };
   }
   switch (input.type) {
@@ -366,6 +373,43 @@ function onPaid(
   );
 }
 
+/**
+ * A result for an attempt that has already ended. Only a PAID the end contradicts matters: it is
+ * kept beside the end (never instead of it: the register was told otherwise, and only a person
+ * can tell which word of the cloud's is true), once per claimed amount. Anything else, and a PAID
+ * repeating the paid end, is noted and ignored.
+ */
+function onLateResult(a: AttemptRecord, res: PaymentResult, at: Instant): AttemptStep {
+  const ignored = () => note(a, "resultIgnored", `${res.status} for final attempt ${a.attemptId}`);
+  if (res.status !== "PAID") return ignored();
+  if (a.phase === "paid" && res.amountFen === (a.paidAmountFen ?? a.amountFen)) return ignored();
+  if (a.latePaidAt !== null && a.latePaidAmountFen === res.amountFen) return ignored();
+  const attention: Exclude<SaleAttention, ""> =
+    a.phase === "paid"
+      ? "amountMismatchAfterEnd"
+      : a.phase === "cancelled" && a.reason === "reversed"
+        ? "paidAfterReversal"
+        : "paidAfterEnd";
+  const ended =
+    a.phase === "paid" ? `paid ${a.paidAmountFen ?? a.amountFen} fen` : `${a.phase} (${a.reason})`;
+  const detail =
+    `order ${a.orderRef}: attempt ${a.attemptId} ended ${ended}, now the cloud says PAID ` +
+    `${res.amountFen} fen (asked ${a.amountFen}): needs attention`;
+  return {
+    attempt: touch(
+      {
+        ...a,
+        latePaidAmountFen: res.amountFen,
+        lateTradeNo: res.channelTradeNo.slice(0, 64),
+        latePaidAt: at.wall,
+      },
+      at,
+    ),
+    sends: [],
+    notes: [{ kind: "latePaid", attention, detail }],
+  };
+}
+
 function reverse(s: AttemptSettings, a: AttemptRecord, online: boolean, at: Instant): AttemptStep {
   if (!online) return step({ ...a, phase: "reversing", nextDueMono: at.mono + s.reverseRetryMs }, at);
   return {
@@ -388,7 +432,7 @@ function cancelled(a: AttemptRecord, reason: AttemptReason, at: Instant): Attemp
   return step({ ...a, phase: "cancelled", reason, nextDueMono: null }, at);
 }
 
-function note(a: AttemptRecord, kind: AttemptNote["kind"], detail: string): AttemptStep {
+function note(a: AttemptRecord, kind: Exclude<AttemptNote["kind"], "latePaid">, detail: string): AttemptStep {
   return { attempt: a, sends: [], notes: [{ kind, detail }] };
 }
 

@@ -95,6 +95,16 @@ export interface AttemptRecord {
   paidAmountFen: number | null;
   queries: number;
   reversals: number;
+  /**
+   * What the cloud claimed after the attempt had ended (a PAID for an attempt it had confirmed
+   * reversed, or that ended failed/cancelled; or a PAID with another amount after it ended paid):
+   * the claimed amount, its channel trade number and when it arrived (wall clock). Never folded
+   * into `phase`: the attempt keeps the end the register was told, and its sale is marked
+   * `attention`. All null/"" while the cloud kept its word.
+   */
+  latePaidAmountFen: number | null;
+  lateTradeNo: string;
+  latePaidAt: number | null;
   /** When the machine next acts on this attempt (query, reverse, send-by), monotonic; null when final. */
   nextDueMono: number | null;
   updatedAt: number;
@@ -102,6 +112,20 @@ export interface AttemptRecord {
 
 /** OPEN while the sale runs; PENDING when recovered after a restart with an attempt in flight. */
 export type SaleStatus = "OPEN" | "PENDING" | "PAID" | "CANCELLED" | "UNKNOWN";
+
+/**
+ * Why a sale needs a person although the register already has its answer: the cloud broke its
+ * word about one of its attempts after the bridge had settled it (docs/guarantees.md, promise 6).
+ * Set once by the sale machine, never cleared by it: a person settles it with the cloud/back office.
+ */
+export type SaleAttention =
+  | ""
+  /** The cloud confirmed the reversal (CANCELLED) of an attempt, then said it was PAID. */
+  | "paidAfterReversal"
+  /** An attempt ended failed or cancelled (not by a confirmed reversal), then the cloud said PAID. */
+  | "paidAfterEnd"
+  /** An attempt ended paid, then the cloud said PAID with another amount. */
+  | "amountMismatchAfterEnd";
 
 export interface SaleRecord {
   kind: "sale";
@@ -122,6 +146,17 @@ export interface SaleRecord {
   /** The text the register was (or will be) given with the final status. */
   text: string;
   endedAt: number | null;
+  /**
+   * "" unless the cloud contradicted itself after one of the sale's attempts ended (SaleAttention).
+   * The status and text above stay the bridge's own conclusion from its attempts (what the
+   * register was told, unless the mark came before the sale ended); the claim is on the attempt
+   * record (`latePaid…`). While set, every answer for the order (`QY`, a repeated `SA`, `CA`, the
+   * end of a sale still open) is `30` with a text asking the cashier to check, and the day report
+   * lists the sale.
+   */
+  attention: SaleAttention;
+  /** When `attention` was set (wall clock); null while it is "". */
+  attentionAt: number | null;
   updatedAt: number;
 }
 

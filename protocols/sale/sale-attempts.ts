@@ -1,10 +1,12 @@
 // The sale machine's attempts: the one in flight for the open sale (`stepCurrent`) and those
 // running in the background (recovered after a restart, or unresolved), each stepped by the pure
-// attempt machine; how an attempt's end ends its sale (`finishCurrent`, `settle`).
+// attempt machine; how an attempt's end ends its sale (`finishCurrent`, `settle`); and what a
+// result for an attempt that has already ended does (`onEndedAttempt`).
 import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
-import { type AttemptInput, type AttemptStep, attemptStep } from "./attempt-machine.js";
-import type { AttemptRecord, SaleRecord } from "./records.js";
-import { display, type Effects, event, finalView, progress, result, saleAnswer } from "./sale-outcomes.js";
+import { type AttemptInput, type AttemptNote, type AttemptStep, attemptStep } from "./attempt-machine.js";
+import { type AttemptRecord, isFinalAttempt, type SaleRecord } from "./records.js";
+import type { SaleView } from "./refund-machine.js";
+import { display, type Effects, event, finalView, progress, saleAnswer } from "./sale-outcomes.js";
 import { failedText, rescanText, TEXT } from "./sale-texts.js";
 import type { ActiveSale, BackgroundAttempt, LaneSaleState, StepContext } from "./sale-types.js";
 
@@ -12,21 +14,74 @@ export function resultInput(result: PaymentResult, answers: CloudCommand["type"]
   return { type: "result", result, answers };
 }
 
-/** Routes an attempt input to the attempt it names: the open sale's, or one in the background. */
+/**
+ * Routes an attempt input to the attempt it names: the open sale's, one in the background, or,
+ * for a result, one that has already ended as the journal (`view`) knows it.
+ */
 export function onAttemptInput(
   c: StepContext,
   state: LaneSaleState,
   attemptId: string,
   input: AttemptInput,
+  view?: SaleView,
 ): LaneSaleState {
   if (state.current?.attempt?.attemptId === attemptId) return stepCurrent(c, state, input);
   const bg = state.background.find((b) => b.attempt.attemptId === attemptId);
   if (bg) return stepBackground(c, state, bg, input);
+  const ended = view?.attempts.find((a) => a.attemptId === attemptId);
+  if (input.type === "result" && view && ended && isFinalAttempt(ended.phase))
+    return onEndedAttempt(c, state, ended, view.sale, input);
   if (input.type === "result")
     c.out.add(
       event("resultIgnored", `result ${input.result.status} for attempt ${attemptId} not in flight`, "warn"),
     );
   return state;
+}
+
+/**
+ * A result for an attempt that has already ended. A PAID its end contradicts (the cloud broke its
+ * word) is journaled on the attempt, beside its end, and marks the order's sale "needs attention"
+ * (`attention`), with an alarm. The sale's status is not changed: a late PAID never turns a
+ * CANCELLED sale PAID, nor is it dropped. The register is not told unsolicited (it had its one
+ * RS; `QY` and a repeated `SA` now answer 30 asking the cashier to check), except a sale still
+ * open and waiting for a rescan: the customer has paid as far as the cloud says, so it ends at
+ * once, answered 30 the same way, instead of taking a second payment.
+ */
+function onEndedAttempt(
+  c: StepContext,
+  state: LaneSaleState,
+  ended: AttemptRecord,
+  journaled: SaleRecord,
+  input: AttemptInput,
+): LaneSaleState {
+  const { s, at, out } = c;
+  const step = attemptStep(s.attempt, ended, input, state.cloudOnline, at);
+  applyAttempt(step, ended, out);
+  const late = step.notes.find((n): n is Extract<AttemptNote, { kind: "latePaid" }> => n.kind === "latePaid");
+  if (!late) return state;
+  // The first contradiction names the sale's attention; later ones are on their attempts and alarms.
+  const marked = (r: SaleRecord): SaleRecord =>
+    r.attention !== "" ? r : { ...r, attention: late.attention, attentionAt: at.wall, updatedAt: at.wall };
+  const cur = state.current;
+  if (cur && cur.record.orderRef === ended.orderRef) {
+    const record = marked(cur.record);
+    if (!cur.attempt)
+      return finishCurrent(c, state, { ...cur, record }, "CANCELLED", record.scheme, "", TEXT.cancelled);
+    if (record !== cur.record) out.journal(record);
+    return { ...state, current: { ...cur, record } };
+  }
+  // The latest snapshot of the order's sale: the background's copy if it is resolving there.
+  const base = state.background.find((b) => b.sale?.orderRef === ended.orderRef)?.sale ?? journaled;
+  if (base.orderRef !== ended.orderRef) return state;
+  const record = marked(base);
+  if (record === base) return state;
+  out.journal(record);
+  return {
+    ...state,
+    background: state.background.map((b) =>
+      b.sale?.orderRef === record.orderRef ? { ...b, sale: record } : b,
+    ),
+  };
 }
 
 /** Carries out an attempt step's journal write, requests and notes. */
@@ -40,7 +95,7 @@ function applyAttempt(step: AttemptStep, before: AttemptRecord, out: Effects): v
       out.add({ type: "cancel", command: { type: "cancel", attemptId: a.attemptId, reason: send.reason } });
   }
   for (const n of step.notes)
-    out.add(event(n.kind, n.detail, n.kind === "amountMismatch" ? "error" : "warn"));
+    out.add(event(n.kind, n.detail, n.kind === "amountMismatch" || n.kind === "latePaid" ? "error" : "warn"));
 }
 
 export function stepCurrent(c: StepContext, state: LaneSaleState, input: AttemptInput): LaneSaleState {
@@ -229,7 +284,11 @@ function lastSale(
   };
 }
 
-/** Ends the open sale: journal, one RS for the SA and one for each CA that asked, display. */
+/**
+ * Ends the open sale: journal, one RS for the SA and one for each CA that asked, display. A sale
+ * already marked `attention` (the cloud contradicted an earlier attempt of it) is answered 30
+ * with the text asking the cashier to check, whatever its own attempts concluded.
+ */
 export function finishCurrent(
   c: StepContext,
   state: LaneSaleState,
@@ -243,13 +302,18 @@ export function finishCurrent(
   const done = lastSale(c, sale, status, scheme, channelTradeNo, text);
   out.journal(done);
   const { amountFen, orderRef } = done;
+  const shown = done.attention === "" ? status : "UNKNOWN";
   out.add(
     { type: "cancelTimer", name: "scan" },
-    result(sale.record.seq, orderRef, status, amountFen, scheme, channelTradeNo, text),
-    ...sale.cancelSeqs.map((seq) => result(seq, orderRef, status, amountFen, scheme, channelTradeNo, text)),
-    display(finalView(status, amountFen)),
+    saleAnswer(sale.record.seq, done),
+    ...sale.cancelSeqs.map((seq) => saleAnswer(seq, done)),
+    display(finalView(shown, amountFen)),
     { type: "armTimer", name: "idleDisplay", atMono: at.mono + s.resultDisplayMs },
-    event("saleEnded", `order ${orderRef} ${status}`, status === "UNKNOWN" ? "error" : "info"),
+    event(
+      "saleEnded",
+      `order ${orderRef} ${status}${done.attention === "" ? "" : ` (needs attention: ${done.attention})`}`,
+      shown === "UNKNOWN" ? "error" : "info",
+    ),
   );
   if (status === "UNKNOWN" && text === TEXT.amountMismatch)
     out.add(event("amountMismatch", `order ${orderRef} ended UNKNOWN: paid amount differs`, "error"));

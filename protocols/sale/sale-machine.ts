@@ -63,7 +63,7 @@ function dispatch(c: StepContext, state: LaneSaleState, input: SaleInput): LaneS
     case "scanRepeated":
       return onScanRepeated(c, state);
     case "cloudResult":
-      return onAttemptInput(c, state, input.attemptId, resultInput(input.result, input.answers));
+      return onAttemptInput(c, state, input.attemptId, resultInput(input.result, input.answers), input.view);
     case "refundResult":
       return onRefundResult(c, state, input.refundId, input.result);
     case "payNotSent":

@@ -4,6 +4,7 @@ import type { DisplayView } from "../display/display-view.js";
 import type { Scheme } from "../payment/scheme.js";
 import type { PosAnswer, ResultStatus } from "../pos/pos-messages.js";
 import type { JournalRecord, SaleRecord } from "./records.js";
+import { ATTENTION_TEXT } from "./sale-texts.js";
 import type { SaleEffect, SaleEventKind } from "./sale-types.js";
 
 /**
@@ -32,8 +33,22 @@ export class Effects {
   }
 }
 
-/** Final RS fields of a settled or answered sale record. */
+/**
+ * Final RS fields of a settled or answered sale record. A sale the cloud contradicted after it
+ * ended (`attention`) answers `30` with a text asking the cashier to check first, whatever the
+ * register was told before: neither that answer nor the cloud's later claim can be trusted alone.
+ */
 export function saleAnswer(seq: string, sale: SaleRecord): SaleEffect {
+  if (sale.attention !== "")
+    return result(
+      seq,
+      sale.orderRef,
+      "UNKNOWN",
+      sale.amountFen,
+      sale.scheme,
+      "",
+      ATTENTION_TEXT[sale.attention],
+    );
   const status: ResultStatus = sale.status === "OPEN" || sale.status === "PENDING" ? "PENDING" : sale.status;
   return result(seq, sale.orderRef, status, sale.amountFen, sale.scheme, sale.channelTradeNo, sale.text);
 }

@@ -65,9 +65,10 @@ function onSale(
   if (req.amountFen > s.maxAmountFen) return reject(c, state, req, `金额超过上限 ${s.maxAmountFen} 分`);
   const prior = view?.sale;
   if (prior && prior.amountFen !== req.amountFen) return reject(c, state, req, TEXT.orderReused);
-  // An order that was paid, or whose outcome is not settled, is never charged again under the same
-  // reference: answer what is known instead of opening a second sale.
-  if (prior && prior.status !== "CANCELLED") {
+  // An order that was paid, whose outcome is not settled, or that the cloud said was paid after it
+  // ended (`attention`) is never charged again under the same reference: answer what is known
+  // instead of opening a second sale.
+  if (prior && (prior.status !== "CANCELLED" || prior.attention !== "")) {
     if (prior.status === "OPEN" || prior.status === "PENDING")
       out.add(result(req.seq, prior.orderRef, "UNKNOWN", prior.amountFen, prior.scheme, "", TEXT.inProgress));
     else out.add(saleAnswer(req.seq, prior));
@@ -90,6 +91,8 @@ function onSale(
     attempts: 0,
     text: "",
     endedAt: null,
+    attention: "",
+    attentionAt: null,
     updatedAt: at.wall,
   };
   out

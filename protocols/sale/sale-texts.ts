@@ -4,6 +4,7 @@ import type { PaymentResult } from "../cloud/cloud-messages.js";
 import type { DisplayView } from "../display/display-view.js";
 import { formatYuan } from "../payment/amount.js";
 import { maskDigitsInText } from "../payment/mask.js";
+import type { SaleAttention } from "./records.js";
 
 export const TEXT = {
   showCode: (amountFen: number) => `请出示付款码 ¥${formatYuan(amountFen)}`,
@@ -36,6 +37,17 @@ export const TEXT = {
   sameCode: "同一付款码重复扫描，请顾客刷新付款码后重扫",
   reverseFailedPaid: "撤销未成功，顾客已支付",
 } as const;
+
+/**
+ * The `30` text of a sale the cloud contradicted after it ended (`SaleRecord.attention`): the
+ * register's earlier answer may be wrong, so the cashier checks the customer's payment before
+ * refunding or charging again.
+ */
+export const ATTENTION_TEXT: Record<Exclude<SaleAttention, "">, string> = {
+  paidAfterReversal: "撤销后支付平台又报已扣款，请先核实顾客付款，再退款或重新收款",
+  paidAfterEnd: "交易结束后支付平台又报已扣款，请先核实顾客付款，再退款或重新收款",
+  amountMismatchAfterEnd: "交易结束后支付平台报扣款金额不符，请先核实顾客付款，再退款或重新收款",
+};
 
 /** What the cashier is told when an attempt fails and a rescan is allowed (payment-domain.md §7 rule 17). */
 export function rescanText(result: PaymentResult): { text: string; reason: DisplayRescanReason } {

@@ -82,8 +82,18 @@ export type SaleInput =
   | { type: "scan"; code: string; attemptId: string }
   /** The scanner read a code already submitted within the last minute (compared in memory only). */
   | { type: "scanRepeated" }
-  /** `answers`: which of our requests this result answers (the RPC layer knows by request id). */
-  | { type: "cloudResult"; attemptId: string; result: PaymentResult; answers: CloudCommand["type"] }
+  /**
+   * `answers`: which of our requests this result answers (the RPC layer knows by request id).
+   * `view`: the journal's record of the order the attempt belongs to, when the journal knows the
+   * attempt (a result for an attempt that has already ended is judged against it).
+   */
+  | {
+      type: "cloudResult";
+      attemptId: string;
+      result: PaymentResult;
+      answers: CloudCommand["type"];
+      view?: SaleView | undefined;
+    }
   | { type: "refundResult"; refundId: string; result: RefundResult }
   /** The pay request could not leave the bridge (not connected): no money can have moved. */
   | { type: "payNotSent"; attemptId: string; reason: string }
@@ -104,6 +114,8 @@ export type SaleEventKind =
   | "attemptResolved"
   | "resultIgnored"
   | "amountMismatch"
+  /** The cloud said PAID after it had ended the attempt otherwise: an alarm. */
+  | "latePaid"
   | "notFound"
   | "recovered"
   | "refundEnded"

@@ -131,12 +131,15 @@ export class SaleHarness {
     return this.feed({ type: "scan", code, attemptId });
   }
 
+  /** A cloud result, with the journal's view of the attempt's order (as the lane adds it). */
   result(
     attemptId: string,
     p: Partial<PaymentResult>,
     answers: "pay" | "query" | "cancel" = "pay",
   ): SaleEffect[] {
-    return this.feed({ type: "cloudResult", attemptId, answers, result: payment(p) });
+    const a = this.attempt(attemptId);
+    const view = a ? this.view(a.orderRef) : undefined;
+    return this.feed({ type: "cloudResult", attemptId, answers, result: payment(p), view });
   }
 
   /** Moves both clocks on, firing armed timers in time order. Returns the effects of those steps. */

@@ -4,7 +4,7 @@ import type { CloudResponse, PayCommand } from "../../../protocols/cloud/cloud-m
 import { ManualClock } from "../../../daemon/clock.js";
 import type { MqttLink } from "../../../daemon/cloud/mqtt-link.js";
 import { decodeRequest, encodeResponse } from "../../../daemon/cloud/proto-codec.js";
-import { CloudRpc } from "../../../daemon/cloud/rpc.js";
+import { type Answers, CloudRpc } from "../../../daemon/cloud/rpc.js";
 
 /** A link that records what is published and lets the test deliver responses. */
 function fakeLink(online = true) {
@@ -35,7 +35,7 @@ const pay: PayCommand = {
   deadlineMs: 1_700_000_060_000, // ManualClock starts at 1_700_000_000_000
 };
 
-function setup(online = true) {
+function setup(online = true, laneOfAttempt?: (attemptId: string) => string | undefined) {
   const f = fakeLink(online);
   let id = 0;
   const clock = new ManualClock();
@@ -44,10 +44,15 @@ function setup(online = true) {
     clock,
     log: pino({ level: "silent" }),
     newId: () => `REQ${++id}`,
+    ...(laneOfAttempt ? { laneOfAttempt } : {}),
   });
   const delivered: [string, CloudResponse][] = [];
-  rpc.onResult((lane, r) => delivered.push([lane, r]));
-  return { ...f, rpc, delivered, clock };
+  const answered: Answers[] = [];
+  rpc.onResult((lane, r, answers) => {
+    delivered.push([lane, r]);
+    answered.push(answers);
+  });
+  return { ...f, rpc, delivered, answered, clock };
 }
 
 /** Expires `ms` from the clock's monotonic now. */
@@ -132,5 +137,39 @@ describe("CloudRpc", () => {
       garbage: 1,
       responses: 2,
     });
+  });
+
+  it("delivers a payment result for an unknown request id by the attempt it names, when the journal knows it", () => {
+    // A late PAID for an attempt that has long ended must be seen, whatever request id it carries.
+    const known = new Map([["ATTEMPT_1", "lane2"]]);
+    const { rpc, deliver, delivered, answered, clock } = setup(true, (id) => known.get(id));
+    rpc.send("lane2", pay, within(clock, 60_000));
+    clock.advance(11 * 60_000);
+    rpc.send("lane2", { type: "query", attemptId: "ATTEMPT_2" }, within(clock, 60_000)); // forgets REQ1
+    expect(rpc.pendingCount).toBe(1);
+    deliver(response("REQ1", "ATTEMPT_1", "PAID")); // its request was forgotten after 10 minutes
+    deliver(response("NEVER_SENT", "ATTEMPT_1", "PAID"));
+    deliver(response("NEVER_SENT", "STRANGER_1", "PAID")); // an attempt the journal does not know
+    deliver(
+      encodeResponse({
+        requestId: "NEVER_SENT",
+        attemptId: "ATTEMPT_1",
+        sentAtMs: 1,
+        result: {
+          type: "refund",
+          refundId: "REFUND_1",
+          status: "REFUNDED",
+          amountFen: 1,
+          reasonCode: "",
+          message: "",
+        },
+      }),
+    );
+    expect(delivered.map(([lane, r]) => [lane, r.attemptId, r.requestId])).toEqual([
+      ["lane2", "ATTEMPT_1", "REQ1"],
+      ["lane2", "ATTEMPT_1", "NEVER_SENT"],
+    ]);
+    expect(answered).toEqual(["unsolicited", "unsolicited"]);
+    expect(rpc.counters).toMatchObject({ unsolicited: 2, unknown: 2 });
   });
 });

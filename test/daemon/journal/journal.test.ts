@@ -48,6 +48,8 @@ function sale(over: Partial<SaleRecord> = {}): SaleRecord {
     attempts: 0,
     text: "",
     endedAt: null,
+    attention: "",
+    attentionAt: null,
     updatedAt: T0,
     ...over,
   };
@@ -75,6 +77,9 @@ function attempt(over: Partial<AttemptRecord> = {}): AttemptRecord {
     paidAmountFen: null,
     queries: 0,
     reversals: 0,
+    latePaidAmountFen: null,
+    lateTradeNo: "",
+    latePaidAt: null,
     nextDueMono: T0 + 5000,
     updatedAt: T0,
     ...over,
@@ -533,8 +538,17 @@ describe("Journal damaged files", () => {
     writeFileSync(
       join(dir, JOURNAL_FILE),
       line({ journal: "posbridge", version: 1, createdAt: T0 }) +
-        line(sale()) +
-        line(v1(a as unknown as Record<string, unknown>, ["boot", "scannedMono", "sentMono"])) +
+        line(v1(sale() as unknown as Record<string, unknown>, ["attention", "attentionAt"])) +
+        line(
+          v1(a as unknown as Record<string, unknown>, [
+            "boot",
+            "scannedMono",
+            "sentMono",
+            "latePaidAmountFen",
+            "lateTradeNo",
+            "latePaidAt",
+          ]),
+        ) +
         line(v1(r as unknown as Record<string, unknown>, ["boot", "requestedMono"])),
     );
     const logged: string[] = [];
@@ -545,6 +559,9 @@ describe("Journal damaged files", () => {
     });
     expect(j.loadReport).toMatchObject({ records: 3, discardedLines: 0 });
     expect(j.attempt("A1")).toEqual({ ...a, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null });
+    // Version 1 knew no late claims: no sale needs attention, no attempt has a late PAID.
+    expect(j.sale("l1", "O1")).toEqual(sale());
+    expect(j.attempt("A1")).toMatchObject({ latePaidAmountFen: null, lateTradeNo: "", latePaidAt: null });
     expect(j.refund("R1")).toEqual({ ...r, boot: "", requestedMono: 0, nextDueMono: null });
     expect(logged.some((l) => l.includes("journal upgraded to the current format"))).toBe(true);
     j.close();

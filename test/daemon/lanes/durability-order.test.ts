@@ -66,6 +66,7 @@ function setup(opts: { failOn?: (r: JournalRecord) => boolean } = {}) {
       log.push(`durable:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
     },
     sale: (l, o) => real.sale(l, o),
+    attempt: (id) => real.attempt(id),
     attemptsOf: (l, o) => real.attemptsOf(l, o),
     refundsOf: (l, o) => real.refundsOf(l, o),
     unsettledSales: (l) => real.unsettledSales(l),

@@ -38,6 +38,8 @@ function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
     attempts: 1,
     text: "",
     endedAt: NOON + 5000,
+    attention: "",
+    attentionAt: null,
     updatedAt: NOON + 5000,
     ...over,
   };
@@ -65,6 +67,9 @@ function attempt(attemptId: string, orderRef: string, over: Partial<AttemptRecor
     paidAmountFen: 100,
     queries: 0,
     reversals: 0,
+    latePaidAmountFen: null,
+    lateTradeNo: "",
+    latePaidAt: null,
     nextDueMono: null,
     updatedAt: NOON,
     ...over,
@@ -139,6 +144,10 @@ describe("dayReport", () => {
         maskedCode: "ECNY…4321",
         amountFen: 999,
         openedAt: NOON,
+        reason: "unknown",
+        status: "UNKNOWN",
+        claimedAmountFen: null,
+        attentionAt: null,
       },
     ]);
     expect(r).toMatchObject({ date: "2026-03-14", timeZone: "Asia/Shanghai", journal: null });
@@ -261,6 +270,107 @@ describe("formatDayReport", () => {
     expect(text).not.toContain("ALIPAY"); // rows without activity are left out
     expect(text).not.toMatch(/\d{12,}/);
     expect(JSON.stringify(r)).not.toMatch(/"\d{12,}"|4200001234/);
+  });
+
+  it("lists sales the cloud contradicted after they ended, opened that day or flagged that day, with the claim", () => {
+    const YESTERDAY = NOON - 86_400_000;
+    const records = [
+      // Reversed and answered 20, then the cloud said PAID: counted CANCELLED, listed with the claim.
+      sale("C1", {
+        status: "CANCELLED",
+        attemptId: "AC1",
+        attention: "paidAfterReversal",
+        attentionAt: NOON + 60_000,
+      }),
+      attempt("AC1", "C1", {
+        phase: "cancelled",
+        reason: "reversed",
+        paidAmountFen: null,
+        channelTradeNo: "",
+        maskedCode: "WECHAT…1111",
+        latePaidAmountFen: 100,
+        lateTradeNo: "4200001234202603149999999999",
+        latePaidAt: NOON + 60_000,
+      }),
+      // Opened yesterday, paid; today the cloud claimed another amount: today's report lists it.
+      sale("P9", {
+        openedAt: YESTERDAY,
+        attemptId: "AP9",
+        attention: "amountMismatchAfterEnd",
+        attentionAt: NOON,
+      }),
+      attempt("AP9", "P9", {
+        createdAt: YESTERDAY,
+        latePaidAmountFen: 9999,
+        latePaidAt: NOON,
+        maskedCode: "WECHAT…2222",
+      }),
+      // The mark names the contradicted attempt, not the sale's latest one; an UNKNOWN sale is listed once.
+      sale("U2", { status: "UNKNOWN", attemptId: "AU3", attention: "paidAfterEnd", attentionAt: NOON + 1 }),
+      attempt("AU2", "U2", {
+        phase: "failed",
+        reason: "declinedRescan",
+        maskedCode: "WECHAT…3333",
+        latePaidAmountFen: 100,
+        latePaidAt: NOON + 1,
+      }),
+      attempt("AU3", "U2", { phase: "unresolved", maskedCode: "WECHAT…4444" }),
+      // Flagged on another day and opened on another day: not today's.
+      sale("OLD", { openedAt: YESTERDAY, attention: "paidAfterEnd", attentionAt: YESTERDAY }),
+    ];
+    const r = dayReport(records, "2026-03-14");
+    expect(row(r, "WECHAT").sales.CANCELLED).toEqual({ count: 1, amountFen: 100 });
+    expect(r.needsAttention).toEqual([
+      {
+        laneId: "l1",
+        orderRef: "P9",
+        attemptId: "AP9",
+        scheme: "WECHAT",
+        maskedCode: "WECHAT…2222",
+        amountFen: 100,
+        openedAt: YESTERDAY,
+        reason: "amountMismatchAfterEnd",
+        status: "PAID",
+        claimedAmountFen: 9999,
+        attentionAt: NOON,
+      },
+      {
+        laneId: "l1",
+        orderRef: "C1",
+        attemptId: "AC1",
+        scheme: "WECHAT",
+        maskedCode: "WECHAT…1111",
+        amountFen: 100,
+        openedAt: NOON,
+        reason: "paidAfterReversal",
+        status: "CANCELLED",
+        claimedAmountFen: 100,
+        attentionAt: NOON + 60_000,
+      },
+      {
+        laneId: "l1",
+        orderRef: "U2",
+        attemptId: "AU2",
+        scheme: "WECHAT",
+        maskedCode: "WECHAT…3333",
+        amountFen: 100,
+        openedAt: NOON,
+        reason: "paidAfterEnd",
+        status: "UNKNOWN",
+        claimedAmountFen: 100,
+        attentionAt: NOON + 1,
+      },
+    ]);
+    const text = formatDayReport(r);
+    expect(text).toMatch(
+      /Needs attention: 3 sale\(s\) — do not take payment again or refund before checking/,
+    );
+    expect(text).toContain("lane l1  order C1  attempt AC1  WECHAT…1111  1.00 yuan  opened 12:00:00");
+    expect(text).toContain(
+      "journal says CANCELLED; the cloud later said PAID 1.00 yuan after it confirmed the reversal at 2026-03-14 12:01:00",
+    );
+    expect(text).toContain("the cloud later said PAID 99.99 yuan with another amount after the sale ended");
+    expect(text).not.toMatch(/\d{12,}/);
   });
 
   it("says so when the day had nothing", () => {

@@ -44,6 +44,8 @@ function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
     attempts: 1,
     text: "支付成功",
     endedAt: NOON + 5000,
+    attention: "",
+    attentionAt: null,
     updatedAt: NOON + 5000,
     ...over,
   };
@@ -71,6 +73,9 @@ function attempt(orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRe
     paidAmountFen: 100,
     queries: 0,
     reversals: 0,
+    latePaidAmountFen: null,
+    lateTradeNo: "",
+    latePaidAt: null,
     nextDueMono: null,
     updatedAt: NOON,
     ...over,
@@ -153,6 +158,10 @@ describe("posbridge report day", () => {
         maskedCode: "WECHAT…4242",
         amountFen: 777,
         openedAt: NOON,
+        reason: "unknown",
+        status: "UNKNOWN",
+        claimedAmountFen: null,
+        attentionAt: null,
       },
     ]);
     expect(r.journal).toMatchObject({
