@@ -245,6 +245,7 @@ describe("formatDayReport", () => {
           discardedBytes: 321,
           tornTail: false,
           savedTo: null,
+          missing: false,
         },
       },
     );
