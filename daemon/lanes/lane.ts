@@ -245,7 +245,11 @@ export class Lane {
     this.feed({ type: "journalHealth", fault, detail });
     if (fault !== null) return;
     this.repeats.clear("journalWrite");
-    const replay = this.held.splice(0);
+    // What the cloud said (and the link did) happened before now: those go first, in the order
+    // they came. Timers only ask "what is due now?": asked last, they do not reverse a payment
+    // whose PAID is waiting behind them because the reversal deadline passed while it waited.
+    const held = this.held.splice(0);
+    const replay = [...held.filter((i) => i.type !== "timer"), ...held.filter((i) => i.type === "timer")];
     if (replay.length > 0)
       this.deps.log.info(
         { inputs: replay.length },
@@ -489,8 +493,10 @@ export class Lane {
   }
 
   private hold(input: SaleInput): void {
-    // A timer already waiting does the same work when stepped: one of each name is enough.
+    // A timer already waiting does the same work when stepped: one of each name is enough. Two
+    // link changes in a row: only the last state counts.
     if (input.type === "timer" && this.held.some((h) => h.type === "timer" && h.name === input.name)) return;
+    if (input.type === "cloudLink" && this.held.at(-1)?.type === "cloudLink") this.held.pop();
     this.held.push(input);
   }
 

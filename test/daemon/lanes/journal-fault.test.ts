@@ -20,6 +20,7 @@ import { Lane } from "../../../daemon/lanes/lane.js";
 import type { CloudCommand, PaymentResult } from "../../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer } from "../../../protocols/pos/pos-messages.js";
 import type { SaleRecord } from "../../../protocols/sale/records.js";
+import type { SaleSettings } from "../../../protocols/sale/sale-types.js";
 import { payment, SETTINGS, WECHAT } from "../../support/sale-harness.js";
 
 const serial = { baudRate: 9600, dataBits: 8 as const, parity: "none" as const, stopBits: 1 as const };
@@ -43,7 +44,7 @@ interface Rig {
   rsCount(seq: string): number;
 }
 
-function rig(): Rig {
+function rig(settings: SaleSettings = SETTINGS): Rig {
   const id = ++n;
   const mock = createMockSerial();
   const reg = mock.createPort(`/dev/fault-reg-${id}`);
@@ -111,7 +112,7 @@ function rig(): Rig {
   };
   let ids = 0;
   const lane = new Lane(config, {
-    settings: SETTINGS,
+    settings,
     opener,
     clock: systemClock,
     log: pino({ level: "silent" }),
@@ -259,6 +260,24 @@ describe("a lane whose journal cannot be written", () => {
     expect(r.register.answers.map((a) => a.answer)).toContainEqual(
       expect.objectContaining({ type: "progress", orderRef: "ORD11", stage: "WAIT_CUSTOMER" }),
     );
+  });
+
+  it("a PAID held behind a due query is applied first: a reversal deadline passed while waiting reverses nothing", async () => {
+    const fast = { firstQueryMs: 50, queryIntervalMs: 50, reverseAfterMs: 400 };
+    const r = rig({ ...SETTINGS, attempt: { ...SETTINGS.attempt, ...fast } });
+    rigs.push(r);
+    await started(r);
+    await openSale(r, "41", "ORD41", 100, WECHAT);
+    r.failWith = "ENOSPC";
+    await expect.poll(() => r.lane.details().heldInputs).toBe(1); // the first query could not be recorded
+    expect(r.sent.filter((c) => c.type === "query")).toEqual([]);
+    r.result({ status: "PAID", amountFen: 100, channelTradeNo: "4200000000000000000000000041" });
+    await sleep(500); // past reverseAfterMs
+    r.failWith = null;
+    r.journal.check();
+    expect(await rs(r, "41")).toMatchObject({ status: "PAID" });
+    expect(r.sent.filter((c) => c.type === "cancel")).toEqual([]);
+    expect(r.journal.attemptsOf("lane1", "ORD41")[0]).toMatchObject({ phase: "paid" });
   });
 
   it("a scan while the journal is down is refused with the reason and never published", async () => {
