@@ -187,6 +187,7 @@ export function createApp(deps: AppDeps): App {
           rpcPending: rpc.pendingCount,
           journalBytes: j.fileBytes,
           journalRecords: j.liveRecords,
+          journalFault: journal.health()?.fault ?? null,
           pendingAttempts: lanes.reduce((n, l) => n + l.pending().attempts.length, 0),
           pendingRefunds: lanes.reduce((n, l) => n + l.pending().refunds.length, 0),
         },
