@@ -301,7 +301,7 @@ export class Journal {
     const problem = checkRecord(record);
     if (problem !== undefined) {
       throw new BridgeError("PB_JOURNAL_WRITE", `journal record refused: ${problem}`, {
-        context: { path: this.path, kind: (record as { kind?: unknown })?.kind },
+        context: { path: this.path, kind: (record as { kind?: unknown })?.kind, refused: true },
       });
     }
     if (this.fault) {
@@ -570,6 +570,14 @@ function copy<R extends JournalRecord>(r: R): R {
 
 function copyOf<R extends JournalRecord>(r: R | undefined): R | undefined {
   return r === undefined ? undefined : { ...r };
+}
+
+/**
+ * The record itself was refused (a field of the wrong shape: a bug, or cloud text that slipped
+ * past its guards), not the storage: the journal is healthy and stays so; retrying cannot help.
+ */
+export function isRefusedRecord(err: unknown): boolean {
+  return isBridgeError(err, "PB_JOURNAL_WRITE") && err.context?.refused === true;
 }
 
 /**

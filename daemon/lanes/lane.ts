@@ -33,6 +33,7 @@ import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
 import { isBridgeError } from "../errors.js";
+import { isRefusedRecord } from "../journal/journal.js";
 import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
@@ -442,6 +443,21 @@ export class Lane {
     const before = this.state;
     const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
     const failed = this.journalRecords(effects);
+    if (failed && isRefusedRecord(failed.err)) {
+      // Not the storage: this step's record can never be written. Taken back and dropped (kept,
+      // it would block every input behind it for good); the journal and the lane stay up.
+      this.counters.journalFailures++;
+      this.deps.log.error(
+        {
+          errCode: "PB_INTERNAL",
+          record: failed.record.kind,
+          input: input.type,
+          err: (failed.err as Error).message,
+        },
+        "step dropped: the journal refused its record",
+      );
+      return;
+    }
     if (failed) {
       this.onJournalFailure(failed.record, failed.err, input);
       if (waitsForJournal(input)) this.hold(input);

@@ -280,6 +280,19 @@ describe("a lane whose journal cannot be written", () => {
     expect(r.journal.attemptsOf("lane1", "ORD41")[0]).toMatchObject({ phase: "paid" });
   });
 
+  it("a record the journal refuses for its content (not the storage) is dropped: the lane is not stopped", async () => {
+    const r = rig();
+    rigs.push(r);
+    await started(r);
+    await openSale(r, "51", "ORD51", 100, WECHAT);
+    // A reason code of 12+ digits passes the wire guards but not the journal's digit-run rule.
+    r.result({ status: "FAILED", amountFen: 100, reasonCode: "123456789012345", rescanAllowed: false });
+    expect(r.lane.details()).toMatchObject({ journalOk: true, heldInputs: 0, state: "SUBMITTED" });
+    expect(r.journal.health()).toBeNull();
+    r.register.request({ type: "cancel", seq: "52", orderRef: "ORD51" });
+    await expect.poll(() => r.sent.filter((c) => c.type === "cancel").length).toBe(1);
+  });
+
   it("a scan while the journal is down is refused with the reason and never published", async () => {
     const r = rig();
     rigs.push(r);
