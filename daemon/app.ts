@@ -11,7 +11,7 @@ import type { Config } from "./config/config-types.js";
 import { nativeSerialOpener, type SerialOpener } from "./devices/serial-binding.js";
 import { ClockWatch, describeStep } from "./health/clock-watch.js";
 import { ulid } from "./ids.js";
-import { Journal } from "./journal/journal.js";
+import { Journal, type JournalHealth } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
 import { Lane } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
@@ -73,14 +73,23 @@ export function createApp(deps: AppDeps): App {
       maxRefundsPerSale: sale.maxRefundsPerSale,
     },
   };
+  // The journal's health reaches every lane (and the fleet) from here; lanes exist only later.
+  let onJournalHealth: (health: JournalHealth | null) => void = () => {};
   // Opened before anything else: a bridge that cannot keep a journal must not take payments.
   const journal = Journal.open({
     dir: config.stateDir,
     retentionMs: config.journal.retentionDays * DAY_MS,
+    checkIntervalMs: config.journal.checkIntervalMs,
     clock,
     log: log.child({ component: "journal" }),
+    onHealth: (health) => onJournalHealth(health),
   });
   log.info({ journal: journal.loadReport, ...journal.stats() }, "journal opened");
+  if (journal.loadReport.missing)
+    log.warn(
+      { stateDir: config.stateDir },
+      "no journal was found: a new one was started. Normal on the first start; otherwise the state directory was lost, and sales made before now are unknown to this bridge (the cloud refuses to charge their orderRefs again: docs/guarantees.md)",
+    );
   const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
 
   const lanes: Lane[] = [];
@@ -132,6 +141,19 @@ export function createApp(deps: AppDeps): App {
       }),
     );
   }
+  // One fault of the shared journal stops every lane: a bridge-wide alarm, the lanes refuse new
+  // sales with the storage error, the status shows it; once restored, the lanes resume.
+  onJournalHealth = (health) => {
+    if (health) {
+      const detail = `journal ${health.fault}: ${health.error.message}`;
+      publishEvent("", "alarm", detail);
+      for (const lane of lanes) lane.setJournalHealth(health.fault, detail);
+    } else {
+      publishEvent("", "alarm_cleared", "journal restored from memory; sales resume");
+      for (const lane of lanes) lane.setJournalHealth(null, "journal restored");
+    }
+    link.publishStatus();
+  };
   const byId = new Map(lanes.map((l) => [l.id, l]));
   rpc.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
   link.onOnlineChange((online) => {
@@ -171,6 +193,7 @@ export function createApp(deps: AppDeps): App {
           rpcPending: rpc.pendingCount,
           journalBytes: j.fileBytes,
           journalRecords: j.liveRecords,
+          journalFault: journal.health()?.fault ?? null,
           pendingAttempts: lanes.reduce((n, l) => n + l.pending().attempts.length, 0),
           pendingRefunds: lanes.reduce((n, l) => n + l.pending().refunds.length, 0),
         },
@@ -178,6 +201,16 @@ export function createApp(deps: AppDeps): App {
       "stats",
     );
     statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
+  };
+  // The journal's file is checked (removed? replaced?) and, in a fault, restored on this beat.
+  let journalCheckTimer: TimerHandle | undefined;
+  const checkJournal = () => {
+    try {
+      journal.check();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "journal check failed");
+    }
+    journalCheckTimer = clock.setTimeout(checkJournal, config.journal.checkIntervalMs);
   };
   let compactTimer: TimerHandle | undefined;
   const compact = () => {
@@ -204,6 +237,7 @@ export function createApp(deps: AppDeps): App {
       clockWatch.start();
       countersTimer = clock.setTimeout(publishCounters, COUNTERS_INTERVAL_MS);
       compactTimer = clock.setTimeout(compact, COMPACT_CHECK_MS);
+      journalCheckTimer = clock.setTimeout(checkJournal, config.journal.checkIntervalMs);
       if (config.log.statsIntervalMs > 0) statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
       log.info(
         { lanes: lanes.length, store: config.store, bridge: config.bridge, version },
@@ -215,6 +249,7 @@ export function createApp(deps: AppDeps): App {
       countersTimer?.cancel();
       statsTimer?.cancel();
       compactTimer?.cancel();
+      journalCheckTimer?.cancel();
       const failures: unknown[] = [];
       for (const lane of [...lanes].reverse()) {
         try {

@@ -23,6 +23,11 @@ export interface CloudSimOptions {
   group?: string;
   /** How long a customer takes to confirm on the phone (amounts ending 77). */
   confirmDelayMs?: number;
+  /**
+   * Waiting payments (amounts ending 77) are confirmed only when `confirm(attemptId)` is called,
+   * not after confirmDelayMs: a test decides when the PAID is sent.
+   */
+  manualConfirm?: boolean;
   log?: (line: string) => void;
   clock?: { now(): number };
 }
@@ -40,6 +45,11 @@ export interface CloudSim {
     /** Pay requests that arrived after their deadline (held by a broker): refused, never charged. */
     arrivedLate: number;
   } & Ledger["stats"];
+  /**
+   * The customer confirms a waiting payment now: it becomes PAID and the result is sent to the
+   * bridge that asked. False when the attempt is not waiting (with manualConfirm only).
+   */
+  confirm(attemptId: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -59,6 +69,8 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     arrivedLate: 0,
   };
   const timers = new Set<NodeJS.Timeout>();
+  /** Waiting payments to confirm by hand (manualConfirm): where and what to answer. */
+  const waiting = new Map<string, { resTopic: string; req: CloudRequest }>();
 
   const client: MqttClient = await mqtt.connectAsync(opts.brokerUrl, {
     protocolVersion: v5 ? 5 : 4,
@@ -125,7 +137,9 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
       case "pay": {
         if (req.sentAtMs >= c.deadlineMs) counters.publishedLate++;
         if (now() > c.deadlineMs) counters.arrivedLate++;
-        const { duplicate, outcome, result } = ledger.pay(c, now());
+        // The orderRef belongs to the lane of the bridge the (ACL-enforced) topic names.
+        const scope = `${where.store}/${where.bridge}/${req.laneId}`;
+        const { duplicate, outcome, result } = ledger.pay(c, now(), scope);
         log(
           `→ pay ${c.attemptId} ${c.amountFen} fen ${maskCode(c.authCode, c.scheme)}${duplicate ? " (duplicate: not executed again)" : ""}`,
         );
@@ -134,7 +148,9 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
           return;
         }
         answer(resTopic, req, result);
-        if (outcome?.kind === "waiting") {
+        if (outcome?.kind === "waiting" && opts.manualConfirm) {
+          waiting.set(c.attemptId, { resTopic, req });
+        } else if (outcome?.kind === "waiting") {
           const t = setTimeout(() => {
             timers.delete(t);
             const confirmed = ledger.confirm(c.attemptId);
@@ -162,6 +178,14 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
   return {
     ledger,
     stats: () => ({ ...counters, ...ledger.stats }),
+    confirm(attemptId) {
+      const w = waiting.get(attemptId);
+      const confirmed = w ? ledger.confirm(attemptId) : undefined;
+      if (!w || !confirmed) return false;
+      waiting.delete(attemptId);
+      answer(w.resTopic, w.req, confirmed);
+      return true;
+    },
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -1,7 +1,10 @@
 // The simulated cloud's ledger: what it executed, per attempt. Each attempt is executed at most
 // once; a resend of the same attempt is answered with its current state and counted
 // (mqtt-contract.md, "Semantics the bridge relies on"). A cancel of an attempt the cloud never saw
-// leaves a closed tombstone, so a PayRequest arriving late can no longer charge.
+// leaves a closed tombstone, so a PayRequest arriving late can no longer charge. A PayRequest for
+// an orderRef of the same store/bridge/lane that already has a payment PAID or not final (waiting,
+// unknown) is refused with FAILED ORDERPAID and charges nothing (cloud-contract.md): a bridge that
+// lost its journal must not be able to charge an order twice.
 import type {
   CancelCommand,
   PayCommand,
@@ -12,8 +15,16 @@ import type {
 import type { Scheme } from "../../protocols/payment/scheme.js";
 import { channelTradeNo, decideOutcome, type SimOutcome } from "./sim-rules.js";
 
+/** The reason code of a pay refused because the order already has a payment (cloud-contract.md). */
+export const ORDER_PAID = "ORDERPAID";
+
+/** Payments that make an order "already paid" for a new attempt: paid, or not final yet. */
+const HOLDS_ORDER: ReadonlySet<PaymentResult["status"]> = new Set(["PAID", "WAITING_CUSTOMER", "UNKNOWN"]);
+
 export interface LedgerEntry {
   attemptId: string;
+  /** `store/bridge/lane` of the bridge that sent the pay request ("" when not told). */
+  scope: string;
   orderRef: string;
   amountFen: number;
   scheme: Scheme | null;
@@ -35,10 +46,14 @@ export interface LedgerStats {
   paid: number;
   reversed: number;
   queries: number;
+  /** Pay requests refused with ORDERPAID (their order already had a payment). */
+  orderPaidRefusals: number;
 }
 
 export class Ledger {
   private readonly entries = new Map<string, LedgerEntry>();
+  /** scope + orderRef → the attempts made for it. */
+  private readonly orders = new Map<string, string[]>();
   readonly stats: LedgerStats = {
     attempts: 0,
     executions: 0,
@@ -46,6 +61,7 @@ export class Ledger {
     paid: 0,
     reversed: 0,
     queries: 0,
+    orderPaidRefusals: 0,
   };
 
   get(attemptId: string): LedgerEntry | undefined {
@@ -56,10 +72,24 @@ export class Ledger {
     return [...this.entries.values()];
   }
 
-  /** Executes a pay once; returns the outcome (for a new attempt) or the entry's state (duplicate). */
+  /** The attempts made for an order of a bridge's lane (`scope` = store/bridge/lane), oldest first. */
+  ofOrder(scope: string, orderRef: string): LedgerEntry[] {
+    const ids = this.orders.get(orderKey(scope, orderRef)) ?? [];
+    return ids.flatMap((id) => {
+      const e = this.entries.get(id);
+      return e ? [e] : [];
+    });
+  }
+
+  /**
+   * Executes a pay once; returns the outcome (for a new attempt) or the entry's state (duplicate).
+   * `scope` (store/bridge/lane) names whose orderRef this is: a new attempt for an order that
+   * already has a payment paid or not final is refused with ORDERPAID, and nothing is charged.
+   */
   pay(
     cmd: PayCommand,
     now: number,
+    scope = "",
   ): { duplicate: boolean; outcome: SimOutcome | null; result: PaymentResult } {
     const existing = this.entries.get(cmd.attemptId);
     if (existing) {
@@ -68,9 +98,14 @@ export class Ledger {
     }
     this.stats.attempts++;
     this.stats.executions++;
-    const outcome = decideOutcome(cmd, now);
+    const held = this.ofOrder(scope, cmd.orderRef).some((e) => HOLDS_ORDER.has(e.status));
+    const outcome: SimOutcome = held
+      ? { kind: "failed", reasonCode: ORDER_PAID, message: "该订单已有支付记录", rescanAllowed: false }
+      : decideOutcome(cmd, now);
+    if (held) this.stats.orderPaidRefusals++;
     const entry: LedgerEntry = {
       attemptId: cmd.attemptId,
+      scope,
       orderRef: cmd.orderRef,
       amountFen: cmd.amountFen,
       scheme: cmd.scheme,
@@ -108,6 +143,8 @@ export class Ledger {
         break;
     }
     this.entries.set(cmd.attemptId, entry);
+    const key = orderKey(scope, cmd.orderRef);
+    this.orders.set(key, [...(this.orders.get(key) ?? []), cmd.attemptId]);
     return { duplicate: false, outcome, result: resultOf(entry) };
   }
 
@@ -131,6 +168,7 @@ export class Ledger {
     if (!entry) {
       const tombstone: LedgerEntry = {
         attemptId: cmd.attemptId,
+        scope: "",
         orderRef: "",
         amountFen: 0,
         scheme: null,
@@ -184,6 +222,10 @@ export class Ledger {
     });
     this.stats.paid++;
   }
+}
+
+function orderKey(scope: string, orderRef: string): string {
+  return `${scope}\u0000${orderRef}`;
 }
 
 const EMPTY: PaymentResult = {

@@ -2,6 +2,8 @@
 // a test or a technician can pick an outcome by choosing the amount or the code:
 //
 //   when                                   outcome
+//   (the order already has a payment       FAILED ORDERPAID, no rescan: decided by the ledger
+//    paid or in flight: ledger.ts)          before these rules, it needs the order's history)
 //   now > deadline_ms                      FAILED AUTHCODEEXPIRE, rescan allowed (never charge late)
 //   code ends in 0000                      FAILED AUTHCODEEXPIRE, rescan allowed (expired code)
 //   code ends in 9999                      FAILED NOTENOUGH, rescan allowed (balance too low)

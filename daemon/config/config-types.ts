@@ -144,6 +144,11 @@ export interface SaleConfig {
 export interface JournalConfig {
   /** Finished sales are kept this many days for QY and the day report, then purged; default 30, 1..3650. */
   retentionDays: number;
+  /**
+   * How often the journal checks that its file is still the one at its path (not removed or
+   * replaced), and, while it cannot be written, tries to write it again from memory; default 5000.
+   */
+  checkIntervalMs: number;
 }
 
 export interface LogConfig {

@@ -519,6 +519,14 @@ const journalSchema = {
       default: 30,
       description: "Finished sales are kept this many days for QY and the day report, then purged.",
     },
+    checkIntervalMs: {
+      type: "integer",
+      minimum: 100,
+      maximum: 600000,
+      default: 5000,
+      description:
+        "How often, in ms, the journal checks that its file was not removed or replaced, and, while it cannot be written (disk full, read-only, removed), tries to write it again from memory.",
+    },
   },
 } as const;
 

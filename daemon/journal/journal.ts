@@ -4,23 +4,30 @@
 // publishes or answers never acts on something a crash could forget. Damaged lines found at
 // open are saved to a sidecar file and the journal is rewritten clean, so an append never follows
 // garbage. Compaction rewrites live records to journal.log.tmp, fsyncs, renames it over
-// journal.log and fsyncs the directory. Design and format: docs/journal.md.
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+// journal.log and fsyncs the directory. The file handle and its checks (is the open file still
+// the one at the path?) are in journal-file.ts. A write that fails puts the journal in a fault
+// (full, read-only, gone, failed): writes fail fast, the fold keeps what it had, and check()
+// (run every checkIntervalMs) rewrites the whole journal from memory once it can. Design and
+// format: docs/journal.md.
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
+import type { JournalFault } from "../../protocols/sale/sale-types.js";
 import type { Clock } from "../clock.js";
-import { BridgeError } from "../errors.js";
+import { BridgeError, isBridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
+import {
+  fsyncDir,
+  JournalFile,
+  type JournalSyscall,
+  journalFaultOf,
+  type SyscallHook,
+  unlinkQuietly,
+  writeError,
+  writeFileDurably,
+  writeNewFileDurably,
+} from "./journal-file.js";
 import { JournalFold } from "./journal-fold.js";
 import { decodeLine, encodeLine, splitLines } from "./journal-line.js";
 import {
@@ -38,7 +45,16 @@ export const JOURNAL_FILE = "journal.log";
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DEFAULT_COMPACT_MIN_BYTES = 1024 * 1024;
 
-export type JournalSyscall = "write" | "fsync" | "rename" | "fsyncDir";
+export const DEFAULT_JOURNAL_CHECK_MS = 5_000;
+
+export type { JournalSyscall };
+
+/** The journal cannot be written: why, the error that said so, and since when (monotonic). */
+export interface JournalHealth {
+  fault: JournalFault;
+  error: BridgeError;
+  sinceMono: number;
+}
 
 export interface JournalOptions {
   dir: string;
@@ -53,7 +69,15 @@ export interface JournalOptions {
   /** Compact when the file exceeds max(compactMinBytes, 2 × bytes of the live records). Default 1 MiB. */
   compactMinBytes?: number;
   /** Test seam: called with (op, path) after each such syscall succeeds, so tests can assert ordering. */
-  onSyscall?: (op: JournalSyscall, path: string) => void;
+  onSyscall?: SyscallHook;
+  /**
+   * How long a fault must have lasted before check() tries to restore the journal (default 5 s):
+   * whoever removed the directory has finished (an `rm -rf` still walking the tree would remove
+   * the restored file too), and a flapping disk does not make the journal flap with it.
+   */
+  checkIntervalMs?: number;
+  /** The journal went into a fault (health) or out of it (null). Called once per change. */
+  onHealth?: (health: JournalHealth | null) => void;
 }
 
 export interface JournalLoadReport {
@@ -68,6 +92,8 @@ export interface JournalLoadReport {
   tornTail: boolean;
   /** Where the discarded bytes were saved for forensics (`journal.log.corrupt-<ms>`), or null. */
   savedTo: string | null;
+  /** There was no journal file (open: a new one was created; readJournal: nothing to read). */
+  missing: boolean;
 }
 
 export interface CompactResult {
@@ -85,6 +111,10 @@ export interface JournalStats {
   /** fsync calls since open (file, temporary file, sidecar and directory). */
   fsyncs: number;
   compactions: number;
+  /** Writes refused (failed, or refused at once while in a fault) since open. */
+  failedWrites: number;
+  /** Whole journals rewritten from memory after a fault. */
+  restores: number;
 }
 
 interface Scan {
@@ -147,6 +177,7 @@ function scan(bytes: Uint8Array, path: string): Scan {
       discardedBytes,
       tornTail: tornTail !== null,
       savedTo: null,
+      missing: false,
     },
   };
 }
@@ -155,17 +186,15 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function writeError(what: string, path: string, err: unknown): BridgeError {
-  return new BridgeError("PB_JOURNAL_WRITE", `journal: cannot ${what} ${path}: ${reason(err)}`, {
-    context: { path, errno: (err as NodeJS.ErrnoException)?.code },
-    cause: err,
-  });
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-}
+const EMPTY_REPORT: JournalLoadReport = {
+  lines: 0,
+  records: 0,
+  discardedLines: 0,
+  discardedBytes: 0,
+  tornTail: false,
+  savedTo: null,
+  missing: true,
+};
 
 export class Journal {
   readonly loadReport: JournalLoadReport;
@@ -174,19 +203,24 @@ export class Journal {
   private readonly dir: string;
   private readonly retentionMs: number;
   private readonly compactMinBytes: number;
+  private readonly checkIntervalMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly onSyscall: (op: JournalSyscall, path: string) => void;
+  private readonly repeats: RepeatLimiter;
+  private readonly onSyscall: SyscallHook;
+  private readonly onHealth: (health: JournalHealth | null) => void;
   private readonly fold: JournalFold;
-  private fd: number | null = null;
-  /** Length of the file up to its last good line; a failed append is cut back to it. */
+  /** The open file; null before open, after close, after a fault, and while a compaction swaps it. */
+  private file: JournalFile | null = null;
+  /** Length of journal.log up to its last good line (the file's own count while it is open). */
   private fileBytes = 0;
-  /** A failed append may have left bytes past fileBytes that could not be cut yet. */
-  private dirty = false;
+  private fault: JournalHealth | null = null;
   private closed = false;
   private appends = 0;
   private fsyncs = 0;
   private compactions = 0;
+  private failedWrites = 0;
+  private restores = 0;
 
   private constructor(options: JournalOptions, fold: JournalFold, report: JournalLoadReport) {
     this.dir = options.dir;
@@ -194,9 +228,16 @@ export class Journal {
     this.tmpPath = `${this.path}.tmp`;
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.compactMinBytes = options.compactMinBytes ?? DEFAULT_COMPACT_MIN_BYTES;
+    this.checkIntervalMs = options.checkIntervalMs ?? DEFAULT_JOURNAL_CHECK_MS;
     this.clock = options.clock;
     this.log = options.log;
-    this.onSyscall = options.onSyscall ?? (() => {});
+    this.repeats = new RepeatLimiter(options.log, options.clock);
+    const hook = options.onSyscall ?? (() => {});
+    this.onSyscall = (op, path) => {
+      if (op === "fsync" || op === "fsyncDir") this.fsyncs++;
+      hook(op, path);
+    };
+    this.onHealth = options.onHealth ?? (() => {});
     this.fold = fold;
     this.loadReport = report;
   }
@@ -215,21 +256,10 @@ export class Journal {
     } catch (err) {
       throw writeError("create the directory of", path, err);
     }
-    try {
-      unlinkSync(`${path}.tmp`); // left by a compaction cut short: journal.log is still whole
-    } catch {
-      // none, or not removable: compaction truncates it anyway
-    }
+    unlinkQuietly(`${path}.tmp`); // left by a compaction cut short: journal.log is still whole
     const bytes = readOrNull(path);
     const loaded = bytes ? scan(bytes, path) : undefined;
-    const report: JournalLoadReport = loaded?.report ?? {
-      lines: 0,
-      records: 0,
-      discardedLines: 0,
-      discardedBytes: 0,
-      tornTail: false,
-      savedTo: null,
-    };
+    const report: JournalLoadReport = loaded?.report ?? { ...EMPTY_REPORT };
     const journal = new Journal(options, loaded?.fold ?? new JournalFold(), report);
     if (!bytes) {
       journal.create();
@@ -253,36 +283,67 @@ export class Journal {
       );
     } else {
       journal.fileBytes = bytes.length;
-      journal.openAppend();
+      journal.file = JournalFile.openAppend(path, bytes.length, journal.onSyscall);
       journal.maybeCompact();
     }
     return journal;
   }
 
+  /**
+   * Appends `record` and returns once it is fsync'd in the file at the journal's path. Throws
+   * PB_JOURNAL_WRITE (the line was cut off again) or PB_JOURNAL_GONE (the file was removed or
+   * replaced: the line is not durable); either puts the journal in a fault, and while it lasts
+   * every write throws that error at once, touching nothing, until check() restores the journal.
+   * The fold changes only after a durable write.
+   */
   write(record: JournalRecord): void {
     if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
     const problem = checkRecord(record);
     if (problem !== undefined) {
       throw new BridgeError("PB_JOURNAL_WRITE", `journal record refused: ${problem}`, {
-        context: { path: this.path, kind: (record as { kind?: unknown })?.kind },
+        context: { path: this.path, kind: (record as { kind?: unknown })?.kind, refused: true },
       });
+    }
+    if (this.fault) {
+      this.failedWrites++;
+      throw this.fault.error;
     }
     const copy = canonicalRecord(record);
     const line = encodeLine(copy);
-    const fd = this.appendFd();
     try {
-      writeAll(fd, line);
-      this.onSyscall("write", this.path);
-      fsyncSync(fd);
-      this.fsyncs++;
-      this.onSyscall("fsync", this.path);
+      this.appendFile().append(line);
     } catch (err) {
-      this.cutBack(fd);
-      throw writeError("append to", this.path, err);
+      this.failedWrites++;
+      throw this.fail(err);
     }
     this.fileBytes += line.length;
     this.appends++;
     this.fold.put(copy, line.length);
+  }
+
+  /** The fault the journal is in (writes refused), or null when it can be written. */
+  health(): JournalHealth | null {
+    return this.fault;
+  }
+
+  /**
+   * Run every checkIntervalMs. Healthy: checks that the open file is still the one at the path
+   * (a removed directory is noticed even when nothing is being written). In a fault that has
+   * lasted checkIntervalMs: recreates the directory if needed and writes the whole journal again
+   * from memory (header + every live record, through the compaction path), which ends the fault.
+   */
+  check(): void {
+    if (this.closed) return;
+    if (!this.fault) {
+      try {
+        this.appendFile().verify();
+      } catch (err) {
+        this.fail(err);
+      }
+      return;
+    }
+    if (this.clock.monoNow() - this.fault.sinceMono < this.checkIntervalMs) return;
+    this.restore();
   }
 
   sale(laneId: string, orderRef: string): SaleRecord | undefined {
@@ -326,40 +387,23 @@ export class Journal {
     return this.fold.records().map(copy);
   }
 
+  /**
+   * Rewrites the live records (minus those past retention) through journal.log.tmp: write →
+   * fsync → rename over journal.log → fsync the directory. A failure leaves journal.log as it was;
+   * one that finds the file gone puts the journal in that fault.
+   */
   compact(): CompactResult {
     if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
-    const bytesBefore = this.fileBytes;
-    // Retention is a calendar matter: records carry wall-clock times, and so does the cutoff.
-    const purge = this.fold.purgeable(this.clock.wallNow() - this.retentionMs);
-    const purgeKeys = new Set(purge);
-    const kept = this.fold.records().filter((r) => !purgeKeys.has(r));
-    const body = Buffer.concat([this.headerLine(), ...kept.map((r) => encodeLine(r))]);
-    this.writeFileDurably(this.tmpPath, body);
     try {
-      renameSync(this.tmpPath, this.path);
+      return this.rewrite();
     } catch (err) {
-      try {
-        unlinkSync(this.tmpPath);
-      } catch {
-        // best effort
-      }
-      throw writeError("rename the compacted journal over", this.path, err);
+      if (!this.fault) this.check(); // the directory may be gone: say so now, not at the next append
+      throw err;
     }
-    this.onSyscall("rename", this.path);
-    // journal.log is now the new file: memory follows it before anything else can fail.
-    for (const r of purge) this.fold.delete(r);
-    this.fileBytes = body.length;
-    this.dirty = false;
-    this.compactions++;
-    this.closeFd();
-    this.fsyncDir();
-    this.openAppend();
-    const result = { kept: kept.length, purged: purge.length, bytesBefore, bytesAfter: body.length };
-    this.log.info({ journal: this.path, ...result }, "journal compacted");
-    return result;
   }
 
   maybeCompact(): boolean {
+    if (this.fault) return false; // check() rewrites the whole journal when it can
     const live = this.fold.liveBytes + this.headerLine().length;
     if (this.fileBytes <= Math.max(this.compactMinBytes, 2 * live)) return false;
     this.compact();
@@ -373,12 +417,97 @@ export class Journal {
       appends: this.appends,
       fsyncs: this.fsyncs,
       compactions: this.compactions,
+      failedWrites: this.failedWrites,
+      restores: this.restores,
     };
   }
 
   close(): void {
     this.closed = true;
-    this.closeFd();
+    this.closeFile();
+  }
+
+  private rewrite(): CompactResult {
+    const bytesBefore = this.fileBytes;
+    // Retention is a calendar matter: records carry wall-clock times, and so does the cutoff.
+    const purge = this.fold.purgeable(this.clock.wallNow() - this.retentionMs);
+    const purgeKeys = new Set(purge);
+    const kept = this.fold.records().filter((r) => !purgeKeys.has(r));
+    const body = Buffer.concat([this.headerLine(), ...kept.map((r) => encodeLine(r))]);
+    writeFileDurably(this.tmpPath, body, this.onSyscall);
+    try {
+      renameSync(this.tmpPath, this.path);
+    } catch (err) {
+      unlinkQuietly(this.tmpPath);
+      throw writeError("rename the compacted journal over", this.path, err);
+    }
+    this.onSyscall("rename", this.path);
+    // journal.log is now the new file: memory follows it before anything else can fail.
+    for (const r of purge) this.fold.delete(r);
+    this.fileBytes = body.length;
+    this.compactions++;
+    this.closeFile();
+    fsyncDir(this.dir, this.onSyscall);
+    this.file = JournalFile.openAppend(this.path, body.length, this.onSyscall);
+    this.file.verify();
+    const result = { kept: kept.length, purged: purge.length, bytesBefore, bytesAfter: body.length };
+    this.log.info({ journal: this.path, ...result }, "journal compacted");
+    return result;
+  }
+
+  /** Puts the journal in the fault `err` names (once per change of fault) and returns the error. */
+  private fail(err: unknown): BridgeError {
+    const error = isBridgeError(err) ? err : writeError("write", this.path, err);
+    const fault = journalFaultOf(error);
+    // The file is no longer trusted: restore() writes a new one; nothing is appended to this one.
+    this.closeFile();
+    if (this.fault?.fault === fault) {
+      this.fault = { ...this.fault, error };
+      return error;
+    }
+    this.fault = { fault, error, sinceMono: this.fault?.sinceMono ?? this.clock.monoNow() };
+    this.log.error(
+      { errCode: error.code, fault, journal: this.path, errno: error.context?.errno },
+      `journal cannot be written (${fault}): sales stop until it is restored; ${error.message}`,
+    );
+    this.onHealth(this.fault);
+    return error;
+  }
+
+  /** The whole journal written again from memory; ends the fault. False when it still fails. */
+  private restore(): boolean {
+    const was = this.fault;
+    if (!was) return true;
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.repeats.warn("restore", { journal: this.path, fault: was.fault }, "journal not restored yet");
+      this.fail(writeError("create the directory of", this.path, err));
+      return false;
+    }
+    let result: CompactResult;
+    try {
+      result = this.rewrite();
+    } catch (err) {
+      this.repeats.warn("restore", { journal: this.path, fault: was.fault }, "journal not restored yet");
+      this.fail(err);
+      return false;
+    }
+    this.fault = null;
+    this.restores++;
+    this.repeats.clear("restore");
+    this.log.warn(
+      {
+        journal: this.path,
+        fault: was.fault,
+        errCode: was.error.code,
+        records: result.kept,
+        downForMs: this.clock.monoNow() - was.sinceMono,
+      },
+      "journal restored: written again from memory with every live record; sales resume",
+    );
+    this.onHealth(null);
+    return true;
   }
 
   private headerLine(): Buffer {
@@ -392,108 +521,19 @@ export class Journal {
 
   /** A new journal: the header line, fsync'd, then the directory fsync'd so the file's entry persists. */
   private create(): void {
-    const header = this.headerLine();
-    let fd: number;
-    try {
-      fd = openSync(this.path, "ax", 0o600); // O_APPEND: a failed append is cut back with ftruncate
-    } catch (err) {
-      throw writeError("create", this.path, err);
-    }
-    this.fd = fd;
-    try {
-      writeAll(fd, header);
-      this.onSyscall("write", this.path);
-      fsyncSync(fd);
-      this.fsyncs++;
-      this.onSyscall("fsync", this.path);
-    } catch (err) {
-      this.closeFd();
-      throw writeError("write the header of", this.path, err);
-    }
-    this.fileBytes = header.length;
-    this.fsyncDir();
+    this.file = JournalFile.create(this.path, this.headerLine(), this.onSyscall);
+    this.fileBytes = this.file.bytes;
   }
 
-  private openAppend(): void {
-    try {
-      this.fd = openSync(this.path, "a", 0o600);
-    } catch (err) {
-      throw writeError("open for appending", this.path, err);
-    }
+  /** The open file, reopened after a compaction that failed before it could reopen it. */
+  private appendFile(): JournalFile {
+    if (this.file === null) this.file = JournalFile.openAppend(this.path, this.fileBytes, this.onSyscall);
+    return this.file;
   }
 
-  /** The append fd, reopened after a failed compaction and cut back after a failed append. */
-  private appendFd(): number {
-    if (this.fd === null) this.openAppend();
-    const fd = this.fd as number;
-    if (this.dirty) {
-      try {
-        ftruncateSync(fd, this.fileBytes);
-        this.dirty = false;
-      } catch (err) {
-        throw writeError("cut a failed append off", this.path, err);
-      }
-    }
-    return fd;
-  }
-
-  /** After a failed append: remove what part of the line may have reached the file. */
-  private cutBack(fd: number): void {
-    try {
-      ftruncateSync(fd, this.fileBytes);
-    } catch {
-      this.dirty = true;
-    }
-  }
-
-  private closeFd(): void {
-    if (this.fd === null) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already unusable; nothing more to lose
-    }
-    this.fd = null;
-  }
-
-  private writeFileDurably(path: string, bytes: Uint8Array): void {
-    let fd: number;
-    try {
-      fd = openSync(path, "w", 0o600);
-    } catch (err) {
-      throw writeError("create", path, err);
-    }
-    try {
-      writeAll(fd, bytes);
-      this.onSyscall("write", path);
-      fsyncSync(fd);
-      this.fsyncs++;
-      this.onSyscall("fsync", path);
-    } catch (err) {
-      try {
-        closeSync(fd);
-        unlinkSync(path);
-      } catch {
-        // best effort
-      }
-      throw writeError("write", path, err);
-    }
-    closeSync(fd);
-  }
-
-  private fsyncDir(): void {
-    try {
-      const fd = openSync(this.dir, "r");
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch (err) {
-      throw writeError("fsync the directory of", this.path, err);
-    }
-    this.fsyncs++;
-    this.onSyscall("fsyncDir", this.dir);
+  private closeFile(): void {
+    this.file?.close();
+    this.file = null;
   }
 
   /** Saves discarded bytes next to the journal before the rewrite drops them; returns the path. */
@@ -501,23 +541,11 @@ export class Journal {
     const base = `${this.path}.corrupt-${this.clock.wallNow()}`;
     for (let n = 0; ; n++) {
       const path = n === 0 ? base : `${base}-${n}`;
-      let fd: number;
       try {
-        fd = openSync(path, "wx", 0o600);
+        writeNewFileDurably(path, Buffer.concat(bad), this.onSyscall);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "EEXIST" && n < 100) continue;
         throw writeError("save damaged journal lines to", path, err);
-      }
-      try {
-        writeAll(fd, Buffer.concat(bad));
-        this.onSyscall("write", path);
-        fsyncSync(fd);
-        this.fsyncs++;
-        this.onSyscall("fsync", path);
-      } catch (err) {
-        throw writeError("save damaged journal lines to", path, err);
-      } finally {
-        closeSync(fd);
       }
       return path;
     }
@@ -545,18 +573,21 @@ function copyOf<R extends JournalRecord>(r: R | undefined): R | undefined {
 }
 
 /**
+ * The record itself was refused (a field of the wrong shape: a bug, or cloud text that slipped
+ * past its guards), not the storage: the journal is healthy and stays so; retrying cannot help.
+ */
+export function isRefusedRecord(err: unknown): boolean {
+  return isBridgeError(err, "PB_JOURNAL_WRITE") && err.context?.refused === true;
+}
+
+/**
  * Read-only load for tools (the day report): never writes, never truncates; a torn tail (a line
  * being appended right now) is ignored and reported. A missing file is an empty journal.
  * Throws PB_JOURNAL_CORRUPT only when the file cannot be read (or has another format version).
  */
 export function readJournal(path: string): { records: JournalRecord[]; report: JournalLoadReport } {
   const bytes = readOrNull(path);
-  if (!bytes) {
-    return {
-      records: [],
-      report: { lines: 0, records: 0, discardedLines: 0, discardedBytes: 0, tornTail: false, savedTo: null },
-    };
-  }
+  if (!bytes) return { records: [], report: { ...EMPTY_REPORT } };
   const { fold, report } = scan(bytes, path);
   return { records: fold.records(), report };
 }

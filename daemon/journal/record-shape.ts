@@ -82,6 +82,7 @@ const ATTEMPT_REASONS: Record<AttemptReason, true> = {
   reversed: true,
   reverseExhausted: true,
   paidDespiteReverse: true,
+  orderAlreadyPaid: true,
 };
 const REFUND_PHASES: Record<RefundPhase, true> = {
   requested: true,

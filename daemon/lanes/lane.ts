@@ -17,6 +17,7 @@ import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
 import type {
+  JournalFault,
   LaneSaleState,
   SaleEffect,
   SaleEventKind,
@@ -35,6 +36,8 @@ import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
 import { type BridgeErrorCode, isBridgeError } from "../errors.js";
+import { isRefusedRecord } from "../journal/journal.js";
+import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import type { CrashPoint } from "./crash-points.js";
@@ -82,6 +85,7 @@ interface HeldCode {
 /** Queries, cancels and refunds are useless to the cloud after this long (their v5 expiry). */
 const COMMAND_EXPIRY_MS = 60_000;
 
+/** Effects that reach the register or the cloud: a failure of one is always logged. */
 const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
   "answer",
   "pay",
@@ -89,6 +93,29 @@ const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
   "cancel",
   "refund",
 ]);
+
+/**
+ * Inputs that cannot be refused: the world moved (the cloud answered, time passed, the link
+ * changed). When their step cannot be journaled they wait for the journal (Lane.held). Register
+ * requests and scans are answered at once instead, without the journal.
+ */
+function waitsForJournal(input: SaleInput): boolean {
+  switch (input.type) {
+    case "cloudResult":
+    case "refundResult":
+    case "payNotSent":
+    case "cloudLink":
+    case "timer":
+    case "recover":
+      return true;
+    case "pos":
+    case "badRequest":
+    case "scan":
+    case "scanRepeated":
+    case "journalHealth":
+      return false;
+  }
+}
 
 /**
  * The lane's RepeatLimiter key of a sale event that junk can repeat without end (a scanner
@@ -120,8 +147,13 @@ export class Lane {
   private stepping = false;
   /** The input being stepped: which events it gives are repeats is decided by it. */
   private stepInput: SaleInput["type"] | undefined;
-  private journalFailed = false;
-  /** The lane's repeated sale events (repeatKey); each device has its own limiter. */
+  /**
+   * Inputs whose step could not be journaled (a cloud result, a timer, a link change), oldest
+   * first: stepped again once the journal is back. Every later input of those kinds waits behind
+   * them, so results are applied in the order they came.
+   */
+  private readonly held: SaleInput[] = [];
+  /** The lane's repeated sale events (repeatKey) and journal failures; each device has its own limiter. */
   private readonly repeats: RepeatLimiter;
   private readonly terminal: TerminalPort;
   private readonly scanner: ScannerDevice;
@@ -247,6 +279,28 @@ export class Lane {
     this.repeats.clearAll(); // says what is still held back
   }
 
+  /**
+   * The journal went down (`fault`) or is back (null; daemon/app.ts, from the journal's health).
+   * Back: the inputs held while it was down are stepped again, in the order they came, so the
+   * open sale gets its answer now that its outcome can be recorded.
+   */
+  setJournalHealth(fault: JournalFault | null, detail: string): void {
+    this.feed({ type: "journalHealth", fault, detail });
+    if (fault !== null) return;
+    this.repeats.clear("journalWrite");
+    // What the cloud said (and the link did) happened before now: those go first, in the order
+    // they came. Timers only ask "what is due now?": asked last, they do not reverse a payment
+    // whose PAID is waiting behind them because the reversal deadline passed while it waited.
+    const held = this.held.splice(0);
+    const replay = [...held.filter((i) => i.type !== "timer"), ...held.filter((i) => i.type === "timer")];
+    if (replay.length > 0)
+      this.deps.log.info(
+        { inputs: replay.length },
+        "journal back: stepping the inputs held while it was down",
+      );
+    for (const input of replay) this.feed(input);
+  }
+
   setCloudOnline(online: boolean): void {
     // A pay request the broker never acknowledged goes out again first, then queries catch up.
     if (online) {
@@ -287,7 +341,10 @@ export class Lane {
     const t = this.terminal.status;
     const s = this.scanner.status;
     const d = this.display?.status;
-    const lastError = [t, s, d].map((x) => x?.error).find((e) => e) ?? "";
+    const fault = this.state.journalFault;
+    const lastError = fault
+      ? `journal ${fault}: sales stopped until it is restored`
+      : ([t, s, d].map((x) => x?.error).find((e) => e) ?? "");
     return {
       laneId: this.id,
       terminal: t.state,
@@ -325,7 +382,9 @@ export class Lane {
         ? { attemptId: this.state.current.attempt.attemptId, phase: this.state.current.attempt.phase }
         : null,
       pending: this.pending(),
-      journalOk: this.state.journalOk,
+      journalOk: this.state.journalFault === null,
+      journalFault: this.state.journalFault,
+      heldInputs: this.held.length,
       heldCodes: this.codes.size,
       terminal: this.terminal.status,
       scanner: this.scanner.status,
@@ -422,20 +481,7 @@ export class Lane {
     if (this.stepping) return;
     this.stepping = true;
     try {
-      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
-        this.stepInput = next.type;
-        const before = this.state;
-        const { state, effects } = saleStep(this.deps.settings, this.state, next, instantOf(this.deps.clock));
-        this.state = state;
-        this.carryOut(effects);
-        this.forgetCodes();
-        // Pending work is part of the retained status: republish when it changes.
-        if (
-          before.background.length !== state.background.length ||
-          before.refunds.length !== state.refunds.length
-        )
-          this.deps.onStatusChange();
-      }
+      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) this.step(next);
     } finally {
       this.stepping = false;
       this.stepInput = undefined;
@@ -443,47 +489,100 @@ export class Lane {
   }
 
   /**
-   * Journal records first; if one cannot be made durable, nothing after it that reaches the
-   * outside (register, broker) is carried out, and the machine is told the journal is down.
+   * One step, all or nothing: its journal records are made durable first; if one cannot be, none
+   * of its other effects is carried out (nothing reaches the register, the display, the broker or
+   * the timers) and the machine stays where it was before the step, so it never believes in
+   * something the journal does not hold. The machine is told the journal is down; then an input
+   * that needs an answer now (a register request, a scan) is stepped again and gets one without
+   * the journal (the storage error, or what the journal's memory knows), and any other input
+   * waits in `held` until the journal is back.
    */
-  private carryOut(effects: SaleEffect[]): void {
-    let blocked = false;
-    for (const effect of effects) {
-      if (effect.type === "journal") {
-        if (blocked) continue;
-        if (!this.writeJournal(effect.record)) blocked = true;
-        continue;
-      }
-      if (blocked && EXTERNAL_EFFECTS.has(effect.type)) continue;
-      this.runSafely(effect);
+  private step(input: SaleInput, again = false): void {
+    if (this.held.length > 0 && waitsForJournal(input)) {
+      this.hold(input);
+      return;
     }
+    const before = this.state;
+    this.stepInput = input.type;
+    const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
+    const failed = this.journalRecords(effects);
+    if (failed && isRefusedRecord(failed.err)) {
+      // Not the storage: this step's record can never be written. Taken back and dropped (kept,
+      // it would block every input behind it for good); the journal and the lane stay up.
+      this.counters.journalFailures++;
+      this.deps.log.error(
+        {
+          errCode: "PB_INTERNAL",
+          record: failed.record.kind,
+          input: input.type,
+          err: (failed.err as Error).message,
+        },
+        "step dropped: the journal refused its record",
+      );
+      return;
+    }
+    if (failed) {
+      this.onJournalFailure(failed.record, failed.err, input);
+      if (waitsForJournal(input)) this.hold(input);
+      else if (!again) this.step(this.refreshed(input), true);
+      else
+        this.deps.log.error(
+          { input: input.type },
+          "input refused: its step needs the journal even while the journal is down (a bug)",
+        );
+      return;
+    }
+    this.state = state;
+    for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
+    this.forgetCodes();
+    // Pending work is part of the retained status: republish when it changes.
+    if (
+      before.background.length !== state.background.length ||
+      before.refunds.length !== state.refunds.length
+    )
+      this.deps.onStatusChange();
   }
 
-  private writeJournal(record: JournalRecord): boolean {
-    try {
-      this.deps.journal.write(record);
-      this.counters.journalWrites++;
-    } catch (err) {
-      this.counters.journalFailures++;
-      const detail = isBridgeError(err) ? err.message : `journal write failed: ${(err as Error).message}`;
-      this.deps.log.error(
-        { errCode: isBridgeError(err) ? err.code : undefined, record: record.kind },
-        detail,
-      );
-      if (!this.journalFailed) {
-        this.journalFailed = true;
-        this.counters.alarms++;
-        this.deps.onEvent("alarm", `journal unwritable: ${detail}`);
-        this.inbox.push({ type: "journalHealth", ok: false, detail });
+  /** Writes the step's records in order; the first that cannot be made durable stops the rest. */
+  private journalRecords(effects: SaleEffect[]): { record: JournalRecord; err: unknown } | undefined {
+    for (const effect of effects) {
+      if (effect.type !== "journal") continue;
+      const record = effect.record;
+      try {
+        this.deps.journal.write(record);
+      } catch (err) {
+        return { record, err };
       }
-      return false;
+      this.counters.journalWrites++;
+      this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
     }
-    if (this.journalFailed) {
-      this.journalFailed = false;
-      this.inbox.push({ type: "journalHealth", ok: true, detail: "journal writable again" });
-    }
-    this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
-    return true;
+    return undefined;
+  }
+
+  private onJournalFailure(record: JournalRecord, err: unknown, input: SaleInput): void {
+    this.counters.journalFailures++;
+    const fault = journalFaultOf(err);
+    const detail = isBridgeError(err) ? err.message : `journal write failed: ${(err as Error).message}`;
+    this.repeats.error(
+      "journalWrite",
+      { errCode: isBridgeError(err) ? err.code : undefined, fault, record: record.kind, input: input.type },
+      `step not taken, journal write failed: ${detail}`,
+    );
+    this.step({ type: "journalHealth", fault, detail });
+  }
+
+  private hold(input: SaleInput): void {
+    // A timer already waiting does the same work when stepped: one of each name is enough. Two
+    // link changes in a row: only the last state counts.
+    if (input.type === "timer" && this.held.some((h) => h.type === "timer" && h.name === input.name)) return;
+    if (input.type === "cloudLink" && this.held.at(-1)?.type === "cloudLink") this.held.pop();
+    this.held.push(input);
+  }
+
+  /** A request stepped again after a failed write sees the journal as it is now. */
+  private refreshed(input: SaleInput): SaleInput {
+    if (input.type !== "pos" || input.request.type === "echo") return input;
+    return { ...input, view: this.viewOf(input.request.orderRef) };
   }
 
   /** Codes are kept only for the attempt in flight, only while it may still be (re)published. */
@@ -597,7 +696,11 @@ export class Lane {
         if (effect.kind === "scanIgnored") this.counters.scansIgnored++;
         if (effect.kind === "scanRejected") this.counters.scansRejected++;
         if (effect.kind === "resultIgnored") this.counters.resultsIgnored++;
-        if (effect.kind === "amountMismatch" || effect.kind === "latePaid") {
+        if (
+          effect.kind === "amountMismatch" ||
+          effect.kind === "latePaid" ||
+          effect.kind === "orderAlreadyPaid"
+        ) {
           this.counters.alarms++;
           this.deps.onEvent("alarm", effect.detail);
         }

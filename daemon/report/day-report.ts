@@ -28,7 +28,10 @@
 //       "attentionAt": 1773450060000|null } ],   when that late PAID arrived
 //                                          (attemptId/maskedCode: the attempt the cloud spoke of)
 //   "journal": { "path": "…/journal.log", "lines": 0, "records": 0, "discardedLines": 0,
-//                "discardedBytes": 0, "tornTail": false } | null
+//                "discardedBytes": 0, "tornTail": false, "missing": false } | null
+//     missing: there is no journal file at that path (its directory removed while the daemon
+//     runs, which restores it within seconds; or posbridge never ran with this stateDir): every
+//     figure is then empty and says nothing about the day
 // }
 // where Tally is { "count": 0, "amountFen": 0 }. IN_PROGRESS = sale status OPEN or PENDING.
 import { formatYuan } from "../../protocols/payment/amount.js";
@@ -88,6 +91,8 @@ export interface JournalNote {
   discardedLines: number;
   discardedBytes: number;
   tornTail: boolean;
+  /** No journal file at `path`: the figures are empty because nothing could be read. */
+  missing: boolean;
 }
 
 export interface DayReport {
@@ -254,6 +259,7 @@ export function dayReport(
           discardedLines: source.report.discardedLines,
           discardedBytes: source.report.discardedBytes,
           tornTail: source.report.tornTail,
+          missing: source.report.missing,
         }
       : null,
   };
@@ -299,6 +305,11 @@ export function formatDayReport(r: DayReport): string {
   const out: string[] = [`posbridge day report ${r.date} (${r.timeZone})`];
   if (r.journal) {
     out.push(`journal ${r.journal.path}: ${r.journal.records} records`);
+    if (r.journal.missing) {
+      out.push(
+        "WARNING: the journal file does not exist, so every figure below is empty. If posbridge is running, its state directory was removed or replaced: it is refusing sales and writes the journal again from memory as soon as it can (see its PB_JOURNAL_GONE alarm); run the report again then.",
+      );
+    }
     if (r.journal.discardedLines > 0) {
       out.push(
         `WARNING: ${r.journal.discardedLines} damaged journal line(s) (${r.journal.discardedBytes} bytes) were skipped; figures may be incomplete`,

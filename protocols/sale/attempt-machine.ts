@@ -80,6 +80,13 @@ export type AttemptNote =
 const NOT_FOUND = /^(ORDERNOTEXIST|ORDER_NOT_EXIST|TRADE_NOT_EXIST|ACQ\.TRADE_NOT_EXIST|NOT_FOUND)$/i;
 
 /**
+ * The cloud refused the pay request because it already holds a payment for this lane's orderRef
+ * that is paid or not final (cloud-contract.md): this attempt moved no money, but the order may
+ * well be paid, so it is never "not paid" (sale-attempts.ts ends the sale UNKNOWN with an alarm).
+ */
+export const ORDER_PAID_REASON = "ORDERPAID";
+
+/**
  * A new attempt for a scan at `at`, whose code lives `codeLifetimeMs`: `sent` when the link is up
  * (the caller publishes), else `queued`. `deadlineMs` (wall clock) is what the cloud is told.
  */
@@ -267,6 +274,9 @@ function onResult(
   at: Instant,
 ): AttemptStep {
   const withCode = { ...a, reasonCode: res.reasonCode.slice(0, 64) };
+  // Whatever this attempt was doing (even reversing: there is nothing of it to reverse).
+  if (res.status === "FAILED" && res.reasonCode.toUpperCase() === ORDER_PAID_REASON)
+    return step({ ...withCode, phase: "failed", reason: "orderAlreadyPaid", nextDueMono: null }, at);
   if (res.status === "FAILED" && NOT_FOUND.test(res.reasonCode) && answers !== "cancel") {
     // "No such order" from a query proves nothing: the pay request may still be on its way. In
     // reconciliation, close it for good with a cancel (the cloud keeps a tombstone).

@@ -60,7 +60,13 @@ export type AttemptReason =
   /** The reversal could not be confirmed within its budget. */
   | "reverseExhausted"
   /** The cloud confirmed payment after a reversal was asked for. */
-  | "paidDespiteReverse";
+  | "paidDespiteReverse"
+  /**
+   * The cloud refused the pay request (ORDERPAID): it already holds a payment for this orderRef,
+   * paid or in flight (a journal lost with its stateDir). This attempt moved no money; the sale
+   * is UNKNOWN for a person to check.
+   */
+  | "orderAlreadyPaid";
 
 export interface AttemptRecord {
   kind: "attempt";

@@ -122,6 +122,18 @@ export function stepCurrent(c: StepContext, state: LaneSaleState, input: Attempt
         a.reason === "paidDespiteReverse" ? TEXT.reverseFailedPaid : TEXT.paid,
       );
     case "failed": {
+      if (a.reason === "orderAlreadyPaid") {
+        // Never "not paid": the cloud holds a payment for this order that this bridge does not
+        // know of (its journal was lost). UNKNOWN tells the cashier not to charge again.
+        out.add(
+          event(
+            "orderAlreadyPaid",
+            `order ${orderRef}: the cloud already holds a payment for it (ORDERPAID); attempt ${a.attemptId} refused, nothing charged; check before charging again`,
+            "error",
+          ),
+        );
+        return finishCurrent(c, state, sale, "UNKNOWN", a.scheme, "", TEXT.orderAlreadyPaid);
+      }
       const res = failure(a);
       if (a.reason !== "declinedRescan")
         return finishCurrent(c, state, sale, "CANCELLED", a.scheme, "", failedText(res));

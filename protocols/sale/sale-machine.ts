@@ -37,7 +37,7 @@ export function initialSaleState(laneId: string, cloudOnline = false): LaneSaleS
     background: [],
     refunds: [],
     cloudOnline,
-    journalOk: true,
+    journalFault: null,
     dueMono: null,
   };
 }
@@ -75,9 +75,9 @@ function dispatch(c: StepContext, state: LaneSaleState, input: SaleInput): LaneS
     case "recover":
       return onRecover(c, state, input.sales, input.refunds);
     case "journalHealth":
-      if (input.ok !== state.journalOk)
-        c.out.add(event("journalFault", input.detail, input.ok ? "info" : "error"));
-      return { ...state, journalOk: input.ok };
+      if (input.fault !== state.journalFault)
+        c.out.add(event("journalFault", input.detail, input.fault ? "error" : "info"));
+      return { ...state, journalFault: input.fault };
   }
 }
 

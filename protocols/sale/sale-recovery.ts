@@ -46,10 +46,20 @@ function recoverSale(c: StepContext, state: LaneSaleState, view: SaleView): Lane
     next = stepBackground(c, { ...next, background: [...next.background, bg] }, bg, { type: "recovered" });
   }
   if (latest && open.includes(latest)) return next;
+  // The cloud refused the latest attempt because it holds a payment for this order that the
+  // journal does not (ORDERPAID): the sale is UNKNOWN for a person, never "not paid".
+  const orderKnown = latest?.reason === "orderAlreadyPaid";
+  if (orderKnown && sale.status === "UNKNOWN") return next;
   if (sale.status === "OPEN" || sale.status === "PENDING" || sale.status === "UNKNOWN") {
     // Its latest attempt is final (or there is none): the journal already holds the truth.
-    const status = latest?.phase === "paid" ? "PAID" : "CANCELLED";
-    const text = latest ? (status === "PAID" ? TEXT.paid : TEXT.cancelled) : TEXT.recoveredNoScan;
+    const status = latest?.phase === "paid" ? "PAID" : orderKnown ? "UNKNOWN" : "CANCELLED";
+    const text = !latest
+      ? TEXT.recoveredNoScan
+      : status === "PAID"
+        ? TEXT.paid
+        : orderKnown
+          ? TEXT.orderAlreadyPaid
+          : TEXT.cancelled;
     const updated: SaleRecord = {
       ...sale,
       status,

@@ -6,8 +6,8 @@ import { decideRefund, type SaleView } from "./refund-machine.js";
 import { finishCurrent, stepBackground, stepCurrent } from "./sale-attempts.js";
 import { display, event, progress, result, saleAnswer } from "./sale-outcomes.js";
 import { refundAnswer, refundCommand } from "./sale-refunds.js";
-import { TEXT } from "./sale-texts.js";
-import type { ActiveSale, LaneSaleState, StepContext } from "./sale-types.js";
+import { storageText, TEXT } from "./sale-texts.js";
+import type { ActiveSale, JournalFault, LaneSaleState, StepContext } from "./sale-types.js";
 import { laneState } from "./lane-state.js";
 
 export function onPos(
@@ -54,6 +54,19 @@ function reject(
   return state;
 }
 
+/** Refuses a CA with RS 40 and the storage error, changing nothing. */
+function refuseForStorage(
+  c: StepContext,
+  state: LaneSaleState,
+  seq: string,
+  orderRef: string,
+  fault: JournalFault,
+): LaneSaleState {
+  const text = storageText(fault);
+  c.out.add(result(seq, orderRef, "REJECTED", null, null, "", text), event("saleRejected", text, "warn"));
+  return state;
+}
+
 function onSale(
   c: StepContext,
   state: LaneSaleState,
@@ -61,20 +74,16 @@ function onSale(
   view: SaleView | undefined,
 ): LaneSaleState {
   const { s, at, out } = c;
+  const prior = view?.sale;
+  // While nothing can be recorded the register hears the real reason (storage), never "busy"; an
+  // order the journal's memory knows is still answered from it (that needs no write).
+  if (state.journalFault) {
+    if (prior && answerKnownOrder(c, state, req, prior)) return state;
+    return reject(c, state, req, storageText(state.journalFault));
+  }
   if (state.current) return reject(c, state, req, TEXT.busy(state.current.record.orderRef));
   if (req.amountFen > s.maxAmountFen) return reject(c, state, req, `金额超过上限 ${s.maxAmountFen} 分`);
-  const prior = view?.sale;
-  if (prior && prior.amountFen !== req.amountFen) return reject(c, state, req, TEXT.orderReused);
-  // An order that was paid, whose outcome is not settled, or that the cloud said was paid after it
-  // ended (`attention`) is never charged again under the same reference: answer what is known
-  // instead of opening a second sale.
-  if (prior && (prior.status !== "CANCELLED" || prior.attention !== "")) {
-    if (prior.status === "OPEN" || prior.status === "PENDING")
-      out.add(result(req.seq, prior.orderRef, "UNKNOWN", prior.amountFen, prior.scheme, "", TEXT.inProgress));
-    else out.add(saleAnswer(req.seq, prior));
-    return state;
-  }
-  if (!state.journalOk) return reject(c, state, req, TEXT.journalFault);
+  if (prior && answerKnownOrder(c, state, req, prior)) return state;
   if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
   const record: SaleRecord = {
     kind: "sale",
@@ -107,6 +116,29 @@ function onSale(
   return { ...state, current: { record, attempt: null, cancelSeqs: [] } };
 }
 
+/**
+ * An SA for an order the journal knows: refused when the amount differs; a paid order, one whose
+ * outcome is not settled, or one the cloud said was paid after it ended (`attention`) is never
+ * charged again under the same reference, so what is known is answered instead of opening a
+ * second sale. False when the order may be sold (CANCELLED, and nothing contradicts that).
+ */
+function answerKnownOrder(
+  c: StepContext,
+  state: LaneSaleState,
+  req: Extract<PosRequest, { type: "sale" }>,
+  prior: SaleRecord,
+): boolean {
+  if (prior.amountFen !== req.amountFen) {
+    reject(c, state, req, TEXT.orderReused);
+    return true;
+  }
+  if (prior.status === "CANCELLED" && prior.attention === "") return false;
+  if (prior.status === "OPEN" || prior.status === "PENDING")
+    c.out.add(result(req.seq, prior.orderRef, "UNKNOWN", prior.amountFen, prior.scheme, "", TEXT.inProgress));
+  else c.out.add(saleAnswer(req.seq, prior));
+  return true;
+}
+
 function onQuery(
   c: StepContext,
   state: LaneSaleState,
@@ -126,8 +158,9 @@ function onQuery(
     return state;
   }
   out.add(saleAnswer(seq, sale));
-  // UNKNOWN: answer what the journal knows and ask the cloud afresh, so a later QY may know more.
-  if (sale.status !== "UNKNOWN") return state;
+  // UNKNOWN: answer what the journal knows and ask the cloud afresh, so a later QY may know more
+  // (not while the journal is down: the query could not be recorded before it is sent).
+  if (sale.status !== "UNKNOWN" || state.journalFault) return state;
   const bg = state.background.find((b) => b.attempt.attemptId === sale.attemptId);
   if (!bg) return state;
   return stepBackground(c, state, bg, { type: "due" }, { ...bg.attempt, nextDueMono: c.at.mono });
@@ -143,6 +176,9 @@ function onCancel(
   const { out } = c;
   const cur = state.current;
   if (cur?.record.orderRef === orderRef) {
+    // A cancel must be recorded before it is acted on: refused while the journal is down (the
+    // open sale keeps its own SA's answer, which comes once its outcome is recorded).
+    if (state.journalFault) return refuseForStorage(c, state, seq, orderRef, state.journalFault);
     const sale: ActiveSale = { ...cur, cancelSeqs: [...cur.cancelSeqs, seq] };
     if (!sale.attempt) return finishCurrent(c, state, sale, "CANCELLED", null, "", TEXT.cancelled);
     return stepCurrent(c, { ...state, current: sale }, { type: "cashierCancel" });
@@ -154,6 +190,7 @@ function onCancel(
   }
   const bg = state.background.find((b) => b.attempt.attemptId === sale.attemptId);
   if (bg && (sale.status === "PENDING" || sale.status === "OPEN")) {
+    if (state.journalFault) return refuseForStorage(c, state, seq, orderRef, state.journalFault);
     // A sale recovered after a restart: reverse its attempt; the outcome comes by QY.
     out.add(result(seq, orderRef, "UNKNOWN", sale.amountFen, sale.scheme, "", TEXT.cancelPending));
     return stepBackground(c, state, bg, { type: "cashierCancel" });
@@ -177,7 +214,7 @@ function onRefund(
     out.add(refundAnswer(decision.refund, req.seq));
     return state;
   }
-  if (!state.journalOk) return reject(c, state, req, TEXT.journalFault);
+  if (state.journalFault) return reject(c, state, req, storageText(state.journalFault));
   if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
   if (state.current || state.refunds.some((r) => !r.answered && r.refundId !== decision.refund.refundId))
     return reject(c, state, req, TEXT.refundBusy);

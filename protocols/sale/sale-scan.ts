@@ -6,7 +6,7 @@ import { maskCode } from "../payment/mask.js";
 import { newAttempt } from "./attempt-machine.js";
 import type { SaleRecord } from "./records.js";
 import { display, event, progress } from "./sale-outcomes.js";
-import { TEXT } from "./sale-texts.js";
+import { storageText, TEXT } from "./sale-texts.js";
 import type { LaneSaleState, StepContext } from "./sale-types.js";
 
 export function onScanRepeated(c: StepContext, state: LaneSaleState): LaneSaleState {
@@ -41,6 +41,16 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
     return state;
   }
   const amountFen = sale.record.amountFen;
+  if (state.journalFault) {
+    // The attempt could not be recorded before its pay request: the code is not used (the runner
+    // forgets it), and the cashier hears why; the sale waits, as for any refused scan.
+    const text = storageText(state.journalFault);
+    out.add(
+      progress(sale.record.orderRef, "RETRY_SCAN", text),
+      event("scanRejected", `scan refused: ${text}`, "warn"),
+    );
+    return state;
+  }
   const cls = classifyCode(code, s.schemes);
   if (cls.type !== "payment") {
     const reason = cls.type === "notPayment" ? "notPayment" : "invalidCode";
@@ -77,7 +87,10 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
     scheme: cls.scheme,
     updatedAt: at.wall,
   };
-  out.journal(started.attempt).journal(record).add({ type: "cancelTimer", name: "scan" });
+  // The sale naming its attempt goes first: if the second write fails, the journal holds no open
+  // attempt that was never published (a sale naming an attempt the journal lacks is settled as
+  // never scanned), and the runner takes the whole step back.
+  out.journal(record).journal(started.attempt).add({ type: "cancelTimer", name: "scan" });
   if (started.sends.length) out.add({ type: "pay", attempt: started.attempt, scannedAtMs: at.wall });
   out.add(
     progress(record.orderRef, "SUBMITTED", state.cloudOnline ? TEXT.submitted : TEXT.waitingNetwork),

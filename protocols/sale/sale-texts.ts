@@ -5,6 +5,7 @@ import type { DisplayView } from "../display/display-view.js";
 import { formatYuan } from "../payment/amount.js";
 import { maskDigitsInText } from "../payment/mask.js";
 import type { SaleAttention } from "./records.js";
+import type { JournalFault } from "./sale-types.js";
 
 export const TEXT = {
   showCode: (amountFen: number) => `请出示付款码 ¥${formatYuan(amountFen)}`,
@@ -31,6 +32,10 @@ export const TEXT = {
   refundUnknown: "退款结果未知，请勿重复退款，稍后查询",
   refundBusy: "收银通道忙，请在交易结束后退款",
   journalFault: "本地交易记录无法写入，暂停收款，请联系管理员",
+  storageFull: "存储空间已满，暂停收款，请联系管理员",
+  storageReadOnly: "存储只读或无写权限，暂停收款，请联系管理员",
+  journalGone: "交易记录文件丢失，暂停收款，请联系管理员",
+  orderAlreadyPaid: "该订单已有支付记录，请核实后再收款",
   recoveredNoScan: "重启前未完成扫码，交易取消",
   orderReused: "订单号已使用且金额不同",
   notSentRescan: "支付请求未能发出，请重扫",
@@ -48,6 +53,20 @@ export const ATTENTION_TEXT: Record<Exclude<SaleAttention, "">, string> = {
   paidAfterEnd: "交易结束后支付平台又报已扣款，请先核实顾客付款，再退款或重新收款",
   amountMismatchAfterEnd: "交易结束后支付平台报扣款金额不符，请先核实顾客付款，再退款或重新收款",
 };
+
+/** The storage error the register is told while the journal cannot be written (RS 40, PR). */
+export function storageText(fault: JournalFault): string {
+  switch (fault) {
+    case "full":
+      return TEXT.storageFull;
+    case "readOnly":
+      return TEXT.storageReadOnly;
+    case "gone":
+      return TEXT.journalGone;
+    case "failed":
+      return TEXT.journalFault;
+  }
+}
 
 /** What the cashier is told when an attempt fails and a rescan is allowed (payment-domain.md §7 rule 17). */
 export function rescanText(result: PaymentResult): { text: string; reason: DisplayRescanReason } {

@@ -51,6 +51,13 @@ export interface BackgroundAttempt {
   sale: SaleRecord | null;
 }
 
+/**
+ * Why the journal cannot be written; the register is told which (sale-texts.ts storageText):
+ * `full` ENOSPC/EDQUOT, `readOnly` EROFS/EACCES/EPERM, `gone` the file or its directory was
+ * removed or replaced (PB_JOURNAL_GONE), `failed` anything else (EIO…).
+ */
+export type JournalFault = "full" | "readOnly" | "gone" | "failed";
+
 export interface LaneSaleState {
   laneId: string;
   current: ActiveSale | null;
@@ -58,8 +65,11 @@ export interface LaneSaleState {
   /** Refunds not final (answered or not). */
   refunds: RefundRecord[];
   cloudOnline: boolean;
-  /** False after the journal refused a write: no new sale or refund until it works again. */
-  journalOk: boolean;
+  /**
+   * Set while the journal cannot be written: no new sale, refund, scan or cancel is taken (each
+   * is refused with the storage error) until the runner says it works again.
+   */
+  journalFault: JournalFault | null;
   /** Monotonic time the `attempts` timer is armed for (the earliest due time), or null. */
   dueMono: number | null;
 }
@@ -101,8 +111,8 @@ export type SaleInput =
   | { type: "timer"; name: TimerName }
   /** After a restart: what the journal holds unsettled for this lane. */
   | { type: "recover"; sales: SaleView[]; refunds: RefundRecord[] }
-  /** The journal refused a write (ok=false) or works again (ok=true). */
-  | { type: "journalHealth"; ok: boolean; detail: string };
+  /** The journal refused a write or was found gone (`fault`), or works again (null). */
+  | { type: "journalHealth"; fault: JournalFault | null; detail: string };
 
 export type SaleEventKind =
   | "saleStarted"
@@ -120,6 +130,7 @@ export type SaleEventKind =
   | "recovered"
   | "refundEnded"
   | "journalFault"
+  | "orderAlreadyPaid"
   | "saleEnded";
 
 export type SaleEffect =

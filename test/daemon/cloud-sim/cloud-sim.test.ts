@@ -55,7 +55,7 @@ describe("cloud-sim over MQTT", () => {
     ({
       type: "pay",
       attemptId,
-      orderRef: "O1",
+      orderRef: `O-${attemptId}`,
       amountFen,
       authCode,
       scheme: "WECHAT",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NOW, payCommand as pay } from "../../support/commands.js";
-import { Ledger } from "../../../daemon/cloud-sim/ledger.js";
+import { Ledger, ORDER_PAID } from "../../../daemon/cloud-sim/ledger.js";
 import { channelTradeNo } from "../../../daemon/cloud-sim/sim-rules.js";
 
 describe("simulated cloud ledger", () => {
@@ -111,5 +111,44 @@ describe("simulated cloud ledger", () => {
     expect(refund("NEVER_SEEN").status).toBe("REFUND_FAILED");
     ledger.pay(pay({ amountFen: 4598 }), NOW);
     expect(refund("ATTEMPT_1")).toMatchObject({ status: "REFUND_FAILED", reasonCode: "TRADE_STATE_ERROR" });
+  });
+});
+
+describe("simulated cloud ledger: an orderRef already paid (ORDERPAID)", () => {
+  const LANE = "S1/B1/lane1";
+
+  it("refuses a new attempt for an order of the same lane that is PAID, charging nothing", () => {
+    const ledger = new Ledger();
+    ledger.pay(pay(), NOW, LANE);
+    const second = ledger.pay(pay({ attemptId: "ATTEMPT_2", authCode: "134567890123456780" }), NOW, LANE);
+    expect(second.result).toMatchObject({ status: "FAILED", reasonCode: ORDER_PAID, rescanAllowed: false });
+    expect(ledger.get("ATTEMPT_2")?.charged).toBe(false);
+    expect(ledger.ofOrder(LANE, "ORD1").filter((e) => e.charged)).toHaveLength(1);
+    expect(ledger.stats).toMatchObject({ paid: 1, orderPaidRefusals: 1 });
+    // The refused attempt is executed once too: its resend and a query say the same.
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_2" }), NOW, LANE).result.reasonCode).toBe(ORDER_PAID);
+    expect(ledger.query("ATTEMPT_2").reasonCode).toBe(ORDER_PAID);
+  });
+
+  it("also while the order's payment is not final (waiting for the customer, unknown)", () => {
+    const ledger = new Ledger();
+    ledger.pay(pay({ amountFen: 1277 }), NOW, LANE);
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_2", amountFen: 1277 }), NOW, LANE).result.reasonCode).toBe(
+      ORDER_PAID,
+    );
+    ledger.pay(pay({ attemptId: "ATTEMPT_3", orderRef: "ORD3", amountFen: 1298 }), NOW, LANE);
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_4", orderRef: "ORD3" }), NOW, LANE).result.reasonCode).toBe(
+      ORDER_PAID,
+    );
+  });
+
+  it("lets an order be paid again once its payment failed or was reversed, and never mixes lanes or bridges", () => {
+    const ledger = new Ledger();
+    ledger.pay(pay({ amountFen: 1297 }), NOW, LANE); // FAILED MCHCONFIGERR
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_2" }), NOW, LANE).result.status).toBe("PAID");
+    ledger.cancel({ type: "cancel", attemptId: "ATTEMPT_2", reason: "x" });
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_3" }), NOW, LANE).result.status).toBe("PAID");
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_4" }), NOW, "S1/B1/lane2").result.status).toBe("PAID");
+    expect(ledger.pay(pay({ attemptId: "ATTEMPT_5" }), NOW, "S1/B2/lane1").result.status).toBe("PAID");
   });
 });

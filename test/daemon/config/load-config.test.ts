@@ -42,7 +42,7 @@ describe("loadConfig", () => {
     const c = load(MINIMAL);
     expect(c.stateDir).toBe("/var/lib/posbridge");
     expect(c.log).toEqual({ level: "info", format: "auto", statsIntervalMs: 60000, repeatWindowMs: 60000 });
-    expect(c.journal).toEqual({ retentionDays: 30 });
+    expect(c.journal).toEqual({ retentionDays: 30, checkIntervalMs: 5000 });
     expect(c.mqtt).toMatchObject({
       topicPrefix: "posbridge/v1",
       protocolVersion: 5,

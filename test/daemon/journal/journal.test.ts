@@ -206,6 +206,7 @@ describe("Journal file format", () => {
       discardedBytes: 0,
       tornTail: false,
       savedTo: null,
+      missing: false,
     });
     expect(again.sale("l1", "O1")).toEqual(paidSale());
     expect(again.attempt("A1")).toEqual(
@@ -389,6 +390,7 @@ describe("Journal damaged files", () => {
       discardedBytes: 0,
       tornTail: false,
       savedTo: null,
+      missing: false,
     });
     expect(again.sale("l1", "O1")).toEqual(paidSale());
     expect(again.attempt("A1")).toEqual(attempt());
@@ -693,10 +695,13 @@ describe("Journal write failures", () => {
     expectJournalError(() => j.write(sale()), "PB_JOURNAL_WRITE");
   });
 
-  it("a failing fsync: PB_JOURNAL_WRITE, the fold unchanged, the line cut off the file", () => {
+  it("a failing fsync: PB_JOURNAL_WRITE, the fold unchanged, the line cut off the file; writes refused until restored", () => {
     const dir = tempDir();
+    const clock = new ManualClock(T0);
     let failFsync = false;
     const j = open(dir, {
+      clock,
+      checkIntervalMs: 1000,
       onSyscall: (op) => {
         if (op === "write" && failFsync)
           throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
@@ -707,9 +712,18 @@ describe("Journal write failures", () => {
     failFsync = true;
     const err = expectJournalError(() => j.write(paidSale()), "PB_JOURNAL_WRITE");
     expect(err.message).toContain("EIO");
+    expect(j.health()).toMatchObject({ fault: "failed" });
     expect(j.sale("l1", "O1")!.status).toBe("OPEN");
     expect(journalBytes(dir)).toEqual(before);
     failFsync = false;
+    // The file is not trusted after an I/O error: refused at once until check() rewrites it.
+    expectJournalError(() => j.write(paidSale()), "PB_JOURNAL_WRITE");
+    expect(journalBytes(dir)).toEqual(before);
+    j.check(); // not before the fault has lasted checkIntervalMs
+    expect(j.health()).not.toBeNull();
+    clock.advance(1000);
+    j.check();
+    expect(j.health()).toBeNull();
     j.write(paidSale());
     j.close();
     const again = open(dir);
@@ -722,7 +736,15 @@ describe("readJournal", () => {
   it("a missing file is an empty journal", () => {
     expect(readJournal(join(tempDir(), "nope", JOURNAL_FILE))).toEqual({
       records: [],
-      report: { lines: 0, records: 0, discardedLines: 0, discardedBytes: 0, tornTail: false, savedTo: null },
+      report: {
+        lines: 0,
+        records: 0,
+        discardedLines: 0,
+        discardedBytes: 0,
+        tornTail: false,
+        savedTo: null,
+        missing: true,
+      },
     });
   });
 

@@ -61,7 +61,8 @@ function setup(opts: { failOn?: (r: JournalRecord) => boolean } = {}) {
   });
   const journal: LaneJournal = {
     write(record) {
-      if (opts.failOn?.(record)) throw new BridgeError("PB_JOURNAL_WRITE", "disk full (test)");
+      if (opts.failOn?.(record))
+        throw new BridgeError("PB_JOURNAL_WRITE", "disk full (test)", { context: { errno: "ENOSPC" } });
       real.write(record);
       log.push(`durable:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
     },
@@ -172,7 +173,14 @@ describe("durable before visible", () => {
     await expect.poll(() => s.lane.details().journalOk).toBe(false);
     expect(s.sent).toEqual([]);
     expect(s.log.filter((e) => e === "publish:pay")).toEqual([]);
-    expect(s.register.answers.length).toBe(mark);
+    // The scan is refused with the reason; no RS: the sale is still open, waiting for a scan.
+    await expect.poll(() => s.register.answers.length).toBe(mark + 1);
+    expect(s.register.answers[mark]?.answer).toMatchObject({
+      type: "progress",
+      stage: "RETRY_SCAN",
+      text: expect.stringContaining("存储空间已满"),
+    });
     expect(s.lane.details().counters.journalFailures).toBe(1);
+    expect(s.lane.details()).toMatchObject({ journalFault: "full", state: "WAIT_SCAN" });
   });
 });

@@ -1,6 +1,10 @@
 // The end-of-day report as pure functions: grouping by scheme × status, totals, local-day
 // boundaries (TZ set for this process), refunds and net, the UNKNOWN list, and the text form.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JOURNAL_FILE, readJournal } from "../../../daemon/journal/journal.js";
 import {
   dayReport,
   formatDayReport,
@@ -254,6 +258,7 @@ describe("formatDayReport", () => {
           discardedBytes: 321,
           tornTail: false,
           savedTo: null,
+          missing: false,
         },
       },
     );
@@ -371,6 +376,15 @@ describe("formatDayReport", () => {
     );
     expect(text).toContain("the cloud later said PAID 99.99 yuan with another amount after the sale ended");
     expect(text).not.toMatch(/\d{12,}/);
+  });
+
+  it("warns that its figures mean nothing when the journal file is missing (its directory removed)", () => {
+    const { report } = readJournal(join(mkdtempSync(join(tmpdir(), "pb-report-")), "gone", JOURNAL_FILE));
+    const r = dayReport([], "2026-03-14", { path: "/var/lib/posbridge/journal.log", report });
+    expect(r.journal).toMatchObject({ missing: true, records: 0 });
+    expect(formatDayReport(r)).toMatch(/WARNING: the journal file does not exist/);
+    const present = dayReport([], "2026-03-14", { path: "x", report: { ...report, missing: false } });
+    expect(formatDayReport(present)).not.toContain("does not exist");
   });
 
   it("says so when the day had nothing", () => {

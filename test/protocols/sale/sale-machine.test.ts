@@ -418,11 +418,11 @@ describe("sale machine", () => {
 
   it("with the journal down, no new sale or refund starts", () => {
     const h = new SaleHarness();
-    h.feed({ type: "journalHealth", ok: false, detail: "disk full" });
+    h.feed({ type: "journalHealth", fault: "failed", detail: "disk failed" });
     expect(resultsOf(h.sale("01", "ORD1", 100))).toMatchObject([
       { status: "REJECTED", text: expect.stringContaining("记录") },
     ]);
-    h.feed({ type: "journalHealth", ok: true, detail: "ok" });
+    h.feed({ type: "journalHealth", fault: null, detail: "ok" });
     expect(laneState(h.state)).toBe("IDLE");
     h.sale("02", "ORD2", 100);
     expect(laneState(h.state)).toBe("WAIT_SCAN");

@@ -1,0 +1,295 @@
+// The journal's file handle and the durable file operations the journal is built from: create a
+// file with its header, append a line + fsync, write a whole file durably, fsync the directory.
+// After every append's fsync (and on demand, verify()) it checks that the open file is still the
+// one at its path. Why: after `rm -rf <stateDir>`, or a file copied over journal.log, the open fd
+// writes to an inode nobody will ever read again, and those appends and fsyncs succeed; without
+// the check every record written from then on is lost at the next start (docs/journal.md).
+// No fold, no records: journal.ts keeps those.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { dirname } from "node:path";
+import type { JournalFault } from "../../protocols/sale/sale-types.js";
+import { BridgeError, isBridgeError } from "../errors.js";
+
+export type JournalSyscall = "write" | "fsync" | "rename" | "fsyncDir";
+
+/** Called with (op, path) after each such syscall succeeds (test seam: ordering, fault injection). */
+export type SyscallHook = (op: JournalSyscall, path: string) => void;
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function writeError(what: string, path: string, err: unknown): BridgeError {
+  return new BridgeError("PB_JOURNAL_WRITE", `journal: cannot ${what} ${path}: ${reason(err)}`, {
+    context: { path, errno: (err as NodeJS.ErrnoException)?.code },
+    cause: err,
+  });
+}
+
+/**
+ * Why a journal write failed, as the register is told it: ENOSPC/EDQUOT full; EROFS/EACCES/EPERM
+ * read-only (not writable); PB_JOURNAL_GONE, or a path that no longer leads to a directory
+ * (ENOENT, ENOTDIR, EEXIST from mkdir over a file) gone; anything else (EIO…) failed.
+ */
+export function journalFaultOf(err: unknown): JournalFault {
+  if (isBridgeError(err, "PB_JOURNAL_GONE")) return "gone";
+  const errno = isBridgeError(err) ? err.context?.errno : (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (errno) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return "full";
+    case "EROFS":
+    case "EACCES":
+    case "EPERM":
+      return "readOnly";
+    case "ENOENT":
+    case "ENOTDIR":
+    case "EEXIST":
+      return "gone";
+    default:
+      return "failed";
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/** The open journal file: appends are durable (fsync) and checked to land in the file at `path`. */
+export class JournalFile {
+  /** A failed append may have left bytes past `size` that could not be cut yet. */
+  private dirty = false;
+  private fd: number | null;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    /** Length of the file up to its last good line; a failed append is cut back to it. */
+    private size: number,
+    private readonly onSyscall: SyscallHook,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * A new file holding `header`, fsync'd, then its directory fsync'd so the entry survives a power
+   * cut. O_EXCL: never truncates a file that appeared meanwhile. O_APPEND: see append().
+   */
+  static create(path: string, header: Uint8Array, onSyscall: SyscallHook): JournalFile {
+    let fd: number;
+    try {
+      fd = openSync(path, "ax", 0o600);
+    } catch (err) {
+      throw writeError("create", path, err);
+    }
+    const file = new JournalFile(path, fd, 0, onSyscall);
+    try {
+      writeAll(fd, header);
+      onSyscall("write", path);
+      fsyncSync(fd);
+      onSyscall("fsync", path);
+    } catch (err) {
+      file.close();
+      throw writeError("write the header of", path, err);
+    }
+    file.size = header.length;
+    try {
+      fsyncDir(dirname(path), onSyscall);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return file;
+  }
+
+  /** The existing file at `path`, `size` bytes of whole lines, opened for appending. */
+  static openAppend(path: string, size: number, onSyscall: SyscallHook): JournalFile {
+    try {
+      // Never O_CREAT: a journal.log that vanished must not come back empty, without its header
+      // and records, and be appended to as if it were whole (ENOENT: the journal is gone).
+      return new JournalFile(path, openSync(path, constants.O_WRONLY | constants.O_APPEND), size, onSyscall);
+    } catch (err) {
+      throw writeError("open for appending", path, err);
+    }
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /**
+   * Appends `line` and fsyncs it; then verify(). A write or fsync that fails is cut off the file
+   * again (PB_JOURNAL_WRITE); a file no longer at its path throws PB_JOURNAL_GONE (the line is in
+   * the file, but that file is gone: the caller must not count it as durable).
+   */
+  append(line: Uint8Array): void {
+    const fd = this.openFd();
+    if (this.dirty) {
+      try {
+        ftruncateSync(fd, this.size);
+        this.dirty = false;
+      } catch (err) {
+        throw writeError("cut a failed append off", this.path, err);
+      }
+    }
+    try {
+      writeAll(fd, line);
+      this.onSyscall("write", this.path);
+      fsyncSync(fd);
+      this.onSyscall("fsync", this.path);
+    } catch (err) {
+      this.cutBack(fd);
+      throw writeError("append to", this.path, err);
+    }
+    this.size += line.length;
+    this.verify();
+  }
+
+  /**
+   * Throws PB_JOURNAL_GONE unless the open file is the one at `path`: same device and inode, and
+   * still linked. Removed (`rm`, `rm -rf` of the directory) or replaced (a file moved or copied
+   * over it, another filesystem mounted over the directory) both end the journal's use of it.
+   */
+  verify(): void {
+    const fd = this.openFd();
+    let open: Stats;
+    try {
+      open = fstatSync(fd);
+    } catch (err) {
+      throw writeError("check the open file of", this.path, err);
+    }
+    let atPath: Stats | undefined;
+    try {
+      atPath = statSync(this.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw writeError("check", this.path, err);
+    }
+    // Only this handle writes the file: another size means it was rewritten in place (`cp` over
+    // it keeps the inode). A failed append not cut back yet may leave it longer.
+    const sizeOk = this.dirty ? open.size >= this.size : open.size === this.size;
+    const problem = !atPath
+      ? "it is no longer at its path (file or directory removed)"
+      : atPath.dev !== open.dev || atPath.ino !== open.ino
+        ? "another file is at its path (replaced, or a filesystem mounted over the directory)"
+        : open.nlink === 0
+          ? "it was unlinked"
+          : !sizeOk
+            ? `it was rewritten in place (${open.size} bytes, the journal wrote ${this.size})`
+            : undefined;
+    if (problem === undefined) return;
+    throw new BridgeError(
+      "PB_JOURNAL_GONE",
+      `journal ${this.path} was removed or replaced while open: ${problem}; what is written to it now would be lost at the next start`,
+      {
+        context: {
+          path: this.path,
+          openDev: open.dev,
+          openIno: open.ino,
+          openLinks: open.nlink,
+          openSize: open.size,
+          expectedSize: this.size,
+          pathDev: atPath?.dev ?? null,
+          pathIno: atPath?.ino ?? null,
+        },
+      },
+    );
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already unusable; nothing more to lose
+    }
+    this.fd = null;
+  }
+
+  private openFd(): number {
+    if (this.fd === null) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
+    return this.fd;
+  }
+
+  /** After a failed append: remove what part of the line may have reached the file. */
+  private cutBack(fd: number): void {
+    try {
+      ftruncateSync(fd, this.size);
+    } catch {
+      this.dirty = true;
+    }
+  }
+}
+
+/** Writes `bytes` to a new (or truncated) file at `path` and fsyncs it; removes it on failure. */
+export function writeFileDurably(path: string, bytes: Uint8Array, onSyscall: SyscallHook): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "w", 0o600);
+  } catch (err) {
+    throw writeError("create", path, err);
+  }
+  try {
+    writeAll(fd, bytes);
+    onSyscall("write", path);
+    fsyncSync(fd);
+    onSyscall("fsync", path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable
+    }
+    unlinkQuietly(path);
+    throw writeError("write", path, err);
+  }
+  closeSync(fd);
+}
+
+/** Writes `bytes` to a file that must not exist yet (O_EXCL) and fsyncs it. */
+export function writeNewFileDurably(path: string, bytes: Uint8Array, onSyscall: SyscallHook): void {
+  const fd = openSync(path, "wx", 0o600); // the caller handles EEXIST (it picks another name)
+  try {
+    writeAll(fd, bytes);
+    onSyscall("write", path);
+    fsyncSync(fd);
+    onSyscall("fsync", path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsyncs a directory so the entries created or renamed in it survive a power cut. */
+export function fsyncDir(dir: string, onSyscall: SyscallHook): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw writeError("fsync the directory", dir, err);
+  }
+  onSyscall("fsyncDir", dir);
+}
+
+export function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // none, or not removable: best effort
+  }
+}
