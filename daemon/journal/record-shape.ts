@@ -66,6 +66,7 @@ const ATTEMPT_REASONS: Record<AttemptReason, true> = {
   declinedRescan: true,
   declinedFinal: true,
   notSent: true,
+  brokerRefused: true,
   noAnswer: true,
   cloudUnknown: true,
   amountMismatch: true,

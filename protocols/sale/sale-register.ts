@@ -40,6 +40,11 @@ export function onPos(
   }
 }
 
+/** Why no sale or refund starts while the link is not online: refused by the broker, or offline. */
+function offlineText(state: LaneSaleState): string {
+  return state.cloudRefusal ? TEXT.cloudRefused(state.cloudRefusal) : TEXT.cloudOffline;
+}
+
 /** Refuses a register request with RS 40 and `text`, changing nothing. */
 function reject(
   c: StepContext,
@@ -74,7 +79,7 @@ function onSale(
     return state;
   }
   if (!state.journalOk) return reject(c, state, req, TEXT.journalFault);
-  if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
+  if (!state.cloudOnline) return reject(c, state, req, offlineText(state));
   const record: SaleRecord = {
     kind: "sale",
     laneId: state.laneId,
@@ -175,7 +180,7 @@ function onRefund(
     return state;
   }
   if (!state.journalOk) return reject(c, state, req, TEXT.journalFault);
-  if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
+  if (!state.cloudOnline) return reject(c, state, req, offlineText(state));
   if (state.current || state.refunds.some((r) => !r.answered && r.refundId !== decision.refund.refundId))
     return reject(c, state, req, TEXT.refundBusy);
   const refund = decision.refund;

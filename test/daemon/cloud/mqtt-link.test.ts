@@ -31,7 +31,8 @@ function newLink(url: string, protocolVersion: 4 | 5 = 5) {
     topics,
     clock: systemClock,
     log,
-    statusPayload: (online) => encodeStatus({ online, version: "test", sinceMs: 1, lanes: [] }),
+    statusPayload: (online, reason) =>
+      encodeStatus({ online, version: "test", sinceMs: 1, lanes: [], reason }),
   });
 }
 
