@@ -4,10 +4,13 @@
 // handlers/ack.js):
 //   - `client.outgoing`: packets sent and not yet acknowledged, by message id ({ cmd, cb });
 //   - `client.queue`: packets waiting for a connection (we never let requests wait there);
-//   - a PUBACK or SUBACK with a failure reason code reaches the callback as an Error whose
-//     `code` is that number (ErrorWithReasonCode for PUBACK, a plain Error for SUBACK); an ack
-//     that never came because the link dropped is an Error without a numeric code
-//     ("Connection closed", "Message removed", "client disconnecting").
+//   - a PUBACK with a failure reason code reaches the publish callback as an Error whose `code`
+//     is that number (ErrorWithReasonCode);
+//   - a SUBACK with one reaches the subscribe callback as an ErrorWithSubackPacket whose
+//     `packet.granted` holds the reason codes (its `code` is not set: ack.js sets it on an inner
+//     error that subscribe() wraps);
+//   - an ack that never came because the link dropped is an Error with neither ("Connection
+//     closed", "Message removed", "client disconnecting").
 import type { MqttClient } from "mqtt";
 
 /** The mqtt.js version this file was checked against. */
@@ -37,11 +40,18 @@ export function heldPackets(client: MqttClient | undefined): number {
 }
 
 /**
- * The broker's reason code when an ack callback's error is a refusal (PUBACK / SUBACK reason
- * code ≥ 0x80), undefined when the error means "not acknowledged" (the link dropped, the message
- * was removed) or there is no error.
+ * The broker's reason code when a publish callback's error is a refusal (PUBACK reason code
+ * ≥ 0x80), undefined when the error means "not acknowledged" (the link dropped, the message was
+ * removed) or there is no error.
  */
-export function refusalReasonCode(err: unknown): number | undefined {
+export function pubackRefusalCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null | undefined)?.code;
   return typeof code === "number" && code >= 0x80 ? code : undefined;
+}
+
+/** The first failure reason code (bit 0x80 set) of a subscribe callback's SUBACK error, if any. */
+export function subackRefusalCode(err: unknown): number | undefined {
+  const granted = (err as { packet?: { granted?: unknown } } | null | undefined)?.packet?.granted;
+  if (!Array.isArray(granted)) return undefined;
+  return granted.find((g): g is number => typeof g === "number" && (g & 0x80) !== 0);
 }

@@ -33,7 +33,12 @@ import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { brokerProblem, classifyLinkError, type LinkErrorCode, type LinkProblem } from "./link-errors.js";
-import { heldPackets, refusalReasonCode, unacknowledgedPublishIds } from "./mqtt-internals.js";
+import {
+  heldPackets,
+  pubackRefusalCode,
+  subackRefusalCode,
+  unacknowledgedPublishIds,
+} from "./mqtt-internals.js";
 
 export const HOLD_OFF_MIN_MS = 5_000;
 export const HOLD_OFF_MAX_MS = SLOW_RETRY_MS;
@@ -215,7 +220,7 @@ export class MqttLink {
           : {}),
       },
       (err) => {
-        const reasonCode = refusalReasonCode(err);
+        const reasonCode = pubackRefusalCode(err);
         if (reasonCode !== undefined) {
           onAck?.(false, this.requestRefused(reasonCode, meta.requestId, connection));
           return;
@@ -362,7 +367,7 @@ export class MqttLink {
         this.goOnline();
         return;
       }
-      const rc = refusalReasonCode(err);
+      const rc = subackRefusalCode(err);
       if (rc === undefined) return; // not acknowledged: the connection is going; its close says why
       this.counters.refusedByBroker++;
       const problem = brokerProblem(
