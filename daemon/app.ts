@@ -135,7 +135,11 @@ export function createApp(deps: AppDeps): App {
   // Lanes follow the link; a refusal gives the register its reason code instead of "offline",
   // and goes to the fleet as an alarm (identical ones at most once a minute).
   const alarms = new Map<string, number>();
+  let stopping = false;
   link.onStatusChange((s) => {
+    // A lane that is stopping (or stopped) must not be stepped again: it would arm timers that
+    // outlive the journal.
+    if (stopping) return;
     const refusal =
       s.state === "refused" ? (s.reasonCode !== undefined ? hexCode(s.reasonCode) : (s.code ?? "")) : "";
     for (const lane of lanes) lane.setCloudOnline(s.state === "online", refusal);
@@ -220,6 +224,7 @@ export function createApp(deps: AppDeps): App {
       );
     },
     async stop() {
+      stopping = true;
       clockWatch.stop();
       countersTimer?.cancel();
       statsTimer?.cancel();

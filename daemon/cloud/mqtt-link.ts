@@ -364,7 +364,7 @@ export class MqttLink {
     client.subscribe(topics.res, { qos: 1 }, (err) => {
       if (connection !== this.connection || this.stopped) return;
       if (!err) {
-        this.goOnline();
+        this.goOnline("subscribed");
         return;
       }
       const rc = subackRefusalCode(err);
@@ -394,13 +394,13 @@ export class MqttLink {
     });
   }
 
-  private goOnline(): void {
-    const heldBack = this.current.state === "refused" && this.connectedMono !== undefined;
+  /** `subscribed`: connected and granted `res`. `holdOffOver`: requests may go out again. */
+  private goOnline(why: "subscribed" | "holdOffOver"): void {
     const attempts = this.attemptsSinceOnline;
     this.attemptsSinceOnline = 0;
     this.setState(
       { state: "online" },
-      heldBack
+      why === "holdOffOver"
         ? { level: "info", msg: "requests allowed again; the next one probes the broker", limitKey: "probe" }
         : {
             level: "info",
@@ -519,7 +519,8 @@ export class MqttLink {
       this.publishStatus();
       this.holdOffTimer = this.deps.clock.setTimeout(() => {
         this.holdOffTimer = undefined;
-        if (connection === this.connection && !this.stopped && this.client?.connected) this.goOnline();
+        if (connection === this.connection && !this.stopped && this.client?.connected)
+          this.goOnline("holdOffOver");
       }, holdMs);
     }
     return { reasonCode, name: r.name };

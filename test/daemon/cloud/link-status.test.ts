@@ -297,6 +297,7 @@ describe("MqttLink states", () => {
     t.clock.advance(40_000);
     t.client.suback();
     expect(t.link.isOnline).toBe(true);
+    expect(t.msgs().at(-1)).toBe("broker connected");
     expect(t.client.statuses().at(-1)).toEqual({ online: true, reason: "" });
   });
 
@@ -328,6 +329,8 @@ describe("MqttLink states", () => {
       holds.push(held);
     }
     expect(holds).toEqual([HOLD_OFF_MIN_MS, 10_000, 20_000, 30_000, 30_000]);
+    expect(t.msgs((l) => l.msg === "requests allowed again; the next one probes the broker")).toHaveLength(1);
+    expect(t.msgs((l) => l.msg === "broker connected")).toHaveLength(1); // still the same connection
     expect(acks[0]).toEqual([false, { reasonCode: 0x87, name: "0x87 not authorized" }]);
     const refused = t.lines.filter((l) => l.errCode === "PB_MQTT_REFUSED" && l.topic === topics.req);
     expect(refused[0]).toMatchObject({
