@@ -548,9 +548,10 @@ export class MqttLink {
         : {}),
       ...line.fields,
     };
-    const msg = code ? `${line.msg}: ${reason} (${code})` : line.msg;
-    if (line.limitKey) this.limiter[line.level](line.limitKey, fields, msg);
-    else this.deps.log[line.level](fields, msg);
+    // The message stays the same for every reason (what log searches and tests key on); the
+    // reason and the PB_ code are fields.
+    if (line.limitKey) this.limiter[line.level](line.limitKey, fields, line.msg);
+    else this.deps.log[line.level](fields, line.msg);
     if (this.stopped) return;
     const onlineChanged = (was.state === "online") !== (next.state === "online");
     for (const fn of this.statusHandlers) fn(this.status);
