@@ -45,9 +45,19 @@ const entries = (d: DaemonProcess) =>
 describe("TLS files are checked at config time: exit 78 naming the field", () => {
   let ca: TestCa;
   let client: Pair;
+  // A daemon that does not exit (the fault this guards against) must not outlive the test.
+  const started: DaemonProcess[] = [];
+  const start = (args: string[]) => {
+    const d = startDaemon(args);
+    started.push(d);
+    return d;
+  };
   beforeAll(() => {
     ca = new TestCa();
     client = ca.issue("client", { cn: "TLS/b" });
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((d) => d.stop("SIGKILL")));
   });
 
   const cases: { name: string; tls: () => string; field: RegExp }[] = [
@@ -76,7 +86,7 @@ describe("TLS files are checked at config time: exit 78 naming the field", () =>
     for (const command of ["check-config", "run"]) {
       it(`${command}: ${c.name}`, async () => {
         const path = config(`{ url: "mqtts://127.0.0.1:1", tls: ${c.tls()} }`);
-        const d = startDaemon([command, "--config", path]);
+        const d = start([command, "--config", path]);
         expect(await d.exit).toBe(78);
         const text = d.lines.join("\n");
         expect(text).toMatch(c.field);
@@ -89,7 +99,7 @@ describe("TLS files are checked at config time: exit 78 naming the field", () =>
   for (const command of ["check-config", "run"]) {
     it(`${command}: mqtt.tls with an mqtt:// URL is a configuration error, not clear text`, async () => {
       const path = config(`{ url: "mqtt://127.0.0.1:1883", tls: { ca: ${ca.cert} } }`);
-      const d = startDaemon([command, "--config", path]);
+      const d = start([command, "--config", path]);
       expect(await d.exit).toBe(78);
       expect(d.lines.join("\n")).toMatch(/mqtt\.tls: applies to mqtts:\/\/ and wss:\/\/ only/);
     });
@@ -97,18 +107,14 @@ describe("TLS files are checked at config time: exit 78 naming the field", () =>
 
   it("credentials in clear text to another host are one warning at start", async () => {
     const path = config(`{ url: "mqtt://192.0.2.1:1883", username: u, password: p, connectTimeoutMs: 1000 }`);
-    const check = startDaemon(["check-config", "--config", path]);
+    const check = start(["check-config", "--config", path]);
     expect(await check.exit).toBe(0);
     expect(check.lines.join("\n")).toContain(
       "warning: mqtt.password: credentials go to 192.0.2.1 in clear text",
     );
-    const d = startDaemon(["run", "--config", path]);
-    try {
-      const w = await d.waitForLog((e) => e.field === "mqtt.password");
-      expect(w).toMatchObject({ level: 40 });
-    } finally {
-      await d.stop("SIGKILL");
-    }
+    const d = start(["run", "--config", path]);
+    const w = await d.waitForLog((e) => e.field === "mqtt.password");
+    expect(w).toMatchObject({ level: 40 });
   });
 });
 
