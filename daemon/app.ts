@@ -1,6 +1,7 @@
 // The composition root (style-examples.md §2 item 7): builds the MQTT link, the RPC layer and
 // the lanes from one frozen config, starts them in order and stops them in reverse.
 import type { BridgeStatusView } from "../protocols/cloud/cloud-messages.js";
+import { hexCode } from "../protocols/cloud/connack.js";
 import { bridgeTopics } from "../protocols/cloud/topics.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -17,6 +18,8 @@ import { Lane } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
 
 export const COUNTERS_INTERVAL_MS = 60_000;
+/** The same broker refusal is sent as an alarm event at most this often. */
+export const ALARM_REPEAT_MS = 60_000;
 
 export interface AppDeps {
   config: Config;
@@ -93,11 +96,12 @@ export function createApp(deps: AppDeps): App {
   const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
 
   const lanes: Lane[] = [];
-  const status = (online: boolean): BridgeStatusView => ({
+  const status = (online: boolean, reason: string): BridgeStatusView => ({
     online,
     version,
     sinceMs,
     lanes: lanes.map((l) => l.status()),
+    reason,
   });
   const link = new MqttLink({
     config: config.mqtt,
@@ -106,7 +110,7 @@ export function createApp(deps: AppDeps): App {
     clock,
     log: log.child({ component: "mqtt" }),
     ...(deps.random ? { random: deps.random } : {}),
-    statusPayload: (online) => encodeStatus(status(online)),
+    statusPayload: (online, reason) => encodeStatus(status(online, reason)),
   });
   const rpc = new CloudRpc({
     link,
@@ -156,8 +160,23 @@ export function createApp(deps: AppDeps): App {
   };
   const byId = new Map(lanes.map((l) => [l.id, l]));
   rpc.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
-  link.onOnlineChange((online) => {
-    for (const lane of lanes) lane.setCloudOnline(online);
+  // Lanes follow the link; a refusal gives the register its reason code instead of "offline",
+  // and goes to the fleet as an alarm (identical ones at most once a minute).
+  const alarms = new Map<string, number>();
+  let stopping = false;
+  link.onStatusChange((s) => {
+    // A lane that is stopping (or stopped) must not be stepped again: it would arm timers that
+    // outlive the journal.
+    if (stopping) return;
+    const refusal =
+      s.state === "refused" ? (s.reasonCode !== undefined ? hexCode(s.reasonCode) : (s.code ?? "")) : "";
+    for (const lane of lanes) lane.setCloudOnline(s.state === "online", refusal);
+    if (s.state !== "refused") return;
+    const detail = `${s.reason} (${s.code})`;
+    const last = alarms.get(detail);
+    if (last !== undefined && clock.monoNow() - last < ALARM_REPEAT_MS) return;
+    alarms.set(detail, clock.monoNow());
+    publishEvent("", "alarm", detail);
   });
 
   // A wall clock that jumps is logged and told to the fleet (bridge-wide event: no lane).
@@ -227,7 +246,7 @@ export function createApp(deps: AppDeps): App {
     link,
     rpc,
     journal,
-    status: () => status(link.isOnline),
+    status: () => status(link.isOnline, link.status.reason),
     async start() {
       // Devices first: the register must get answers (cloud offline) even when the broker is down.
       for (const lane of lanes) lane.start();
@@ -245,6 +264,7 @@ export function createApp(deps: AppDeps): App {
       );
     },
     async stop() {
+      stopping = true;
       clockWatch.stop();
       countersTimer?.cancel();
       statsTimer?.cancel();

@@ -106,8 +106,8 @@ function parse(argv: string[]) {
 function loadOrReport(configPath: string) {
   try {
     const config = loadConfig({ path: configPath, env: process.env });
-    checkConfigFiles(config, configPath);
-    return { config };
+    const { warnings } = checkConfigFiles(config, configPath);
+    return { config, warnings };
   } catch (err) {
     if (isBridgeError(err)) {
       process.stderr.write(`posbridge: ${err.message}\n`);
@@ -121,6 +121,7 @@ function checkConfig(configPath: string): number {
   const loaded = loadOrReport(configPath);
   if (!loaded.config) return loaded.exit ?? 78;
   const c = loaded.config;
+  for (const w of loaded.warnings) process.stderr.write(`posbridge: warning: ${w.path}: ${w.message}\n`);
   process.stdout.write(
     `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, broker ${c.mqtt.url} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
       c.lanes
@@ -144,6 +145,7 @@ async function runDaemon(configPath: string): Promise<number> {
   if (!loaded.config) return loaded.exit ?? 78;
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, format: config.log.format });
+  for (const w of loaded.warnings) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   // Every component's timer is unref'd (daemon/clock.ts), and a bridge with no device present and
   // the broker unreachable holds no other handle: without this one Node would find nothing left
   // to do and exit 0, which systemd's Restart=on-failure does not restart. Held until a signal.

@@ -2,15 +2,74 @@
 // published QoS 1 with the v5 properties, `res` subscribed, and our own capped, jittered
 // reconnect (mqtt.js's fixed reconnectPeriod makes a fleet reconnect in lockstep,
 // reliability-messaging.md §2.2). Requests are never left in mqtt.js's offline queue: when the
-// link is down, publishRequest says so and the caller decides.
-import { readFileSync } from "node:fs";
+// link is not online, publishRequest says so and the caller decides.
+//
+// States (`status`), each change logged once, never once per retry:
+//   connecting → online: connected AND subscribed to `res` (a bridge that cannot hear answers is
+//     not online: no sale starts, EC says offline);
+//   offline (PB_MQTT_CONNECT, PB_MQTT_TLS): unreachable, handshake failed, connection lost, or
+//     connecting threw (a TLS context Node refuses, a stream builder's exception): retried with
+//     back-off from reconnectMinMs up to reconnectMaxMs. The back-off is forgotten only when a
+//     connection that stayed up HEALTHY_MS (10 s) is lost, so a broker that accepts and drops us
+//     at once (two bridges with one client id) is retried ever more slowly, not in a tight loop;
+//   refused (PB_MQTT_AUTH, PB_MQTT_REFUSED): the broker said no with a reason code
+//     (protocols/cloud/connack.ts). CONNACK: retried at the table's pace (credentials "slow",
+//     ~30 s, never given up). SUBACK on `res`: connected but not online; the subscribe is retried
+//     at the slow pace. PUBACK ≥ 0x80 on `req` (MQTT 5): the request reached no one; requests are
+//     held back HOLD_OFF_MIN_MS (5 s), doubling while refusals repeat up to HOLD_OFF_MAX_MS (30 s),
+//     then the link is online again so the next request probes; the first request the broker
+//     accepts ends the doubling. MQTT 3.1.1 has no reason code in PUBACK: refusals go unseen there.
+// A clean stop publishes the retained status online=false and waits (≤ STOP_ACK_MS) for its PUBACK
+// before a DISCONNECT that makes the broker drop the Will: the status then says "stopped", not the
+// Will's "connection lost"; the close it causes is logged at info, not as a lost connection.
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { backoffDelay } from "../../protocols/cloud/backoff.js";
+import { describeReason } from "../../protocols/cloud/connack.js";
 import type { BridgeTopics } from "../../protocols/cloud/topics.js";
+import { type RetryPace, retryDelay, SLOW_RETRY_MS } from "../../protocols/core/retry.js";
 import type { Clock, TimerHandle } from "../clock.js";
+import { checkTls, type TlsMaterial } from "../config/check-tls.js";
 import type { MqttConfig } from "../config/config-types.js";
 import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { RepeatLimiter } from "../log/repeat-limiter.js";
+import { brokerProblem, classifyLinkError, type LinkErrorCode, type LinkProblem } from "./link-errors.js";
+import {
+  heldPackets,
+  pubackRefusalCode,
+  subackRefusalCode,
+  unacknowledgedPublishIds,
+} from "./mqtt-internals.js";
+
+export const HOLD_OFF_MIN_MS = 5_000;
+export const HOLD_OFF_MAX_MS = SLOW_RETRY_MS;
+/** A connection that stayed up this long has its back-off forgotten when it is lost. */
+export const HEALTHY_MS = 10_000;
+/** How long a clean stop waits for the broker to acknowledge the offline status. */
+export const STOP_ACK_MS = 2_000;
+/** The Last Will's reason: what the fleet reads when the bridge vanished without a goodbye. */
+export const WILL_REASON = "no goodbye: connection lost or bridge crashed (Last Will)";
+export const STOPPED_REASON = "stopped";
+
+export type LinkState = "connecting" | "online" | "refused" | "offline";
+
+export interface LinkStatus {
+  state: LinkState;
+  /** The error behind a state other than online and connecting. */
+  code: LinkErrorCode | undefined;
+  /** Why the link is not online, for logs and the retained status ("" when online). */
+  reason: string;
+  /** The broker's reason code, when it refused us (CONNACK, SUBACK, PUBACK). */
+  reasonCode: number | undefined;
+  /** Wall-clock ms of the change. */
+  since: number;
+}
+
+/** A request the broker refused (MQTT 5 PUBACK ≥ 0x80): it was not delivered to anyone. */
+export interface PublishRefusal {
+  reasonCode: number;
+  /** Hex and name, e.g. "0x87 not authorized". */
+  name: string;
+}
 
 export interface MqttLinkDeps {
   config: MqttConfig;
@@ -19,24 +78,86 @@ export interface MqttLinkDeps {
   clock: Clock;
   log: Logger;
   random?: () => number;
-  /** Encoded BridgeStatus for the given online flag; asked on every (re)connect. */
-  statusPayload: (online: boolean) => Uint8Array;
+  /** Encoded BridgeStatus for the given online flag and reason; asked on every publish of it. */
+  statusPayload: (online: boolean, reason: string) => Uint8Array;
+  /** Makes the client without connecting it; tests inject one whose stream builder throws. */
+  createClient?: (url: string, options: IClientOptions) => MqttClient;
+  /** The files of config.tls, already read and checked (check-tls.ts); read here when absent. */
+  tls?: TlsMaterial;
+  /** The slow pace's mean (credentials, a refused subscription); default SLOW_RETRY_MS. */
+  slowRetryMs?: number;
+  /** First hold-off after a refused request; default HOLD_OFF_MIN_MS. */
+  holdOffMinMs?: number;
+}
+
+interface Next {
+  state: LinkState;
+  code?: LinkErrorCode | undefined;
+  reason?: string;
+  reasonCode?: number | undefined;
+}
+
+interface LogLine {
+  level: "info" | "warn" | "error";
+  msg: string;
+  fields?: Record<string, unknown>;
+  /** Through the RepeatLimiter under this key (lines that come back with every hold-off). */
+  limitKey?: string;
 }
 
 export class MqttLink {
   private client: MqttClient | undefined;
-  private retry: TimerHandle | undefined;
+  private readonly options: IClientOptions;
+  private readonly limiter: RepeatLimiter;
+  private retryTimer: TimerHandle | undefined;
+  private resubscribeTimer: TimerHandle | undefined;
+  private holdOffTimer: TimerHandle | undefined;
+  /** Retries at the back-off pace since the last healthy connection. */
   private failures = 0;
+  /** Connection attempts since the link was last online. */
+  private attemptsSinceOnline = 0;
+  /** Refused requests in a row (a hold-off each); reset by a request the broker accepts. */
+  private refusedStreak = 0;
+  private started = false;
   private stopped = false;
-  private online = false;
+  /** Bumped on every connect and close: callbacks of an older connection are ignored. */
+  private connection = 0;
+  /** Monotonic time of the CONNACK, while connected. */
+  private connectedMono: number | undefined;
+  /** What the current attempt failed with ('error', 'disconnect'), reported at its 'close'. */
+  private problem: LinkProblem | undefined;
+  private current: LinkStatus;
   private readonly responseHandlers: ((bytes: Uint8Array) => void)[] = [];
   private readonly onlineHandlers: ((online: boolean) => void)[] = [];
-  readonly counters = { connects: 0, disconnects: 0, published: 0, refusedOffline: 0, received: 0 };
+  private readonly statusHandlers: ((status: LinkStatus) => void)[] = [];
+  readonly counters = {
+    attempts: 0,
+    connects: 0,
+    disconnects: 0,
+    published: 0,
+    refusedOffline: 0,
+    refusedByBroker: 0,
+    received: 0,
+  };
 
-  constructor(private readonly deps: MqttLinkDeps) {}
+  constructor(private readonly deps: MqttLinkDeps) {
+    this.options = clientOptions(deps);
+    this.limiter = new RepeatLimiter(deps.log, deps.clock);
+    this.current = {
+      state: "offline",
+      code: undefined,
+      reason: "not started",
+      reasonCode: undefined,
+      since: deps.clock.wallNow(),
+    };
+  }
 
   get isOnline(): boolean {
-    return this.online;
+    return this.current.state === "online";
+  }
+
+  get status(): LinkStatus {
+    return { ...this.current };
   }
 
   onResponse(fn: (bytes: Uint8Array) => void): void {
@@ -47,78 +168,40 @@ export class MqttLink {
     this.onlineHandlers.push(fn);
   }
 
-  start(): void {
-    const { config, clientId, topics, log } = this.deps;
-    const v5 = config.protocolVersion === 5;
-    const options: IClientOptions = {
-      protocolVersion: config.protocolVersion,
-      clientId,
-      keepalive: config.keepaliveSec,
-      connectTimeout: config.connectTimeoutMs,
-      reconnectPeriod: 0, // we own reconnects (backoff + jitter)
-      // v5: a session that outlives short outages, so results published meanwhile still arrive.
-      clean: !v5,
-      queueQoSZero: false,
-      resubscribe: true,
-      will: {
-        topic: topics.status,
-        payload: Buffer.from(this.deps.statusPayload(false)),
-        qos: 1,
-        retain: true,
-      },
-      ...(v5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
-      ...(config.username !== undefined ? { username: config.username } : {}),
-      ...(config.password !== undefined ? { password: config.password } : {}),
-      ...tlsOptions(config),
-    };
-    const client = mqtt.connect(config.url, options);
-    this.client = client;
-    log.info(
-      { url: redactUrl(config.url), clientId, protocolVersion: config.protocolVersion },
-      "connecting to broker",
-    );
-
-    client.on("connect", () => {
-      this.failures = 0;
-      this.counters.connects++;
-      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-      client.subscribe(topics.res, { qos: 1 }, (err) => {
-        if (err) log.error({ err: err.message, topic: topics.res }, "subscribe to responses failed");
-      });
-      this.publishStatus();
-      this.setOnline(true);
-      log.info({ url: redactUrl(config.url) }, "broker connected");
-    });
-    client.on("message", (topic, payload) => {
-      if (topic !== topics.res) return;
-      this.counters.received++;
-      for (const fn of this.responseHandlers)
-        fn(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
-    });
-    client.on("error", (err) => log.warn({ err: err.message }, "broker connection error"));
-    client.on("close", () => {
-      this.dropUnacknowledged(client);
-      if (this.online) {
-        this.counters.disconnects++;
-        log.warn("broker connection lost");
-      }
-      this.setOnline(false);
-      this.scheduleReconnect();
-    });
+  /** Every change of state, code or reason (not called after stop: the lanes have stopped). */
+  onStatusChange(fn: (status: LinkStatus) => void): void {
+    this.statusHandlers.push(fn);
   }
 
-  /** Publishes a BridgeRequest. Returns false (and sends nothing) while the link is down. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const { config, clientId } = this.deps;
+    this.setState(
+      { state: "connecting" },
+      {
+        level: "info",
+        msg: "connecting to broker",
+        fields: { url: redactUrl(config.url), clientId, protocolVersion: config.protocolVersion },
+      },
+    );
+    this.attempt();
+  }
+
+  /** Publishes a BridgeRequest. Returns false (and sends nothing) while the link is not online. */
   publishRequest(
     bytes: Uint8Array,
     meta: { requestId: string; expirySec: number },
-    onAck?: (acked: boolean) => void,
+    /** acked: the broker took it. A refusal (MQTT 5) says the broker refused it: delivered to no one. */
+    onAck?: (acked: boolean, refusal?: PublishRefusal) => void,
   ): boolean {
     const client = this.client;
-    if (!client || !this.online || !client.connected) {
+    if (!client || !this.isOnline || !client.connected) {
       this.counters.refusedOffline++;
       return false;
     }
     const v5 = this.deps.config.protocolVersion === 5;
+    const connection = this.connection;
     client.publish(
       this.deps.topics.req,
       Buffer.from(bytes),
@@ -137,8 +220,14 @@ export class MqttLink {
           : {}),
       },
       (err) => {
+        const reasonCode = pubackRefusalCode(err);
+        if (reasonCode !== undefined) {
+          onAck?.(false, this.requestRefused(reasonCode, meta.requestId, connection));
+          return;
+        }
         if (err)
-          this.deps.log.warn({ err: err.message, requestId: meta.requestId }, "request not acknowledged");
+          this.deps.log.info({ err: err.message, requestId: meta.requestId }, "request not acknowledged");
+        else this.refusedStreak = 0;
         onAck?.(!err);
       },
     );
@@ -147,37 +236,338 @@ export class MqttLink {
   }
 
   publishEvent(bytes: Uint8Array): void {
-    if (!this.client?.connected) return;
+    if (this.stopped || !this.client?.connected) return;
     this.client.publish(this.deps.topics.event, Buffer.from(bytes), { qos: 0, retain: false });
   }
 
+  /**
+   * The retained status as the link stands: online, or connected and refused (online=false with
+   * the reason). Not while subscribing: going online (or refused) publishes it then.
+   */
   publishStatus(): void {
-    if (!this.client?.connected) return;
-    this.client.publish(this.deps.topics.status, Buffer.from(this.deps.statusPayload(true)), {
-      qos: 1,
-      retain: true,
-    });
+    const client = this.client;
+    if (this.stopped || !client?.connected || this.connectedMono === undefined) return;
+    const { state } = this.current;
+    if (state !== "online" && state !== "refused") return;
+    client.publish(this.deps.topics.status, Buffer.from(this.statusBytes()), { qos: 1, retain: true });
   }
 
   /** Clean shutdown: status online=false ourselves (the Will covers crashes), then disconnect. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
-    this.retry?.cancel();
+    this.cancelTimers();
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    // Quietly: the lanes have stopped and must not be stepped again.
+    this.current = {
+      state: "offline",
+      code: undefined,
+      reason: STOPPED_REASON,
+      reasonCode: undefined,
+      since: this.deps.clock.wallNow(),
+    };
     const client = this.client;
-    if (!client) return;
-    if (client.connected) {
-      await new Promise<void>((resolve) => {
-        client.publish(
-          this.deps.topics.status,
-          Buffer.from(this.deps.statusPayload(false)),
-          { qos: 1, retain: true },
-          () => resolve(),
-        );
-        this.deps.clock.setTimeout(resolve, 1000);
-      });
+    if (client) {
+      let acked = false;
+      if (client.connected) {
+        // Requests nobody waits for any more: a graceful end would wait for their acks.
+        for (const id of unacknowledgedPublishIds(client)) client.removeOutgoingMessage(id);
+        acked = await new Promise<boolean>((resolve) => {
+          const timer = this.deps.clock.setTimeout(() => resolve(false), STOP_ACK_MS);
+          client.publish(
+            this.deps.topics.status,
+            Buffer.from(this.deps.statusPayload(false, STOPPED_REASON)),
+            { qos: 1, retain: true },
+            (err) => {
+              timer.cancel();
+              resolve(!err);
+            },
+          );
+        });
+      }
+      await this.end(client, !acked || heldPackets(client) > 0);
     }
-    await client.endAsync().catch(() => {});
-    this.setOnline(false);
+    this.limiter.clearAll();
+  }
+
+  /** Packets mqtt.js holds in memory (offline queue + unacknowledged): stays 0 when offline. */
+  queueDepth(): number {
+    return heldPackets(this.client);
+  }
+
+  // ── connecting ───────────────────────────────────────────────────────────────────────────
+
+  /** One connection attempt. Whatever it throws fails this attempt only: the link retries. */
+  private attempt(): void {
+    if (this.stopped) return;
+    this.counters.attempts++;
+    this.attemptsSinceOnline++;
+    this.problem = undefined;
+    try {
+      if (this.client) {
+        this.client.reconnect();
+      } else {
+        this.client = this.makeClient();
+        this.client.connect();
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.deps.log.debug({ err: e }, "connection attempt threw");
+      this.failed(
+        {
+          code: "PB_MQTT_CONNECT",
+          reason: `connecting threw: ${e?.message ?? String(err)}${typeof e?.code === "string" ? ` (${e.code})` : ""}`,
+          fix: "report it with this log line; retried with back-off",
+          pace: "backoff",
+        },
+        false,
+      );
+    }
+  }
+
+  private makeClient(): MqttClient {
+    const { config, topics, log } = this.deps;
+    const v5 = config.protocolVersion === 5;
+    const create = this.deps.createClient ?? ((url, options) => mqtt.connect(url, options));
+    const client = create(config.url, this.options);
+    client.on("connect", () => this.onConnect(client));
+    client.on("message", (topic, payload) => {
+      if (topic !== topics.res) return;
+      this.counters.received++;
+      for (const fn of this.responseHandlers)
+        fn(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+    });
+    client.on("error", (err) => {
+      this.problem = classifyLinkError(err, config.protocolVersion);
+      log.debug({ err }, "broker connection error");
+    });
+    client.on("disconnect", (packet) => {
+      const rc = packet.reasonCode ?? 0;
+      if (v5 && rc >= 0x80) this.problem = brokerProblem("disconnect", rc, 5, "broker ended the connection");
+    });
+    client.on("close", () => this.onClose(client));
+    return client;
+  }
+
+  private onConnect(client: MqttClient): void {
+    this.connection++;
+    this.connectedMono = this.deps.clock.monoNow();
+    this.counters.connects++;
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    this.subscribe(client, this.connection);
+  }
+
+  /** Online only once the broker granted `res`: a bridge that cannot hear answers takes no sale. */
+  private subscribe(client: MqttClient, connection: number): void {
+    const { topics, config } = this.deps;
+    client.subscribe(topics.res, { qos: 1 }, (err) => {
+      if (connection !== this.connection || this.stopped) return;
+      if (!err) {
+        this.goOnline("subscribed");
+        return;
+      }
+      const rc = subackRefusalCode(err);
+      if (rc === undefined) return; // not acknowledged: the connection is going; its close says why
+      this.counters.refusedByBroker++;
+      const problem = brokerProblem(
+        "suback",
+        rc,
+        config.protocolVersion,
+        `subscription to ${topics.res} refused`,
+      );
+      this.setState(
+        { state: "refused", code: problem.code, reason: problem.reason, reasonCode: rc },
+        {
+          level: "error",
+          msg: "broker refused the subscription to responses: not online, the subscribe is retried",
+          fields: { topic: topics.res, fix: problem.fix },
+        },
+      );
+      this.publishStatus();
+      const delay = this.delay(problem.pace);
+      this.resubscribeTimer = this.deps.clock.setTimeout(() => {
+        this.resubscribeTimer = undefined;
+        if (connection === this.connection && !this.stopped && client.connected)
+          this.subscribe(client, connection);
+      }, delay);
+    });
+  }
+
+  /** `subscribed`: connected and granted `res`. `holdOffOver`: requests may go out again. */
+  private goOnline(why: "subscribed" | "holdOffOver"): void {
+    const attempts = this.attemptsSinceOnline;
+    this.attemptsSinceOnline = 0;
+    this.setState(
+      { state: "online" },
+      why === "holdOffOver"
+        ? { level: "info", msg: "requests allowed again; the next one probes the broker", limitKey: "probe" }
+        : {
+            level: "info",
+            msg: "broker connected",
+            fields: { url: redactUrl(this.deps.config.url), attempts },
+          },
+    );
+    this.publishStatus();
+  }
+
+  private onClose(client: MqttClient): void {
+    const wasConnected = this.connectedMono !== undefined;
+    const upMs = wasConnected ? this.deps.clock.monoNow() - (this.connectedMono ?? 0) : 0;
+    this.connectedMono = undefined;
+    this.connection++;
+    this.cancelTimers();
+    this.dropUnacknowledged(client);
+    if (this.stopped) {
+      if (wasConnected) this.deps.log.info("disconnected from broker");
+      return;
+    }
+    if (wasConnected) {
+      this.counters.disconnects++;
+      if (upMs >= HEALTHY_MS) this.failures = 0;
+    }
+    const problem: LinkProblem = this.problem ?? {
+      code: "PB_MQTT_CONNECT",
+      reason: wasConnected ? "connection lost" : "connection closed before the broker answered",
+      fix: "check the network and the broker; retried with back-off",
+      pace: "backoff",
+    };
+    this.problem = undefined;
+    this.failed(problem, wasConnected && this.current.state === "online");
+  }
+
+  private failed(problem: LinkProblem, lost: boolean): void {
+    const refused = problem.code === "PB_MQTT_AUTH" || problem.code === "PB_MQTT_REFUSED";
+    this.setState(
+      {
+        state: refused ? "refused" : "offline",
+        code: problem.code,
+        reason: problem.reason,
+        reasonCode: problem.reasonCode,
+      },
+      {
+        level: problem.code === "PB_MQTT_CONNECT" ? "warn" : "error",
+        msg: lost
+          ? "broker connection lost"
+          : refused
+            ? "broker refused the bridge; retrying in the background"
+            : "broker unreachable; retrying in the background",
+        fields: { fix: problem.fix, retry: problem.pace },
+      },
+    );
+    this.scheduleReconnect(problem.pace);
+  }
+
+  private scheduleReconnect(pace: RetryPace): void {
+    if (this.stopped || this.retryTimer) return;
+    const delay = this.delay(pace);
+    this.deps.log.debug(
+      { inMs: delay, pace, attempt: this.attemptsSinceOnline + 1 },
+      "reconnecting to broker",
+    );
+    this.retryTimer = this.deps.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.attempt();
+    }, delay);
+  }
+
+  private delay(pace: RetryPace): number {
+    const { config } = this.deps;
+    const slowMs = this.deps.slowRetryMs ?? SLOW_RETRY_MS;
+    return (
+      retryDelay(pace, {
+        attempt: pace === "backoff" ? this.failures++ : this.failures,
+        minMs: config.reconnectMinMs,
+        maxMs: config.reconnectMaxMs,
+        slowMs,
+        random: this.deps.random ?? Math.random,
+      }) ?? slowMs
+    );
+  }
+
+  // ── refusals of requests ───────────────────────────────────────────────────────────────
+
+  /**
+   * The broker refused a request (PUBACK ≥ 0x80): logged (repeats counted), and requests are held
+   * back for a while so lanes and EC do not take the link for online while every request bounces.
+   */
+  private requestRefused(reasonCode: number, requestId: string, connection: number): PublishRefusal {
+    const { topics } = this.deps;
+    const r = describeReason("puback", reasonCode, 5);
+    this.counters.refusedByBroker++;
+    this.limiter.error(
+      `puback:${reasonCode}`,
+      { errCode: r.code, topic: topics.req, reason: r.name, requestId, fix: r.fix },
+      `broker refused a request published to ${topics.req}: ${r.name} (${r.code})`,
+    );
+    if (connection === this.connection && this.current.state === "online" && !this.stopped) {
+      const minMs = this.deps.holdOffMinMs ?? HOLD_OFF_MIN_MS;
+      const holdMs = Math.min(
+        Math.max(minMs, HOLD_OFF_MAX_MS),
+        minMs * 2 ** Math.min(this.refusedStreak, 10),
+      );
+      this.refusedStreak++;
+      this.setState(
+        { state: "refused", code: r.code, reason: `publish to ${topics.req} refused: ${r.name}`, reasonCode },
+        {
+          level: "error",
+          msg: "broker refuses requests: held back, then the next one probes again",
+          fields: { holdOffMs: holdMs, fix: r.fix },
+          limitKey: "holdOff",
+        },
+      );
+      this.publishStatus();
+      this.holdOffTimer = this.deps.clock.setTimeout(() => {
+        this.holdOffTimer = undefined;
+        if (connection === this.connection && !this.stopped && this.client?.connected)
+          this.goOnline("holdOffOver");
+      }, holdMs);
+    }
+    return { reasonCode, name: r.name };
+  }
+
+  // ── state ──────────────────────────────────────────────────────────────────────────────
+
+  private setState(next: Next, line: LogLine): void {
+    const was = this.current;
+    const code = next.code;
+    const reason = next.reason ?? "";
+    if (was.state === next.state && was.code === code && was.reason === reason) return;
+    this.current = {
+      state: next.state,
+      code,
+      reason,
+      reasonCode: next.reasonCode,
+      since: this.deps.clock.wallNow(),
+    };
+    const fields: Record<string, unknown> = {
+      state: next.state,
+      ...(code ? { errCode: code, reason } : {}),
+      ...(next.reasonCode !== undefined
+        ? { reasonCode: `0x${next.reasonCode.toString(16).padStart(2, "0")}` }
+        : {}),
+      ...line.fields,
+    };
+    // The message stays the same for every reason (what log searches and tests key on); the
+    // reason and the PB_ code are fields.
+    if (line.limitKey) this.limiter[line.level](line.limitKey, fields, line.msg);
+    else this.deps.log[line.level](fields, line.msg);
+    if (this.stopped) return;
+    const onlineChanged = (was.state === "online") !== (next.state === "online");
+    for (const fn of this.statusHandlers) fn(this.status);
+    if (onlineChanged) for (const fn of this.onlineHandlers) fn(next.state === "online");
+  }
+
+  private statusBytes(): Uint8Array {
+    const s = this.current;
+    return this.deps.statusPayload(s.state === "online", s.code ? `${s.reason} (${s.code})` : s.reason);
+  }
+
+  private cancelTimers(): void {
+    this.resubscribeTimer?.cancel();
+    this.holdOffTimer?.cancel();
+    this.resubscribeTimer = undefined;
+    this.holdOffTimer = undefined;
   }
 
   /**
@@ -186,66 +576,74 @@ export class MqttLink {
    * still worth sending (a pay request before its deadline) and query the rest.
    */
   private dropUnacknowledged(client: MqttClient): void {
-    const outgoing = (client as unknown as { outgoing?: Record<string, { cmd?: string }> }).outgoing ?? {};
-    let dropped = 0;
-    for (const [id, entry] of Object.entries(outgoing)) {
-      if (entry.cmd !== "publish") continue;
-      client.removeOutgoingMessage(Number(id));
-      dropped++;
-    }
-    if (dropped) this.deps.log.info({ dropped }, "unacknowledged publishes dropped from the client's store");
+    const ids = unacknowledgedPublishIds(client);
+    for (const id of ids) client.removeOutgoingMessage(id);
+    if (ids.length)
+      this.deps.log.info({ dropped: ids.length }, "unacknowledged publishes dropped from the client's store");
   }
 
-  /** Packets mqtt.js holds in memory (offline queue + unacknowledged): stays 0 when offline. */
-  queueDepth(): number {
-    const c = this.client as unknown as { queue?: unknown[]; outgoing?: Record<string, unknown> } | undefined;
-    return (c?.queue?.length ?? 0) + Object.keys(c?.outgoing ?? {}).length;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.retry) return;
-    const delay = backoffDelay(this.failures++, {
-      minMs: this.deps.config.reconnectMinMs,
-      maxMs: this.deps.config.reconnectMaxMs,
-      random: this.deps.random ?? Math.random,
+  /** Ends the client, bounded: a client whose first connect threw has no stream to close. */
+  private end(client: MqttClient, force: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.deps.clock.setTimeout(resolve, STOP_ACK_MS);
+      const done = () => {
+        timer.cancel();
+        resolve();
+      };
+      try {
+        client.end(force, {}, done);
+      } catch {
+        done();
+      }
     });
-    this.deps.log.info({ inMs: delay }, "reconnecting to broker");
-    this.retry = this.deps.clock.setTimeout(() => {
-      this.retry = undefined;
-      if (!this.stopped) this.client?.reconnect();
-    }, delay);
-  }
-
-  private setOnline(online: boolean): void {
-    if (online === this.online) return;
-    this.online = online;
-    for (const fn of this.onlineHandlers) fn(online);
   }
 }
 
-function tlsOptions(config: MqttConfig): Partial<IClientOptions> {
-  const tls = config.tls;
-  if (!tls) return {};
-  const read = (field: "ca" | "cert" | "key") => {
-    const path = tls[field];
-    if (!path) return undefined;
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new BridgeError(
-        "PB_CONFIG_INVALID",
-        `mqtt.tls.${field}: cannot read ${path}: ${(err as Error).message}`,
-      );
-    }
+function clientOptions(deps: MqttLinkDeps): IClientOptions {
+  const { config, clientId, topics } = deps;
+  const v5 = config.protocolVersion === 5;
+  return {
+    protocolVersion: config.protocolVersion,
+    clientId,
+    keepalive: config.keepaliveSec,
+    connectTimeout: config.connectTimeoutMs,
+    reconnectPeriod: 0, // we own reconnects (backoff + jitter)
+    // We connect inside a try: a throw from the stream builder (a TLS context Node refuses) must
+    // fail one attempt, not escape from mqtt.connect (as it did: the link was dead for good).
+    manualConnect: true,
+    // v5: a session that outlives short outages, so results published meanwhile still arrive.
+    clean: !v5,
+    queueQoSZero: false,
+    // We subscribe on every connect ourselves and go online on its SUBACK.
+    resubscribe: false,
+    will: {
+      topic: topics.status,
+      payload: Buffer.from(deps.statusPayload(false, WILL_REASON)),
+      qos: 1,
+      retain: true,
+    },
+    ...(v5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.tls ? tlsOptions(deps) : {}),
   };
-  const out: Partial<IClientOptions> = { rejectUnauthorized: true };
-  const ca = read("ca");
-  const cert = read("cert");
-  const key = read("key");
-  if (ca) out.ca = ca;
-  if (cert) out.cert = cert;
-  if (key) out.key = key;
-  return out;
+}
+
+function tlsOptions(deps: MqttLinkDeps): Partial<IClientOptions> {
+  let material = deps.tls;
+  if (!material) {
+    // Checked at config time already (check-files.ts); read again only for a link made without it.
+    const checked = checkTls(deps.config.tls, deps.clock.wallNow());
+    const first = checked.problems[0];
+    if (first) throw new BridgeError("PB_CONFIG_INVALID", `${first.path}: ${first.message}`);
+    material = checked.material;
+  }
+  return {
+    rejectUnauthorized: true,
+    ...(material.ca ? { ca: material.ca } : {}),
+    ...(material.cert ? { cert: material.cert } : {}),
+    ...(material.key ? { key: material.key } : {}),
+  };
 }
 
 /** Drops credentials from a URL before it reaches a log line. */

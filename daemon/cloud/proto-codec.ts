@@ -303,6 +303,7 @@ export function encodeStatus(s: BridgeStatusView): Uint8Array {
       pendingAttempts: l.pendingAttempts,
       pendingRefunds: l.pendingRefunds,
     })),
+    reason: s.reason,
   });
 }
 
@@ -327,6 +328,7 @@ export function decodeStatus(bytes: Uint8Array): Decoded<BridgeStatusView> {
         pendingAttempts: int(l.pendingAttempts ?? 0, "pending_attempts"),
         pendingRefunds: int(l.pendingRefunds ?? 0, "pending_refunds"),
       })),
+      reason: str(o.reason),
     };
   });
 }

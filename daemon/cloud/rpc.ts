@@ -9,7 +9,7 @@
 import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log/logger.js";
-import type { MqttLink } from "./mqtt-link.js";
+import type { MqttLink, PublishRefusal } from "./mqtt-link.js";
 import { decodeResponse, encodeRequest } from "./proto-codec.js";
 
 /** Which request a response answers; "unsolicited" when its request id is not (or no longer) known. */
@@ -80,12 +80,13 @@ export class CloudRpc {
    * Expiry Interval, and a request at or past it is never published (the cloud must not charge
    * then anyway). Measured on the monotonic clock: a wall-clock step neither kills a fresh request
    * nor revives a stale one. `onAck(true)` when the broker acknowledged it, `onAck(false)` when
-   * the link dropped first.
+   * the link dropped first, `onAck(false, refusal)` when the broker refused it (MQTT 5 PUBACK
+   * ≥ 0x80: delivered to no one).
    */
   send(
     laneId: string,
     command: CloudCommand,
-    options: { expiresAtMono: number; onAck?: (acked: boolean) => void },
+    options: { expiresAtMono: number; onAck?: (acked: boolean, refusal?: PublishRefusal) => void },
   ): { ok: true; requestId: string } | { ok: false; reason: string } {
     this.forgetOld();
     const mono = this.deps.clock.monoNow();
@@ -102,7 +103,7 @@ export class CloudRpc {
     const published = this.deps.link.publishRequest(
       bytes,
       { requestId, expirySec: (options.expiresAtMono - mono) / 1000 },
-      options.onAck ? (acked) => options.onAck?.(acked) : undefined,
+      options.onAck ? (acked, refusal) => options.onAck?.(acked, refusal) : undefined,
     );
     if (!published) {
       this.counters.notSent++;

@@ -1,8 +1,8 @@
 // Files the config names must be readable before the daemon starts anything: a TLS file that
-// cannot be read is a configuration error (exit 78, the field named), found by `check-config`
-// too, not a failure discovered after the lanes have opened their ports. Likewise two lanes naming
+// cannot be read, does not parse, or a key that is not the certificate's, is a configuration error
+// (exit 78, the field named: check-tls.ts), found by `check-config` too, not a failure discovered
+// after the lanes have opened their ports. Likewise two lanes naming
 // one plugged-in device under two spellings (a by-id link and /dev/ttyUSB0, a path and USB ids).
-import { accessSync, constants, statSync } from "node:fs";
 import {
   type DeviceResolver,
   defaultResolver,
@@ -10,36 +10,29 @@ import {
   type NamedLocation,
 } from "../devices/device-identity.js";
 import { BridgeError } from "../errors.js";
+import { checkTls, clearTextWarnings } from "./check-tls.js";
 import type { Config } from "./config-types.js";
 
 export interface CheckFilesOptions {
   /** Resolves device paths and USB ids (tests inject a fake sysfs). */
   resolver?: DeviceResolver;
+  /** Wall clock for certificate dates; default now. */
+  nowMs?: number;
 }
 
-export function checkConfigFiles(config: Config, source: string, options: CheckFilesOptions = {}): void {
-  const problems: { path: string; message: string }[] = [];
-  const tls = config.mqtt.tls ?? {};
-  for (const field of ["ca", "cert", "key"] as const) {
-    const file = tls[field];
-    if (!file) continue;
-    try {
-      accessSync(file, constants.R_OK);
-      if (!statSync(file).isFile())
-        problems.push({ path: `mqtt.tls.${field}`, message: `${file} is not a file` });
-    } catch (err) {
-      problems.push({
-        path: `mqtt.tls.${field}`,
-        message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
-      });
-    }
-  }
-  if (Boolean(tls.cert) !== Boolean(tls.key)) {
-    problems.push({
-      path: "mqtt.tls",
-      message: "cert and key go together: set both for mutual TLS, or neither",
-    });
-  }
+/** What is worth a warning at start (check-config prints it, run logs it) but does not stop the daemon. */
+export interface ConfigWarning {
+  path: string;
+  message: string;
+}
+
+export function checkConfigFiles(
+  config: Config,
+  source: string,
+  options: CheckFilesOptions = {},
+): { warnings: ConfigWarning[] } {
+  const tls = checkTls(config.mqtt.tls, options.nowMs ?? Date.now());
+  const problems: { path: string; message: string }[] = [...tls.problems];
   const devices: NamedLocation[] = config.lanes.flatMap((lane, i) =>
     (["terminal", "scanner", "display"] as const).flatMap((kind) => {
       const d = lane[kind];
@@ -52,7 +45,7 @@ export function checkConfigFiles(config: Config, source: string, options: CheckF
   )) {
     problems.push({ path: p.field, message: p.message });
   }
-  if (problems.length === 0) return;
+  if (problems.length === 0) return { warnings: [...tls.warnings, ...clearTextWarnings(config.mqtt)] };
   const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
   throw new BridgeError(
     "PB_CONFIG_INVALID",

@@ -364,6 +364,13 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
   if (typeof mqtt?.url === "string" && /^(mqtts?|wss?):\/\//.test(mqtt.url) && !URL.canParse(mqtt.url)) {
     add("mqtt.url", "is not a valid URL");
   }
+  // mqtt.js ignores TLS files on a plain URL: the bridge would connect in clear text, unverified.
+  if (mqtt?.tls !== undefined && typeof mqtt.url === "string" && /^(mqtt|ws):\/\//.test(mqtt.url)) {
+    add(
+      "mqtt.tls",
+      `applies to mqtts:// and wss:// only, but mqtt.url is ${mqtt.url.split(":")[0]}://: use mqtts:// (or wss://), or remove mqtt.tls`,
+    );
+  }
 
   // Each device names itself by exactly one of path and usb.
   lanes.forEach((lane, i) => {

@@ -238,7 +238,7 @@ const laneSchema = {
 const tlsSchema = {
   type: "object",
   description:
-    "TLS files for mqtts:// and wss:// (PEM). Omit to use the system CAs and no client certificate.",
+    "TLS files for mqtts:// and wss:// (PEM), checked at start: each must parse, the key must belong to the certificate (exit 78 naming the field otherwise). Set with an mqtt:// or ws:// URL it is a configuration error. Omit to use the system CAs and no client certificate.",
   additionalProperties: false,
   properties: {
     ca: {
@@ -247,7 +247,11 @@ const tlsSchema = {
       description: "CA certificate file that signs the broker's certificate.",
     },
     cert: { type: "string", minLength: 1, description: "Client certificate file (mutual TLS)." },
-    key: { type: "string", minLength: 1, description: "Client private key file (mutual TLS)." },
+    key: {
+      type: "string",
+      minLength: 1,
+      description: "Client private key file (mutual TLS), unencrypted (no passphrase), mode 0600.",
+    },
   },
 } as const;
 

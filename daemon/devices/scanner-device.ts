@@ -8,11 +8,12 @@
 // trouble (a discard reason, a throwing handler) is one line per window with a count.
 import { backoffDelay } from "../../protocols/cloud/backoff.js";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
+import type { RetryPace } from "../../protocols/core/retry.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 
-export type { DeviceState };
+export type { DeviceState, RetryPace };
 
 export interface ScannerHandlers {
   onScan(text: string): void;
@@ -36,14 +37,6 @@ export interface ScannerDevice {
 export type ScannerChunk =
   | { type: "scan"; text: string; aim?: string }
   | { type: "discarded"; length: number; reason: string };
-
-export type RetryPace =
-  /** Capped exponential back-off: the device may come back any moment (unplugged, busy). */
-  | "backoff"
-  /** Every ~30 s: only a person can fix it (wrong device, missing library, permissions). */
-  | "slow"
-  /** Not at all until the port is restarted (e.g. a regular file read to its end). */
-  | "never";
 
 /** Why a scanner could not be opened, or why an open one was lost. The message names no read. */
 export class ScannerUnavailable extends Error {

@@ -73,6 +73,7 @@ const ATTEMPT_REASONS: Record<AttemptReason, true> = {
   declinedRescan: true,
   declinedFinal: true,
   notSent: true,
+  brokerRefused: true,
   noAnswer: true,
   cloudUnknown: true,
   amountMismatch: true,

@@ -25,9 +25,11 @@ import type {
   SaleSettings,
   TimerName,
 } from "../../protocols/sale/sale-types.js";
+import { hexCode } from "../../protocols/cloud/connack.js";
 import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
 import { type Clock, instantOf, type TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
+import type { PublishRefusal } from "../cloud/mqtt-link.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
 import { DisplayPort } from "../devices/display-port.js";
@@ -80,6 +82,8 @@ interface HeldCode {
   deadlineMono: number;
   /** The pay request was handed to the broker and not (yet) acknowledged by it. */
   inDoubt: boolean;
+  /** Pay requests published for this attempt (a resend after a reconnect makes two). */
+  publishes: number;
 }
 
 /** Queries, cancels and refunds are useless to the cloud after this long (their v5 expiry). */
@@ -104,6 +108,8 @@ function waitsForJournal(input: SaleInput): boolean {
     case "cloudResult":
     case "refundResult":
     case "payNotSent":
+    case "payRefused":
+    case "cancelRefused":
     case "cloudLink":
     case "timer":
     case "recover":
@@ -301,13 +307,14 @@ export class Lane {
     for (const input of replay) this.feed(input);
   }
 
-  setCloudOnline(online: boolean): void {
+  /** `refusal`: the broker's reason code ("0x87") while it refuses us; "" when merely offline. */
+  setCloudOnline(online: boolean, refusal = ""): void {
     // A pay request the broker never acknowledged goes out again first, then queries catch up.
     if (online) {
       for (const kind of ["query", "cancel", "refund"]) this.repeats.clear(`notSent:${kind}`);
       this.resendInDoubt();
     }
-    this.feed({ type: "cloudLink", online });
+    this.feed({ type: "cloudLink", online, refusal });
   }
 
   /**
@@ -450,6 +457,7 @@ export class Lane {
       code,
       deadlineMono: now + this.deps.settings.codeLifetimeMs,
       inDoubt: false,
+      publishes: 0,
     });
     this.feed({ type: "scan", code, attemptId });
   }
@@ -623,17 +631,38 @@ export class Lane {
     };
     const sent = rpc.send(this.id, command, {
       expiresAtMono: Math.min(codeDeadlineMono(a), held.deadlineMono),
-      onAck: (acked) => {
+      onAck: (acked, refusal) => {
         const h = this.codes.get(a.attemptId);
-        if (h) h.inDoubt = !acked;
+        if (h) h.inDoubt = !acked && !refusal;
+        if (refusal) this.payRefused(a.attemptId, refusal);
       },
     });
     if (!sent.ok) return false;
     held.inDoubt = true;
+    held.publishes++;
     // Only a code that left the bridge is spent; one that never went out may be scanned again.
     this.recentCodes.remember(held.code, clock.monoNow());
     this.crash("publish:pay");
     return true;
+  }
+
+  /**
+   * The broker refused a pay request (MQTT 5 PUBACK ≥ 0x80): it reached no one. When it was the
+   * attempt's only copy, the attempt ends at once as not sent and its code is not spent (it never
+   * left for the cloud); after a resend an earlier copy may have arrived, so the attempt goes on
+   * being resolved by query and reversal.
+   */
+  private payRefused(attemptId: string, refusal: PublishRefusal): void {
+    const held = this.codes.get(attemptId);
+    if (!held || held.publishes > 1) {
+      this.deps.log.warn(
+        { attemptId, reason: refusal.name },
+        "pay request refused by the broker, but an earlier copy may have reached the cloud: resolving it by query",
+      );
+      return;
+    }
+    this.recentCodes.forget(held.code);
+    this.feed({ type: "payRefused", attemptId, reasonCode: hexCode(refusal.reasonCode) });
   }
 
   private run(effect: SaleEffect): void {
@@ -663,8 +692,14 @@ export class Lane {
       case "query":
       case "cancel":
       case "refund": {
+        const attemptId = effect.command.attemptId;
         const sent = rpc.send(this.id, effect.command, {
           expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
+          // Refused by the broker: delivered to no one. The link holds requests back meanwhile
+          // (the schedule moves on without sending); a refused cancel is no reversal spent.
+          onAck: (_acked, refusal) => {
+            if (refusal && effect.type === "cancel") this.feed({ type: "cancelRefused", attemptId });
+          },
         });
         if (sent.ok) this.crash(`publish:${effect.type}`);
         // Retried on every query interval while the broker is away: one line per window.

@@ -16,6 +16,11 @@ export class RecentCodes {
     this.submitted.set(this.digest(code), now);
   }
 
+  /** The code never reached the cloud after all (the broker refused it): it may be sent again. */
+  forget(code: string): void {
+    this.submitted.delete(this.digest(code));
+  }
+
   /** True when this code was submitted less than `windowMs` ago. */
   seen(code: string, now: number): boolean {
     this.prune(now);

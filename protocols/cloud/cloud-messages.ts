@@ -86,6 +86,8 @@ export interface BridgeStatusView {
   version: string;
   sinceMs: number;
   lanes: LaneStatusView[];
+  /** Why not online ("" when online): "stopped", the Last Will's text, or a broker refusal. */
+  reason: string;
 }
 export interface BridgeEventView {
   atMs: number;

@@ -14,7 +14,8 @@
 //   - a final attempt never changes its end, but a PAID that contradicts it (after a confirmed
 //     reversal, after a failure, or with another amount after it was paid) is written down as the
 //     cloud's late claim (`latePaid…`) with a `latePaid` note: the cloud broke its word.
-// Nothing is sent while the link is down: the due time moves on, budgets are not spent.
+// Nothing is sent while the link is down: the due time moves on, budgets are not spent; a cancel
+// the broker refused (it reached no one) gives its reversal back.
 // Every due time is monotonic (`at.mono`, fields `…Mono`): a wall-clock step of hours neither
 // hastens a reversal nor delays a query. The wall clock only stamps the record (`…At`).
 import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
@@ -52,6 +53,13 @@ export const DEFAULT_ATTEMPT_SETTINGS: AttemptSettings = {
 export type AttemptInput =
   /** The PayRequest could not be handed to the broker: the attempt waits for the link. */
   | { type: "notPublished" }
+  /**
+   * The broker refused the attempt's only PayRequest (MQTT 5 PUBACK ≥ 0x80, e.g. "0x87"): it
+   * reached no one, so the attempt ends at once, not sent, and a rescan is allowed.
+   */
+  | { type: "refused"; reasonCode: string }
+  /** The broker refused a CancelRequest: it reached no one, so it does not count as a reversal. */
+  | { type: "cancelRefused" }
   /** The link is back: a queued attempt is published now, others act at once. */
   | { type: "linkUp" }
   | { type: "result"; result: PaymentResult; answers: CloudCommand["type"] }
@@ -149,6 +157,23 @@ export function attemptStep(
       if (a.phase !== "sent" || a.sentAt === null || a.queries > 0) return same(a);
       // Nothing left the bridge: wait for the link, within the send window.
       return step({ ...a, phase: "queued", sentAt: null, sentMono: null, nextDueMono: sendBy(s, a) }, at);
+    case "refused":
+      // Only while nothing else can have reached the cloud: the pay request is the attempt's
+      // first word (no answer yet; at most an unanswered query went out after it).
+      if (a.phase !== "sent" && !(a.phase === "unknown" && a.reason === "noAnswer")) return same(a);
+      return step(
+        {
+          ...a,
+          phase: "cancelled",
+          reason: "brokerRefused",
+          reasonCode: input.reasonCode.slice(0, 64),
+          nextDueMono: null,
+        },
+        at,
+      );
+    case "cancelRefused":
+      if (a.phase !== "reversing" || a.reversals === 0) return same(a);
+      return step({ ...a, reversals: a.reversals - 1 }, at);
     case "linkUp":
       if (a.phase === "queued") return publishQueued(s, a, online, at);
       return step({ ...a, nextDueMono: Math.min(a.nextDueMono ?? at.mono, at.mono) }, at);

@@ -43,6 +43,8 @@ export type AttemptReason =
   | "declinedFinal"
   /** Could not be published before its send-by time: no money moved. */
   | "notSent"
+  /** The broker refused the pay request (MQTT 5 PUBACK ≥ 0x80): it reached no one; a rescan is allowed. */
+  | "brokerRefused"
   /** No answer within the first query delay. */
   | "noAnswer"
   /** The cloud answered UNKNOWN (SYSTEMERROR-like). */

@@ -151,6 +151,20 @@ export function stepCurrent(c: StepContext, state: LaneSaleState, input: Attempt
       return { ...state, current: { ...sale, attempt: null } };
     }
     case "cancelled": {
+      if (a.reason === "brokerRefused") {
+        // Nothing reached the cloud: the sale stays open for a rescan (or the cashier's cancel).
+        out.add(
+          { type: "armTimer", name: "scan", atMono: at.mono + s.scanTimeoutMs },
+          progress(orderRef, "RETRY_SCAN", TEXT.payRefused(a.reasonCode)),
+          display({ type: "rescan", amountFen, reason: "declined" }),
+          event(
+            "attemptFailed",
+            `attempt ${a.attemptId} refused by the broker (${a.reasonCode}): not sent, no money moved, rescan allowed`,
+            "warn",
+          ),
+        );
+        return { ...state, current: { ...sale, attempt: null } };
+      }
       const text =
         a.reason === "notSent"
           ? TEXT.notSent

@@ -37,6 +37,7 @@ export function initialSaleState(laneId: string, cloudOnline = false): LaneSaleS
     background: [],
     refunds: [],
     cloudOnline,
+    cloudRefusal: "",
     journalFault: null,
     dueMono: null,
   };
@@ -68,8 +69,12 @@ function dispatch(c: StepContext, state: LaneSaleState, input: SaleInput): LaneS
       return onRefundResult(c, state, input.refundId, input.result);
     case "payNotSent":
       return onAttemptInput(c, state, input.attemptId, { type: "notPublished" });
+    case "payRefused":
+      return onAttemptInput(c, state, input.attemptId, { type: "refused", reasonCode: input.reasonCode });
+    case "cancelRefused":
+      return onAttemptInput(c, state, input.attemptId, { type: "cancelRefused" });
     case "cloudLink":
-      return onCloudLink(c, state, input.online);
+      return onCloudLink(c, state, input.online, input.refusal ?? "");
     case "timer":
       return onTimer(c, state, input.name);
     case "recover":
@@ -81,8 +86,8 @@ function dispatch(c: StepContext, state: LaneSaleState, input: SaleInput): LaneS
   }
 }
 
-function onCloudLink(c: StepContext, state: LaneSaleState, online: boolean): LaneSaleState {
-  let next: LaneSaleState = { ...state, cloudOnline: online };
+function onCloudLink(c: StepContext, state: LaneSaleState, online: boolean, refusal: string): LaneSaleState {
+  let next: LaneSaleState = { ...state, cloudOnline: online, cloudRefusal: online ? "" : refusal };
   if (!online) return next;
   // Back online: queued pay requests go out (within their window), the rest act at once.
   if (next.current?.attempt) next = stepCurrent(c, next, { type: "linkUp" });

@@ -40,6 +40,11 @@ export function onPos(
   }
 }
 
+/** Why no sale or refund starts while the link is not online: refused by the broker, or offline. */
+function offlineText(state: LaneSaleState): string {
+  return state.cloudRefusal ? TEXT.cloudRefused(state.cloudRefusal) : TEXT.cloudOffline;
+}
+
 /** Refuses a register request with RS 40 and `text`, changing nothing. */
 function reject(
   c: StepContext,
@@ -84,7 +89,7 @@ function onSale(
   if (state.current) return reject(c, state, req, TEXT.busy(state.current.record.orderRef));
   if (req.amountFen > s.maxAmountFen) return reject(c, state, req, `金额超过上限 ${s.maxAmountFen} 分`);
   if (prior && answerKnownOrder(c, state, req, prior)) return state;
-  if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
+  if (!state.cloudOnline) return reject(c, state, req, offlineText(state));
   const record: SaleRecord = {
     kind: "sale",
     laneId: state.laneId,
@@ -215,7 +220,7 @@ function onRefund(
     return state;
   }
   if (state.journalFault) return reject(c, state, req, storageText(state.journalFault));
-  if (!state.cloudOnline) return reject(c, state, req, TEXT.cloudOffline);
+  if (!state.cloudOnline) return reject(c, state, req, offlineText(state));
   if (state.current || state.refunds.some((r) => !r.answered && r.refundId !== decision.refund.refundId))
     return reject(c, state, req, TEXT.refundBusy);
   const refund = decision.refund;

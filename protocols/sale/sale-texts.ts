@@ -18,6 +18,10 @@ export const TEXT = {
   cancelled: "交易已取消",
   reversing: "正在撤销",
   cloudOffline: "支付平台离线，请稍后再试",
+  /** The broker refuses the bridge (credentials, ACL); `rc` is its reason code, e.g. "0x87". */
+  cloudRefused: (rc: string) => `支付平台拒绝访问(MQTT ${rc})，请联系管理员`,
+  /** The broker refused the pay request: it reached no one, no money moved. */
+  payRefused: (rc: string) => `支付请求被拒绝(MQTT ${rc})，未扣款，请重扫或取消`,
   busy: (orderRef: string) => `收银通道忙，正在处理订单 ${orderRef}`,
   unknownOrder: "未知订单",
   pending: "交易进行中",

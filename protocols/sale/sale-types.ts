@@ -65,6 +65,8 @@ export interface LaneSaleState {
   /** Refunds not final (answered or not). */
   refunds: RefundRecord[];
   cloudOnline: boolean;
+  /** While not online because the broker refuses us: its reason code ("0x87"), for the register's text. */
+  cloudRefusal: string;
   /**
    * Set while the journal cannot be written: no new sale, refund, scan or cancel is taken (each
    * is refused with the storage error) until the runner says it works again.
@@ -107,7 +109,15 @@ export type SaleInput =
   | { type: "refundResult"; refundId: string; result: RefundResult }
   /** The pay request could not leave the bridge (not connected): no money can have moved. */
   | { type: "payNotSent"; attemptId: string; reason: string }
-  | { type: "cloudLink"; online: boolean }
+  /**
+   * The broker refused the attempt's only pay request (MQTT 5 PUBACK ≥ 0x80, `reasonCode` e.g.
+   * "0x87"): it reached no one, so no money can have moved.
+   */
+  | { type: "payRefused"; attemptId: string; reasonCode: string }
+  /** The broker refused a CancelRequest of the attempt: nothing was delivered, no reversal spent. */
+  | { type: "cancelRefused"; attemptId: string }
+  /** `refusal`: the broker's reason code when it refuses us ("0x87"), "" when merely offline. */
+  | { type: "cloudLink"; online: boolean; refusal?: string }
   | { type: "timer"; name: TimerName }
   /** After a restart: what the journal holds unsettled for this lane. */
   | { type: "recover"; sales: SaleView[]; refunds: RefundRecord[] }

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { TestCa } from "../support/certs.js";
 import { startDaemon } from "../support/daemon-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "posbridge-cfg-"));
@@ -62,8 +63,10 @@ describe("posbridge run with a bad config", () => {
     expect(await missing.exit).toBe(78);
     expect(missing.lines.join("\n")).toMatch(/mqtt\.tls\.ca: cannot read \/etc\/posbridge\/tls\/ca\.pem/);
 
-    const ca = configFile("-----BEGIN CERTIFICATE-----\n");
-    const d = startDaemon(["check-config", "--config", example], { POSBRIDGE_MQTT__TLS__CA: ca });
+    // A real certificate: a file that merely looks like PEM is refused since the files are parsed.
+    const d = startDaemon(["check-config", "--config", example], {
+      POSBRIDGE_MQTT__TLS__CA: new TestCa().cert,
+    });
     expect(await d.exit).toBe(0);
     expect(d.lines.join("\n")).toMatch(/valid/);
   });

@@ -1,6 +1,8 @@
-// A private Mosquitto on a free loopback port, for tests that restart or kill the broker.
+// A private Mosquitto on a free loopback port, for tests that restart or kill the broker, or need
+// an ACL, a TLS listener or the dynamic security plugin (which, unlike acl_file in Mosquitto
+// 2.0, refuses a subscription with a SUBACK failure code). Its log lines are kept.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,25 +33,63 @@ function canConnect(port: number): Promise<boolean> {
 export interface TestBroker {
   port: number;
   url: string;
+  /** What Mosquitto logged (connections, disconnections, denials), line by line. */
+  log: string[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function createTestBroker(): Promise<TestBroker> {
+export interface TestBrokerOptions {
+  /** Contents of an acl_file (Mosquitto's topic/pattern lines). */
+  acl?: string;
+  /** The dynamic security plugin's JSON config (defaultACLAccess, roles, anonymousGroup…). */
+  dynsec?: Record<string, unknown>;
+  /** A TLS listener (mqtts://) with these PEM files. */
+  tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
+}
+
+const DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+
+export async function createTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-mosq-"));
+  // Started as root, Mosquitto drops to the "mosquitto" user before it reads plugin files.
+  chmodSync(dir, 0o755);
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n`,
-  );
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "set_tcp_nodelay true",
+    "persistence false",
+    "log_dest stderr",
+    "log_type all",
+  ];
+  if (options.acl !== undefined) {
+    writeFileSync(join(dir, "acl"), options.acl);
+    lines.push(`acl_file ${join(dir, "acl")}`);
+  }
+  if (options.dynsec !== undefined) {
+    writeFileSync(join(dir, "dynsec.json"), JSON.stringify(options.dynsec));
+    lines.push(`plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${join(dir, "dynsec.json")}`);
+  }
+  const tls = options.tls;
+  if (tls) {
+    lines.push(`cafile ${tls.cafile}`, `certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`);
+    if (tls.requireCertificate) lines.push("require_certificate true");
+  }
+  writeFileSync(conf, `${lines.join("\n")}\n`);
   let proc: ChildProcess | undefined;
   const bin = process.env.MOSQUITTO_BIN ?? "/usr/sbin/mosquitto";
+  const log: string[] = [];
   const broker: TestBroker = {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
+    log,
     async start() {
-      proc = spawn(bin, ["-c", conf], { stdio: "ignore" });
+      proc = spawn(bin, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+      const keep = (b: Buffer) => log.push(...b.toString().split("\n").filter(Boolean));
+      proc.stdout?.on("data", keep);
+      proc.stderr?.on("data", keep);
       const end = Date.now() + 5000;
       while (!(await canConnect(port))) {
         if (Date.now() > end) throw new Error(`mosquitto did not listen on ${port}`);

@@ -195,6 +195,7 @@ const cases = [
           pendingRefunds: 1,
         },
       ],
+      reason: "",
     },
     encode: encodeStatus,
     decode: decodeStatus,

@@ -1,5 +1,6 @@
 // The broker link against a private Mosquitto that the test kills and restarts.
-import mqtt from "mqtt";
+import { connect as netConnect } from "node:net";
+import mqtt, { type IClientOptions } from "mqtt";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeTopics } from "../../../protocols/cloud/topics.js";
@@ -24,26 +25,36 @@ function config(url: string, protocolVersion: 4 | 5 = 5): MqttConfig {
   };
 }
 
-function newLink(url: string, protocolVersion: 4 | 5 = 5) {
+function newLink(
+  url: string,
+  protocolVersion: 4 | 5 = 5,
+  createClient?: (url: string, options: IClientOptions) => mqtt.MqttClient,
+) {
   return new MqttLink({
+    ...(createClient ? { createClient } : {}),
     config: config(url, protocolVersion),
     clientId: `pbtest-${Math.random().toString(36).slice(2)}`,
     topics,
     clock: systemClock,
     log,
-    statusPayload: (online) => encodeStatus({ online, version: "test", sinceMs: 1, lanes: [] }),
+    statusPayload: (online, reason) =>
+      encodeStatus({ online, version: "test", sinceMs: 1, lanes: [], reason }),
   });
 }
 
 async function watchStatus(url: string) {
   const seen: boolean[] = [];
+  const reasons: string[] = [];
   const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 100 });
   client.on("message", (_t, payload) => {
     const s = decodeStatus(new Uint8Array(payload));
-    if (s.ok) seen.push(s.value.online);
+    if (s.ok) {
+      seen.push(s.value.online);
+      reasons.push(s.value.reason);
+    }
   });
   await client.subscribeAsync(topics.status, { qos: 1 });
-  return { seen, close: () => client.endAsync() };
+  return { seen, reasons, close: () => client.endAsync() };
 }
 
 describe("MqttLink", () => {
@@ -65,6 +76,7 @@ describe("MqttLink", () => {
     await expect.poll(() => watch.seen.at(-1)).toBe(true); // retained
     await link.stop();
     await expect.poll(() => watch.seen.at(-1)).toBe(false);
+    expect(watch.reasons.at(-1)).toBe("stopped"); // ours, not the Will's
     await watch.close();
   });
 
@@ -77,6 +89,7 @@ describe("MqttLink", () => {
     // Kill the TCP connection under the client, as a crash or a cable pull would.
     (link as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
     await expect.poll(() => watch.seen.includes(false)).toBe(true);
+    expect(watch.reasons).toContain("no goodbye: connection lost or bridge crashed (Last Will)");
     // …and it comes back by itself, saying online again.
     await expect.poll(() => link.isOnline, { timeout: 5000 }).toBe(true);
     await expect.poll(() => watch.seen.at(-1)).toBe(true);
@@ -97,6 +110,23 @@ describe("MqttLink", () => {
     await broker.start();
     await expect.poll(() => link.isOnline, { timeout: 8000 }).toBe(true);
     expect(changes).toEqual([true, false, true]);
+    await link.stop();
+  });
+
+  it("a stream builder that throws fails those attempts only: the link retries and connects", async () => {
+    let throws = 2;
+    let builds = 0;
+    const link = newLink(broker.url, 5, (_url, options) => {
+      return new mqtt.MqttClient(() => {
+        builds++;
+        if (throws-- > 0) throw new Error("error:05800074:x509 certificate routines::key values mismatch");
+        return netConnect(broker.port, "127.0.0.1");
+      }, options);
+    });
+    link.start();
+    expect(link.status).toMatchObject({ state: "offline", code: "PB_MQTT_CONNECT" });
+    await expect.poll(() => link.isOnline, { timeout: 5000 }).toBe(true);
+    expect(builds).toBe(3);
     await link.stop();
   });
 

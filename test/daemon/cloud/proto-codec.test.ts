@@ -156,6 +156,7 @@ describe("proto codec: status and events", () => {
       online: true,
       version: "0.1.0",
       sinceMs: 123,
+      reason: "",
       lanes: [
         {
           laneId: "lane1",
@@ -176,9 +177,9 @@ describe("proto codec: status and events", () => {
     expect(decodeEvent(encodeEvent(event))).toEqual({ ok: true, value: event });
   });
 
-  it("an offline status (the Last Will) decodes as online=false", () => {
-    const will = decodeStatus(encodeStatus({ online: false, version: "x", sinceMs: 1, lanes: [] }));
-    expect(will).toEqual({ ok: true, value: { online: false, version: "x", sinceMs: 1, lanes: [] } });
+  it("an offline status (the Last Will) decodes as online=false, with its reason", () => {
+    const value = { online: false, version: "x", sinceMs: 1, lanes: [], reason: "stopped" };
+    expect(decodeStatus(encodeStatus(value))).toEqual({ ok: true, value });
   });
 });
 
@@ -237,7 +238,7 @@ describe("proto codec: what it refuses, and how it says so", () => {
         rescanAllowed: false,
       },
     });
-    const status = encodeStatus({ online: true, version: "1", sinceMs: 1, lanes: [] });
+    const status = encodeStatus({ online: true, version: "1", sinceMs: 1, lanes: [], reason: "" });
     const event = encodeEvent({ atMs: 1, laneId: "l", kind: "device_up", detail: "" });
     expect(errorOf(decodeRequest(response))).toBe("not a BridgeRequest: field 2 has wire type 2, expected 0");
     expect(errorOf(decodeResponse(request))).toBe(

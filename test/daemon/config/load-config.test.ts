@@ -147,6 +147,20 @@ lanes: []
     ]);
   });
 
+  it("mqtt.tls with a plain mqtt:// or ws:// URL is a problem (mqtt.js would ignore it: clear text)", () => {
+    for (const url of ["mqtt://broker:1883", "ws://broker/mqtt"]) {
+      const problems = problemsOf(
+        MINIMAL.replace("url: mqtt://localhost:1883", `url: ${url}\n  tls: { ca: /x }`),
+      );
+      expect(problems).toEqual([
+        { path: "mqtt.tls", message: expect.stringMatching(/^applies to mqtts:\/\/ and wss:\/\/ only/) },
+      ]);
+    }
+    expect(() =>
+      load(MINIMAL.replace("url: mqtt://localhost:1883", "url: mqtts://b\n  tls: { ca: /x }")),
+    ).not.toThrow();
+  });
+
   it("rejects duplicate lane ids and two devices on one path", () => {
     const problems = problemsOf(`${MINIMAL}
   - id: lane-1

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PosAnswer } from "../../../protocols/pos/pos-messages.js";
 import { systemClock } from "../../../daemon/clock.js";
+import type { PublishRefusal } from "../../../daemon/cloud/mqtt-link.js";
 import type { CloudRpc } from "../../../daemon/cloud/rpc.js";
 import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
@@ -33,9 +34,10 @@ function setup(
   const reg = serial.createPort(`/dev/lane-test-reg-${id}`);
   const scan = serial.createPort(`/dev/lane-test-scan-${id}`);
   const sent: CloudCommand[] = [];
-  const acks: ((acked: boolean) => void)[] = [];
+  type OnAck = (acked: boolean, refusal?: PublishRefusal) => void;
+  const acks: OnAck[] = [];
   const rpc = {
-    send: (_lane: string, command: CloudCommand, opts?: { onAck?: (acked: boolean) => void }) => {
+    send: (_lane: string, command: CloudCommand, opts?: { onAck?: OnAck }) => {
       sent.push(command);
       if (opts?.onAck) acks.push(opts.onAck);
       return sendResult();
@@ -216,5 +218,39 @@ describe("Lane", () => {
     expect(repeatKey("saleRejected", "pos")).toBeUndefined(); // a real request refused
     expect(repeatKey("saleRejected", "badRequest")).toBe("badRequest"); // a frame that means nothing
     expect(repeatKey("scanIgnored", "scan")).toBe("scanIgnored");
+  });
+
+  it("a pay request the broker refused was never spent: the cashier is told, the same code may be rescanned", async () => {
+    const s = setup(() => ({ ok: true, requestId: "R" }));
+    await started(s);
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(1);
+    s.acks[0]?.(false, { reasonCode: 0x87, name: "0x87 not authorized" });
+    const hint = await s.register.waitFor((a) => a.type === "progress" && a.stage === "RETRY_SCAN");
+    expect(hint.type === "progress" && hint.text).toBe("支付请求被拒绝(MQTT 0x87)，未扣款，请重扫或取消");
+    expect(s.lane.details().heldCodes).toBe(0);
+    // The same code again is a new attempt, not "the same code read twice".
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(2);
+    expect(s.sent[1]).toMatchObject({ type: "pay" });
+    expect(s.sent[1]?.attemptId).not.toBe(s.sent[0]?.attemptId);
+  });
+
+  it("a refusal of a resent pay request proves nothing about the first copy: the attempt goes on", async () => {
+    const s = setup(() => ({ ok: true, requestId: "R" }));
+    await started(s);
+    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+    s.scan.emit("134567890123456789\r");
+    await expect.poll(() => s.sent.length).toBe(1);
+    s.acks[0]?.(false); // the first copy may have arrived
+    s.lane.setCloudOnline(false);
+    s.lane.setCloudOnline(true);
+    expect(s.sent.map((c) => c.type)).toEqual(["pay", "pay", "query"]); // resent, and queried at once
+    s.acks[1]?.(false, { reasonCode: 0x87, name: "0x87 not authorized" }); // the resend refused
+    expect(s.lane.details().attempt).toMatchObject({ phase: "unknown" }); // still being resolved
+    expect(stages(s.register)).not.toContain("RETRY_SCAN");
   });
 });

@@ -1,0 +1,180 @@
+// TLS fails closed, loudly, at the right moment (issue 8, item 4), with certificates made by
+// openssl here. Before the fix a key of another pair or a garbage file passed check-config and
+// then stopped the daemon (or, before main.ts held the loop, left it offline for good after one
+// stack trace); mqtt.tls with an mqtt:// URL connected in clear text without a word; a handshake
+// the broker's certificate failed was one warning per retry.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { garbageFile, type Pair, strayKey, TestCa } from "../support/certs.js";
+import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
+import { createTestBroker, type TestBroker } from "../support/mosquitto.js";
+
+const dir = mkdtempSync(join(tmpdir(), "posbridge-tls-"));
+let n = 0;
+
+function config(mqtt: string, level = "info"): string {
+  const name = `b${++n}`;
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `store: TLS
+bridge: ${name}
+stateDir: ${join(dir, name)}
+log: { level: ${level}, format: json }
+mqtt: ${mqtt}
+lanes:
+  - id: lane1
+    terminal: { path: ${join(dir, "no-register")}, profile: ecr }
+    scanner: { path: ${join(dir, "no-scanner")}, type: serial }
+`,
+  );
+  return path;
+}
+
+const entries = (d: DaemonProcess) =>
+  d.lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+
+describe("TLS files are checked at config time: exit 78 naming the field", () => {
+  let ca: TestCa;
+  let client: Pair;
+  // A daemon that does not exit (the fault this guards against) must not outlive the test.
+  const started: DaemonProcess[] = [];
+  const start = (args: string[]) => {
+    const d = startDaemon(args);
+    started.push(d);
+    return d;
+  };
+  beforeAll(() => {
+    ca = new TestCa();
+    client = ca.issue("client", { cn: "TLS/b" });
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((d) => d.stop("SIGKILL")));
+  });
+
+  const cases: { name: string; tls: () => string; field: RegExp }[] = [
+    {
+      name: "a key of another pair",
+      tls: () => `{ ca: ${ca.cert}, cert: ${client.cert}, key: ${strayKey(dir)} }`,
+      field: /mqtt\.tls\.key: .* does not belong to the certificate in mqtt\.tls\.cert/,
+    },
+    {
+      name: "a garbage key",
+      tls: () => `{ ca: ${ca.cert}, cert: ${client.cert}, key: ${garbageFile(dir, "key.pem")} }`,
+      field: /mqtt\.tls\.key: .* is not a PEM private key/,
+    },
+    {
+      name: "a garbage certificate",
+      tls: () => `{ ca: ${ca.cert}, cert: ${garbageFile(dir, "cert.pem")}, key: ${client.key} }`,
+      field: /mqtt\.tls\.cert: .* holds no PEM certificate/,
+    },
+    {
+      name: "a garbage CA (Node would ignore it and trust nothing, silently)",
+      tls: () => `{ ca: ${garbageFile(dir, "ca.pem")} }`,
+      field: /mqtt\.tls\.ca: .* holds no PEM certificate/,
+    },
+  ];
+  for (const c of cases) {
+    for (const command of ["check-config", "run"]) {
+      it(`${command}: ${c.name}`, async () => {
+        const path = config(`{ url: "mqtts://127.0.0.1:1", tls: ${c.tls()} }`);
+        const d = start([command, "--config", path]);
+        expect(await d.exit).toBe(78);
+        const text = d.lines.join("\n");
+        expect(text).toMatch(c.field);
+        expect(text).not.toContain("device opened");
+        expect(text).not.toContain("PB_INTERNAL");
+      });
+    }
+  }
+
+  for (const command of ["check-config", "run"]) {
+    it(`${command}: mqtt.tls with an mqtt:// URL is a configuration error, not clear text`, async () => {
+      const path = config(`{ url: "mqtt://127.0.0.1:1883", tls: { ca: ${ca.cert} } }`);
+      const d = start([command, "--config", path]);
+      expect(await d.exit).toBe(78);
+      expect(d.lines.join("\n")).toMatch(/mqtt\.tls: applies to mqtts:\/\/ and wss:\/\/ only/);
+    });
+  }
+
+  it("credentials in clear text to another host are one warning at start", async () => {
+    const path = config(`{ url: "mqtt://192.0.2.1:1883", username: u, password: p, connectTimeoutMs: 1000 }`);
+    const check = start(["check-config", "--config", path]);
+    expect(await check.exit).toBe(0);
+    expect(check.lines.join("\n")).toContain(
+      "warning: mqtt.password: credentials go to 192.0.2.1 in clear text",
+    );
+    const d = start(["run", "--config", path]);
+    const w = await d.waitForLog((e) => e.field === "mqtt.password");
+    expect(w).toMatchObject({ level: 40 });
+  });
+});
+
+describe("a broker whose certificate the bridge must not trust", () => {
+  let ca: TestCa;
+  let broker: TestBroker;
+  const daemons: DaemonProcess[] = [];
+  beforeAll(async () => {
+    ca = new TestCa("posbridge broker CA");
+    const server = ca.issue("server", { cn: "127.0.0.1", san: "IP:127.0.0.1" });
+    broker = await createTestBroker({
+      tls: { cafile: ca.cert, certfile: server.cert, keyfile: server.key, requireCertificate: true },
+    });
+    await broker.start();
+  });
+  afterAll(async () => {
+    await Promise.all(daemons.map((d) => d.stop("SIGKILL")));
+    await broker?.stop();
+  });
+
+  function run(tls: string, url = broker.url): DaemonProcess {
+    const d = startDaemon([
+      "run",
+      "--config",
+      config(`{ url: "${url}", reconnectMinMs: 100, reconnectMaxMs: 1000, tls: ${tls} }`, "debug"),
+    ]);
+    daemons.push(d);
+    return d;
+  }
+
+  it("a wrong CA, or a host the certificate does not name: PB_MQTT_TLS once, retried, the daemon stays up", async () => {
+    const other = new TestCa("some other CA");
+    const client = ca.issue("client1", { cn: "TLS/b1" });
+    const wrongCa = run(`{ ca: ${other.cert}, cert: ${client.cert}, key: ${client.key} }`);
+    // The broker's certificate names 127.0.0.1, not localhost (the same host by another name).
+    const wrongHost = run(
+      `{ ca: ${ca.cert}, cert: ${client.cert}, key: ${client.key} }`,
+      `mqtts://localhost:${broker.port}`,
+    );
+    await new Promise((r) => setTimeout(r, 4_000));
+    for (const [d, code] of [
+      [wrongCa, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN/],
+      [wrongHost, /ERR_TLS_CERT_ALTNAME_INVALID/],
+    ] as const) {
+      expect(d.proc.exitCode, d.lines.slice(-5).join("\n")).toBeNull();
+      const tls = entries(d).filter((e) => e.errCode === "PB_MQTT_TLS");
+      expect(tls, d.lines.slice(-10).join("\n")).toHaveLength(1); // one line for the state, not one per retry
+      expect(tls[0]).toMatchObject({ state: "offline" });
+      expect(String(tls[0]?.reason)).toMatch(code);
+      expect(String(tls[0]?.fix)).toMatch(/mqtt\.tls\.ca|mqtt\.url/);
+      // …while it kept trying (the retries are at debug level).
+      expect(entries(d).filter((e) => e.msg === "reconnecting to broker").length).toBeGreaterThanOrEqual(2);
+      expect(d.lines.some((l) => !l.startsWith("{"))).toBe(false); // every line JSON, no stack trace
+    }
+  }, 20_000);
+
+  it("the right CA and client certificate connect", async () => {
+    const client = ca.issue("client2", { cn: "TLS/b2" });
+    const d = run(`{ ca: ${ca.cert}, cert: ${client.cert}, key: ${client.key} }`);
+    await d.waitForLog((e) => e.msg === "broker connected", 10_000);
+    expect(entries(d).filter((e) => (e.level as number) >= 40 && e.device === undefined)).toEqual([]);
+  });
+});
