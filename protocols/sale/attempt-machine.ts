@@ -20,6 +20,7 @@
 // hastens a reversal nor delays a query. The wall clock only stamps the record (`…At`).
 import type { CloudCommand, PaymentResult } from "../cloud/cloud-messages.js";
 import { elapsedSince, type Instant, monoAgo } from "../core/instant.js";
+import { reasonCodeOf } from "./sale-texts.js";
 import { type AttemptReason, type AttemptRecord, isFinalAttempt, type SaleAttention } from "./records.js";
 
 export interface AttemptSettings {
@@ -166,7 +167,7 @@ export function attemptStep(
           ...a,
           phase: "cancelled",
           reason: "brokerRefused",
-          reasonCode: input.reasonCode.slice(0, 64),
+          reasonCode: reasonCodeOf(input.reasonCode),
           nextDueMono: null,
         },
         at,
@@ -298,7 +299,7 @@ function onResult(
   online: boolean,
   at: Instant,
 ): AttemptStep {
-  const withCode = { ...a, reasonCode: res.reasonCode.slice(0, 64) };
+  const withCode = { ...a, reasonCode: reasonCodeOf(res.reasonCode) };
   // Whatever this attempt was doing (even reversing: there is nothing of it to reverse).
   if (res.status === "FAILED" && res.reasonCode.toUpperCase() === ORDER_PAID_REASON)
     return step({ ...withCode, phase: "failed", reason: "orderAlreadyPaid", nextDueMono: null }, at);

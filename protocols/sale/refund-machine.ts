@@ -7,6 +7,7 @@ import type { RefundResult } from "../cloud/cloud-messages.js";
 import { elapsedSince, type Instant, monoAgo } from "../core/instant.js";
 import { formatYuan } from "../payment/amount.js";
 import type { AttemptRecord, RefundRecord, SaleRecord } from "./records.js";
+import { reasonCodeOf } from "./sale-texts.js";
 
 export interface RefundSettings {
   /** Resend an unanswered refund request after this long; default 5000. */
@@ -122,7 +123,7 @@ export type RefundStep = {
 
 export function refundOnResult(r: RefundRecord, res: RefundResult, at: Instant): RefundStep {
   if (r.phase === "refunded" || r.phase === "failed") return { refund: r, send: false, answer: false };
-  const reasonCode = res.reasonCode.slice(0, 64);
+  const reasonCode = reasonCodeOf(res.reasonCode);
   if (res.status === "REFUNDED" || res.status === "REFUND_FAILED") {
     const phase = res.status === "REFUNDED" ? "refunded" : "failed";
     return {

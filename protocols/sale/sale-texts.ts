@@ -97,4 +97,14 @@ export function cloudText(text: string): string {
   return maskDigitsInText(text.replace(/[\u0000-\u001f\u007f]/g, " ").trim()).slice(0, 40);
 }
 
+/**
+ * A reason code from the cloud or the broker as a record keeps it: at most 64 characters, long
+ * digit runs masked. A code is an identifier like USERPAYING, but it comes from outside: a run of
+ * digits in it could be a payment code, and the journal refuses a record holding one (which would
+ * leave the attempt stuck on a record it can never write).
+ */
+export function reasonCodeOf(code: string): string {
+  return maskDigitsInText(code.replace(/[\u0000-\u001f\u007f]/g, " ")).slice(0, 64);
+}
+
 export type DisplayRescanReason = Extract<DisplayView, { type: "rescan" }>["reason"];

@@ -5,6 +5,7 @@ import {
   DEFAULT_ATTEMPT_SETTINGS as S,
   newAttempt,
 } from "../../../protocols/sale/attempt-machine.js";
+import { checkRecord } from "../../../daemon/journal/record-shape.js";
 import type { Instant } from "../../../protocols/core/instant.js";
 import type { AttemptRecord } from "../../../protocols/sale/records.js";
 import { payment, T0 } from "../../support/sale-harness.js";
@@ -259,5 +260,31 @@ describe("attempt machine time: due times are monotonic, the wall clock only sta
     const r = attemptStep(S, a, { type: "recovered" }, true, at(T0 + 10_000));
     // Sent at wall T0, recovered at wall T0 + 10 s: 10 s ago on this boot's monotonic clock.
     expect(r.attempt).toMatchObject({ phase: "unknown", boot: BOOT, sentMono: T0 });
+  });
+});
+
+describe("attempt machine: reason codes from outside are kept as the journal accepts them", () => {
+  it("masks a long digit run in a cloud's reason code (it could be a payment code) and bounds it", () => {
+    const r = attemptStep(
+      S,
+      sent(),
+      {
+        type: "result",
+        answers: "pay",
+        result: payment({ status: "FAILED", reasonCode: "ERR134567890123456789" }),
+      },
+      true,
+      at(T0 + 1),
+    );
+    expect(r.attempt.reasonCode).toBe("ERR…6789");
+    expect(checkRecord(r.attempt)).toBeUndefined(); // the journal takes it: the attempt moves on
+    const long = attemptStep(
+      S,
+      sent(),
+      { type: "result", answers: "pay", result: payment({ status: "UNKNOWN", reasonCode: "X".repeat(200) }) },
+      true,
+      at(T0 + 1),
+    );
+    expect(long.attempt.reasonCode).toHaveLength(64);
   });
 });
