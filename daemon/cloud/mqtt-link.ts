@@ -29,6 +29,7 @@ export class MqttLink {
   private failures = 0;
   private stopped = false;
   private online = false;
+  private lastErrorText: string | undefined;
   private readonly responseHandlers: ((bytes: Uint8Array) => void)[] = [];
   private readonly onlineHandlers: ((online: boolean) => void)[] = [];
   readonly counters = { connects: 0, disconnects: 0, published: 0, refusedOffline: 0, received: 0 };
@@ -37,6 +38,11 @@ export class MqttLink {
 
   get isOnline(): boolean {
     return this.online;
+  }
+
+  /** Why the last connection attempt failed ("connect ECONNREFUSED …"); undefined while online. */
+  get lastError(): string | undefined {
+    return this.lastErrorText;
   }
 
   onResponse(fn: (bytes: Uint8Array) => void): void {
@@ -80,6 +86,7 @@ export class MqttLink {
 
     client.on("connect", () => {
       this.failures = 0;
+      this.lastErrorText = undefined;
       this.counters.connects++;
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       client.subscribe(topics.res, { qos: 1 }, (err) => {
@@ -95,7 +102,10 @@ export class MqttLink {
       for (const fn of this.responseHandlers)
         fn(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
     });
-    client.on("error", (err) => log.warn({ err: err.message }, "broker connection error"));
+    client.on("error", (err) => {
+      this.lastErrorText = err.message;
+      log.warn({ err: err.message }, "broker connection error");
+    });
     client.on("close", () => {
       this.dropUnacknowledged(client);
       if (this.online) {
