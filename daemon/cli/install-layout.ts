@@ -17,6 +17,7 @@ export const ENV_PATH = `${ETC_DIR}/posbridge.env`;
 export const UNIT_PATH = "/etc/systemd/system/posbridge.service";
 export const RULES_PATH = "/etc/udev/rules.d/99-posbridge.rules";
 export const COMMAND_PATH = "/usr/local/bin/posbridge";
+export const MODULES_PATH = "/etc/modules-load.d/posbridge.conf";
 /** systemd's StateDirectory=posbridge and RuntimeDirectory=posbridge. */
 export const STATE_DIR = "/var/lib/posbridge";
 export const RUNTIME_DIR = "/run/posbridge";
@@ -107,6 +108,18 @@ export const ENV_STARTER = `# Environment of posbridge.service (EnvironmentFile=
 # One VAR=value per line. Each POSBRIDGE_<FIELD>[__<FIELD>…] overrides one field of
 # ${CONFIG_PATH} (README, "Configuration"). Keep secrets here, not in the YAML:
 #POSBRIDGE_MQTT__PASSWORD=
+`;
+
+/**
+ * The unit's DeviceAllow=char-ttyUSB / char-ttyACM are resolved from /proc/devices when the unit
+ * starts; a class whose driver is not loaded yet (no adapter plugged in at boot) is silently left
+ * out, and an adapter plugged in later cannot be opened until a restart. Loading the drivers at
+ * boot (systemd-modules-load, before multi-user.target) closes that gap.
+ */
+export const SERIAL_MODULES = ["usbserial", "cdc_acm"];
+export const MODULES_CONF = `# Written by posbridge install: serial drivers loaded at boot, so the unit's DeviceAllow=
+# char-ttyUSB / char-ttyACM resolve even when no adapter is plugged in when it starts.
+${SERIAL_MODULES.join("\n")}
 `;
 
 /** Every GROUP="…" the udev rules assign; install checks they all name SERVICE_GROUP. */

@@ -45,6 +45,8 @@ import {
   ENV_STARTER,
   ETC_DIR,
   MANIFEST_FILE,
+  MODULES_CONF,
+  MODULES_PATH,
   NEW_SUFFIX,
   NODE_HINT,
   nodeLocationProblem,
@@ -55,6 +57,7 @@ import {
   renderUnit,
   rulesGroups,
   SERIAL_GROUP,
+  SERIAL_MODULES,
   SERVICE_GROUP,
   SERVICE_USER,
   STATE_DIR,
@@ -80,10 +83,17 @@ export interface Io {
 }
 
 type Owner = { owner: string; group: string };
-type ManagedRole = "config" | "env" | "unit" | "udev" | "command";
+type ManagedRole = "config" | "env" | "unit" | "udev" | "command" | "modules";
 
 type Action =
-  | { kind: "command"; argv: string[]; why: string; skipIfGroupMissing?: string }
+  | {
+      kind: "command";
+      argv: string[];
+      why: string;
+      /** A failure is reported and the rest goes on (stopping a service that is not there). */
+      mayFail?: boolean;
+      skipIfGroupMissing?: string;
+    }
   | ({ kind: "dir"; path: string; mode: number } & Owner)
   | { kind: "tree"; path: string; from: string; entries: TreeEntry[] }
   | ({ kind: "file"; path: string; mode: number; content: string; role: ManagedRole } & Owner)
@@ -293,6 +303,12 @@ function userActions(target: Target): Action[] {
 
 function reloadActions(): Action[] {
   return [
+    {
+      kind: "command",
+      argv: ["modprobe", "-a", ...SERIAL_MODULES],
+      why: "the serial drivers now, as at every boot from now on",
+      mayFail: true,
+    },
     { kind: "command", argv: ["systemctl", "daemon-reload"], why: "systemd reads the unit" },
     { kind: "command", argv: ["udevadm", "control", "--reload-rules"], why: "udev reads the rules" },
     {
@@ -363,6 +379,13 @@ export function planInstall(
       ...ROOT_OWNED,
       role: "udev",
       content: rules,
+    }),
+    managedFile(target, previous, {
+      path: MODULES_PATH,
+      mode: 0o644,
+      ...ROOT_OWNED,
+      role: "modules",
+      content: MODULES_CONF,
     }),
     managedFile(target, previous, {
       path: COMMAND_PATH,
@@ -437,11 +460,16 @@ export function planUninstall(opts: InstallOptions): Action[] {
   removeIfThere(UNIT_PATH, "the unit");
   removeIfThere(`${UNIT_PATH}${NEW_SUFFIX}`, "a unit version install left");
   removeIfThere(COMMAND_PATH, "the posbridge command");
+  removeIfThere(MODULES_PATH, "the serial drivers' boot list");
   if (opts.purge || !edited(RULES_PATH)) removeIfThere(RULES_PATH, "the udev rules");
   else actions.push({ kind: "keep", path: RULES_PATH, why: "edited (device ids): --purge removes it" });
   removeIfThere(`${RULES_PATH}${NEW_SUFFIX}`, "a rules version install left");
   removeIfThere(prefix, "the program");
-  actions.push(...reloadActions().slice(0, 2));
+  actions.push(
+    ...reloadActions().filter(
+      (a) => a.kind === "command" && a.argv[1] !== "trigger" && a.argv[0] !== "modprobe",
+    ),
+  );
   if (opts.purge) {
     removeIfThere(ETC_DIR, "configuration and secrets");
     removeIfThere(STATE_DIR, "the sale journal");
@@ -493,7 +521,7 @@ function apply(actions: Action[], target: Target, io: Io, manifest?: Manifest): 
   for (const action of actions) {
     switch (action.kind) {
       case "command": {
-        const needsSystemd = action.argv[0] === "systemctl" || action.argv[0] === "udevadm";
+        const needsSystemd = ["systemctl", "udevadm", "modprobe"].includes(action.argv[0] as string);
         let ran = false;
         if (!target.live) {
           io.out(describe(action, false));
@@ -504,10 +532,9 @@ function apply(actions: Action[], target: Target, io: Io, manifest?: Manifest): 
         } else {
           io.out(describe(action, true));
           const r = spawnSync(action.argv[0] as string, action.argv.slice(1), { stdio: "inherit" });
-          const disabling = action.argv[1] === "disable";
-          if (r.status !== 0 && !disabling) {
-            fail(`${action.argv.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`})`);
-          }
+          const why = r.error?.message ?? `exit ${r.status}`;
+          if (r.status !== 0 && !action.mayFail) fail(`${action.argv.join(" ")} failed (${why})`);
+          if (r.status !== 0) io.out(`  (${action.argv[0]} failed: ${why}; going on)`);
           ran = r.status === 0;
         }
         manifest?.commands.push({ argv: action.argv, why: action.why, ran });

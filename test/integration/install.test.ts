@@ -71,6 +71,7 @@ describe("posbridge install into a scratch root", () => {
       "etc/posbridge/posbridge.env": "0640",
       "etc/systemd/system/posbridge.service": "0644",
       "etc/udev/rules.d/99-posbridge.rules": "0644",
+      "etc/modules-load.d/posbridge.conf": "0644",
       "usr/local/bin/posbridge": "0755",
       "opt/posbridge/": "0755",
       "opt/posbridge/bin/posbridge.js": "0755",
@@ -89,6 +90,8 @@ describe("posbridge install into a scratch root", () => {
         .sort(),
     ).toEqual([
       "etc/",
+      "etc/modules-load.d/",
+      "etc/modules-load.d/posbridge.conf",
       "etc/posbridge/",
       "etc/posbridge/posbridge.env",
       "etc/posbridge/posbridge.yaml",
@@ -99,7 +102,6 @@ describe("posbridge install into a scratch root", () => {
       "etc/udev/rules.d/",
       "etc/udev/rules.d/99-posbridge.rules",
       "opt/",
-      "opt/posbridge/",
       "usr/",
       "usr/local/",
       "usr/local/bin/",
@@ -115,12 +117,14 @@ describe("posbridge install into a scratch root", () => {
       "/etc/posbridge/posbridge.env": "0640 root:posbridge",
       "/etc/systemd/system/posbridge.service": "0644 root:root",
       "/etc/udev/rules.d/99-posbridge.rules": "0644 root:root",
+      "/etc/modules-load.d/posbridge.conf": "0644 root:root",
       "/usr/local/bin/posbridge": "0755 root:root",
     });
     expect(m.dirs).toEqual([{ path: "/etc/posbridge", mode: "0750", owner: "root", group: "posbridge" }]);
     expect(m.commands.map((c) => c.argv.join(" "))).toEqual([
       "groupadd --system posbridge",
       "useradd --system --gid posbridge --groups dialout --home-dir /var/lib/posbridge --no-create-home --shell /usr/sbin/nologin --comment posbridge payment bridge posbridge",
+      "modprobe -a usbserial cdc_acm",
       "systemctl daemon-reload",
       "udevadm control --reload-rules",
       "udevadm trigger --action=change --subsystem-match=tty --subsystem-match=hidraw --subsystem-match=input",
