@@ -199,6 +199,19 @@ function readManifest(target: Target, prefix: string): Manifest | undefined {
   }
 }
 
+function isEmptyOrAbsent(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+/** For printing a command: an argument with spaces or quotes is single-quoted, as a shell needs it. */
+function shellWords(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
 function checkNode(nodePath: string): string {
   const where = nodeLocationProblem(nodePath);
   if (where) throw new BridgeError("PB_INSTALL_NODE", `${where}. ${NODE_HINT}`);
@@ -340,6 +353,14 @@ export function planInstall(
   if (!opts.dryRun) checkPrivileges(target);
   const entries = productionTree(from);
   const previous = readManifest(target, prefix);
+  // The prefix is replaced whole on an upgrade: never a directory that holds anything else.
+  if (
+    !previous &&
+    !target.exists(join(prefix, "bin/posbridge.js")) &&
+    !isEmptyOrAbsent(target.path(prefix))
+  ) {
+    fail(`${prefix} exists and is not a posbridge install: choose a new or empty directory with --prefix`);
+  }
   const rules = readFileSync(join(from, "systemd/99-posbridge.rules"), "utf8");
   const strangers = rulesGroups(rules).filter((g) => g !== SERVICE_GROUP);
   if (strangers.length > 0) {
@@ -428,8 +449,12 @@ export function planUninstall(opts: InstallOptions): Action[] {
   const prefix = resolve(opts.prefix ?? DEFAULT_PREFIX);
   if (!opts.dryRun) checkPrivileges(target);
   const manifest = readManifest(target, prefix);
-  if (!manifest && !target.exists(join(prefix, "bin/posbridge.js"))) {
-    fail(`no posbridge install found in ${prefix} (no ${MANIFEST_FILE}); pass --prefix if it is elsewhere`);
+  // Only a tree `posbridge install` wrote (it has the manifest) is removed: never a checkout.
+  if (!manifest) {
+    fail(
+      `no posbridge install found in ${prefix} (no ${MANIFEST_FILE}); pass --prefix if it is elsewhere. ` +
+        "A copy made by hand before `posbridge install` existed is removed by hand",
+    );
   }
   if (opts.purge && !opts.force) {
     const open = unsettledInJournal(target);
@@ -442,7 +467,7 @@ export function planUninstall(opts: InstallOptions): Action[] {
       );
     }
   }
-  const recorded = (path: string) => manifest?.files.find((f) => f.path === path)?.sha256;
+  const recorded = (path: string) => manifest.files.find((f) => f.path === path)?.sha256;
   const edited = (path: string) => {
     const current = target.read(path);
     return current !== undefined && recorded(path) !== sha256(current);
@@ -494,7 +519,7 @@ export function planUninstall(opts: InstallOptions): Action[] {
 function describe(action: Action, live: boolean): string {
   switch (action.kind) {
     case "command":
-      return `${live ? "run" : "would run (not under --root)"}: ${action.argv.join(" ")}   # ${action.why}`;
+      return `${live ? "run" : "would run (not under --root)"}: ${shellWords(action.argv)}   # ${action.why}`;
     case "dir":
       return `directory ${action.path} ${octal(action.mode)} ${action.owner}:${action.group}`;
     case "tree":
@@ -526,9 +551,9 @@ function apply(actions: Action[], target: Target, io: Io, manifest?: Manifest): 
         if (!target.live) {
           io.out(describe(action, false));
         } else if (needsSystemd && !systemdRunning) {
-          io.out(`skip: ${action.argv.join(" ")}   # systemd is not running here`);
+          io.out(`skip: ${shellWords(action.argv)}   # systemd is not running here`);
         } else if (action.skipIfGroupMissing && target.gid(action.skipIfGroupMissing) === undefined) {
-          io.out(`skip: ${action.argv.join(" ")}   # already gone`);
+          io.out(`skip: ${shellWords(action.argv)}   # already gone`);
         } else {
           io.out(describe(action, true));
           const r = spawnSync(action.argv[0] as string, action.argv.slice(1), { stdio: "inherit" });

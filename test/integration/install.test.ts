@@ -236,6 +236,20 @@ describe("posbridge install into a scratch root", () => {
     expect(third.out).toContain("keep /etc/posbridge/posbridge.yaml: edited since it was installed");
   });
 
+  it("never takes over a directory that is not a posbridge install, nor uninstalls one", () => {
+    const scratch = mkdtempSync(join(tmpdir(), "posbridge-prefix-"));
+    mkdirSync(join(scratch, "usr/local/bin"), { recursive: true });
+    writeFileSync(join(scratch, "usr/local/bin/tool"), "x");
+    const r = cli(["install", "--root", scratch, "--prefix", "/usr/local"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("/usr/local exists and is not a posbridge install");
+    expect(readFileSync(join(scratch, "usr/local/bin/tool"), "utf8")).toBe("x");
+    // A checkout has bin/posbridge.js but no manifest: uninstall leaves it alone.
+    const u = cli(["uninstall", "--root", "/", "--prefix", repo, "--dry-run"]);
+    expect(u.code).toBe(1);
+    expect(u.out).toContain("no install-manifest.json");
+  });
+
   it("prints a plan and changes nothing with --dry-run", () => {
     const scratch = mkdtempSync(join(tmpdir(), "posbridge-dry-"));
     const r = cli(["install", "--root", scratch, "--dry-run"]);
