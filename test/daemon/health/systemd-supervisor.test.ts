@@ -138,6 +138,17 @@ describe("SystemdSupervisor", () => {
     expect(sent.slice(1)).toEqual([{ STATUS: "broker unreachable: connect ECONNREFUSED 127.0.0.1:1" }]);
   });
 
+  it("puts the reason a start failed into STATUS=", async () => {
+    const { sent, sup } = setup();
+    await sup.failed("journal: cannot create /var/lib/posbridge/journal.log: EACCES (PB_JOURNAL_WRITE)");
+    expect(sent).toEqual([
+      {
+        STATUS:
+          "cannot start: journal: cannot create /var/lib/posbridge/journal.log: EACCES (PB_JOURNAL_WRITE)",
+      },
+    ]);
+  });
+
   it("does nothing and arms no timer without NOTIFY_SOCKET", async () => {
     const { clock, sent, app, sup } = setup({});
     await sup.ready(app);
