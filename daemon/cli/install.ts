@@ -173,9 +173,10 @@ class Target {
         }),
     );
   }
-  /** user → primary gid name, from <root>/etc/passwd and /etc/group. */
-  userExists(name: string): boolean {
-    return (this.read("/etc/passwd") ?? "").split("\n").some((l) => l.split(":")[0] === name);
+  /** The user's primary gid from <root>/etc/passwd; undefined when there is no such user. */
+  userGid(name: string): number | undefined {
+    const line = (this.read("/etc/passwd") ?? "").split("\n").find((l) => l.split(":")[0] === name);
+    return line === undefined ? undefined : Number(line.split(":")[3]);
   }
   gid(group: string): number | undefined {
     const line = (this.read("/etc/group") ?? "").split("\n").find((l) => l.split(":")[0] === group);
@@ -279,7 +280,8 @@ function userActions(target: Target): Action[] {
       why: `the service's group; 99-posbridge.rules gives the scanner, hidraw and input nodes to it`,
     });
   }
-  if (!target.userExists(SERVICE_USER)) {
+  const userGid = target.userGid(SERVICE_USER);
+  if (userGid === undefined) {
     actions.push({
       kind: "command",
       argv: [
@@ -301,8 +303,11 @@ function userActions(target: Target): Action[] {
       why: "the service user: owns nothing but its state directory",
     });
   } else {
-    const missing = [SERVICE_GROUP, SERIAL_GROUP].filter((g) => !groups?.get(g)?.includes(SERVICE_USER));
-    // A user made by hand (the old README) may lack a group; its primary group is not listed as a member.
+    // A user made by hand (the old README) may lack a group. Its primary group counts, though
+    // /etc/group does not list it as a member there.
+    const missing = [SERVICE_GROUP, SERIAL_GROUP].filter(
+      (g) => !groups?.get(g)?.includes(SERVICE_USER) && target.gid(g) !== userGid,
+    );
     if (missing.length > 0) {
       actions.push({
         kind: "command",

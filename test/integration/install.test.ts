@@ -263,16 +263,24 @@ describe("install with existing users and groups", () => {
   it("adds the existing service user to the groups it lacks instead of creating it", () => {
     const root = mkdtempSync(join(tmpdir(), "posbridge-users-"));
     mkdirSync(join(root, "etc"));
-    writeFileSync(join(root, "etc/group"), "root:x:0:\ndialout:x:20:\nposbridge:x:998:\n");
-    writeFileSync(
-      join(root, "etc/passwd"),
-      "root:x:0:0::/root:/bin/bash\nposbridge:x:998:998::/var/lib/posbridge:/usr/sbin/nologin\n",
-    );
+    // Made by hand with another primary group (users), in neither device group.
+    writeFileSync(join(root, "etc/group"), "root:x:0:\nusers:x:100:\ndialout:x:20:\nposbridge:x:998:\n");
+    const passwd = (gid: number) =>
+      writeFileSync(
+        join(root, "etc/passwd"),
+        `root:x:0:0::/root:/bin/bash\nposbridge:x:998:${gid}::/var/lib/posbridge:/usr/sbin/nologin\n`,
+      );
+    passwd(100);
     const r = cli(["install", "--root", root, "--dry-run"]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).not.toContain("groupadd");
     expect(r.out).not.toContain("useradd");
     expect(r.out).toContain("usermod --append --groups posbridge,dialout posbridge");
+    // A user whose primary group is posbridge and who is in dialout lacks nothing.
+    passwd(998);
+    writeFileSync(join(root, "etc/group"), "root:x:0:\ndialout:x:20:posbridge\nposbridge:x:998:\n");
+    const again = cli(["install", "--root", root, "--dry-run"]);
+    expect(again.out).not.toContain("usermod");
   });
 
   it("refuses a system without the dialout group", () => {
