@@ -3,10 +3,14 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
+import { systemClock } from "./clock.js";
 import { checkConfigFiles } from "./config/check-files.js";
 import { exitCodeFor, loadConfig } from "./config/load-config.js";
 import { describeLocation } from "./devices/device-identity.js";
-import { isBridgeError } from "./errors.js";
+import { BridgeError, isBridgeError } from "./errors.js";
+import { createNotifier } from "./health/sd-notify.js";
+import { SystemdSupervisor } from "./health/systemd-supervisor.js";
+import { installTestStall } from "./health/test-stall.js";
 import { createLogger } from "./log/logger.js";
 import { version } from "./version.js";
 
@@ -24,6 +28,11 @@ Commands:
   cloud-sim           run the simulated payment cloud against a broker (--broker URL)
   report day          print the end-of-day report from the sale journal in stateDir: sales by
                       scheme and status, refunds, net, and UNKNOWN sales to check (--date, --json)
+  install             as root, from a built checkout: install the production tree in --prefix, the
+                      service user and groups, /etc/posbridge (starter config and env file), the
+                      systemd unit, the udev rules and the posbridge command (docs/deployment.md)
+  uninstall           as root: stop and remove the service, the unit, the rules and the program;
+                      --purge also removes /etc/posbridge, the sale journal and the user
   help                show this text
 
 Options:
@@ -33,6 +42,12 @@ Options:
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
       --date DATE     report: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
       --json          report: print one JSON object, amounts in integer fen
+      --prefix DIR    install/uninstall: where the program goes (default /opt/posbridge)
+      --root DIR      install/uninstall: work in a scratch tree under DIR; run no command
+      --dry-run       install/uninstall: print what would be done, change nothing
+      --node PATH     install: the Node.js (>= 20) the service runs (default: this one)
+      --purge         uninstall: also configuration, state (the sale journal), user and group
+      --force         uninstall --purge: even with unsettled payments in the journal
   -h, --help          show this text
   -v, --version       print the version
 
@@ -68,10 +83,11 @@ export async function main(argv: string[]): Promise<number> {
       return runDaemon(configPath);
     case "check-config":
       return checkConfig(configPath);
-    case "demo": {
-      const { runDemo } = await import("./demo/demo.js");
-      return runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
-    }
+    case "demo":
+      return runDemoCommand();
+    case "install":
+    case "uninstall":
+      return runInstallCommand(command, positionals.slice(1), values);
     case "cloud-sim":
       return runCloudSim(
         values.broker ?? "mqtt://127.0.0.1:1883",
@@ -97,6 +113,11 @@ function parse(argv: string[]) {
       protocol: { type: "string" },
       date: { type: "string" },
       json: { type: "boolean" },
+      root: { type: "string" },
+      "dry-run": { type: "boolean" },
+      node: { type: "string" },
+      purge: { type: "boolean" },
+      force: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -146,6 +167,14 @@ async function runDaemon(configPath: string): Promise<number> {
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, format: config.log.format });
   for (const w of loaded.warnings) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
+  const systemdLog = log.child({ component: "systemd" });
+  const supervisor = new SystemdSupervisor({
+    notifier: createNotifier({ env: process.env, log: systemdLog, clock: systemClock }),
+    env: process.env,
+    clock: systemClock,
+    log: systemdLog,
+  });
+  installTestStall(process.env, log);
   // Every component's timer is unref'd (daemon/clock.ts), and a bridge with no device present and
   // the broker unreachable holds no other handle: without this one Node would find nothing left
   // to do and exit 0, which systemd's Restart=on-failure does not restart. Held until a signal.
@@ -169,12 +198,13 @@ async function runDaemon(configPath: string): Promise<number> {
   } catch (err) {
     clearInterval(keepAlive);
     const code = isBridgeError(err) ? err.code : "PB_INTERNAL";
-    log.fatal(
-      { errCode: code, err },
-      isBridgeError(err) ? err.message : `cannot start: ${String(err)} (PB_INTERNAL)`,
-    );
+    const message = isBridgeError(err) ? err.message : `cannot start: ${String(err)} (PB_INTERNAL)`;
+    log.fatal({ errCode: code, err }, message);
+    await supervisor.failed(message);
     return exitCodeFor(err);
   }
+  // The journal is open and every lane's devices are supervised: ready, broker or not.
+  void supervisor.ready(app);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -187,17 +217,69 @@ async function runDaemon(configPath: string): Promise<number> {
         setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
         resolve(code);
       };
-      app.stop().then(
-        () => done(0),
-        (err: Error) => {
-          log.error({ errCode: "PB_INTERNAL", err: err.message }, "stop failed");
-          done(1);
-        },
-      );
+      // STOPPING=1 first: systemd must not take the shutdown for a hang (no more pings).
+      supervisor
+        .stopping()
+        .then(() => app.stop())
+        .then(
+          () => done(0),
+          (err: Error) => {
+            log.error({ errCode: "PB_INTERNAL", err: err.message }, "stop failed");
+            done(1);
+          },
+        );
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+}
+
+/** Packages only a source checkout has (devDependencies): a production install leaves them out. */
+const DEMO_PACKAGES = ["aedes", "@serialport/binding-mock", "pino-pretty"];
+
+async function runDemoCommand(): Promise<number> {
+  let demo: typeof import("./demo/demo.js");
+  try {
+    demo = await import("./demo/demo.js");
+  } catch (err) {
+    const missing = DEMO_PACKAGES.find((p) => (err as Error).message?.includes(`'${p}'`));
+    if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND" || !missing) throw err;
+    const e = new BridgeError(
+      "PB_DEMO_UNAVAILABLE",
+      `the demo is not part of a production install (${missing} is a development package): run it from a source checkout with npm ci && npm run demo`,
+    );
+    process.stderr.write(`posbridge: ${e.message}\n`);
+    return 1;
+  }
+  return demo.runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
+}
+
+async function runInstallCommand(
+  command: "install" | "uninstall",
+  extra: string[],
+  values: ReturnType<typeof parse>["values"],
+): Promise<number> {
+  if (extra.length > 0) {
+    process.stderr.write(`posbridge: ${command} takes no argument '${extra[0]}'\nTry 'posbridge --help'.\n`);
+    return 64;
+  }
+  const { runInstall, runUninstall } = await import("./cli/install.js");
+  const options = {
+    ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
+    ...(values.root !== undefined ? { root: values.root } : {}),
+    ...(values.node !== undefined ? { node: values.node } : {}),
+    dryRun: values["dry-run"] ?? false,
+    purge: values.purge ?? false,
+    force: values.force ?? false,
+  };
+  const io = { out: (line: string) => process.stdout.write(`${line}\n`) };
+  try {
+    return command === "install" ? runInstall(options, io) : runUninstall(options, io);
+  } catch (err) {
+    if (!isBridgeError(err)) throw err;
+    process.stderr.write(`posbridge ${command}: ${err.message}\n`);
+    return exitCodeFor(err);
+  }
 }
 
 /** After a stop, how long the process may take to let go of its last handles. */

@@ -2,7 +2,8 @@
 # The whole test suite, exactly what `npm test` and CI run:
 #   1. installs the Debian packages the tests need when they are missing (mosquitto, socat,
 #      protobuf-compiler for the golden vectors, libusb-1.0-0 for node-hid, faketime for the
-#      wall-clock step tests),
+#      wall-clock step tests, systemd for systemd-notify and systemd-analyze, python3 for the fake
+#      notify socket),
 #   2. makes sure a Mosquitto broker listens on 127.0.0.1:1883 (starts one if none does),
 #   3. builds (protobuf code generation + tsc), lints (biome), and runs vitest.
 set -euo pipefail
@@ -14,6 +15,10 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 ls /usr/lib/*/libusb-1.0.so.0 /lib/*/libusb-1.0.so.0 >/dev/null 2>&1 || missing+=(libusb-1.0-0)
 ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
+# systemd-notify (the daemon's notify messages) and systemd-analyze (the unit's security score);
+# python3 receives the fake notify socket's datagrams (test/support/notify-socket.ts).
+command -v systemd-notify >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${missing[*]}"
   sudo=""

@@ -160,15 +160,21 @@ function firstLine(err: unknown): string {
 /** The fix for the usual load failures; "" when the reason is not one we know. */
 export function fixHint(module: NativeModuleName, reason: string): string {
   const platform = `${process.platform}-${process.arch}, Node ${process.versions.node}`;
+  // package.json "allowScripts" denies node-hid's build script (its prebuilds load as shipped):
+  // a build from source must be allowed first.
+  const rebuild =
+    module === "node-hid"
+      ? "npm install-scripts approve node-hid && npm rebuild node-hid"
+      : `npm rebuild ${module}`;
   if (/libusb-1\.0\.so/.test(reason)) {
     return "install the libusb-1.0-0 package (Debian/Ubuntu: apt-get install libusb-1.0-0)";
   }
   if (/libudev\.so/.test(reason)) return "install the libudev1 package (apt-get install libudev1)";
   if (/GLIBC_|GLIBCXX_/.test(reason)) {
-    return `the prebuilt binary needs a newer C library than this system has (${platform}): upgrade the OS or build it with npm rebuild ${module}`;
+    return `the prebuilt binary needs a newer C library than this system has (${platform}): upgrade the OS or build it with ${rebuild}`;
   }
   if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(reason)) {
-    return `the binary was built for another Node.js version: run npm rebuild ${module}`;
+    return `the binary was built for another Node.js version: run ${rebuild}`;
   }
   if (
     /Cannot find package|Cannot find module|ERR_MODULE_NOT_FOUND/.test(reason) &&
@@ -181,7 +187,7 @@ export function fixHint(module: NativeModuleName, reason: string): string {
       reason,
     )
   ) {
-    return `no prebuilt binary for this platform (${platform}): build it with npm rebuild ${module} (needs a C++ toolchain)`;
+    return `no prebuilt binary for this platform (${platform}): build it with ${rebuild} (needs a C++ toolchain)`;
   }
   return "";
 }

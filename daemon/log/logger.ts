@@ -3,8 +3,8 @@
 // Two guards keep payment codes out of logs: redact paths compiled once at the root, and a digit
 // filter over every finished line. Neither replaces protocols/payment/mask.ts: log masked codes only.
 
+import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger } from "pino";
-import pretty from "pino-pretty";
 import type { LogConfig } from "../config/config-types.js";
 
 export type { Logger } from "pino";
@@ -17,6 +17,26 @@ export interface CreateLoggerOptions {
   format: LogConfig["format"];
   /** Defaults to stdout (fd 1, synchronous). */
   destination?: NodeJS.WritableStream | DestinationStream;
+  /** Test seam: loads pino-pretty (default: require it; null when it is not installed). */
+  loadPretty?: () => PrettyFactory | null;
+}
+
+/** The part of pino-pretty's default export used here. */
+export type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
+
+/**
+ * pino-pretty is a devDependency: a production install (`npm prune --omit=dev`, `posbridge
+ * install`) does not have it, and journald wants JSON anyway. Loaded only when pretty output is
+ * asked for; null when it is not installed.
+ */
+export function loadPinoPretty(): PrettyFactory | null {
+  try {
+    const mod = createRequire(import.meta.url)("pino-pretty") as PrettyFactory | { default: PrettyFactory };
+    return typeof mod === "function" ? mod : mod.default;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return null;
+    throw err;
+  }
 }
 
 const SECRET_KEYS = ["authCode", "auth_code", "code", "password"] as const;
@@ -43,9 +63,10 @@ export function maskLongDigits(line: string): string {
 const LONG_DIGITS = /(?<!"time":|\d)\d{12,}/g;
 
 export function createLogger(opts: CreateLoggerOptions): Logger {
-  const usePretty =
+  const wantPretty =
     opts.format === "pretty" || (opts.format === "auto" && !opts.destination && process.stdout.isTTY);
-  const stream = usePretty
+  const pretty = wantPretty ? (opts.loadPretty ?? loadPinoPretty)() : null;
+  const stream = pretty
     ? pretty({
         destination: opts.destination ?? 1,
         sync: true,
@@ -55,7 +76,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       })
     : (opts.destination ?? pino.destination({ dest: 1, sync: true }));
 
-  return pino(
+  const log = pino(
     {
       level: opts.level,
       redact: { paths: [...REDACT_PATHS], censor: REDACTED },
@@ -64,6 +85,10 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     },
     stream as DestinationStream,
   );
+  if (wantPretty && !pretty) {
+    log.info("pretty log output needs pino-pretty, which a production install leaves out: logging JSON");
+  }
+  return log;
 }
 
 /**

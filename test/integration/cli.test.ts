@@ -11,7 +11,17 @@ describe("posbridge CLI", () => {
     const d = startDaemon(["--help"]);
     expect(await d.exit).toBe(0);
     const text = d.lines.join("\n");
-    for (const cmd of ["run", "check-config", "demo", "cloud-sim", "--config", "POSBRIDGE_"])
+    for (const cmd of [
+      "run",
+      "check-config",
+      "demo",
+      "cloud-sim",
+      "install",
+      "uninstall",
+      "--purge",
+      "--config",
+      "POSBRIDGE_",
+    ])
       expect(text).toContain(cmd);
   });
 

@@ -27,8 +27,11 @@ export function assertBuilt(): void {
 
 export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
   assertBuilt();
+  // A test runner started by systemd must not lend its notify socket to the daemons it starts:
+  // only a test that passes NOTIFY_SOCKET itself gets one.
+  const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;
   const proc = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

@@ -13,6 +13,7 @@ import { systemClock } from "../../../daemon/clock.js";
 import type { CloudRpc } from "../../../daemon/cloud/rpc.js";
 import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
+import { BridgeError } from "../../../daemon/errors.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
 import type { SerialOpener } from "../../../daemon/devices/serial-binding.js";
 import { JOURNAL_FILE, Journal, readJournal } from "../../../daemon/journal/journal.js";
@@ -280,16 +281,38 @@ describe("a lane whose journal cannot be written", () => {
     expect(r.journal.attemptsOf("lane1", "ORD41")[0]).toMatchObject({ phase: "paid" });
   });
 
-  it("a record the journal refuses for its content (not the storage) is dropped: the lane is not stopped", async () => {
+  it("a reason code with a long digit run is kept masked: the journal takes it and the sale ends", async () => {
     const r = rig();
     rigs.push(r);
     await started(r);
     await openSale(r, "51", "ORD51", 100, WECHAT);
-    // A reason code of 12+ digits passes the wire guards but not the journal's digit-run rule.
+    // A reason code of 12+ digits passes the wire guards; it could be a code, so it is masked.
     r.result({ status: "FAILED", amountFen: 100, reasonCode: "123456789012345", rescanAllowed: false });
+    expect(await rs(r, "51")).toMatchObject({ status: "CANCELLED" });
+    expect(r.journal.attemptsOf("lane1", "ORD51")[0]?.reasonCode).toBe("…2345");
+    expect(r.journal.health()).toBeNull();
+  });
+
+  it("a record the journal refuses for its content (a bug, not the storage) is dropped: the lane is not stopped", async () => {
+    const r = rig();
+    rigs.push(r);
+    await started(r);
+    await openSale(r, "53", "ORD53", 100, WECHAT);
+    const write = r.journal.write.bind(r.journal);
+    let refuseNext = true;
+    r.journal.write = (record) => {
+      if (refuseNext) {
+        refuseNext = false;
+        throw new BridgeError("PB_JOURNAL_WRITE", "journal record refused: attempt.reasonCode must …", {
+          context: { refused: true },
+        });
+      }
+      write(record);
+    };
+    r.result({ status: "FAILED", amountFen: 100, reasonCode: "SYSTEMERROR", rescanAllowed: false });
     expect(r.lane.details()).toMatchObject({ journalOk: true, heldInputs: 0, state: "SUBMITTED" });
     expect(r.journal.health()).toBeNull();
-    r.register.request({ type: "cancel", seq: "52", orderRef: "ORD51" });
+    r.register.request({ type: "cancel", seq: "54", orderRef: "ORD53" });
     await expect.poll(() => r.sent.filter((c) => c.type === "cancel").length).toBe(1);
   });
 

@@ -1,7 +1,13 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { BridgeError } from "../../../daemon/errors.js";
-import { createLogger, deviceLogger, laneLogger, maskLongDigits } from "../../../daemon/log/logger.js";
+import {
+  createLogger,
+  deviceLogger,
+  laneLogger,
+  loadPinoPretty,
+  maskLongDigits,
+} from "../../../daemon/log/logger.js";
 
 const CODE = "134567890123456789"; // 18 digits, a WeChat-shaped payment code
 
@@ -94,6 +100,29 @@ describe("createLogger", () => {
     expect(text).toContain("pretty …6789");
     expect(text).not.toContain(CODE);
     expect(() => JSON.parse(out.lines[0] ?? "")).toThrow();
+  });
+});
+
+describe("createLogger without pino-pretty (a production install)", () => {
+  it("logs JSON, with one line saying why, when pretty output is asked for", () => {
+    const out = sink();
+    const log = createLogger({
+      level: "info",
+      format: "pretty",
+      destination: out.stream,
+      loadPretty: () => null,
+    });
+    log.info({ authCode: CODE }, "after");
+    const [note, after] = out.records();
+    expect(note?.msg).toBe(
+      "pretty log output needs pino-pretty, which a production install leaves out: logging JSON",
+    );
+    expect(after).toMatchObject({ msg: "after", authCode: "[REDACTED]" });
+    expect(out.lines).toHaveLength(2);
+  });
+
+  it("finds pino-pretty in a checkout", () => {
+    expect(typeof loadPinoPretty()).toBe("function");
   });
 });
 

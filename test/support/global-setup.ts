@@ -1,0 +1,27 @@
+// Runs once before any test file (vitest globalSetup), so `npm run test:unit` works on a fresh
+// clone (`npm ci` and nothing else): the code imports `#proto`, which resolves to
+// build/gen/posbridge.js (package.json "imports", generated from proto/, never committed), and a
+// few unit tests run the built CLI (build/daemon). Whatever of the build is missing is made here
+// (`npm run build`: the protobuf generation, then tsc). A build that exists is left alone: after a
+// code change, `npm run build` (npm test runs it) is still what refreshes it.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+export default function setup(): void {
+  const root = new URL("../..", import.meta.url).pathname;
+  const run = (what: string, args: string[]) => {
+    console.log(`test setup: ${what}`);
+    execFileSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+  };
+  if (!existsSync(join(root, "build/gen/posbridge.js"))) {
+    run("build/gen is missing: generating the protobuf code", [join(root, "scripts/gen-proto.mjs")]);
+  }
+  if (!existsSync(join(root, "build/daemon/main.js"))) {
+    run("build/daemon is missing: compiling (tsc)", [
+      join(root, "node_modules/typescript/bin/tsc"),
+      "-p",
+      join(root, "tsconfig.json"),
+    ]);
+  }
+}
