@@ -97,7 +97,16 @@ export function brokerProblem(
 
 /** An 'error' from mqtt.js, or an exception thrown while connecting, as a link problem. */
 export function classifyLinkError(err: unknown, protocolVersion: 4 | 5): LinkProblem {
-  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const e = err as
+    | { code?: unknown; message?: unknown; address?: unknown; port?: unknown; hostname?: unknown }
+    | undefined;
+  // Where it failed, as Node's network errors say it: the technician checks that host and port.
+  const where =
+    typeof e?.address === "string"
+      ? `${e.address}${typeof e.port === "number" ? `:${e.port}` : ""}`
+      : typeof e?.hostname === "string"
+        ? e.hostname
+        : "";
   const code = e?.code;
   const message = typeof e?.message === "string" ? e.message : String(err);
   // mqtt.js puts the CONNACK reason code on the error as a number (ErrorWithReasonCode).
@@ -118,7 +127,12 @@ export function classifyLinkError(err: unknown, protocolVersion: 4 | 5): LinkPro
       return { code: "PB_MQTT_TLS", reason: `TLS: ${message} (${code})`, fix: CA_FIX, pace: "backoff" };
     const net = NETWORK_CODES[code];
     if (net)
-      return { code: "PB_MQTT_CONNECT", reason: `${net} (${code})`, fix: NETWORK_FIX, pace: "backoff" };
+      return {
+        code: "PB_MQTT_CONNECT",
+        reason: where ? `${net}: ${where} (${code})` : `${net} (${code})`,
+        fix: NETWORK_FIX,
+        pace: "backoff",
+      };
     return { code: "PB_MQTT_CONNECT", reason: `${message} (${code})`, fix: NETWORK_FIX, pace: "backoff" };
   }
   if (/TLS not authorized/i.test(message))

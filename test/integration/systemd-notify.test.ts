@@ -56,7 +56,7 @@ lanes:
   it("sends READY=1 once started, without waiting for the unreachable broker", async () => {
     await expect.poll(() => notify.with("READY").length, { timeout: 10_000 }).toBe(1);
     const ready = notify.with("READY")[0];
-    expect(ready?.fields.STATUS).toMatch(/^broker unreachable/);
+    expect(ready?.fields.STATUS).toMatch(/^broker (connecting|unreachable)/);
     // After the journal opened and the lanes started, never before.
     const started = await daemon.waitForLog((e) => e.msg === "posbridge started");
     expect(started).toBeDefined();
@@ -65,15 +65,12 @@ lanes:
   });
 
   it("says in STATUS= what is wrong: the broker's refusal and the absent scanner", async () => {
+    // Once the register's pty is open only the broker and the scanner are wrong, and it says so.
     await expect
-      .poll(() => notify.with("STATUS").map((m) => m.fields.STATUS), { timeout: 10_000 })
-      .toContainEqual(
-        expect.stringMatching(
-          /broker unreachable: connect ECONNREFUSED 127\.0\.0\.1:1.*lane-1 scanner absent/,
-        ),
+      .poll(() => notify.with("STATUS").at(-1)?.fields.STATUS, { timeout: 10_000 })
+      .toMatch(
+        /^broker unreachable: nothing listens on the broker's port: 127\.0\.0\.1:1 \(ECONNREFUSED\); lane-1 scanner absent$/,
       );
-    const last = notify.with("STATUS").at(-1)?.fields.STATUS ?? "";
-    expect(last).not.toContain("register link"); // the register's pty is there
   });
 
   it("pings the watchdog every WATCHDOG_USEC/2", async () => {

@@ -45,6 +45,20 @@ describe("classifyLinkError", () => {
       code: "PB_MQTT_CONNECT",
       reason: "nothing listens on the broker's port (ECONNREFUSED)",
     });
+    // Node's network errors say where: the technician checks that host and port.
+    const refused = Object.assign(err("connect ECONNREFUSED 10.0.0.5:8883", "ECONNREFUSED"), {
+      address: "10.0.0.5",
+      port: 8883,
+    });
+    expect(classifyLinkError(refused, 5).reason).toBe(
+      "nothing listens on the broker's port: 10.0.0.5:8883 (ECONNREFUSED)",
+    );
+    const dns = Object.assign(err("getaddrinfo ENOTFOUND broker.example", "ENOTFOUND"), {
+      hostname: "broker.example",
+    });
+    expect(classifyLinkError(dns, 5).reason).toBe(
+      "the broker's host name does not resolve: broker.example (ENOTFOUND)",
+    );
     expect(classifyLinkError(err("getaddrinfo ENOTFOUND x", "ENOTFOUND"), 5).reason).toContain(
       "does not resolve",
     );
