@@ -7,16 +7,10 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeEvent } from "../../daemon/cloud/proto-codec.js";
-import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
-import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
-import { createPtyPair, type PtyPair } from "../support/pty-pair.js";
+import { type BridgeRig, startBridgeRig, TEST_BROKER } from "../support/bridge-rig.js";
 import { paymentResult, type ScriptedCloud, startScriptedCloud } from "../support/scripted-cloud.js";
-import { openSerialEnd, type SerialEnd } from "../support/serial-end.js";
 
-const BROKER = process.env.PB_TEST_BROKER ?? "mqtt://127.0.0.1:1883";
 const HOUR = 3_600_000;
 const LIBFAKETIME = [
   ...readdirSync("/usr/lib").map((arch) => `/usr/lib/${arch}/faketime/libfaketime.so.1`),
@@ -24,21 +18,10 @@ const LIBFAKETIME = [
 ].find((p) => existsSync(p));
 
 describe("NTP steps of an hour move no query and no reversal (the daemon under libfaketime)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "posbridge-clock-"));
-  const run = Math.random().toString(36).slice(2, 8);
-  const prefix = `pbclock-${run}/v1`;
-  const offsetFile = join(dir, "faketime");
-  let daemon: DaemonProcess;
-  let regPty: PtyPair;
-  let scanPty: PtyPair;
-  let reg: SerialEnd;
-  let scanner: SerialEnd;
-  let register: VirtualRegister;
+  const offsetFile = join(mkdtempSync(join(tmpdir(), "posbridge-faketime-")), "offset");
+  let rig: BridgeRig;
   let cloud: ScriptedCloud;
-  let watcher: mqtt.MqttClient;
-  const events: { kind: string; detail: string }[] = [];
   let offsetMs = 0;
-  let seq = 10;
   let code = 10;
 
   /** Steps the daemon's wall clock to `ms` from real time (libfaketime reads the file on every call). */
@@ -51,53 +34,29 @@ describe("NTP steps of an hour move no query and no reversal (the daemon under l
     if (!LIBFAKETIME)
       throw new Error("libfaketime is missing: install the Debian package faketime (npm test does)");
     setOffset(0);
-    regPty = await createPtyPair(dir, "register");
-    scanPty = await createPtyPair(dir, "scanner");
-    cloud = await startScriptedCloud(BROKER, prefix);
+    rig = await startBridgeRig({
+      name: "clock",
+      logLevel: "info",
+      extraConfig:
+        "sale: { firstQueryMs: 1000, queryIntervalMs: 1000, reverseAfterMs: 5000, reverseRetryMs: 1000 }",
+      env: {
+        LD_PRELOAD: LIBFAKETIME,
+        FAKETIME_TIMESTAMP_FILE: offsetFile,
+        FAKETIME_NO_CACHE: "1",
+        // Only the wall clock is faked: CLOCK_MONOTONIC (Node's timers, process.hrtime) runs on.
+        FAKETIME_DONT_FAKE_MONOTONIC: "1",
+      },
+    });
+    cloud = await startScriptedCloud(TEST_BROKER, rig.prefix);
     // The pay request and the queries go unanswered (a lost answer); a reversal is confirmed.
     cloud.setPolicy((r) =>
       r.request.command.type === "cancel" ? paymentResult({ status: "CANCELLED" }) : undefined,
     );
-    watcher = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
-    watcher.on("message", (_t, payload) => {
-      const e = decodeEvent(new Uint8Array(payload));
-      if (e.ok) events.push(e.value);
-    });
-    await watcher.subscribeAsync(`${prefix}/CLK/PC1/event`, { qos: 1 });
-    const configPath = join(dir, "posbridge.yaml");
-    writeFileSync(
-      configPath,
-      `store: CLK
-bridge: PC1
-stateDir: ${join(dir, "state")}
-log: { level: info, format: json }
-mqtt: { url: "${BROKER}", topicPrefix: "${prefix}", reconnectMinMs: 100, reconnectMaxMs: 1000 }
-sale: { firstQueryMs: 1000, queryIntervalMs: 1000, reverseAfterMs: 5000, reverseRetryMs: 1000 }
-lanes:
-  - id: lane1
-    terminal: { path: ${regPty.daemonPath}, profile: ecr }
-    scanner: { path: ${scanPty.daemonPath}, type: serial, suffix: CR }
-`,
-    );
-    daemon = startDaemon(["run", "--config", configPath], {
-      LD_PRELOAD: LIBFAKETIME,
-      FAKETIME_TIMESTAMP_FILE: offsetFile,
-      FAKETIME_NO_CACHE: "1",
-      // Only the wall clock is faked: CLOCK_MONOTONIC (Node's timers, process.hrtime) runs on.
-      FAKETIME_DONT_FAKE_MONOTONIC: "1",
-    });
-    await daemon.waitForLog((e) => e.msg === "broker connected");
-    await daemon.waitForLog((e) => e.msg === "device opened" && e.device === "scanner");
-    reg = await openSerialEnd(regPty.testPath);
-    scanner = await openSerialEnd(scanPty.testPath);
-    register = new VirtualRegister((b) => void reg.write(b));
-    reg.onData((b) => register.receive(b));
   });
 
   afterAll(async () => {
-    await daemon?.stop();
-    await Promise.all([reg?.close(), scanner?.close()]);
-    await Promise.all([regPty?.close(), scanPty?.close(), cloud?.stop(), watcher?.endAsync()]);
+    await rig?.stop();
+    await cloud?.stop();
   });
 
   type When = "beforeSale" | "afterPay" | "afterSecondQuery";
@@ -113,12 +72,12 @@ lanes:
       // The daemon has seen the step (its clock watch checks every second) before the sale starts.
       await expect.poll(stepLines, { timeout: 5_000 }).toBe(before + 1);
     }
-    const sa = String(seq++);
-    const mark = register.answers.length;
-    register.request({ type: "sale", seq: sa, orderRef: `CLK${sa}`, amountFen: 100 });
-    await register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN", 5_000, mark);
+    const sa = rig.nextSeq();
+    const mark = rig.register.answers.length;
+    rig.register.request({ type: "sale", seq: sa, orderRef: `CLK${sa}`, amountFen: 100 });
+    await rig.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN", 5_000, mark);
     const seenBefore = cloud.seen.length;
-    await scanner.write(`13456789012345${String(code++).padStart(4, "0")}\r`);
+    await rig.scanner.write(`13456789012345${String(code++).padStart(4, "0")}\r`);
     await expect
       .poll(() => cloud.seen.slice(seenBefore).some((s) => s.request.command.type === "pay"))
       .toBe(true);
@@ -134,11 +93,11 @@ lanes:
         .toBe(2);
       setOffset(offsetMs + step);
     }
-    const rs = await register.result(sa, 15_000, mark);
+    const rs = await rig.register.result(sa, 15_000, mark);
     const timeline = cloud.of(attemptId).map((s) => ({ kind: s.request.command.type, ms: s.at - pay.at }));
     return { rs, timeline, pay };
   }
-  const stepLines = () => daemon.lines.filter((l) => l.includes('"wall clock stepped')).length;
+  const stepLines = () => rig.daemon.lines.filter((l) => l.includes('"wall clock stepped')).length;
 
   /** Queries 1, 2, 3 and 4 s after the pay request, the reversal at 5 s (±0.45 s of scheduling). */
   function expectSchedule(timeline: { kind: string; ms: number }[]) {
@@ -192,11 +151,11 @@ lanes:
 
   it("each step was logged and raised as a clock_jump event; the daemon is still up", async () => {
     expect(stepLines()).toBe(5);
-    await expect.poll(() => events.filter((e) => e.kind === "clock_jump").length).toBe(5);
-    expect(events.find((e) => e.kind === "clock_jump")?.detail).toMatch(
+    await expect.poll(() => rig.events.filter((e) => e.kind === "clock_jump").length).toBe(5);
+    expect(rig.events.find((e) => e.kind === "clock_jump")?.detail).toMatch(
       /^wall clock stepped \+3600\.0 s to /,
     );
-    expect(daemon.proc.exitCode).toBeNull();
-    expect(daemon.lines.join("\n")).not.toMatch(/1345678901234\d{5}/);
+    expect(rig.daemon.proc.exitCode).toBeNull();
+    expect(rig.daemon.lines.join("\n")).not.toMatch(/1345678901234\d{5}/);
   });
 });

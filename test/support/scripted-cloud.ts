@@ -26,6 +26,8 @@ export interface ScriptedCloud {
   seen: SeenRequest[];
   /** Requests of one attempt, in arrival order. */
   of(attemptId: string): SeenRequest[];
+  /** Pay requests for an order, in arrival order. */
+  pays(orderRef: string): SeenRequest[];
   setPolicy(policy: CloudPolicy): void;
   /** Publishes a result for `attemptId` to the bridge whose req topic was `reqTopic`, unasked. */
   send(reqTopic: string, attemptId: string, result: PaymentResult, requestId?: string): Promise<void>;
@@ -59,6 +61,8 @@ export async function startScriptedCloud(brokerUrl: string, prefix: string): Pro
   return {
     seen,
     of: (attemptId) => seen.filter((s) => s.request.command.attemptId === attemptId),
+    pays: (orderRef) =>
+      seen.filter((s) => s.request.command.type === "pay" && s.request.command.orderRef === orderRef),
     setPolicy: (p) => {
       policy = p;
     },
