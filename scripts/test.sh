@@ -14,7 +14,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 ls /usr/lib/*/libusb-1.0.so.0 /lib/*/libusb-1.0.so.0 >/dev/null 2>&1 || missing+=(libusb-1.0-0)
-ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
+compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null || [ -e /usr/lib/faketime/libfaketime.so.1 ] || missing+=(faketime)
 # systemd-notify (the daemon's notify messages) and systemd-analyze (the unit's security score);
 # python3 receives the fake notify socket's datagrams (test/support/notify-socket.ts).
 command -v systemd-notify >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)

@@ -213,9 +213,8 @@ function shellWords(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
+/** The version first (the most basic problem), then whether the service can see that node at all. */
 function checkNode(nodePath: string): string {
-  const where = nodeLocationProblem(nodePath);
-  if (where) throw new BridgeError("PB_INSTALL_NODE", `${where}. ${NODE_HINT}`);
   let found: string;
   if (nodePath === process.execPath) {
     found = process.versions.node;
@@ -235,6 +234,8 @@ function checkNode(nodePath: string): string {
       `posbridge needs Node.js 20 or later; ${nodePath} is ${found}. ${NODE_HINT}`,
     );
   }
+  const where = nodeLocationProblem(nodePath);
+  if (where) throw new BridgeError("PB_INSTALL_NODE", `${where}. ${NODE_HINT}`);
   return found;
 }
 

@@ -309,16 +309,14 @@ describe("the Node.js the service will run", () => {
     expect(r.out).toContain("PB_INSTALL_NODE");
   });
 
-  it("refuses a Node.js the sandbox hides (nvm in a home directory)", () => {
-    const r = cli([
-      "install",
-      "--root",
-      mkdtempSync(join(tmpdir(), "posbridge-nvm-")),
-      "--node",
-      "/home/it/.nvm/versions/node/v20.11.1/bin/node",
-    ]);
+  it("refuses a Node.js 20 the sandbox hides (under /tmp or a home directory, where nvm puts it)", () => {
+    const hidden = mkdtempSync(join(tmpdir(), "posbridge-hidden-node-"));
+    const fake = join(hidden, "node");
+    writeFileSync(fake, "#!/bin/sh\necho 20.11.1\n");
+    chmodSync(fake, 0o755);
+    const r = cli(["install", "--root", mkdtempSync(join(tmpdir(), "posbridge-nvm-")), "--node", fake]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("ProtectHome=yes");
+    expect(r.out).toContain("which the service cannot see (ProtectHome=yes, PrivateTmp=yes");
   });
 });
 
