@@ -1,0 +1,778 @@
+// The register conformance check as a pure machine: it plays the terminal's side of
+// docs/terminal-protocol.md toward a register, step by step (steps.ts), fed the register's bytes,
+// timer ticks and the operator's answers, and returns what to write, when to tick next, what to
+// tell the operator and each check with its rule and bytes. No I/O, no clock: the runner in
+// daemon/conformance/ does those. It answers as the bridge does wherever a step does not say
+// otherwise (ACK at once, NAK a bad frame, RS 40 for a request it cannot read, EC and QY at any
+// time), so a register sees the bridge, with a probe here and there.
+import { bytesEqual, fromUtf8, toHex } from "../core/bytes.js";
+import { ACK, DEFAULT_MAX_DATA_LENGTH, ENQ, FS, NAK } from "../ecr/constants.js";
+import { decodeEcrRequest, encodeEcrAnswer, type TextEncode } from "../ecr/messages.js";
+import { utf8 } from "../core/bytes.js";
+import {
+  decodeLineRequest,
+  DEFAULT_MAX_LINE_LENGTH,
+  encodeLineAnswer,
+  lineTooLongMessage,
+} from "../pos/line-codec.js";
+import type { PosAnswer } from "../pos/pos-messages.js";
+import type {
+  Check,
+  ConformanceEffect,
+  ConformanceInput,
+  ConformanceProfile,
+  ConformanceScriptName,
+  OperatorAction,
+  QuestionCheck,
+  StepResult,
+} from "./conformance-types.js";
+import { EcrSegmenter, type SegmentEvent } from "./ecr-segmenter.js";
+import { EcrSender, type SendProbe } from "./ecr-sender.js";
+import { type LineEvent, LineSegmenter } from "./line-segmenter.js";
+import { RULES, type RuleId } from "./rules.js";
+import {
+  GRACE_MS,
+  type Incoming,
+  RunIncomplete,
+  type Script,
+  type ScriptContext,
+  type ScriptEvent,
+  StepFailed,
+  type Wait,
+} from "./script-context.js";
+import { SimLedger } from "./sim-ledger.js";
+import { type StepDef, scriptSteps } from "./steps.js";
+
+export interface ConformanceOptions {
+  profile?: ConformanceProfile;
+  script?: ConformanceScriptName;
+  /** Only these steps (steps.ts ids), in script order. */
+  steps?: readonly string[];
+  /** The ACK timeout the register is held to, and the terminal's own; 100..10000, default 1000. */
+  ackTimeoutMs?: number;
+  /** How long the operator has for each action on the register; ≥ 1000, default 120000. */
+  operatorTimeoutMs?: number;
+  /** Largest amount accepted, fen; default the bridge's default (10 000 000). */
+  maxAmountFen?: number;
+  /** Largest DATA accepted, bytes; default 1024 as the bridge. */
+  maxDataLength?: number;
+  /** Text fields of the answers to bytes: UTF-8 by default, GB18030 as the runner provides. */
+  encodeText?: TextEncode;
+}
+
+/**
+ * Silence inside a frame after which it is abandoned: the bridge's own value
+ * (daemon/devices/terminal-port.ts STALE_FRAME_MS).
+ */
+export const STALE_FRAME_MS = 300;
+/** A `line` register writes a request at once; a line still open after this has lost its LF. */
+const LINE_QUIET_MS = 1000;
+const VERB_CODES: Readonly<Record<string, string>> = {
+  SALE: "SA",
+  QUERY: "QY",
+  CANCEL: "CA",
+  REFUND: "RF",
+  ECHO: "EC",
+};
+const DECODE_RULES: Readonly<Record<string, RuleId>> = {
+  PB_MSG_ENCODING: "data-encoding",
+  PB_MSG_CODE: "data-code",
+  PB_MSG_SEQ: "data-seq",
+  PB_MSG_FIELDS: "data-fields",
+  PB_MSG_REF: "data-ref",
+  PB_MSG_AMOUNT: "data-amount",
+};
+
+/** Readable DATA: FS shown as <FS>, control bytes as <hex>. */
+export function readable(data: Uint8Array): string {
+  const text = fromUtf8(data);
+  if (text === undefined) return `(not UTF-8) ${toHex(data)}`;
+  return text.replace(/[\u0000-\u001f]/g, (ch) =>
+    ch.charCodeAt(0) === FS ? "<FS>" : `<${ch.charCodeAt(0).toString(16).padStart(2, "0")}>`,
+  );
+}
+
+function describe(bytes: Uint8Array): string {
+  if (bytes.length === 1 && bytes[0] === ACK) return "ACK";
+  if (bytes.length === 1 && bytes[0] === NAK) return "NAK";
+  if (bytes.length === 1 && bytes[0] === ENQ) return "ENQ";
+  if (bytes.length >= 5 && bytes[0] === 0x02) return readable(bytes.subarray(3, bytes.length - 2));
+  return readable(bytes);
+}
+
+/** Why a request's fields did not split right, when FS is the likely cause. */
+function fsHint(data: Uint8Array): string {
+  if (!data.includes(FS)) {
+    const text = fromUtf8(data) ?? "";
+    return /[|, ;\t]/.test(text) ? " (fields must be separated by FS, byte 1C)" : "";
+  }
+  if (data[data.length - 1] === FS) return " (DATA ends with FS: FS goes between fields, not after the last)";
+  if (data[0] === FS) return " (DATA starts with FS: the message code comes first)";
+  for (let i = 1; i < data.length; i++)
+    if (data[i] === FS && data[i - 1] === FS) return " (two FS in a row make an empty field)";
+  return "";
+}
+
+function orderRefOf(inc: Incoming): string | undefined {
+  if (inc.type === "badRequest") return inc.orderRef;
+  return "orderRef" in inc.request ? inc.request.orderRef : undefined;
+}
+
+export class RegisterConformance implements ScriptContext {
+  readonly profile: ConformanceProfile;
+  readonly full: boolean;
+  readonly ackTimeoutMs: number;
+  readonly operatorTimeoutMs: number;
+  readonly ledger = new SimLedger();
+  private readonly steps: StepDef[];
+  private readonly maxAmountFen: number;
+  private readonly encodeText: TextEncode;
+  private readonly segmenter: EcrSegmenter;
+  private readonly lines = new LineSegmenter();
+  private readonly sender: EcrSender | null;
+
+  private clock = 0;
+  private out: ConformanceEffect[] = [];
+  private armedAt: number | null = null;
+  private state: "new" | "running" | "finishing" | "done" = "new";
+  private incomplete = false;
+
+  private stepIndex = -1;
+  private gen: Script | null = null;
+  private wait: Wait | null = null;
+  private resuming = false;
+  private waitBadFrames = 0;
+  /** The frame last handed to the step, which ack()/nak() answer. */
+  private current: Incoming | null = null;
+  private inbox: Incoming[] = [];
+  private holds: { code: string; orderRef: string }[] = [];
+
+  private lastRxAt = 0;
+  private lastDelivered: { data: Uint8Array; at: number } | null = null;
+  private lastChecked: Uint8Array | null = null;
+  private sendIds = 0;
+  private readonly sent = new Map<number, boolean>();
+  private questions = 0;
+  private readonly replies = new Map<string, boolean | null>();
+  private trades = 0;
+
+  private passed = 0;
+  private deviations = 0;
+  private unchecked = 0;
+  private readonly results: { id: string; result: StepResult }[] = [];
+  private stepDeviations = 0;
+  private readonly stepKeys = new Set<string>();
+  /** Deviations reported once per step and repeated since: key → the first message and a count. */
+  private readonly repeats = new Map<string, { message: string; count: number }>();
+  private acks = { count: 0, slowest: 0 };
+
+  constructor(opts: ConformanceOptions = {}) {
+    const {
+      profile = "ecr",
+      script = "quick",
+      ackTimeoutMs = 1000,
+      operatorTimeoutMs = 120_000,
+      maxAmountFen = 10_000_000,
+      maxDataLength = DEFAULT_MAX_DATA_LENGTH,
+      encodeText = utf8,
+    } = opts;
+    if (profile !== "ecr" && profile !== "line")
+      throw new TypeError(`profile must be ecr or line, got ${profile}`);
+    if (script !== "quick" && script !== "full")
+      throw new TypeError(`script must be quick or full, got ${script}`);
+    if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs < 100 || ackTimeoutMs > 10_000)
+      throw new TypeError(`ackTimeoutMs must be an integer 100..10000, got ${ackTimeoutMs}`);
+    if (!Number.isInteger(operatorTimeoutMs) || operatorTimeoutMs < 1000)
+      throw new TypeError(`operatorTimeoutMs must be an integer of at least 1000, got ${operatorTimeoutMs}`);
+    if (!Number.isSafeInteger(maxAmountFen) || maxAmountFen < 1)
+      throw new TypeError(`maxAmountFen must be a positive safe integer, got ${maxAmountFen}`);
+    this.profile = profile;
+    this.full = script === "full";
+    this.ackTimeoutMs = ackTimeoutMs;
+    this.operatorTimeoutMs = operatorTimeoutMs;
+    this.maxAmountFen = maxAmountFen;
+    this.encodeText = encodeText;
+    this.steps = scriptSteps(this.full, opts.steps);
+    this.segmenter = new EcrSegmenter({ maxDataLength });
+    this.sender =
+      profile === "ecr"
+        ? new EcrSender(ackTimeoutMs, {
+            write: (bytes) => this.write(bytes),
+            pass: (rule, message, bytes) => this.pass(rule, message, bytes),
+            fail: (rule, message, o) => this.fail(rule, message, o),
+            done: (id, ok) => this.onSent(id, ok),
+            acked: (ms) => {
+              this.acks.count++;
+              this.acks.slowest = Math.max(this.acks.slowest, ms);
+            },
+          })
+        : null;
+  }
+
+  get finished(): boolean {
+    return this.state === "done";
+  }
+
+  /** The steps this run plays, for the runner's banner. */
+  get stepIds(): string[] {
+    return this.steps.map((s) => s.id);
+  }
+
+  start(now: number): ConformanceEffect[] {
+    return this.batch(now, () => {
+      if (this.state !== "new") return;
+      this.state = "running";
+      this.startStep(0);
+    });
+  }
+
+  feed(input: ConformanceInput, now: number): ConformanceEffect[] {
+    return this.batch(now, () => {
+      if (this.state === "new" || this.state === "done") return;
+      switch (input.type) {
+        case "bytes":
+          this.onBytes(input.bytes);
+          break;
+        case "tick":
+          this.onTick();
+          break;
+        case "reply":
+          this.onReply(input.id, input.yes);
+          break;
+      }
+      this.checkFinished();
+    });
+  }
+
+  // ---- ScriptContext: what a step may do --------------------------------------------------
+
+  now(): number {
+    return this.clock;
+  }
+
+  prompt(text: string, action: OperatorAction): void {
+    this.out.push({ type: "prompt", step: this.stepId, text, action });
+  }
+
+  ask(text: string, check: QuestionCheck): string {
+    const id = `q${++this.questions}`;
+    this.out.push({ type: "question", step: this.stepId, id, text, check });
+    return id;
+  }
+
+  pass(rule: RuleId, message: string, bytes?: Uint8Array): void {
+    this.passed++;
+    this.out.push({ type: "check", check: this.check(true, rule, message, bytes) });
+  }
+
+  fail(
+    rule: RuleId,
+    message: string,
+    opts: { bytes?: Uint8Array; expected?: Uint8Array; key?: string } = {},
+  ): void {
+    const key = opts.key === undefined ? undefined : `${rule}:${opts.key}`;
+    if (key !== undefined && this.stepKeys.has(key)) {
+      const seen = this.repeats.get(key);
+      this.repeats.set(key, { message, count: (seen?.count ?? 0) + 1 });
+      return;
+    }
+    if (key !== undefined) this.stepKeys.add(key);
+    this.stepKeys.add(rule);
+    this.deviations++;
+    this.stepDeviations++;
+    this.out.push({ type: "check", check: this.check(false, rule, message, opts.bytes, opts.expected) });
+  }
+
+  note(text: string): void {
+    this.out.push({ type: "note", step: this.stepId, text });
+  }
+
+  ack(): void {
+    if (this.profile !== "ecr") return;
+    this.write(Uint8Array.of(ACK));
+    if (this.current) this.lastDelivered = { data: this.current.data, at: this.clock };
+  }
+
+  nak(): void {
+    if (this.profile === "ecr") this.write(Uint8Array.of(NAK));
+  }
+
+  transmit(answer: PosAnswer, probe?: SendProbe): number {
+    const id = ++this.sendIds;
+    if (this.sender) {
+      this.sender.send(id, encodeEcrAnswer(answer, this.encodeText), probe, this.clock);
+    } else {
+      this.write(this.encodeText(encodeLineAnswer(answer)));
+      this.sent.set(id, true);
+    }
+    return id;
+  }
+
+  hold(code: string, orderRef: string): void {
+    this.holds.push({ code, orderRef });
+  }
+
+  route(inc: Incoming): void {
+    if (inc.type === "badRequest") {
+      this.transmit({
+        type: "result",
+        seq: inc.seq,
+        orderRef: inc.orderRef,
+        status: "REJECTED",
+        amountFen: null,
+        scheme: null,
+        channelTradeNo: "",
+        text: inc.message,
+      });
+      return;
+    }
+    const a = this.ledger.answer(inc.request);
+    this.transmit(a.answer);
+    if (a.note) this.note(a.note);
+    if (a.deviation) this.fail(a.deviation.rule, a.deviation.message, { bytes: inc.bytes });
+  }
+
+  tradeNo(): string {
+    return `4200${String(++this.trades).padStart(24, "0")}`;
+  }
+
+  // ---- the run ---------------------------------------------------------------------------
+
+  private get stepId(): string {
+    return this.steps[this.stepIndex]?.id ?? "end";
+  }
+
+  private batch(now: number, fn: () => void): ConformanceEffect[] {
+    this.clock = now;
+    this.out = [];
+    fn();
+    this.rearm();
+    return this.out;
+  }
+
+  private check(
+    ok: boolean,
+    rule: RuleId,
+    message: string,
+    bytes?: Uint8Array,
+    expected?: Uint8Array,
+  ): Check {
+    return {
+      ok,
+      rule,
+      section: RULES[rule].section,
+      step: this.stepId,
+      message,
+      ...(bytes ? { bytes: toHex(bytes) } : {}),
+      ...(expected ? { expected: toHex(expected) } : {}),
+    };
+  }
+
+  private write(bytes: Uint8Array): void {
+    const shown = this.profile === "ecr" ? describe(bytes) : readable(bytes);
+    this.out.push({ type: "wire", direction: "out", hex: toHex(bytes), text: shown });
+    this.out.push({ type: "write", bytes });
+  }
+
+  private startStep(index: number): void {
+    this.stepIndex = index;
+    const def = this.steps[index];
+    if (!def) {
+      this.finish();
+      return;
+    }
+    this.stepDeviations = 0;
+    this.stepKeys.clear();
+    this.repeats.clear();
+    this.acks = { count: 0, slowest: 0 };
+    this.out.push({
+      type: "step",
+      step: {
+        id: def.id,
+        index: index + 1,
+        of: this.steps.length,
+        title: def.title,
+        about: def.about({ full: this.full, ecr: this.profile === "ecr" }),
+      },
+    });
+    this.gen = def.run(this);
+    this.resume(undefined);
+  }
+
+  /** Runs the step until it waits for something that has not happened yet. */
+  private resume(ev: ScriptEvent | undefined): void {
+    const gen = this.gen;
+    if (!gen) return;
+    this.wait = null;
+    this.resuming = true;
+    try {
+      let r = gen.next(ev as ScriptEvent);
+      while (!r.done) {
+        const ready = this.satisfied(r.value);
+        if (ready === undefined) {
+          this.wait = r.value;
+          this.waitBadFrames = 0;
+          return;
+        }
+        r = gen.next(ready);
+      }
+    } catch (err) {
+      this.resuming = false;
+      this.endStep(err);
+      return;
+    } finally {
+      this.resuming = false;
+    }
+    this.endStep(null);
+  }
+
+  /** What a wait gets at once, when it has already happened. */
+  private satisfied(w: Wait): ScriptEvent | undefined {
+    switch (w.kind) {
+      case "sent": {
+        const ok = this.sent.get(w.id);
+        return ok === undefined ? undefined : { type: "sent", ok };
+      }
+      case "reply": {
+        if (!this.replies.has(w.id)) return undefined;
+        return { type: "reply", yes: this.replies.get(w.id) ?? null };
+      }
+      case "request": {
+        const i = this.inbox.findIndex((inc) => this.accepts(w, inc));
+        if (i < 0) return undefined;
+        return this.inbox.splice(i, 1)[0];
+      }
+      case "frame":
+        return undefined;
+    }
+  }
+
+  private accepts(w: Extract<Wait, { kind: "request" }>, inc: Incoming): boolean {
+    return w.codes.includes(inc.code) && (w.orderRef === undefined || orderRefOf(inc) === w.orderRef);
+  }
+
+  private endStep(err: unknown): void {
+    const def = this.steps[this.stepIndex] as StepDef;
+    this.gen = null;
+    this.wait = null;
+    const stopRun = err instanceof RunIncomplete;
+    if (err !== null && !(err instanceof StepFailed) && !stopRun) throw err;
+    if (err instanceof Error) this.note(`step ${def.id} stopped: ${err.message}`);
+    this.holds = [];
+    for (const inc of this.inbox.splice(0)) this.route(inc);
+    const open = this.ledger.open ? this.ledger.get(this.ledger.open) : undefined;
+    if (open) {
+      // The register still waits for this sale's RS: end it, so the next step starts clean.
+      const ended: PosAnswer = {
+        type: "result",
+        seq: open.saleSeq,
+        orderRef: open.orderRef,
+        status: "CANCELLED",
+        amountFen: open.amountFen,
+        scheme: null,
+        channelTradeNo: "",
+        text: "conformance: step ended, sale cancelled",
+      };
+      this.transmit(ended);
+      this.ledger.settle(ended as Extract<PosAnswer, { type: "result" }>);
+      this.note(`order ${open.orderRef} was ended with RS 20 so that the next step starts clean`);
+    }
+    if (this.acks.count > 0 && !this.stepKeys.has("link-ack"))
+      this.pass(
+        "link-ack",
+        `ACKed each of the terminal's frames in this step (${this.acks.count}), the slowest after ${this.acks.slowest} ms (limit ${this.ackTimeoutMs} ms)`,
+      );
+    for (const [key, r] of this.repeats)
+      this.note(`${key.split(":")[0]} happened ${r.count} more time(s) in this step, the last: ${r.message}`);
+    this.results.push({
+      id: def.id,
+      result: stopRun ? "incomplete" : this.stepDeviations > 0 ? "deviations" : "passed",
+    });
+    if (stopRun) {
+      this.incomplete = true;
+      for (const rest of this.steps.slice(this.stepIndex + 1))
+        this.results.push({ id: rest.id, result: "skipped" });
+      this.stepIndex = this.steps.length;
+      this.finish();
+      return;
+    }
+    this.startStep(this.stepIndex + 1);
+  }
+
+  private finish(): void {
+    this.state = "finishing";
+  }
+
+  /** Done once the last frames were taken (or given up), so the register is not left half-answered. */
+  private checkFinished(): void {
+    if (this.state !== "finishing" || (this.sender && !this.sender.idle)) return;
+    this.state = "done";
+    this.out.push({
+      type: "done",
+      summary: {
+        conforms: !this.incomplete && this.deviations === 0,
+        incomplete: this.incomplete,
+        passed: this.passed,
+        deviations: this.deviations,
+        unchecked: this.unchecked,
+        steps: [...this.results],
+      },
+    });
+  }
+
+  private rearm(): void {
+    const due: number[] = [];
+    if (this.wait && "until" in this.wait) due.push(this.wait.until);
+    const sendDue = this.sender?.deadline;
+    if (sendDue !== undefined && sendDue !== null) due.push(sendDue);
+    if (this.segmenter.pending || this.lines.pending)
+      due.push(this.lastRxAt + (this.profile === "ecr" ? STALE_FRAME_MS : LINE_QUIET_MS));
+    if (due.length === 0) {
+      this.armedAt = null;
+      return;
+    }
+    const at = Math.min(...due);
+    if (at === this.armedAt) return;
+    this.armedAt = at;
+    this.out.push({ type: "armTimer", at });
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------
+
+  private onTick(): void {
+    this.armedAt = null;
+    const now = this.clock;
+    const quiet = this.profile === "ecr" ? STALE_FRAME_MS : LINE_QUIET_MS;
+    if (now >= this.lastRxAt + quiet) {
+      if (this.profile === "ecr") for (const ev of this.segmenter.flush()) this.onSegment(ev);
+      else for (const ev of this.lines.flush()) this.onLineEvent(ev);
+    }
+    this.sender?.tick(now);
+    const w = this.wait;
+    if (w && "until" in w && now >= w.until) this.resume({ type: "timeout", badFrames: this.waitBadFrames });
+  }
+
+  private onReply(id: string, yes: boolean | null): void {
+    if (this.replies.has(id) || !id.startsWith("q") || Number(id.slice(1)) > this.questions) return;
+    this.replies.set(id, yes);
+    if (yes === null) this.unchecked++;
+    if (this.wait?.kind === "reply" && this.wait.id === id) this.resume({ type: "reply", yes });
+  }
+
+  private onSent(id: number, ok: boolean): void {
+    this.sent.set(id, ok);
+    if (!this.resuming && this.wait?.kind === "sent" && this.wait.id === id)
+      this.resume({ type: "sent", ok });
+  }
+
+  private onBytes(bytes: Uint8Array): void {
+    this.lastRxAt = this.clock;
+    if (this.profile === "ecr") for (const ev of this.segmenter.push(bytes)) this.onSegment(ev);
+    else for (const ev of this.lines.push(bytes)) this.onLineEvent(ev);
+  }
+
+  private onSegment(ev: SegmentEvent): void {
+    if (ev.type !== "control")
+      this.out.push({ type: "wire", direction: "in", hex: toHex(ev.bytes), text: describe(ev.bytes) });
+    switch (ev.type) {
+      case "frame":
+        this.onFrame(ev.data, ev.bytes);
+        return;
+      case "badFrame":
+        this.write(Uint8Array.of(NAK));
+        this.fail(ev.diagnosis.rule, `frame NAKed: ${ev.diagnosis.message}`, {
+          bytes: ev.bytes,
+          ...(ev.diagnosis.expected ? { expected: ev.diagnosis.expected } : {}),
+          key: toHex(ev.bytes),
+        });
+        this.onBadFrame();
+        return;
+      case "control":
+        this.out.push({
+          type: "wire",
+          direction: "in",
+          hex: toHex(Uint8Array.of(ev.byte)),
+          text: describe(Uint8Array.of(ev.byte)),
+        });
+        if (ev.byte === ACK) this.sender?.onAck(this.clock);
+        else if (ev.byte === NAK) this.sender?.onNak(this.clock);
+        else this.write(Uint8Array.of(ACK)); // ENQ: a link test, answered ACK as the bridge does
+        return;
+      case "noise":
+        this.fail("frame-noise", `${ev.bytes.length} byte(s) outside any frame were dropped`, {
+          bytes: ev.bytes,
+          key: "noise",
+        });
+        return;
+      case "incomplete":
+        this.fail(
+          "frame-incomplete",
+          `frame cut short: the line went quiet for ${STALE_FRAME_MS} ms inside it`,
+          {
+            bytes: ev.bytes,
+            key: "incomplete",
+          },
+        );
+        this.onBadFrame();
+        return;
+    }
+  }
+
+  /** The register is trying: a wait for its request need not last the operator's whole timeout. */
+  private onBadFrame(): void {
+    this.waitBadFrames++;
+    const w = this.wait;
+    if (w?.kind === "request") w.until = Math.min(w.until, this.clock + 3 * this.ackTimeoutMs + GRACE_MS);
+  }
+
+  private onFrame(data: Uint8Array, bytes: Uint8Array): void {
+    const inc = this.decodeFrame(data, bytes);
+    this.formCheck(inc);
+    const w = this.wait;
+    if (w?.kind === "frame") {
+      this.current = inc;
+      this.resume(inc);
+      return;
+    }
+    const last = this.lastDelivered;
+    if (last && bytesEqual(last.data, data) && this.clock - last.at <= 3 * this.ackTimeoutMs) {
+      // The bridge takes this for a resend after a lost ACK and ignores it (§4).
+      this.current = null;
+      this.ack();
+      this.fail(
+        "link-resend",
+        `sent the same frame again ${this.clock - last.at} ms after the terminal had ACKed it: a frame is resent only after a NAK or the ACK timeout; a new request needs a new seq`,
+        { bytes, key: "resent-acked" },
+      );
+      last.at = this.clock;
+      return;
+    }
+    this.current = inc;
+    if (w?.kind === "request" && this.accepts(w, inc)) {
+      if (!w.manualAck) this.ack();
+      this.resume(inc);
+      return;
+    }
+    this.ack();
+    this.unasked(inc);
+  }
+
+  private onLineEvent(ev: LineEvent): void {
+    this.out.push({ type: "wire", direction: "in", hex: toHex(ev.bytes), text: readable(ev.bytes) });
+    switch (ev.type) {
+      case "line": {
+        const inc = this.decodeLine(ev.bytes);
+        this.formCheck(inc);
+        this.current = inc;
+        const w = this.wait;
+        if (w?.kind === "request" && this.accepts(w, inc)) this.resume(inc);
+        else this.unasked(inc);
+        return;
+      }
+      case "overlong":
+        this.fail(
+          "line-format",
+          `line of ${ev.length} bytes; the bridge refuses lines longer than ${DEFAULT_MAX_LINE_LENGTH}`,
+          {
+            bytes: ev.bytes,
+          },
+        );
+        this.transmit({
+          type: "result",
+          seq: "00",
+          orderRef: "",
+          status: "REJECTED",
+          amountFen: null,
+          scheme: null,
+          channelTradeNo: "",
+          text: lineTooLongMessage(DEFAULT_MAX_LINE_LENGTH),
+        });
+        return;
+      case "unterminated":
+        this.fail(
+          "line-format",
+          "a line without LF at its end: the bridge waits for the LF and never reads it",
+          {
+            bytes: ev.bytes,
+          },
+        );
+        return;
+    }
+  }
+
+  /** A request the step does not wait for: kept for it when held, else answered as the bridge would. */
+  private unasked(inc: Incoming): void {
+    const ref = orderRefOf(inc);
+    if (inc.type === "request" && this.holds.some((h) => h.code === inc.code && h.orderRef === ref)) {
+      this.inbox.push({ ...inc, acked: true });
+      return;
+    }
+    this.route(inc);
+  }
+
+  private formCheck(inc: Incoming): void {
+    if (this.lastChecked && bytesEqual(this.lastChecked, inc.bytes)) return;
+    this.lastChecked = inc.bytes;
+    if (inc.type === "badRequest") {
+      const hint = inc.rule === "data-fields" || inc.rule === "data-code" ? fsHint(inc.data) : "";
+      this.fail(
+        inc.rule,
+        `${inc.code || "request"} refused (the bridge answers RS 40): ${inc.message}${hint}`,
+        {
+          bytes: inc.bytes,
+        },
+      );
+      return;
+    }
+    if (this.profile === "line") {
+      this.pass("line-format", `${readable(inc.bytes)} is a well-formed line`, inc.bytes);
+      return;
+    }
+    const fields = inc.data.filter((b) => b === FS).length + 1;
+    this.pass(
+      "data-fields",
+      `${inc.code} seq ${inc.request.seq} well formed: LEN ${toHex(inc.bytes.subarray(1, 3))} = ${inc.data.length} DATA bytes, ${fields} fields separated by FS, LRC ${toHex(inc.bytes.subarray(inc.bytes.length - 1))}`,
+      inc.bytes,
+    );
+  }
+
+  private decodeFrame(data: Uint8Array, bytes: Uint8Array): Incoming {
+    const end = data.indexOf(FS);
+    const code = fromUtf8(end < 0 ? data : data.subarray(0, end)) ?? "";
+    const base = { code, data, bytes, at: this.clock, acked: false };
+    const d = decodeEcrRequest(data, { maxAmountFen: this.maxAmountFen });
+    if (d.ok) return { type: "request", request: d.request, ...base };
+    return {
+      type: "badRequest",
+      seq: d.seq,
+      orderRef: d.orderRef,
+      message: d.message,
+      rule: DECODE_RULES[d.code] ?? "data-fields",
+      ...base,
+    };
+  }
+
+  private decodeLine(bytes: Uint8Array): Incoming {
+    const text = fromUtf8(bytes);
+    const word = (text ?? "").split(" ")[0] ?? "";
+    const code = VERB_CODES[word.toUpperCase()] ?? word;
+    const base = { code, data: bytes, bytes, at: this.clock, acked: false };
+    const bad = (message: string, rule: RuleId, orderRef = ""): Incoming => ({
+      type: "badRequest",
+      seq: "00",
+      orderRef,
+      message,
+      rule,
+      ...base,
+    });
+    if (text === undefined) return bad("line is not valid UTF-8", "data-encoding");
+    const d = decodeLineRequest(text, { maxAmountFen: this.maxAmountFen });
+    if (d.ok) return { type: "request", request: d.request, ...base };
+    const rule: RuleId = /amount/.test(d.message)
+      ? "data-amount"
+      : /orderRef|refundRef/.test(d.message)
+        ? "data-ref"
+        : "line-format";
+    return bad(d.message, rule, d.orderRef);
+  }
+}
