@@ -174,9 +174,14 @@ export function* openSale(
     amountFen,
   });
   const linkProbe = c.profile === "ecr" ? probe : undefined;
-  let sa = yield* awaitOperator(c, "SA", "was the sale rung up and paid by the terminal?", {
-    manualAck: linkProbe !== undefined,
-  });
+  let sa = yield* awaitOperator(
+    c,
+    "SA",
+    "ring up the sale with payment by terminal; check --port, --baud and the cable",
+    {
+      manualAck: linkProbe !== undefined,
+    },
+  );
   if (sa.type === "badRequest") {
     // No probe on a request the terminal cannot read: it is ACKed and refused, as the bridge does.
     if (linkProbe !== undefined) c.ack();

@@ -62,7 +62,7 @@ function* expectRequest(
 
 const paid: StepDef = {
   id: "paid",
-  title: "paid (00)",
+  title: "paid at once (RS 00)",
   about: ({ full, ecr }) =>
     `The terminal answers PR WAIT_SCAN, PR SUBMITTED, then RS 00: the register completes the sale.${ecr ? " Link probe: the terminal NAKs the register's SA once; the register must send the same frame again at once." : ""}${full && ecr ? " The terminal's first PR goes out with a wrong LRC; the register must NAK it." : ""}`,
   *run(c) {
@@ -95,7 +95,7 @@ const paid: StepDef = {
 
 const waiting: StepDef = {
   id: "waiting",
-  title: "waiting for the customer, then paid",
+  title: "the customer confirms on the phone, then paid (PR WAIT_CUSTOMER, RS 00)",
   about: ({ ecr }) =>
     `The customer must confirm on the phone: PR WAIT_CUSTOMER, then RS 00. The register keeps waiting.${ecr ? " Link probe: the terminal keeps back its ACK of the register's SA; the register must send the same frame again after its ACK timeout." : ""}`,
   *run(c) {
@@ -125,7 +125,7 @@ const waiting: StepDef = {
 
 const rescan: StepDef = {
   id: "rescan",
-  title: "rescan, then paid",
+  title: "a failed code, a new scan, then paid (PR RETRY_SCAN, RS 00)",
   about: ({ ecr }) =>
     `The first payment code fails: PR RETRY_SCAN; the sale stays open, the customer scans again, then RS 00.${ecr ? " Link probe: the terminal sends its RS 00 twice (as after a lost ACK); the register must ACK both and complete the sale once." : ""}`,
   *run(c) {
@@ -159,7 +159,7 @@ const rescan: StepDef = {
 
 const unknown: StepDef = {
   id: "unknown",
-  title: "unknown (30), then QY",
+  title: "outcome unknown, then asked (RS 30, QY)",
   about: ({ full, ecr }) =>
     `Queries and a reversal settle nothing: RS 30. The register must not take payment again and must ask with QY; the terminal answers the QY with 00.${full ? " The first QY is answered 30 again; the register asks once more." : ""}${full && ecr ? " Link probe: the terminal never ACKs one QY; the register must send it 3 times in all, then stop." : ""}`,
   *run(c) {
@@ -261,7 +261,7 @@ function* maxSends(
 
 const cancelled: StepDef = {
   id: "cancelled",
-  title: "cancelled by the cashier (CA, 20)",
+  title: "cancelled by the cashier (CA, RS 20)",
   about: () =>
     "The sale waits for a scan; the cashier cancels on the register, which sends CA. The terminal answers RS 20 twice: once for the SA's seq, once for the CA's.",
   *run(c) {
@@ -300,7 +300,7 @@ const cancelled: StepDef = {
 
 const rejected: StepDef = {
   id: "rejected",
-  title: "rejected (40)",
+  title: "refused by the terminal (RS 40)",
   about: () =>
     "The terminal refuses the sale at once: RS 40 with the reason. The register shows the reason; nothing was paid.",
   *run(c) {
@@ -321,7 +321,7 @@ const rejected: StepDef = {
 
 const refund: StepDef = {
   id: "refund",
-  title: "refund (RF, 50)",
+  title: "a refund (RF, RS 50)",
   fullOnly: true,
   about: () => "The cashier refunds ¥5.00 of a paid order; the terminal answers RS 50 (REFUNDED).",
   *run(c) {
@@ -336,7 +336,7 @@ const refund: StepDef = {
       orderRef: order.orderRef,
       amountFen,
     });
-    const rf = yield* awaitOperator(c, "RF", "was the refund made on the register?");
+    const rf = yield* awaitOperator(c, "RF", "make the refund on the register, by terminal");
     if (rf.type === "badRequest") {
       c.route(rf);
       throw new StepFailed("the RF could not be understood");

@@ -185,7 +185,7 @@ describe("conformance: registers with one mistake each", () => {
     ]);
     const notes = r.effects.flatMap((e) => (e.type === "note" ? [e.text] : []));
     expect(notes).toContain(
-      "step paid stopped: no SA from the register within 5 s: was the sale rung up and paid by the terminal?",
+      "step paid stopped: no SA from the register within 5 s: ring up the sale with payment by terminal; check --port, --baud and the cable",
     );
   });
 });
