@@ -95,15 +95,18 @@ export async function runRegisterConformance(
     const asked: string[] = [];
     let inputClosed = io.input === null;
 
-    const finish = (code: number, why?: string) => {
+    const finish = (code: number) => {
       if (finished) return;
       finished = true;
       timer?.cancel();
-      if (why) {
-        if (json) io.out(JSON.stringify({ type: "error", message: why }));
-        io.err(`posbridge conformance: ${why}`);
-      }
       void port.close().then(() => resolve(code));
+    };
+    /** The run cannot go on: say why, then the summary of what was found so far. */
+    const stopEarly = (why: string) => {
+      if (finished) return;
+      if (json) io.out(JSON.stringify({ type: "error", message: why }));
+      io.err(`posbridge conformance: ${why}`);
+      apply(machine.stop(clock.monoNow(), why));
     };
     const apply = (effects: ConformanceEffect[]) => {
       for (const effect of effects) {
@@ -113,7 +116,7 @@ export async function runRegisterConformance(
           case "write":
             port
               .write(effect.bytes)
-              .catch((err: Error) => finish(EXIT_INCOMPLETE, `write to ${path} failed: ${err.message}`));
+              .catch((err: Error) => stopEarly(`write to ${path} failed: ${err.message}`));
             break;
           case "armTimer":
             timer?.cancel();
@@ -142,11 +145,9 @@ export async function runRegisterConformance(
       if (!finished) apply(machine.feed({ type: "bytes", bytes }, clock.monoNow()));
     });
     port.onClose((err) => {
-      if (err) finish(EXIT_INCOMPLETE, `${path} closed: ${err.message}`);
+      if (err) stopEarly(`${path} closed: ${err.message}`);
     });
-    deps.signal?.addEventListener("abort", () => finish(EXIT_INCOMPLETE, "stopped before the end"), {
-      once: true,
-    });
+    deps.signal?.addEventListener("abort", () => stopEarly("stopped by the operator"), { once: true });
 
     if (io.input) {
       const input = io.input;

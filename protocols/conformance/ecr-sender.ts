@@ -57,6 +57,12 @@ export class EcrSender {
     return this.flight?.deadline ?? null;
   }
 
+  /** Forgets the frame in flight and the queue (the run is over). */
+  clear(): void {
+    this.queue.length = 0;
+    this.flight = null;
+  }
+
   send(id: number, data: Uint8Array, probe: SendProbe | undefined, now: number): void {
     this.queue.push({ id, data, probe });
     if (!this.flight) this.next(now);

@@ -244,6 +244,29 @@ export class RegisterConformance implements ScriptContext {
     });
   }
 
+  /**
+   * Ends the run now (the operator pressed Ctrl-C, the port went away): the step in progress is
+   * incomplete, the rest skipped, and the summary says what was found so far.
+   */
+  stop(now: number, reason: string): ConformanceEffect[] {
+    return this.batch(now, () => {
+      if (this.state === "done") return;
+      if (this.state === "running" && this.gen) {
+        this.note(`step ${this.stepId} stopped: ${reason}`);
+        this.results.push({ id: this.stepId, result: "incomplete" });
+      }
+      for (const rest of this.steps.slice(Math.max(0, this.stepIndex + 1)))
+        this.results.push({ id: rest.id, result: "skipped" });
+      this.gen = null;
+      this.wait = null;
+      this.stepIndex = this.steps.length;
+      this.incomplete = true;
+      this.state = "finishing";
+      this.sender?.clear();
+      this.checkFinished();
+    });
+  }
+
   // ---- ScriptContext: what a step may do --------------------------------------------------
 
   now(): number {

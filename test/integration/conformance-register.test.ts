@@ -223,6 +223,27 @@ describe("posbridge conformance register: refusals", () => {
     }
   });
 
+  it("Ctrl-C stops the run with a summary of what was found: exit 2", async () => {
+    const pair = await createPtyPair(dir, "ctrlc");
+    pairs.push(pair);
+    const tool = startDaemon(
+      ["conformance", "register", "--port", pair.daemonPath, "--json"],
+      {},
+      { stdin: true },
+    );
+    await expect
+      .poll(() => tool.lines.some((l) => l.includes('"type":"prompt"')), { timeout: 5000 })
+      .toBe(true);
+    tool.proc.kill("SIGINT");
+    expect(await tool.exit).toBe(2);
+    const done = tool.lines
+      .map((l) => JSON.parse(l.startsWith("{") ? l : "{}"))
+      .find((e) => e.type === "done");
+    expect(done.summary).toMatchObject({ conforms: false, incomplete: true, deviations: 0 });
+    expect(done.summary.steps[0]).toEqual({ id: "paid", result: "incomplete" });
+    expect(tool.lines.join("\n")).toContain("posbridge conformance: stopped by the operator");
+  });
+
   it("bad usage exits 64 naming the problem; --help exits 0", async () => {
     const noPort = startDaemon(["conformance", "register"]);
     const badStep = startDaemon(["conformance", "register", "--port", "/dev/null", "--steps", "payed"]);

@@ -305,3 +305,29 @@ describe("conformance: what the terminal answers outside the script, as the brid
     );
   });
 });
+
+describe("conformance: stopped early", () => {
+  it("stop() ends the run at once: the step in progress incomplete, the rest skipped, findings kept", () => {
+    const d = drive({ steps: ["paid", "waiting", "rescan"] });
+    d.bytes(encodeEcrFrame(utf8("SA\x1c01\x1cA1\x1c12.34")), 10);
+    const out = d.m.stop(20, "stopped by the operator");
+    const done = out.find((e) => e.type === "done");
+    expect(done).toEqual({
+      type: "done",
+      summary: {
+        conforms: false,
+        incomplete: true,
+        passed: 0,
+        deviations: 1,
+        unchecked: 0,
+        steps: [
+          { id: "paid", result: "deviations" },
+          { id: "waiting", result: "incomplete" },
+          { id: "rescan", result: "skipped" },
+        ],
+      },
+    });
+    expect(d.m.finished).toBe(true);
+    expect(d.m.feed({ type: "tick" }, 30)).toEqual([]);
+  });
+});
