@@ -23,8 +23,8 @@ Options:
   --stop-bits 1|2          (default 1)
   --profile ecr|line       register protocol (default ecr)
   --encoding utf8|gb18030  text fields of the answers (default utf8)
-  --script quick|full      quick: the six outcomes and one probe of each kind (default); full: also
-                           a frame with a wrong LRC, the 3-send limit, a second QY and a refund
+  --script quick|full      quick: the six outcomes and the link probes (default); full: also a
+                           frame with a wrong LRC, a QY answered 30 again, and a refund
   --steps LIST             only these steps, comma-separated: paid, waiting, rescan, unknown,
                            cancelled, rejected, refund
   --ack-timeout-ms N       the ACK timeout the register is held to (default 1000, 100..10000)

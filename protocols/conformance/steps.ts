@@ -1,8 +1,8 @@
 // The steps of `posbridge conformance register`: one sale per outcome the bridge can give
-// (docs/terminal-protocol.md §9), with a link-layer probe riding on each (§4). `quick` runs the
-// six outcomes with one probe of each kind; `full` adds a frame with a wrong LRC, the limit of 3
-// sends, a QY answered 30 again, and a refund. Amounts differ per step, so a wrong encoding and a
-// late frame from an earlier sale both show.
+// (docs/terminal-protocol.md §9), with a link-layer probe riding on most (§4): a NAK, an ACK kept
+// back, an answer sent twice, a frame never ACKed (3 sends at most). `quick` runs the six
+// outcomes; `full` adds a frame with a wrong LRC, a QY answered 30 again, and a refund. Amounts
+// differ per step, so a wrong encoding and a late frame from an earlier sale both show.
 import { bytesEqual } from "../core/bytes.js";
 import { formatYuan } from "../payment/amount.js";
 import { TEXT } from "../sale/sale-texts.js";
@@ -161,7 +161,7 @@ const unknown: StepDef = {
   id: "unknown",
   title: "outcome unknown, then asked (RS 30, QY)",
   about: ({ full, ecr }) =>
-    `Queries and a reversal settle nothing: RS 30. The register must not take payment again and must ask with QY; the terminal answers the QY with 00.${full ? " The first QY is answered 30 again; the register asks once more." : ""}${full && ecr ? " Link probe: the terminal never ACKs one QY; the register must send it 3 times in all, then stop." : ""}`,
+    `Queries and a reversal settle nothing: RS 30. The register must not take payment again and must ask with QY; the terminal answers the QY with 00.${full ? " The first QY is answered 30 again; the register asks once more." : ""}${ecr ? " Link probe: the terminal never ACKs one QY (a broken link); the register must send it 3 times in all, then stop, and query again when asked." : ""}`,
   *run(c) {
     const sale = yield* openSale(c, 4567);
     const ref = sale.orderRef;
@@ -189,18 +189,20 @@ const unknown: StepDef = {
         orderRef: ref,
       });
     ask();
-    let qy = yield* expectRequest(c, "QY", ref, "query-request");
+    const ecr = c.profile === "ecr";
+    let qy = yield* expectRequest(c, "QY", ref, "query-request", ecr);
     c.pass("query-request", `QY for order ${ref} after RS 30`, qy.bytes);
-    if (c.full) {
-      yield* send(
-        c,
-        result(qy.type === "request" ? qy.request.seq : "00", ref, { ...unknownAnswer, text: TEXT.unknown }),
-      );
+    // A QY that came before the terminal could keep its ACK back (the register asked by itself
+    // at once) is answered 30 again, so that the next one can be probed.
+    if (c.full || qy.acked) {
+      if (!qy.acked) c.ack();
+      const seq = qy.type === "request" ? qy.request.seq : "00";
+      yield* send(c, result(seq, ref, { ...unknownAnswer, text: TEXT.unknown }));
       ask();
-      qy = yield* expectRequest(c, "QY", ref, "query-request", c.profile === "ecr");
+      qy = yield* expectRequest(c, "QY", ref, "query-request", ecr);
       c.pass("query-request", `QY again for order ${ref} after another 30`, qy.bytes);
-      if (c.profile === "ecr") qy = yield* maxSends(c, qy, ref, ask);
     }
+    if (ecr) qy = yield* maxSends(c, qy, ref, ask);
     const seq = qy.type === "request" ? qy.request.seq : "00";
     yield* send(
       c,

@@ -41,6 +41,9 @@ describe("conformance: the project's VirtualRegister keeping the link layer", ()
     expect(passed).toContainEqual(
       expect.stringMatching(/^unknown query-request QY for order CF4 after RS 30/),
     );
+    expect(passed).toContainEqual(
+      "unknown link-max-sends sent the unACKed frame 3 times in all, then stopped",
+    );
     expect(passed).toContainEqual(expect.stringMatching(/^cancelled cancel-request CA for order CF5/));
     // The operator was asked to do each thing, in this order.
     expect(r.operator.actions.map((a) => a.kind)).toEqual([
@@ -49,6 +52,7 @@ describe("conformance: the project's VirtualRegister keeping the link layer", ()
       "sale",
       "sale",
       "query",
+      "query", // the first QY was never ACKed, on purpose
       "sale",
       "cancel",
       "sale",
@@ -65,10 +69,10 @@ describe("conformance: the project's VirtualRegister keeping the link layer", ()
       "CF2 02 PAID",
       "CF3 03 PAID", // the repeat of this RS was ACKed and not acted on
       "CF4 04 UNKNOWN",
-      "CF4 05 PAID", // the QY's answer, echoing the QY's seq
-      "CF5 06 CANCELLED", // for the SA …
-      "CF5 07 CANCELLED", // … and for the CA
-      "CF6 08 REJECTED",
+      "CF4 06 PAID", // the second QY's answer, echoing its seq (QY 05 was never ACKed, on purpose)
+      "CF5 07 CANCELLED", // for the SA …
+      "CF5 08 CANCELLED", // … and for the CA
+      "CF6 09 REJECTED",
     ]);
   });
 
