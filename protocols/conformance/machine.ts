@@ -5,31 +5,24 @@
 // daemon/conformance/ does those. It answers as the bridge does wherever a step does not say
 // otherwise (ACK at once, NAK a bad frame, RS 40 for a request it cannot read, EC and QY at any
 // time), so a register sees the bridge, with a probe here and there.
-import { bytesEqual, fromUtf8, toHex } from "../core/bytes.js";
-import { ACK, DEFAULT_MAX_DATA_LENGTH, ENQ, FS, NAK } from "../ecr/constants.js";
-import { decodeEcrRequest, encodeEcrAnswer, type TextEncode } from "../ecr/messages.js";
-import { utf8 } from "../core/bytes.js";
-import {
-  decodeLineRequest,
-  DEFAULT_MAX_LINE_LENGTH,
-  encodeLineAnswer,
-  lineTooLongMessage,
-} from "../pos/line-codec.js";
+import { bytesEqual, toHex } from "../core/bytes.js";
+import { ACK, NAK } from "../ecr/constants.js";
+import { encodeEcrAnswer, type TextEncode } from "../ecr/messages.js";
+import { DEFAULT_MAX_LINE_LENGTH, encodeLineAnswer, lineTooLongMessage } from "../pos/line-codec.js";
 import type { PosAnswer } from "../pos/pos-messages.js";
 import type {
-  Check,
   ConformanceEffect,
   ConformanceInput,
   ConformanceProfile,
-  ConformanceScriptName,
   OperatorAction,
   QuestionCheck,
-  StepResult,
 } from "./conformance-types.js";
 import { EcrSegmenter, type SegmentEvent } from "./ecr-segmenter.js";
 import { EcrSender, type SendProbe } from "./ecr-sender.js";
+import { type FailOptions, Findings } from "./findings.js";
+import { decodeFrame, decodeLine, describeBytes, formCheck, orderRefOf, readable } from "./incoming.js";
 import { type LineEvent, LineSegmenter } from "./line-segmenter.js";
-import { RULES, type RuleId } from "./rules.js";
+import type { RuleId } from "./rules.js";
 import {
   GRACE_MS,
   type Incoming,
@@ -40,25 +33,11 @@ import {
   StepFailed,
   type Wait,
 } from "./script-context.js";
+import { type ConformanceOptions, resolveOptions } from "./conformance-options.js";
 import { SimLedger } from "./sim-ledger.js";
 import { type StepDef, scriptSteps } from "./steps.js";
 
-export interface ConformanceOptions {
-  profile?: ConformanceProfile;
-  script?: ConformanceScriptName;
-  /** Only these steps (steps.ts ids), in script order. */
-  steps?: readonly string[];
-  /** The ACK timeout the register is held to, and the terminal's own; 100..10000, default 1000. */
-  ackTimeoutMs?: number;
-  /** How long the operator has for each action on the register; ≥ 1000, default 120000. */
-  operatorTimeoutMs?: number;
-  /** Largest amount accepted, fen; default the bridge's default (10 000 000). */
-  maxAmountFen?: number;
-  /** Largest DATA accepted, bytes; default 1024 as the bridge. */
-  maxDataLength?: number;
-  /** Text fields of the answers to bytes: UTF-8 by default, GB18030 as the runner provides. */
-  encodeText?: TextEncode;
-}
+export type { ConformanceOptions } from "./conformance-options.js";
 
 /**
  * Silence inside a frame after which it is abandoned: the bridge's own value
@@ -67,56 +46,6 @@ export interface ConformanceOptions {
 export const STALE_FRAME_MS = 300;
 /** A `line` register writes a request at once; a line still open after this has lost its LF. */
 const LINE_QUIET_MS = 1000;
-const VERB_CODES: Readonly<Record<string, string>> = {
-  SALE: "SA",
-  QUERY: "QY",
-  CANCEL: "CA",
-  REFUND: "RF",
-  ECHO: "EC",
-};
-const DECODE_RULES: Readonly<Record<string, RuleId>> = {
-  PB_MSG_ENCODING: "data-encoding",
-  PB_MSG_CODE: "data-code",
-  PB_MSG_SEQ: "data-seq",
-  PB_MSG_FIELDS: "data-fields",
-  PB_MSG_REF: "data-ref",
-  PB_MSG_AMOUNT: "data-amount",
-};
-
-/** Readable DATA: FS shown as <FS>, control bytes as <hex>. */
-export function readable(data: Uint8Array): string {
-  const text = fromUtf8(data);
-  if (text === undefined) return `(not UTF-8) ${toHex(data)}`;
-  return text.replace(/[\u0000-\u001f]/g, (ch) =>
-    ch.charCodeAt(0) === FS ? "<FS>" : `<${ch.charCodeAt(0).toString(16).padStart(2, "0")}>`,
-  );
-}
-
-function describe(bytes: Uint8Array): string {
-  if (bytes.length === 1 && bytes[0] === ACK) return "ACK";
-  if (bytes.length === 1 && bytes[0] === NAK) return "NAK";
-  if (bytes.length === 1 && bytes[0] === ENQ) return "ENQ";
-  if (bytes.length >= 5 && bytes[0] === 0x02) return readable(bytes.subarray(3, bytes.length - 2));
-  return readable(bytes);
-}
-
-/** Why a request's fields did not split right, when FS is the likely cause. */
-function fsHint(data: Uint8Array): string {
-  if (!data.includes(FS)) {
-    const text = fromUtf8(data) ?? "";
-    return /[|, ;\t]/.test(text) ? " (fields must be separated by FS, byte 1C)" : "";
-  }
-  if (data[data.length - 1] === FS) return " (DATA ends with FS: FS goes between fields, not after the last)";
-  if (data[0] === FS) return " (DATA starts with FS: the message code comes first)";
-  for (let i = 1; i < data.length; i++)
-    if (data[i] === FS && data[i - 1] === FS) return " (two FS in a row make an empty field)";
-  return "";
-}
-
-function orderRefOf(inc: Incoming): string | undefined {
-  if (inc.type === "badRequest") return inc.orderRef;
-  return "orderRef" in inc.request ? inc.request.orderRef : undefined;
-}
 
 export class RegisterConformance implements ScriptContext {
   readonly profile: ConformanceProfile;
@@ -156,36 +85,11 @@ export class RegisterConformance implements ScriptContext {
   private readonly replies = new Map<string, boolean | null>();
   private trades = 0;
 
-  private passed = 0;
-  private deviations = 0;
-  private unchecked = 0;
-  private readonly results: { id: string; result: StepResult }[] = [];
-  private stepDeviations = 0;
-  private readonly stepKeys = new Set<string>();
-  /** Deviations reported once per step and repeated since: key → the first message and a count. */
-  private readonly repeats = new Map<string, { message: string; count: number }>();
-  private acks = { count: 0, slowest: 0 };
+  private readonly findings = new Findings((effect) => this.out.push(effect));
 
   constructor(opts: ConformanceOptions = {}) {
-    const {
-      profile = "ecr",
-      script = "quick",
-      ackTimeoutMs = 1000,
-      operatorTimeoutMs = 120_000,
-      maxAmountFen = 10_000_000,
-      maxDataLength = DEFAULT_MAX_DATA_LENGTH,
-      encodeText = utf8,
-    } = opts;
-    if (profile !== "ecr" && profile !== "line")
-      throw new TypeError(`profile must be ecr or line, got ${profile}`);
-    if (script !== "quick" && script !== "full")
-      throw new TypeError(`script must be quick or full, got ${script}`);
-    if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs < 100 || ackTimeoutMs > 10_000)
-      throw new TypeError(`ackTimeoutMs must be an integer 100..10000, got ${ackTimeoutMs}`);
-    if (!Number.isInteger(operatorTimeoutMs) || operatorTimeoutMs < 1000)
-      throw new TypeError(`operatorTimeoutMs must be an integer of at least 1000, got ${operatorTimeoutMs}`);
-    if (!Number.isSafeInteger(maxAmountFen) || maxAmountFen < 1)
-      throw new TypeError(`maxAmountFen must be a positive safe integer, got ${maxAmountFen}`);
+    const { profile, script, ackTimeoutMs, operatorTimeoutMs, maxAmountFen, maxDataLength, encodeText } =
+      resolveOptions(opts);
     this.profile = profile;
     this.full = script === "full";
     this.ackTimeoutMs = ackTimeoutMs;
@@ -201,10 +105,7 @@ export class RegisterConformance implements ScriptContext {
             pass: (rule, message, bytes) => this.pass(rule, message, bytes),
             fail: (rule, message, o) => this.fail(rule, message, o),
             done: (id, ok) => this.onSent(id, ok),
-            acked: (ms) => {
-              this.acks.count++;
-              this.acks.slowest = Math.max(this.acks.slowest, ms);
-            },
+            acked: (ms) => this.findings.acked(ms),
           })
         : null;
   }
@@ -253,10 +154,9 @@ export class RegisterConformance implements ScriptContext {
       if (this.state === "done") return;
       if (this.state === "running" && this.gen) {
         this.note(`step ${this.stepId} stopped: ${reason}`);
-        this.results.push({ id: this.stepId, result: "incomplete" });
+        this.findings.endStep(this.stepId, true, null);
       }
-      for (const rest of this.steps.slice(Math.max(0, this.stepIndex + 1)))
-        this.results.push({ id: rest.id, result: "skipped" });
+      this.findings.skipped(this.steps.slice(Math.max(0, this.stepIndex + 1)).map((d) => d.id));
       this.gen = null;
       this.wait = null;
       this.stepIndex = this.steps.length;
@@ -284,26 +184,11 @@ export class RegisterConformance implements ScriptContext {
   }
 
   pass(rule: RuleId, message: string, bytes?: Uint8Array): void {
-    this.passed++;
-    this.out.push({ type: "check", check: this.check(true, rule, message, bytes) });
+    this.findings.pass(this.stepId, rule, message, bytes);
   }
 
-  fail(
-    rule: RuleId,
-    message: string,
-    opts: { bytes?: Uint8Array; expected?: Uint8Array; key?: string } = {},
-  ): void {
-    const key = opts.key === undefined ? undefined : `${rule}:${opts.key}`;
-    if (key !== undefined && this.stepKeys.has(key)) {
-      const seen = this.repeats.get(key);
-      this.repeats.set(key, { message, count: (seen?.count ?? 0) + 1 });
-      return;
-    }
-    if (key !== undefined) this.stepKeys.add(key);
-    this.stepKeys.add(rule);
-    this.deviations++;
-    this.stepDeviations++;
-    this.out.push({ type: "check", check: this.check(false, rule, message, opts.bytes, opts.expected) });
+  fail(rule: RuleId, message: string, opts: FailOptions = {}): void {
+    this.findings.fail(this.stepId, rule, message, opts);
   }
 
   note(text: string): void {
@@ -373,26 +258,8 @@ export class RegisterConformance implements ScriptContext {
     return this.out;
   }
 
-  private check(
-    ok: boolean,
-    rule: RuleId,
-    message: string,
-    bytes?: Uint8Array,
-    expected?: Uint8Array,
-  ): Check {
-    return {
-      ok,
-      rule,
-      section: RULES[rule].section,
-      step: this.stepId,
-      message,
-      ...(bytes ? { bytes: toHex(bytes) } : {}),
-      ...(expected ? { expected: toHex(expected) } : {}),
-    };
-  }
-
   private write(bytes: Uint8Array): void {
-    const shown = this.profile === "ecr" ? describe(bytes) : readable(bytes);
+    const shown = this.profile === "ecr" ? describeBytes(bytes) : readable(bytes);
     this.out.push({ type: "wire", direction: "out", hex: toHex(bytes), text: shown });
     this.out.push({ type: "write", bytes });
   }
@@ -404,10 +271,7 @@ export class RegisterConformance implements ScriptContext {
       this.finish();
       return;
     }
-    this.stepDeviations = 0;
-    this.stepKeys.clear();
-    this.repeats.clear();
-    this.acks = { count: 0, slowest: 0 };
+    this.findings.beginStep();
     this.out.push({
       type: "step",
       step: {
@@ -500,21 +364,10 @@ export class RegisterConformance implements ScriptContext {
       this.ledger.settle(ended as Extract<PosAnswer, { type: "result" }>);
       this.note(`order ${open.orderRef} was ended with RS 20 so that the next step starts clean`);
     }
-    if (this.acks.count > 0 && !this.stepKeys.has("link-ack"))
-      this.pass(
-        "link-ack",
-        `ACKed each of the terminal's frames in this step (${this.acks.count}), the slowest after ${this.acks.slowest} ms (limit ${this.ackTimeoutMs} ms)`,
-      );
-    for (const [key, r] of this.repeats)
-      this.note(`${key.split(":")[0]} happened ${r.count} more time(s) in this step, the last: ${r.message}`);
-    this.results.push({
-      id: def.id,
-      result: stopRun ? "incomplete" : this.stepDeviations > 0 ? "deviations" : "passed",
-    });
+    this.findings.endStep(def.id, stopRun, this.sender ? this.ackTimeoutMs : null);
     if (stopRun) {
       this.incomplete = true;
-      for (const rest of this.steps.slice(this.stepIndex + 1))
-        this.results.push({ id: rest.id, result: "skipped" });
+      this.findings.skipped(this.steps.slice(this.stepIndex + 1).map((d) => d.id));
       this.stepIndex = this.steps.length;
       this.finish();
       return;
@@ -530,17 +383,7 @@ export class RegisterConformance implements ScriptContext {
   private checkFinished(): void {
     if (this.state !== "finishing" || (this.sender && !this.sender.idle)) return;
     this.state = "done";
-    this.out.push({
-      type: "done",
-      summary: {
-        conforms: !this.incomplete && this.deviations === 0,
-        incomplete: this.incomplete,
-        passed: this.passed,
-        deviations: this.deviations,
-        unchecked: this.unchecked,
-        steps: [...this.results],
-      },
-    });
+    this.out.push({ type: "done", summary: this.findings.summary(this.incomplete) });
   }
 
   private rearm(): void {
@@ -578,7 +421,7 @@ export class RegisterConformance implements ScriptContext {
   private onReply(id: string, yes: boolean | null): void {
     if (this.replies.has(id) || !id.startsWith("q") || Number(id.slice(1)) > this.questions) return;
     this.replies.set(id, yes);
-    if (yes === null) this.unchecked++;
+    if (yes === null) this.findings.questionUnanswered();
     if (this.wait?.kind === "reply" && this.wait.id === id) this.resume({ type: "reply", yes });
   }
 
@@ -596,7 +439,7 @@ export class RegisterConformance implements ScriptContext {
 
   private onSegment(ev: SegmentEvent): void {
     if (ev.type !== "control")
-      this.out.push({ type: "wire", direction: "in", hex: toHex(ev.bytes), text: describe(ev.bytes) });
+      this.out.push({ type: "wire", direction: "in", hex: toHex(ev.bytes), text: describeBytes(ev.bytes) });
     switch (ev.type) {
       case "frame":
         this.onFrame(ev.data, ev.bytes);
@@ -615,7 +458,7 @@ export class RegisterConformance implements ScriptContext {
           type: "wire",
           direction: "in",
           hex: toHex(Uint8Array.of(ev.byte)),
-          text: describe(Uint8Array.of(ev.byte)),
+          text: describeBytes(Uint8Array.of(ev.byte)),
         });
         if (ev.byte === ACK) this.sender?.onAck(this.clock);
         else if (ev.byte === NAK) this.sender?.onNak(this.clock);
@@ -649,7 +492,7 @@ export class RegisterConformance implements ScriptContext {
   }
 
   private onFrame(data: Uint8Array, bytes: Uint8Array): void {
-    const inc = this.decodeFrame(data, bytes);
+    const inc = decodeFrame(data, bytes, this.clock, this.maxAmountFen);
     this.formCheck(inc);
     const w = this.wait;
     if (w?.kind === "frame") {
@@ -684,7 +527,7 @@ export class RegisterConformance implements ScriptContext {
     this.out.push({ type: "wire", direction: "in", hex: toHex(ev.bytes), text: readable(ev.bytes) });
     switch (ev.type) {
       case "line": {
-        const inc = this.decodeLine(ev.bytes);
+        const inc = decodeLine(ev.bytes, this.clock, this.maxAmountFen);
         this.formCheck(inc);
         this.current = inc;
         const w = this.wait;
@@ -736,66 +579,8 @@ export class RegisterConformance implements ScriptContext {
   private formCheck(inc: Incoming): void {
     if (this.lastChecked && bytesEqual(this.lastChecked, inc.bytes)) return;
     this.lastChecked = inc.bytes;
-    if (inc.type === "badRequest") {
-      const hint = inc.rule === "data-fields" || inc.rule === "data-code" ? fsHint(inc.data) : "";
-      this.fail(
-        inc.rule,
-        `${inc.code || "request"} refused (the bridge answers RS 40): ${inc.message}${hint}`,
-        {
-          bytes: inc.bytes,
-        },
-      );
-      return;
-    }
-    if (this.profile === "line") {
-      this.pass("line-format", `${readable(inc.bytes)} is a well-formed line`, inc.bytes);
-      return;
-    }
-    const fields = inc.data.filter((b) => b === FS).length + 1;
-    this.pass(
-      "data-fields",
-      `${inc.code} seq ${inc.request.seq} well formed: LEN ${toHex(inc.bytes.subarray(1, 3))} = ${inc.data.length} DATA bytes, ${fields} fields separated by FS, LRC ${toHex(inc.bytes.subarray(inc.bytes.length - 1))}`,
-      inc.bytes,
-    );
-  }
-
-  private decodeFrame(data: Uint8Array, bytes: Uint8Array): Incoming {
-    const end = data.indexOf(FS);
-    const code = fromUtf8(end < 0 ? data : data.subarray(0, end)) ?? "";
-    const base = { code, data, bytes, at: this.clock, acked: false };
-    const d = decodeEcrRequest(data, { maxAmountFen: this.maxAmountFen });
-    if (d.ok) return { type: "request", request: d.request, ...base };
-    return {
-      type: "badRequest",
-      seq: d.seq,
-      orderRef: d.orderRef,
-      message: d.message,
-      rule: DECODE_RULES[d.code] ?? "data-fields",
-      ...base,
-    };
-  }
-
-  private decodeLine(bytes: Uint8Array): Incoming {
-    const text = fromUtf8(bytes);
-    const word = (text ?? "").split(" ")[0] ?? "";
-    const code = VERB_CODES[word.toUpperCase()] ?? word;
-    const base = { code, data: bytes, bytes, at: this.clock, acked: false };
-    const bad = (message: string, rule: RuleId, orderRef = ""): Incoming => ({
-      type: "badRequest",
-      seq: "00",
-      orderRef,
-      message,
-      rule,
-      ...base,
-    });
-    if (text === undefined) return bad("line is not valid UTF-8", "data-encoding");
-    const d = decodeLineRequest(text, { maxAmountFen: this.maxAmountFen });
-    if (d.ok) return { type: "request", request: d.request, ...base };
-    const rule: RuleId = /amount/.test(d.message)
-      ? "data-amount"
-      : /orderRef|refundRef/.test(d.message)
-        ? "data-ref"
-        : "line-format";
-    return bad(d.message, rule, d.orderRef);
+    const c = formCheck(inc, this.profile);
+    if (c.ok) this.pass(c.rule, c.message, inc.bytes);
+    else this.fail(c.rule, c.message, { bytes: inc.bytes });
   }
 }
