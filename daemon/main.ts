@@ -33,6 +33,10 @@ Commands:
                       systemd unit, the udev rules and the posbridge command (docs/deployment.md)
   uninstall           as root: stop and remove the service, the unit, the rules and the program;
                       --purge also removes /etc/posbridge, the sale journal and the user
+  conformance register --port PATH
+                      for POS vendors: play the payment terminal toward a register and check its
+                      side of docs/terminal-protocol.md, every deviation with its bytes
+                      (posbridge conformance --help lists its options)
   help                show this text
 
 Options:
@@ -60,6 +64,14 @@ itself: with the broker unreachable or no device present it keeps retrying.
 Docs: README.md; docs/ (register link, cloud contract, errors, design); schema/ (config).`;
 
 export async function main(argv: string[]): Promise<number> {
+  // A self-contained command with its own options (daemon/cli/conformance.ts).
+  if (argv[0] === "conformance") {
+    const { runConformanceCommand } = await import("./cli/conformance.js");
+    return runConformanceCommand(argv.slice(1), {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -18,6 +18,7 @@ describe("posbridge CLI", () => {
       "cloud-sim",
       "install",
       "uninstall",
+      "conformance register --port PATH",
       "--purge",
       "--config",
       "POSBRIDGE_",

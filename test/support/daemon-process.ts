@@ -25,14 +25,18 @@ export function assertBuilt(): void {
   }
 }
 
-export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+export function startDaemon(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { /** Keep stdin open for the test to write to (`proc.stdin`). */ stdin?: boolean } = {},
+): DaemonProcess {
   assertBuilt();
   // A test runner started by systemd must not lend its notify socket to the daemons it starts:
   // only a test that passes NOTIFY_SOCKET itself gets one.
   const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;
   const proc = spawn(process.execPath, [BIN, ...args], {
     env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
   const parsed: Record<string, unknown>[] = [];
