@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { decodeEvent } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { BridgeEventView } from "../../protocols/cloud/cloud-messages.js";
@@ -29,6 +29,14 @@ export interface BridgeRigOptions {
   logLevel?: "debug" | "info";
   /** Environment of the daemon process (e.g. LD_PRELOAD for libfaketime). */
   env?: NodeJS.ProcessEnv;
+  /** The bridge's identity; default a random store `S<run>`, bridge `PC1`, prefix `pbtest-<run>/v1`. */
+  store?: string;
+  bridge?: string;
+  prefix?: string;
+  /** More fields inside the config's `mqtt: { … }`, e.g. `tls: { ca: …, cert: …, key: … }`. */
+  mqtt?: string;
+  /** How the P/event watcher connects (its TLS identity on a broker that requires one). */
+  watcher?: IClientOptions;
 }
 
 type RegisterResult = Extract<PosAnswer, { type: "result" }>;
@@ -43,7 +51,7 @@ export interface BridgeRig {
   readonly configPath: string;
   readonly prefix: string;
   readonly store: string;
-  /** The bridge's topic root `<prefix>/<store>/PC1`. */
+  /** The bridge's topic root `<prefix>/<store>/<bridge>`. */
   readonly topicRoot: string;
   daemon: DaemonProcess;
   register: VirtualRegister;
@@ -51,6 +59,8 @@ export interface BridgeRig {
   display: SerialEnd | undefined;
   /** Every BridgeEvent the bridge published since start. */
   readonly events: BridgeEventView[];
+  /** The client that watches P/event (a test may publish with its identity). */
+  readonly watcher: MqttClient;
   /** A WeChat payment code never used before in this rig. */
   nextCode(): string;
   nextSeq(): string;
@@ -68,9 +78,10 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   const run = Math.random().toString(36).slice(2, 8);
   const dir = mkdtempSync(join(tmpdir(), `posbridge-${options.name}-`));
   const stateDir = options.stateDir ?? join(dir, "state");
-  const prefix = `pbtest-${run}/v1`;
-  const store = `S${run}`;
-  const topicRoot = `${prefix}/${store}/PC1`;
+  const prefix = options.prefix ?? `pbtest-${run}/v1`;
+  const store = options.store ?? `S${run}`;
+  const bridge = options.bridge ?? "PC1";
+  const topicRoot = `${prefix}/${store}/${bridge}`;
   const ptys: PtyPair[] = await Promise.all([
     createPtyPair(dir, "register"),
     createPtyPair(dir, "scanner"),
@@ -81,10 +92,10 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   writeFileSync(
     configPath,
     `store: ${store}
-bridge: PC1
+bridge: ${bridge}
 stateDir: ${stateDir}
 log: { level: ${options.logLevel ?? "debug"}, format: json }
-mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200 }
+mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200${options.mqtt ? `, ${options.mqtt}` : ""} }
 ${options.extraConfig ?? ""}
 lanes:
   - id: lane1
@@ -93,7 +104,7 @@ lanes:
 ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
   );
   const events: BridgeEventView[] = [];
-  const watcher = await mqtt.connectAsync(broker, { protocolVersion: 5 });
+  const watcher = await mqtt.connectAsync(broker, { protocolVersion: 5, ...options.watcher });
   watcher.on("message", (_topic, payload) => {
     const e = decodeEvent(new Uint8Array(payload));
     if (e.ok) events.push(e.value);
@@ -130,6 +141,7 @@ ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
     scanner,
     display,
     events,
+    watcher,
     nextCode: () => `13456789012345${code++}`,
     nextSeq: () => String(seq++ % 100).padStart(2, "0"),
     async sell(orderRef, amountFen, scanned = rig.nextCode(), timeoutMs = 10_000) {
