@@ -89,5 +89,5 @@ function cashierCancel(laneId: string, cause: AuditCause, writes: JournaledWrite
     outcome = `attempt ${attempt.attemptId} ${attempt.phase} before it was sent; sale ${sale?.kind === "sale" ? sale.status : "ended"}`;
   else if (sale?.kind === "sale") outcome = `sale ${sale.status}`;
   else outcome = "recorded";
-  return { type: "cashierCancel", laneId, orderRef: req.orderRef, seq: req.seq, outcome };
+  return { type: "cashierCancel", laneId, orderRef: req.orderRef, requestSeq: req.seq, outcome };
 }

@@ -44,7 +44,7 @@ export type AuditEntry =
       reasonCode: string;
     }
   /** The cashier's CA changed something: the sale ended, or its attempt is being reversed. */
-  | { type: "cashierCancel"; laneId: string; orderRef: string; seq: string; outcome: string }
+  | { type: "cashierCancel"; laneId: string; orderRef: string; requestSeq: string; outcome: string }
   /** A CancelRequest (reversal) went out for an attempt, and why (deadline, cashierCancel, recovered…). */
   | {
       type: "reversalSent";
@@ -70,6 +70,14 @@ export type AuditEntry =
   | { type: "clockJump"; detail: string };
 
 export type AuditEntryType = AuditEntry["type"];
+
+// Compile-time check: an entry must not name a field of its line (AuditLine: seq, at, prev), which
+// it would overwrite. A clash makes this line fail to type-check.
+type EntryKeys = AuditEntry extends infer E ? (E extends unknown ? keyof E : never) : never;
+type Assert<T extends true> = T;
+export type EntryFieldsFree = Assert<
+  [Extract<EntryKeys, "seq" | "at" | "prev">] extends [never] ? true : false
+>;
 
 /** One line of the trail: the entry, its place in the chain and when it was written (wall ms). */
 export type AuditLine = AuditEntry & {
@@ -103,7 +111,7 @@ export function describeEntry(e: AuditEntry): string {
     case "refundEnded":
       return `refund ${e.refundRef} of order ${e.orderRef} ${e.phase}: ${yuan(e.amountFen)} yuan${e.reasonCode ? ` (${e.reasonCode})` : ""} (refund ${e.refundId})`;
     case "cashierCancel":
-      return `cashier cancelled order ${e.orderRef} (CA ${e.seq}): ${e.outcome}`;
+      return `cashier cancelled order ${e.orderRef} (CA ${e.requestSeq}): ${e.outcome}`;
     case "reversalSent":
       return `reversal of attempt ${e.attemptId} (order ${e.orderRef}, ${yuan(e.amountFen)} yuan) sent: ${e.why || "requested"}`;
     case "reversalEnded":

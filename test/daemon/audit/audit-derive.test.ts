@@ -135,7 +135,7 @@ describe("auditEntriesOf", () => {
         { record: sale({ status: "CANCELLED" }), before: sale() },
       ]),
     ).toEqual([
-      { type: "cashierCancel", laneId: "l1", orderRef: "O1", seq: "09", outcome: "sale CANCELLED" },
+      { type: "cashierCancel", laneId: "l1", orderRef: "O1", requestSeq: "09", outcome: "sale CANCELLED" },
     ]);
     const reversing = attempt({ phase: "reversing", reason: "cashierCancel", reversals: 1 });
     expect(auditEntriesOf("l1", pos("cancel"), [{ record: reversing, before: attempt() }])).toEqual([
@@ -143,7 +143,7 @@ describe("auditEntriesOf", () => {
         type: "cashierCancel",
         laneId: "l1",
         orderRef: "O1",
-        seq: "07",
+        requestSeq: "07",
         outcome: "reversal of attempt A1 requested",
       },
       {
