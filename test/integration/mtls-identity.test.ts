@@ -134,9 +134,19 @@ describe("mutual TLS and the per-bridge ACL of docs/cloud-contract.md, on Mosqui
     // Who they are comes from the certificate: the broker names each by its CN.
     expect(broker.log.some((l) => /New client connected .* as S1\/PC1 .*u'S1\/PC1'/.test(l))).toBe(true);
     expect(broker.log.some((l) => /New client connected .* as S1\/PC2 .*u'S1\/PC2'/.test(l))).toBe(true);
-    // The monitor (A's watcher) reads A's events; worker-2 (B's watcher) reads B's.
-    await expect.poll(() => a.events.map((e) => e.kind)).toContain("device_up");
-    await expect.poll(() => b.events.map((e) => e.kind)).toContain("device_up");
+    // The monitor (A's watcher) reads A's events; worker-2 (B's watcher) reads B's: a refund each.
+    expect(await a.ask({ type: "refund", orderRef: "A-1", refundRef: "RA-1", amountFen: 200 })).toMatchObject(
+      {
+        status: "REFUNDED",
+      },
+    );
+    expect(await b.ask({ type: "refund", orderRef: "B-1", refundRef: "RB-1", amountFen: 300 })).toMatchObject(
+      {
+        status: "REFUNDED",
+      },
+    );
+    await expect.poll(() => a.events.filter((e) => e.kind === "refund")).toHaveLength(2);
+    await expect.poll(() => b.events.filter((e) => e.kind === "refund")).toHaveLength(2);
   }, 30_000);
 
   it("with A's key: B's req and a look-alike bridge's req are refused, and nothing of B's reaches A", async () => {
