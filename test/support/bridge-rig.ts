@@ -26,7 +26,7 @@ export interface BridgeRigOptions {
   display?: boolean;
   /** Where the journal lives; default <dir>/state. */
   stateDir?: string;
-  logLevel?: "debug" | "info";
+  logLevel?: "trace" | "debug" | "info";
   /** Environment of the daemon process (e.g. LD_PRELOAD for libfaketime). */
   env?: NodeJS.ProcessEnv;
   /** The bridge's identity; default a random store `S<run>`, bridge `PC1`, prefix `pbtest-<run>/v1`. */
