@@ -1,5 +1,8 @@
 // The composition root on mock serial ports and the real broker: retained status with every
 // lane's devices, and counters on P/event once a minute (time driven by a manual clock).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
@@ -24,6 +27,7 @@ describe("createApp", () => {
       readFile: () => `
 store: S${run}
 bridge: B1
+stateDir: ${join(mkdtempSync(join(tmpdir(), "posbridge-app-")), "state")}
 mqtt: { url: "${BROKER}", topicPrefix: "${prefix}" }
 lanes:
   - id: lane1
