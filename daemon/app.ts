@@ -1,5 +1,6 @@
 // The composition root (style-examples.md §2 item 7): builds the MQTT link, the RPC layer and
 // the lanes from one frozen config, starts them in order and stops them in reverse.
+import { join } from "node:path";
 import type { BridgeStatusView } from "../protocols/cloud/cloud-messages.js";
 import { hexCode } from "../protocols/cloud/connack.js";
 import { bridgeTopics } from "../protocols/cloud/topics.js";
@@ -21,7 +22,6 @@ import { Journal, type JournalHealth } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
 import { Lane, type LaneDeps } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
-import { join } from "node:path";
 
 export const COUNTERS_INTERVAL_MS = 60_000;
 /** The same broker refusal is sent as an alarm event at most this often. */
