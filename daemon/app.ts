@@ -1,9 +1,15 @@
 // The composition root (style-examples.md §2 item 7): builds the MQTT link, the RPC layer and
 // the lanes from one frozen config, starts them in order and stops them in reverse.
+import { join } from "node:path";
 import type { BridgeStatusView } from "../protocols/cloud/cloud-messages.js";
 import { hexCode } from "../protocols/cloud/connack.js";
 import { bridgeTopics } from "../protocols/cloud/topics.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
+import { auditEntriesOf } from "./audit/audit-derive.js";
+import { type AuditEntry, describeEntry } from "./audit/audit-entry.js";
+import { AUDIT_DIR } from "./audit/audit-file.js";
+import { AuditTrail } from "./audit/audit-trail.js";
+import { configHash } from "./audit/config-hash.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { encodeEvent, encodeStatus } from "./cloud/proto-codec.js";
 import { MqttLink } from "./cloud/mqtt-link.js";
@@ -14,7 +20,7 @@ import { ClockWatch, describeStep } from "./health/clock-watch.js";
 import { ulid } from "./ids.js";
 import { Journal, type JournalHealth } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
-import { Lane } from "./lanes/lane.js";
+import { Lane, type LaneDeps } from "./lanes/lane.js";
 import { laneLogger, type Logger } from "./log/logger.js";
 
 export const COUNTERS_INTERVAL_MS = 60_000;
@@ -40,11 +46,19 @@ export interface App {
   link: MqttLink;
   rpc: CloudRpc;
   journal: Journal;
+  audit: AuditTrail;
 }
 
 const DAY_MS = 86_400_000;
 /** How often the journal is checked for compaction and purge. */
 export const COMPACT_CHECK_MS = 3_600_000;
+
+/** P/event kinds that are also audit entries (every alarm, its clearing, clock jumps). */
+const AUDITED_EVENTS: Readonly<Record<string, (laneId: string, detail: string) => AuditEntry>> = {
+  alarm: (laneId, detail) => ({ type: "alarm", laneId, detail }),
+  alarm_cleared: (laneId, detail) => ({ type: "alarmCleared", laneId, detail }),
+  clock_jump: (_laneId, detail) => ({ type: "clockJump", detail }),
+};
 
 export function createApp(deps: AppDeps): App {
   const { config, log, version } = deps;
@@ -88,12 +102,29 @@ export function createApp(deps: AppDeps): App {
     onHealth: (health) => onJournalHealth(health),
   });
   log.info({ journal: journal.loadReport, ...journal.stats() }, "journal opened");
-  if (journal.loadReport.missing)
+  const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
+  // The audit trail, apart from the journal (never compacted with it); its faults reach the fleet
+  // from here once the link exists. An audit fault is not itself audited (it could not be).
+  let onAuditFault: (detail: string | null) => void = () => {};
+  const audit = AuditTrail.open({
+    dir: join(config.stateDir, AUDIT_DIR),
+    retentionMs: config.audit.retentionDays * DAY_MS,
+    maxFileBytes: config.audit.maxFileBytes,
+    clock,
+    log: log.child({ component: "audit" }),
+    onFault: (error) => onAuditFault(error ? `audit trail cannot be written: ${error.message}` : null),
+  });
+  // The trail outlives a lost journal file: earlier starts in it mean this is no first start.
+  if (journal.loadReport.missing && audit.hadEntries)
+    log.error(
+      { stateDir: config.stateDir, errCode: "PB_JOURNAL_GONE" },
+      "no journal was found, but the audit trail holds earlier starts: the journal was lost, and sales made before now are unknown to this bridge (the cloud refuses to charge their orderRefs again: docs/guarantees.md)",
+    );
+  else if (journal.loadReport.missing)
     log.warn(
       { stateDir: config.stateDir },
       "no journal was found: a new one was started. Normal on the first start; otherwise the state directory was lost, and sales made before now are unknown to this bridge (the cloud refuses to charge their orderRefs again: docs/guarantees.md)",
     );
-  const crashPoint = deps.crashPoint ?? crashPointsFromEnv(process.env);
 
   const lanes: Lane[] = [];
   const status = (online: boolean, reason: string): BridgeStatusView => ({
@@ -124,8 +155,26 @@ export function createApp(deps: AppDeps): App {
     },
   });
 
-  const publishEvent = (laneId: string, kind: string, detail: string) =>
+  const sendEvent = (laneId: string, kind: string, detail: string) =>
     link.publishEvent(encodeEvent({ atMs: clock.wallNow(), laneId, kind, detail }));
+  /** An event for the fleet; alarms and clock jumps go to the audit trail first. */
+  const publishEvent = (laneId: string, kind: string, detail: string) => {
+    const entry = AUDITED_EVENTS[kind];
+    if (entry) audit.append(entry(laneId, detail));
+    sendEvent(laneId, kind, detail);
+  };
+  onAuditFault = (detail) =>
+    detail ? sendEvent("", "alarm", detail) : sendEvent("", "alarm_cleared", "audit trail written again");
+  /** A lane step's durable records, as audit entries; refunds also go to the fleet (kind "refund"). */
+  const auditStep =
+    (laneId: string): LaneDeps["onJournaled"] =>
+    (cause, writes) => {
+      for (const entry of auditEntriesOf(laneId, cause, writes)) {
+        audit.append(entry);
+        if (entry.type === "refundRequested" || entry.type === "refundEnded")
+          sendEvent(laneId, "refund", describeEntry(entry));
+      }
+    };
 
   for (const laneConfig of config.lanes) {
     lanes.push(
@@ -141,6 +190,7 @@ export function createApp(deps: AppDeps): App {
         cloudOnline: () => link.isOnline,
         onStatusChange: () => link.publishStatus(),
         onEvent: (kind, detail) => publishEvent(laneConfig.id, kind, detail),
+        onJournaled: auditStep(laneConfig.id),
         repeatWindowMs: config.log.repeatWindowMs,
       }),
     );
@@ -246,8 +296,20 @@ export function createApp(deps: AppDeps): App {
     link,
     rpc,
     journal,
+    audit,
     status: () => status(link.isOnline, link.status.reason),
     async start() {
+      // What runs, with which settings: first in the trail, before any sale.
+      audit.append({
+        type: "start",
+        version,
+        configHash: configHash(config),
+        store: config.store,
+        bridge: config.bridge,
+        lanes: config.lanes.length,
+        journalMissing: journal.loadReport.missing && audit.hadEntries,
+        journalDiscardedLines: journal.loadReport.discardedLines,
+      });
       // Devices first: the register must get answers (cloud offline) even when the broker is down.
       for (const lane of lanes) lane.start();
       // What the journal holds unsettled resumes now; requests wait for the link to come up.
@@ -283,6 +345,7 @@ export function createApp(deps: AppDeps): App {
       } catch (err) {
         failures.push(err);
       }
+      audit.append({ type: "stop", failures: failures.length });
       journal.close();
       log.info({ failures: failures.length }, "posbridge stopped");
     },

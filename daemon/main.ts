@@ -28,6 +28,9 @@ Commands:
   cloud-sim           run the simulated payment cloud against a broker (--broker URL)
   report day          print the end-of-day report from the sale journal in stateDir: sales by
                       scheme and status, refunds, net, and UNKNOWN sales to check (--date, --json)
+  report audit        print the audit trail in stateDir/audit (refunds, cashier cancels, reversals,
+                      alarms, clock jumps, starts with version and config hash) since --since, and
+                      whether its hash chain is intact (--json)
   install             as root, from a built checkout: install the production tree in --prefix, the
                       service user and groups, /etc/posbridge (starter config and env file), the
                       systemd unit, the udev rules and the posbridge command (docs/deployment.md)
@@ -44,7 +47,9 @@ Options:
       --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
       --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
-      --date DATE     report: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
+      --date DATE     report day: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
+      --since WHEN    report audit: YYYY-MM-DD (local), an ISO time with zone, or a duration back
+                      from now: 90m, 24h, 30d (default 7d)
       --json          report: print one JSON object, amounts in integer fen
       --prefix DIR    install/uninstall: where the program goes (default /opt/posbridge)
       --root DIR      install/uninstall: work in a scratch tree under DIR; run no command
@@ -107,7 +112,9 @@ export async function main(argv: string[]): Promise<number> {
         values.protocol ?? "5",
       );
     case "report":
-      return runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
+      return positionals[1] === "audit"
+        ? runAuditReport(configPath, positionals.slice(1), values.since, values.json ?? false)
+        : runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
     default:
       process.stderr.write(`posbridge: unknown command '${command}'\nTry 'posbridge --help'.\n`);
       return 64;
@@ -124,6 +131,7 @@ function parse(argv: string[]) {
       prefix: { type: "string" },
       protocol: { type: "string" },
       date: { type: "string" },
+      since: { type: "string" },
       json: { type: "boolean" },
       root: { type: "string" },
       "dry-run": { type: "boolean" },
@@ -324,7 +332,8 @@ async function runReport(
   date: string | undefined,
   json: boolean,
 ): Promise<number> {
-  const usage = "usage: posbridge report day [--date YYYY-MM-DD] [--json] [-c config]";
+  const usage =
+    "usage: posbridge report day [--date YYYY-MM-DD] [--json] [-c config], or report audit [--since WHEN] [--json]";
   if (args[0] !== "day" || args.length > 1) {
     const what = args[0] === undefined ? "report: which report?" : `unknown report '${args.join(" ")}'`;
     process.stderr.write(`posbridge: ${what}; ${usage}\n`);
@@ -354,5 +363,44 @@ async function runReport(
   }
   const report = dayReport(read.records, day, { path, report: read.report });
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatDayReport(report));
+  return 0;
+}
+
+/** `posbridge report audit [--since WHEN] [--json]`: read-only, from <stateDir>/audit/. */
+async function runAuditReport(
+  configPath: string,
+  args: string[],
+  since: string | undefined,
+  json: boolean,
+): Promise<number> {
+  if (args.length > 1) {
+    process.stderr.write(
+      `posbridge: unknown report '${args.join(" ")}'; usage: posbridge report audit [--since WHEN] [--json] [-c config]\n`,
+    );
+    return 64;
+  }
+  const { auditReport, DEFAULT_SINCE, formatAuditReport, parseSince } = await import(
+    "./report/audit-report.js"
+  );
+  const when = since ?? DEFAULT_SINCE;
+  const sinceMs = parseSince(when, Date.now());
+  if (sinceMs === undefined) {
+    process.stderr.write(
+      `posbridge: --since must be a date YYYY-MM-DD, an ISO time with a zone, or a duration like 90m, 24h, 30d; got '${when.slice(0, 30)}'\n`,
+    );
+    return 64;
+  }
+  const loaded = loadOrReport(configPath);
+  if (!loaded.config) return loaded.exit ?? 78;
+  const { AUDIT_DIR, readAuditTrail } = await import("./audit/audit-file.js");
+  const dir = join(loaded.config.stateDir, AUDIT_DIR);
+  let report: ReturnType<typeof auditReport>;
+  try {
+    report = auditReport(readAuditTrail(dir), dir, when, sinceMs);
+  } catch (err) {
+    process.stderr.write(`posbridge: cannot read the audit trail in ${dir}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatAuditReport(report));
   return 0;
 }

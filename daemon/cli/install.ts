@@ -503,7 +503,7 @@ export function planUninstall(opts: InstallOptions): Action[] {
   );
   if (opts.purge) {
     removeIfThere(ETC_DIR, "configuration and secrets");
-    removeIfThere(STATE_DIR, "the sale journal");
+    removeIfThere(STATE_DIR, "the sale journal and the audit trail");
     removeIfThere(RUNTIME_DIR, "runtime files");
     actions.push(
       { kind: "command", argv: ["userdel", SERVICE_USER], why: "the service user" },

@@ -3,7 +3,7 @@
 // would), decodes each BridgeRequest, executes it against its ledger at most once, and answers
 // on the `res` topic of the store/bridge the request's topic names — never on a topic the
 // request asks for. Its log lines show payment codes masked.
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type {
   CloudRequest,
   CloudResponse,
@@ -30,6 +30,11 @@ export interface CloudSimOptions {
   manualConfirm?: boolean;
   log?: (line: string) => void;
   clock?: { now(): number };
+  /**
+   * TLS material of a worker's identity (mqtts://): `ca`, and `cert`/`key` of its client
+   * certificate when the broker requires one (docs/cloud-contract.md, "Broker ACL").
+   */
+  tls?: Pick<IClientOptions, "ca" | "cert" | "key">;
 }
 
 export interface CloudSim {
@@ -76,6 +81,7 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     protocolVersion: v5 ? 5 : 4,
     clientId: `posbridge-cloud-sim-${Math.random().toString(36).slice(2, 10)}`,
     reconnectPeriod: 1000,
+    ...opts.tls,
   });
   const filter = `${prefix}/+/+/req`;
   const granted = await client.subscribeAsync(

@@ -67,9 +67,52 @@ const TLS_CODES: Record<string, { reason: string; fix: string }> = {
   },
 };
 
-/** TLS alerts the broker sends when it rejects our client certificate (mutual TLS). */
-const CLIENT_CERT_ALERT =
-  /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED|HANDSHAKE_FAILURE)$/;
+/**
+ * TLS alerts the broker sends when it rejects our client certificate (mutual TLS), by the alert's
+ * name at the end of Node's code (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+ * ERR_SSL_TLSV1_ALERT_UNKNOWN_CA, ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED…). Each cause has its own
+ * fix: a missing certificate, one from a CA the broker does not trust and an expired one are three
+ * different errands for the technician (test/integration/tls.test.ts meets each on a real broker).
+ */
+const CLIENT_CERT_ALERTS: Record<string, { reason: string; fix: string }> = {
+  CERTIFICATE_REQUIRED: {
+    reason: "the broker requires a client certificate and the bridge sent none",
+    fix: "set mqtt.tls.cert and mqtt.tls.key to this bridge's certificate and key (CN <store>/<bridge>, issued by the cloud: docs/cloud-contract.md)",
+  },
+  UNKNOWN_CA: {
+    reason: "the broker does not trust the CA that signed our client certificate",
+    fix: "mqtt.tls.cert must be issued by the CA the broker trusts for bridges (Mosquitto cafile): ask the cloud team for this bridge's certificate",
+  },
+  CERTIFICATE_EXPIRED: {
+    reason: "the broker says our client certificate has expired",
+    fix: "renew mqtt.tls.cert and mqtt.tls.key (ask the cloud team); if the certificate is still valid, the broker's clock is wrong",
+  },
+  CERTIFICATE_REVOKED: {
+    reason: "the broker says our client certificate is revoked",
+    fix: "this bridge needs a new certificate from the cloud team (mqtt.tls.cert and mqtt.tls.key)",
+  },
+  BAD_CERTIFICATE: {
+    reason: "the broker rejected our client certificate as bad",
+    fix: "mqtt.tls.cert and mqtt.tls.key must be signed by a CA the broker trusts (Mosquitto cafile), and not expired",
+  },
+  CERTIFICATE_UNKNOWN: {
+    reason: "the broker rejected our client certificate",
+    fix: "mqtt.tls.cert and mqtt.tls.key must be signed by a CA the broker trusts (Mosquitto cafile), and not expired",
+  },
+  UNSUPPORTED_CERTIFICATE: {
+    reason: "the broker does not accept our client certificate's type",
+    fix: "ask the cloud team which key type and certificate profile the broker takes (mqtt.tls.cert)",
+  },
+  ACCESS_DENIED: {
+    reason: "the broker rejected our client certificate (access denied)",
+    fix: "the broker accepts the certificate's CA but not this certificate: ask the cloud team (mqtt.tls.cert)",
+  },
+  HANDSHAKE_FAILURE: {
+    reason: "the broker rejected the TLS handshake (often our client certificate)",
+    fix: "mqtt.tls.cert and mqtt.tls.key must be signed by a CA the broker trusts (Mosquitto cafile), and not expired",
+  },
+};
+const CLIENT_CERT_ALERT = new RegExp(`_ALERT_(${Object.keys(CLIENT_CERT_ALERTS).join("|")})$`);
 
 const NETWORK_CODES: Record<string, string> = {
   ECONNREFUSED: "nothing listens on the broker's port",
@@ -116,11 +159,12 @@ export function classifyLinkError(err: unknown, protocolVersion: 4 | 5): LinkPro
     const tls = TLS_CODES[code];
     if (tls)
       return { code: "PB_MQTT_TLS", reason: `TLS: ${tls.reason} (${code})`, fix: tls.fix, pace: "backoff" };
-    if (CLIENT_CERT_ALERT.test(code))
+    const alert = CLIENT_CERT_ALERTS[CLIENT_CERT_ALERT.exec(code)?.[1] ?? ""];
+    if (alert)
       return {
         code: "PB_MQTT_TLS",
-        reason: `TLS: the broker rejected our client certificate (${code})`,
-        fix: "mqtt.tls.cert and mqtt.tls.key must be signed by a CA the broker trusts (Mosquitto cafile), and not expired",
+        reason: `TLS: ${alert.reason} (${code})`,
+        fix: alert.fix,
         pace: "backoff",
       };
     if (/^(ERR_SSL_|ERR_TLS_|ERR_OSSL_)/.test(code) || /^(CERT_|UNABLE_TO_)/.test(code))

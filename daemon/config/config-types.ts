@@ -151,6 +151,16 @@ export interface JournalConfig {
   checkIntervalMs: number;
 }
 
+export interface AuditConfig {
+  /**
+   * Rotated audit files are deleted once everything in them is older than this; default 365
+   * (a refund can come up to a year after the payment), 180..3650 (network logs: at least 6 months).
+   */
+  retentionDays: number;
+  /** The active audit file is rotated when it reaches this size; default 1048576, 65536..67108864. */
+  maxFileBytes: number;
+}
+
 export interface LogConfig {
   level: "fatal" | "error" | "warn" | "info" | "debug" | "trace"; // default "info"
   /** "auto": pretty when stdout is a TTY, JSON otherwise. */
@@ -169,6 +179,7 @@ export interface Config {
   stateDir: string; // default /var/lib/posbridge
   log: LogConfig;
   journal: JournalConfig;
+  audit: AuditConfig;
   mqtt: MqttConfig;
   sale: SaleConfig;
   lanes: LaneConfig[]; // at least one

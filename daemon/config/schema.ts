@@ -4,6 +4,7 @@
 // keeps the two equal). Cross-field rules the schema cannot express live in load-config.ts.
 
 import type {
+  AuditConfig,
   Config,
   JournalConfig,
   LaneConfig,
@@ -534,6 +535,32 @@ const journalSchema = {
   },
 } as const;
 
+const auditSchema = {
+  type: "object",
+  description:
+    "The audit trail in stateDir/audit: refunds, cashier cancels, reversals, alarms, clock jumps and each start's version and config hash, append-only, never compacted with the journal (docs/privacy.md).",
+  additionalProperties: false,
+  default: {},
+  properties: {
+    retentionDays: {
+      type: "integer",
+      minimum: 180,
+      maximum: 3650,
+      default: 365,
+      description:
+        "Rotated audit files are deleted once all their entries are older than this many days. 365 by default: a refund may be asked for up to a year after the payment; at least 180 (network logs are kept six months or more).",
+    },
+    maxFileBytes: {
+      type: "integer",
+      minimum: 65536,
+      maximum: 67108864,
+      default: 1048576,
+      description:
+        "The active audit file is rotated (audit-<time>.log) when it reaches this size, or when its first entry is 30 days old.",
+    },
+  },
+} as const;
+
 export const configSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
   title: "posbridge configuration",
@@ -561,6 +588,7 @@ export const configSchema = {
     },
     log: logSchema,
     journal: journalSchema,
+    audit: auditSchema,
     mqtt: mqttSchema,
     sale: saleSchema,
     lanes: {
@@ -589,6 +617,7 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof mqttSchema>, MqttConfig>>,
   Assert<SameKeys<Props<typeof saleSchema>, SaleConfig>>,
   Assert<SameKeys<Props<typeof journalSchema>, JournalConfig>>,
+  Assert<SameKeys<Props<typeof auditSchema>, AuditConfig>>,
   Assert<SameKeys<Props<typeof logSchema>, LogConfig>>,
   Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
   Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,

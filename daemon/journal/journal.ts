@@ -402,10 +402,16 @@ export class Journal {
     }
   }
 
+  /**
+   * Compacts when the file outgrew max(compactMinBytes, 2 × live bytes), or when a record is past
+   * retention: journal.retentionDays is a promise about what the PC keeps (docs/privacy.md), so a
+   * quiet store's small journal is purged on time too, not once it happens to grow.
+   */
   maybeCompact(): boolean {
     if (this.fault) return false; // check() rewrites the whole journal when it can
     const live = this.fold.liveBytes + this.headerLine().length;
-    if (this.fileBytes <= Math.max(this.compactMinBytes, 2 * live)) return false;
+    const big = this.fileBytes > Math.max(this.compactMinBytes, 2 * live);
+    if (!big && this.fold.purgeable(this.clock.wallNow() - this.retentionMs).length === 0) return false;
     this.compact();
     return true;
   }

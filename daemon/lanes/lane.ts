@@ -27,6 +27,7 @@ import type {
 } from "../../protocols/sale/sale-types.js";
 import { hexCode } from "../../protocols/cloud/connack.js";
 import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
+import type { AuditCause, JournaledWrite } from "../audit/audit-derive.js";
 import { type Clock, instantOf, type TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
 import type { PublishRefusal } from "../cloud/mqtt-link.js";
@@ -74,6 +75,12 @@ export interface LaneDeps {
   crashPoint?: CrashPoint;
   /** Window of the lane's and its devices' RepeatLimiters (config log.repeatWindowMs); default 60 s. */
   repeatWindowMs?: number;
+  /**
+   * A step's journal records are durable, and nothing else of the step has happened yet: what it
+   * wrote, what each record replaced, and why it ran (without a scan's code). The audit trail
+   * observes the lane here (daemon/audit/).
+   */
+  onJournaled?: (cause: AuditCause, writes: JournaledWrite[]) => void;
 }
 
 interface HeldCode {
@@ -513,7 +520,8 @@ export class Lane {
     const before = this.state;
     this.stepInput = input.type;
     const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
-    const failed = this.journalRecords(effects);
+    const writes: JournaledWrite[] | undefined = this.deps.onJournaled ? [] : undefined;
+    const failed = this.journalRecords(effects, writes);
     if (failed && isRefusedRecord(failed.err)) {
       // Not the storage: this step's record can never be written. Taken back and dropped (kept,
       // it would block every input behind it for good); the journal and the lane stay up.
@@ -541,6 +549,8 @@ export class Lane {
       return;
     }
     this.state = state;
+    // Money first, then its audit line, then whatever the step does that others hear of.
+    if (writes?.length) this.observeJournaled(input, writes);
     for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
     this.forgetCodes();
     // Pending work is part of the retained status: republish when it changes.
@@ -551,20 +561,54 @@ export class Lane {
       this.deps.onStatusChange();
   }
 
-  /** Writes the step's records in order; the first that cannot be made durable stops the rest. */
-  private journalRecords(effects: SaleEffect[]): { record: JournalRecord; err: unknown } | undefined {
+  /**
+   * Writes the step's records in order; the first that cannot be made durable stops the rest.
+   * With `writes`, each durable record is added to it with the record it replaced.
+   */
+  private journalRecords(
+    effects: SaleEffect[],
+    writes?: JournaledWrite[],
+  ): { record: JournalRecord; err: unknown } | undefined {
     for (const effect of effects) {
       if (effect.type !== "journal") continue;
       const record = effect.record;
+      const before = writes ? this.previousOf(record) : undefined;
       try {
         this.deps.journal.write(record);
       } catch (err) {
         return { record, err };
       }
+      writes?.push({ record, before });
       this.counters.journalWrites++;
       this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
     }
     return undefined;
+  }
+
+  /** The journal's record under `record`'s key, before `record` replaces it. */
+  private previousOf(record: JournalRecord): JournalRecord | undefined {
+    const { journal } = this.deps;
+    switch (record.kind) {
+      case "sale":
+        return journal.sale(record.laneId, record.orderRef);
+      case "attempt":
+        return journal.attempt(record.attemptId);
+      case "refund":
+        return journal.refundsOf(record.laneId, record.orderRef).find((r) => r.refundId === record.refundId);
+    }
+  }
+
+  /** Tells the observer (the audit trail) what the step made durable; a scan's code stays here. */
+  private observeJournaled(input: SaleInput, writes: JournaledWrite[]): void {
+    const request =
+      input.type === "pos" && input.request.type !== "echo"
+        ? { type: input.request.type, seq: input.request.seq, orderRef: input.request.orderRef }
+        : undefined;
+    try {
+      this.deps.onJournaled?.({ input: input.type, ...(request ? { request } : {}) }, writes);
+    } catch (err) {
+      this.repeats.error("audit", { err: (err as Error).message }, "audit observer failed");
+    }
   }
 
   private onJournalFailure(record: JournalRecord, err: unknown, input: SaleInput): void {

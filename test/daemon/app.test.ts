@@ -27,7 +27,7 @@ describe("createApp", () => {
       readFile: () => `
 store: S${run}
 bridge: B1
-stateDir: ${mkdtempSync(join(tmpdir(), "posbridge-app-"))}
+stateDir: ${join(mkdtempSync(join(tmpdir(), "posbridge-app-")), "state")}
 mqtt: { url: "${BROKER}", topicPrefix: "${prefix}" }
 lanes:
   - id: lane1

@@ -3,11 +3,12 @@
 // then stopped the daemon (or, before main.ts held the loop, left it offline for good after one
 // stack trace); mqtt.tls with an mqtt:// URL connected in clear text without a word; a handshake
 // the broker's certificate failed was one warning per retry.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { garbageFile, type Pair, strayKey, TestCa } from "../support/certs.js";
+import { garbageFile, opensslDate, type Pair, strayKey, TestCa } from "../support/certs.js";
 import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
 import { createTestBroker, type TestBroker } from "../support/mosquitto.js";
 
@@ -181,4 +182,112 @@ describe("a broker whose certificate the bridge must not trust", () => {
       entries(d).filter((e) => (e.level as number) >= 40 && e.device === undefined && !firstStart(e)),
     ).toEqual([]);
   });
+});
+
+// Mutual TLS refused by the broker (issue 11, item 1): each cause is told apart, with its own fix,
+// from the TLS alert the broker sends. Before, all of them were "the broker rejected our client
+// certificate" with one fix for three different errands.
+describe("a broker that refuses the bridge's certificate", () => {
+  let ca: TestCa;
+  let broker: TestBroker;
+  const brokers: TestBroker[] = [];
+  const daemons: DaemonProcess[] = [];
+  beforeAll(async () => {
+    ca = new TestCa("posbridge bridges CA");
+    const server = ca.issue("server", { cn: "127.0.0.1", san: "IP:127.0.0.1" });
+    broker = await createTestBroker({
+      tls: { cafile: ca.cert, certfile: server.cert, keyfile: server.key, requireCertificate: true },
+    });
+    brokers.push(broker);
+    await broker.start();
+  });
+  afterAll(async () => {
+    await Promise.all(daemons.map((d) => d.stop("SIGKILL")));
+    await Promise.all(brokers.map((b) => b.stop()));
+  });
+
+  function run(tls: string, url = broker.url): DaemonProcess {
+    const d = startDaemon([
+      "run",
+      "--config",
+      config(`{ url: "${url}", reconnectMinMs: 100, reconnectMaxMs: 1000, tls: ${tls} }`, "debug"),
+    ]);
+    daemons.push(d);
+    return d;
+  }
+
+  /** One PB_MQTT_TLS line for the state (not one per retry), its reason and fix; still trying. */
+  async function refusedOnce(d: DaemonProcess, reason: RegExp, fix: RegExp): Promise<void> {
+    const line = await d.waitForLog((e) => e.errCode === "PB_MQTT_TLS", 10_000);
+    expect(String(line.reason)).toMatch(reason);
+    expect(String(line.fix)).toMatch(fix);
+    await expect
+      .poll(() => entries(d).filter((e) => e.msg === "reconnecting to broker").length, { timeout: 8_000 })
+      .toBeGreaterThanOrEqual(3);
+    expect(entries(d).filter((e) => e.errCode === "PB_MQTT_TLS")).toHaveLength(1);
+    expect(d.proc.exitCode).toBeNull();
+    expect(d.lines.some((l) => !l.startsWith("{"))).toBe(false); // every line JSON, no stack trace
+    expect(d.lines.some((l) => l.includes('"broker connected"'))).toBe(false);
+  }
+
+  it("no client certificate: the broker requires one, and the log says which fields to set", async () => {
+    const d = run(`{ ca: ${ca.cert} }`);
+    await refusedOnce(
+      d,
+      /requires a client certificate and the bridge sent none \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\)/,
+      /set mqtt\.tls\.cert and mqtt\.tls\.key/,
+    );
+  }, 20_000);
+
+  it("a client certificate from a CA the broker does not trust", async () => {
+    const foreign = new TestCa("a CA the broker does not know").issue("foreign", { cn: "TLS/b" });
+    const d = run(`{ ca: ${ca.cert}, cert: ${foreign.cert}, key: ${foreign.key} }`);
+    await refusedOnce(
+      d,
+      /does not trust the CA that signed our client certificate \(ERR_SSL_TLSV1_ALERT_UNKNOWN_CA\)/,
+      /issued by the CA the broker trusts for bridges/,
+    );
+  }, 20_000);
+
+  it("a client certificate that expires while the bridge runs: refused at the next connect, renew it", async () => {
+    // Valid at start (check-config refuses an expired one with exit 78), expired 6 s later.
+    const soon = ca.issue("soon", { cn: "TLS/b", enddate: opensslDate(6_000) });
+    const d = run(`{ ca: ${ca.cert}, cert: ${soon.cert}, key: ${soon.key} }`);
+    await d.waitForLog((e) => e.msg === "broker connected", 5_000);
+    await new Promise((r) =>
+      setTimeout(
+        r,
+        Math.max(0, Date.parse(new X509Certificate(readFileSync(soon.cert)).validTo) - Date.now() + 500),
+      ),
+    );
+    await broker.stop();
+    await broker.start(); // the bridge reconnects: the broker checks the certificate again
+    const line = await d.waitForLog((e) => e.errCode === "PB_MQTT_TLS", 10_000);
+    expect(String(line.reason)).toMatch(
+      /our client certificate has expired \(ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED\)/,
+    );
+    expect(String(line.fix)).toMatch(/renew mqtt\.tls\.cert/);
+    expect(d.proc.exitCode).toBeNull();
+  }, 25_000);
+
+  it("a broker whose own certificate has expired: the bridge does not trust it, and says so", async () => {
+    const stale = ca.issue("stale-server", {
+      cn: "127.0.0.1",
+      san: "IP:127.0.0.1",
+      startdate: opensslDate(-2 * 86_400_000),
+      enddate: opensslDate(-86_400_000),
+    });
+    const old = await createTestBroker({
+      tls: { cafile: ca.cert, certfile: stale.cert, keyfile: stale.key, requireCertificate: true },
+    });
+    brokers.push(old);
+    await old.start();
+    const client = ca.issue("client-stale", { cn: "TLS/b" });
+    const d = run(`{ ca: ${ca.cert}, cert: ${client.cert}, key: ${client.key} }`, old.url);
+    await refusedOnce(
+      d,
+      /the broker's certificate has expired \(CERT_HAS_EXPIRED\)/,
+      /renew the broker's certificate/,
+    );
+  }, 20_000);
 });

@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { decodeEvent } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { BridgeEventView } from "../../protocols/cloud/cloud-messages.js";
@@ -26,16 +26,40 @@ export interface BridgeRigOptions {
   display?: boolean;
   /** Where the journal lives; default <dir>/state. */
   stateDir?: string;
-  logLevel?: "debug" | "info";
+  logLevel?: "trace" | "debug" | "info";
   /** Environment of the daemon process (e.g. LD_PRELOAD for libfaketime). */
   env?: NodeJS.ProcessEnv;
+  /** The bridge's identity; default a random store `S<run>`, bridge `PC1`, prefix `pbtest-<run>/v1`. */
+  store?: string;
+  bridge?: string;
+  prefix?: string;
+  /** Lanes, each with its own register and scanner ptys (the display, if any, is lane1's); default 1. */
+  lanes?: number;
+  /** More fields inside the config's `mqtt: { … }`, e.g. `tls: { ca: …, cert: …, key: … }`. */
+  mqtt?: string;
+  /** How the P/event watcher connects (its TLS identity on a broker that requires one). */
+  watcher?: IClientOptions;
 }
 
 type RegisterResult = Extract<PosAnswer, { type: "result" }>;
 type Ask =
   | { type: "sale"; orderRef: string; amountFen: number }
   | { type: "query"; orderRef: string }
-  | { type: "cancel"; orderRef: string };
+  | { type: "cancel"; orderRef: string }
+  | { type: "refund"; orderRef: string; refundRef: string; amountFen: number };
+
+/** One lane's register and scanner, as the test plays them. */
+export interface LaneRig {
+  /** lane1, lane2, … */
+  readonly id: string;
+  readonly register: VirtualRegister;
+  readonly scanner: SerialEnd;
+  nextSeq(): string;
+  /** SA, then the scan of `code` once WAIT_SCAN is shown; resolves with the sale's RS. */
+  sell(orderRef: string, amountFen: number, code: string, timeoutMs?: number): Promise<RegisterResult>;
+  /** One request and its RS. */
+  ask(request: Ask, timeoutMs?: number): Promise<RegisterResult>;
+}
 
 export interface BridgeRig {
   readonly dir: string;
@@ -43,23 +67,27 @@ export interface BridgeRig {
   readonly configPath: string;
   readonly prefix: string;
   readonly store: string;
-  /** The bridge's topic root `<prefix>/<store>/PC1`. */
+  /** The bridge's topic root `<prefix>/<store>/<bridge>`. */
   readonly topicRoot: string;
   daemon: DaemonProcess;
+  /** Every lane (options.lanes, default 1); the fields below are the first lane's. */
+  readonly lanes: readonly LaneRig[];
   register: VirtualRegister;
   scanner: SerialEnd;
   display: SerialEnd | undefined;
   /** Every BridgeEvent the bridge published since start. */
   readonly events: BridgeEventView[];
+  /** The client that watches P/event (a test may publish with its identity). */
+  readonly watcher: MqttClient;
   /** A WeChat payment code never used before in this rig. */
   nextCode(): string;
   nextSeq(): string;
-  /** SA, then the scan of `code` once WAIT_SCAN is shown; resolves with the sale's RS. */
+  /** The first lane's sell: SA, then the scan of `code` (default a new one) once WAIT_SCAN is shown. */
   sell(orderRef: string, amountFen: number, code?: string, timeoutMs?: number): Promise<RegisterResult>;
-  /** One request and its RS. */
+  /** One request on the first lane and its RS. */
   ask(request: Ask, timeoutMs?: number): Promise<RegisterResult>;
   /** Stops the daemon (SIGTERM) and starts it again on the same config and ptys. */
-  restart(): Promise<void>;
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,55 +96,101 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   const run = Math.random().toString(36).slice(2, 8);
   const dir = mkdtempSync(join(tmpdir(), `posbridge-${options.name}-`));
   const stateDir = options.stateDir ?? join(dir, "state");
-  const prefix = `pbtest-${run}/v1`;
-  const store = `S${run}`;
-  const topicRoot = `${prefix}/${store}/PC1`;
-  const ptys: PtyPair[] = await Promise.all([
-    createPtyPair(dir, "register"),
-    createPtyPair(dir, "scanner"),
-    ...(options.display ? [createPtyPair(dir, "display")] : []),
-  ]);
-  const [r, s, d] = ptys as [PtyPair, PtyPair, PtyPair | undefined];
+  const prefix = options.prefix ?? `pbtest-${run}/v1`;
+  const store = options.store ?? `S${run}`;
+  const bridge = options.bridge ?? "PC1";
+  const topicRoot = `${prefix}/${store}/${bridge}`;
+  const laneIds = Array.from({ length: options.lanes ?? 1 }, (_, i) => `lane${i + 1}`);
+  const lanePtys = await Promise.all(
+    laneIds.map(async (id, i) => {
+      const suffix = i === 0 ? "" : `-${id}`;
+      const [register, scanner] = await Promise.all([
+        createPtyPair(dir, `register${suffix}`),
+        createPtyPair(dir, `scanner${suffix}`),
+      ]);
+      return { id, register, scanner };
+    }),
+  );
+  const d = options.display ? await createPtyPair(dir, "display") : undefined;
+  const ptys: PtyPair[] = [...lanePtys.flatMap((l) => [l.register, l.scanner]), ...(d ? [d] : [])];
   const configPath = join(dir, "posbridge.yaml");
   writeFileSync(
     configPath,
     `store: ${store}
-bridge: PC1
+bridge: ${bridge}
 stateDir: ${stateDir}
 log: { level: ${options.logLevel ?? "debug"}, format: json }
-mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200 }
+mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200${options.mqtt ? `, ${options.mqtt}` : ""} }
 ${options.extraConfig ?? ""}
 lanes:
-  - id: lane1
-    terminal: { path: ${r.daemonPath}, profile: ecr, ackTimeoutMs: 500 }
-    scanner: { path: ${s.daemonPath}, type: serial, suffix: CR }
-${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
+${lanePtys
+  .map(
+    (l, i) => `  - id: ${l.id}
+    terminal: { path: ${l.register.daemonPath}, profile: ecr, ackTimeoutMs: 500 }
+    scanner: { path: ${l.scanner.daemonPath}, type: serial, suffix: CR }
+${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
+  )
+  .join("")}`,
   );
   const events: BridgeEventView[] = [];
-  const watcher = await mqtt.connectAsync(broker, { protocolVersion: 5 });
+  const watcher = await mqtt.connectAsync(broker, { protocolVersion: 5, ...options.watcher });
   watcher.on("message", (_topic, payload) => {
     const e = decodeEvent(new Uint8Array(payload));
     if (e.ok) events.push(e.value);
   });
   await watcher.subscribeAsync(`${topicRoot}/event`, { qos: 1 });
 
-  const launch = async (): Promise<DaemonProcess> => {
-    const daemon = startDaemon(["run", "--config", configPath], options.env ?? {});
+  const launch = async (env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> => {
+    const daemon = startDaemon(["run", "--config", configPath], { ...options.env, ...env });
     await daemon.waitForLog((e) => e.msg === "broker connected");
-    for (const device of ["terminal", "scanner", ...(d ? ["display"] : [])])
-      await daemon.waitForLog((e) => e.msg === "device opened" && e.device === device);
+    for (const id of laneIds)
+      for (const device of ["terminal", "scanner", ...(id === "lane1" && d ? ["display"] : [])])
+        await daemon.waitForLog((e) => e.msg === "device opened" && e.device === device && e.lane === id);
     return daemon;
   };
   const daemon = await launch();
-  const [reg, scanner, display] = await Promise.all([
-    openSerialEnd(r.testPath),
-    openSerialEnd(s.testPath),
-    ...(d ? [openSerialEnd(d.testPath)] : []),
-  ]);
-  const register = new VirtualRegister((bytes) => void reg.write(bytes));
-  reg.onData((bytes) => register.receive(bytes));
+  const ends = await Promise.all(
+    lanePtys.map(async (l) => {
+      const [reg, scanner] = await Promise.all([
+        openSerialEnd(l.register.testPath),
+        openSerialEnd(l.scanner.testPath),
+      ]);
+      return { id: l.id, reg, scanner };
+    }),
+  );
+  const display = d ? await openSerialEnd(d.testPath) : undefined;
+  const lanes: LaneRig[] = ends.map(({ id, reg, scanner }) => {
+    const register = new VirtualRegister((bytes) => void reg.write(bytes));
+    reg.onData((bytes) => register.receive(bytes));
+    let seq = 10;
+    const lane: LaneRig = {
+      id,
+      register,
+      scanner,
+      nextSeq: () => String(seq++ % 100).padStart(2, "0"),
+      async sell(orderRef, amountFen, scanned, timeoutMs = 10_000) {
+        const s = lane.nextSeq();
+        const mark = register.answers.length;
+        register.request({ type: "sale", seq: s, orderRef, amountFen });
+        await register.waitFor(
+          (a) => a.type === "progress" && a.orderRef === orderRef && a.stage === "WAIT_SCAN",
+          5_000,
+          mark,
+        );
+        await scanner.write(`${scanned}\r`);
+        return register.result(s, timeoutMs, mark);
+      },
+      async ask(request, timeoutMs = 10_000) {
+        const s = lane.nextSeq();
+        const mark = register.answers.length;
+        register.request({ ...request, seq: s });
+        return register.result(s, timeoutMs, mark);
+      },
+    };
+    return lane;
+  });
+  const first = lanes[0] as LaneRig;
 
-  let seq = 10;
   let code = 1000;
   const rig: BridgeRig = {
     dir,
@@ -126,37 +200,24 @@ ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
     store,
     topicRoot,
     daemon,
-    register,
-    scanner,
+    lanes,
+    register: first.register,
+    scanner: first.scanner,
     display,
     events,
+    watcher,
     nextCode: () => `13456789012345${code++}`,
-    nextSeq: () => String(seq++ % 100).padStart(2, "0"),
-    async sell(orderRef, amountFen, scanned = rig.nextCode(), timeoutMs = 10_000) {
-      const s = rig.nextSeq();
-      const mark = register.answers.length;
-      register.request({ type: "sale", seq: s, orderRef, amountFen });
-      await register.waitFor(
-        (a) => a.type === "progress" && a.orderRef === orderRef && a.stage === "WAIT_SCAN",
-        5_000,
-        mark,
-      );
-      await scanner.write(`${scanned}\r`);
-      return register.result(s, timeoutMs, mark);
-    },
-    async ask(request, timeoutMs = 10_000) {
-      const s = rig.nextSeq();
-      const mark = register.answers.length;
-      register.request({ ...request, seq: s });
-      return register.result(s, timeoutMs, mark);
-    },
-    async restart() {
+    nextSeq: () => first.nextSeq(),
+    sell: (orderRef, amountFen, scanned = rig.nextCode(), timeoutMs) =>
+      first.sell(orderRef, amountFen, scanned, timeoutMs),
+    ask: (request, timeoutMs) => first.ask(request, timeoutMs),
+    async restart(env) {
       await rig.daemon.stop();
-      rig.daemon = await launch();
+      rig.daemon = await launch(env);
     },
     async stop() {
       await rig.daemon.stop();
-      await Promise.all([reg.close(), scanner.close(), display?.close()]);
+      await Promise.all([...ends.flatMap((e) => [e.reg.close(), e.scanner.close()]), display?.close()]);
       await Promise.all([...ptys.map((p) => p.close()), watcher.endAsync()]);
     },
   };

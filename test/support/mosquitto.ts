@@ -1,6 +1,7 @@
 // A private Mosquitto on a free loopback port, for tests that restart or kill the broker, or need
 // an ACL, a TLS listener or the dynamic security plugin (which, unlike acl_file in Mosquitto
-// 2.0, refuses a subscription with a SUBACK failure code). Its log lines are kept.
+// 2.0, refuses a subscription with a SUBACK failure code), or a listener configured the way a
+// document says a cloud team should (`listener`). Its log lines are kept.
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
@@ -46,6 +47,12 @@ export interface TestBrokerOptions {
   dynsec?: Record<string, unknown>;
   /** A TLS listener (mqtts://) with these PEM files. */
   tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
+  /**
+   * The listener's whole configuration instead of the lines above (the `listener` line included:
+   * its port and address are this broker's), e.g. the mosquitto.conf of docs/cloud-contract.md
+   * with its paths replaced. `tls: true` makes `url` mqtts://.
+   */
+  listener?: { lines: (port: number, dir: string) => string[]; tls: boolean };
 }
 
 const DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
@@ -56,14 +63,16 @@ export async function createTestBroker(options: TestBrokerOptions = {}): Promise
   // Started as root, Mosquitto drops to the "mosquitto" user before it reads plugin files.
   chmodSync(dir, 0o755);
   const conf = join(dir, "mosquitto.conf");
-  const lines = [
-    `listener ${port} 127.0.0.1`,
-    "allow_anonymous true",
-    "set_tcp_nodelay true",
-    "persistence false",
-    "log_dest stderr",
-    "log_type all",
-  ];
+  const lines = options.listener
+    ? [...options.listener.lines(port, dir), "persistence false", "log_dest stderr", "log_type all"]
+    : [
+        `listener ${port} 127.0.0.1`,
+        "allow_anonymous true",
+        "set_tcp_nodelay true",
+        "persistence false",
+        "log_dest stderr",
+        "log_type all",
+      ];
   if (options.acl !== undefined) {
     writeFileSync(join(dir, "acl"), options.acl);
     lines.push(`acl_file ${join(dir, "acl")}`);
@@ -83,7 +92,7 @@ export async function createTestBroker(options: TestBrokerOptions = {}): Promise
   const log: string[] = [];
   const broker: TestBroker = {
     port,
-    url: `${tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
+    url: `${tls || options.listener?.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     log,
     async start() {
       proc = spawn(bin, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });

@@ -13,7 +13,13 @@ describe("classifyLinkError", () => {
       ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", /not signed by a trusted CA/, /mqtt\.tls\.ca/],
       ["DEPTH_ZERO_SELF_SIGNED_CERT", /self-signed/, /mqtt\.tls\.ca/],
       ["SELF_SIGNED_CERT_IN_CHAIN", /untrusted CA/, /mqtt\.tls\.ca/],
-      ["ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", /rejected our client certificate/, /mqtt\.tls\.cert/],
+      ["ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", /requires a client certificate/, /set mqtt\.tls\.cert/],
+      ["ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", /does not trust the CA that signed our/, /CA the broker trusts/],
+      [
+        "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        /our client certificate has expired/,
+        /renew mqtt\.tls\.cert/,
+      ],
       ["ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", /rejected our client certificate/, /mqtt\.tls\.cert/],
       ["ERR_SSL_WRONG_VERSION_NUMBER", /does not speak TLS/, /8883/],
     ];

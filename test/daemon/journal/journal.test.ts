@@ -635,6 +635,20 @@ describe("Journal compaction", () => {
     expect(keys(open(dir, { clock }).records())).toEqual(expected);
   });
 
+  it("maybeCompact purges what is past retention even when the file is small (a quiet store)", () => {
+    const dir = tempDir();
+    const clock = new ManualClock(T0);
+    const j = open(dir, { clock, retentionMs: 30 * DAY });
+    j.write(attempt({ phase: "paid", paidAmountFen: 1234, nextDueMono: null }));
+    j.write(paidSale());
+    clock.advance(30 * DAY);
+    expect(j.maybeCompact()).toBe(false); // not older than the cutoff yet, and the file is tiny
+    clock.advance(DAY);
+    expect(j.maybeCompact()).toBe(true);
+    expect(j.records()).toEqual([]);
+    expect(journalBytes(dir).toString("utf8")).not.toContain('"orderRef":"O1"');
+  });
+
   it("maybeCompact compacts once the file outgrows max(compactMinBytes, 2 × live bytes)", () => {
     const dir = tempDir();
     const j = open(dir, { compactMinBytes: 4096 });
