@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
 import { systemClock } from "./clock.js";
+import { brokerUrls } from "./config/broker-urls.js";
 import { checkConfigFiles } from "./config/check-files.js";
 import { exitCodeFor, loadConfig } from "./config/load-config.js";
 import { describeLocation } from "./devices/device-identity.js";
@@ -138,13 +139,19 @@ function loadOrReport(configPath: string) {
   }
 }
 
+/** "broker URL", or "broker cluster URL, URL, URL" for a list of nodes. */
+function brokerWords(url: string | readonly string[]): string {
+  const urls = brokerUrls(url);
+  return `${urls.length > 1 ? "broker cluster" : "broker"} ${urls.join(", ")}`;
+}
+
 function checkConfig(configPath: string): number {
   const loaded = loadOrReport(configPath);
   if (!loaded.config) return loaded.exit ?? 78;
   const c = loaded.config;
   for (const w of loaded.warnings) process.stderr.write(`posbridge: warning: ${w.path}: ${w.message}\n`);
   process.stdout.write(
-    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, broker ${c.mqtt.url} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
+    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, ${brokerWords(c.mqtt.url)} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
       c.lanes
         .map(
           (l) =>
