@@ -55,6 +55,16 @@ const V3_CONNACK: Record<number, Row> = {
   5: { name: "not authorized", code: "PB_MQTT_AUTH", pace: "slow", fix: CREDENTIALS },
 };
 
+/**
+ * A broker that speaks MQTT 3.1.1 only (NATS's MQTT front end, for one) answers an MQTT 5 CONNECT
+ * with the 3.1.1 return code 1: the fix is the other way round from the 3.1.1 row's.
+ */
+const V5_CONNECT_TO_V3_BROKER: Row = {
+  name: "unacceptable protocol version",
+  pace: "slow",
+  fix: "the broker speaks MQTT 3.1.1 only (NATS does): set mqtt.protocolVersion to 4",
+};
+
 /** MQTT 5 reason codes ≥ 0x80 (§2.4), as they apply to the bridge. */
 const V5: Record<number, Row> = {
   128: { name: "unspecified error", pace: "backoff", fix: BROKER_LOG },
@@ -171,7 +181,9 @@ export function describeReason(
     ? V3_CONNACK[reasonCode]
     : protocolVersion === 4 && packet === "suback" && reasonCode === 0x80
       ? { name: "failure", pace: "slow", fix: "" }
-      : V5[reasonCode];
+      : packet === "connack" && reasonCode === 1
+        ? V5_CONNECT_TO_V3_BROKER
+        : V5[reasonCode];
   const known: Row = row ?? { name: "unknown reason", pace: "slow", fix: BROKER_LOG };
   const acl = packet === "suback" || packet === "puback";
   const aclRefusal = acl && (reasonCode === 0x87 || reasonCode === 0x80 || reasonCode === 0x83);

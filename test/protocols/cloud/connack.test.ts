@@ -29,6 +29,16 @@ describe("broker reason codes", () => {
     expect(describeReason("connack", 0x89, 5)).toMatchObject({ code: "PB_MQTT_REFUSED", pace: "backoff" });
   });
 
+  it("an MQTT 5 CONNECT answered with the 3.1.1 code 1 is a 3.1.1-only broker (NATS): use protocol 4", () => {
+    const r = describeReason("connack", 1, 5);
+    expect(r).toMatchObject({
+      name: "0x01 unacceptable protocol version",
+      code: "PB_MQTT_REFUSED",
+      pace: "slow",
+    });
+    expect(r.fix).toContain("set mqtt.protocolVersion to 4");
+  });
+
   it("on a PUBACK or SUBACK, 'not authorized' is the broker's ACL, not our credentials", () => {
     const pub = describeReason("puback", 0x87, 5);
     expect(pub).toMatchObject({ reasonCode: 0x87, name: "0x87 not authorized", code: "PB_MQTT_REFUSED" });
