@@ -41,6 +41,8 @@ Options:
       --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
       --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
+      --workers N     cloud-sim: N workers sharing one subscription group and one ledger
+                      (default 1; docs/cloud-sim.md)
       --date DATE     report: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
       --json          report: print one JSON object, amounts in integer fen
       --prefix DIR    install/uninstall: where the program goes (default /opt/posbridge)
@@ -94,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
         values.broker ?? "mqtt://127.0.0.1:1883",
         values.prefix ?? "posbridge/v1",
         values.protocol ?? "5",
+        values.workers ?? "1",
       );
     case "report":
       return runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
@@ -112,6 +115,7 @@ function parse(argv: string[]) {
       broker: { type: "string" },
       prefix: { type: "string" },
       protocol: { type: "string" },
+      workers: { type: "string" },
       date: { type: "string" },
       json: { type: "boolean" },
       root: { type: "string" },
@@ -292,9 +296,19 @@ async function runInstallCommand(
 /** After a stop, how long the process may take to let go of its last handles. */
 const STOP_GRACE_MS = 3_000;
 
-async function runCloudSim(broker: string, prefix: string, protocol: string): Promise<number> {
+async function runCloudSim(
+  broker: string,
+  prefix: string,
+  protocol: string,
+  workersText: string,
+): Promise<number> {
   if (protocol !== "5" && protocol !== "4") {
     process.stderr.write("posbridge: --protocol must be 5 or 4\n");
+    return 64;
+  }
+  const workers = /^[1-9][0-9]?$/.test(workersText) ? Number(workersText) : 0;
+  if (workers < 1 || workers > 64) {
+    process.stderr.write("posbridge: --workers must be a whole number from 1 to 64\n");
     return 64;
   }
   const { startCloudSim } = await import("./cloud-sim/cloud-sim.js");
@@ -302,9 +316,11 @@ async function runCloudSim(broker: string, prefix: string, protocol: string): Pr
     brokerUrl: broker,
     topicPrefix: prefix,
     protocolVersion: protocol === "5" ? 5 : 4,
+    workers,
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}; Ctrl-C to stop\n`);
+  const fleet = workers > 1 ? ` with ${workers} workers (one subscription group, one ledger)` : "";
+  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}${fleet}; Ctrl-C to stop\n`);
   return new Promise<number>((resolve) => {
     const stop = () => void sim.stop().then(() => resolve(0));
     process.once("SIGTERM", stop);
