@@ -412,7 +412,7 @@ export class MqttLink {
         {
           level: "error",
           msg: "broker refused the subscription to responses: not online, the subscribe is retried",
-          fields: { topic: topics.res, fix: problem.fix },
+          fields: { topic: topics.res, url: this.nodeUrl(), fix: problem.fix },
         },
       );
       this.publishStatus();

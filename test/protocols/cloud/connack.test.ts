@@ -45,11 +45,12 @@ describe("broker reason codes", () => {
     expect(pub.fix).toContain("P/req");
     expect(pub.fix).toContain("Broker ACL");
     expect(describeReason("suback", 0x87, 5).fix).toContain("subscription");
-    // MQTT 3.1.1 SUBACK has a single failure code.
-    expect(describeReason("suback", 0x80, 4)).toMatchObject({
-      name: "0x80 failure",
-      code: "PB_MQTT_REFUSED",
-    });
+    // MQTT 3.1.1 SUBACK has a single failure code, an ACL's or a cluster's that is not ready:
+    // retried at the back-off pace, and the fix says both.
+    const v3 = describeReason("suback", 0x80, 4);
+    expect(v3).toMatchObject({ name: "0x80 failure", code: "PB_MQTT_REFUSED", pace: "backoff" });
+    expect(v3.fix).toContain("Broker ACL");
+    expect(v3.fix).toContain("could not make the subscription yet");
   });
 
   it("a session taken over names the likely cause: two bridges with one client id", () => {
