@@ -4,7 +4,7 @@
 // QoS 1 deliveries live in JetStream streams replicated across the cluster (3 replicas at most),
 // so a client can move to another node. It speaks MQTT 3.1.1 only. A node can be SIGKILLed.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -77,6 +77,7 @@ mqtt { listen: 127.0.0.1:${p.mqtt} }
     nodes,
     stop: async () => {
       await Promise.all(procs.map((_, i) => killProc(procs, i)));
+      rmSync(dir, { recursive: true, force: true }); // the JetStream stores
     },
   };
   try {
