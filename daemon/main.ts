@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
 import { systemClock } from "./clock.js";
+import { brokerUrls } from "./config/broker-urls.js";
 import { checkConfigFiles } from "./config/check-files.js";
 import { exitCodeFor, loadConfig } from "./config/load-config.js";
 import { describeLocation } from "./devices/device-identity.js";
@@ -47,6 +48,8 @@ Options:
       --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
       --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
+      --workers N     cloud-sim: N workers sharing one subscription group and one ledger
+                      (default 1; docs/cloud-sim.md)
       --date DATE     report day: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
       --since WHEN    report audit: YYYY-MM-DD (local), an ISO time with zone, or a duration back
                       from now: 90m, 24h, 30d (default 7d)
@@ -110,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
         values.broker ?? "mqtt://127.0.0.1:1883",
         values.prefix ?? "posbridge/v1",
         values.protocol ?? "5",
+        values.workers ?? "1",
       );
     case "report":
       return positionals[1] === "audit"
@@ -130,6 +134,7 @@ function parse(argv: string[]) {
       broker: { type: "string" },
       prefix: { type: "string" },
       protocol: { type: "string" },
+      workers: { type: "string" },
       date: { type: "string" },
       since: { type: "string" },
       json: { type: "boolean" },
@@ -158,13 +163,19 @@ function loadOrReport(configPath: string) {
   }
 }
 
+/** "broker URL", or "broker cluster URL, URL, URL" for a list of nodes. */
+function brokerWords(url: string | readonly string[]): string {
+  const urls = brokerUrls(url);
+  return `${urls.length > 1 ? "broker cluster" : "broker"} ${urls.join(", ")}`;
+}
+
 function checkConfig(configPath: string): number {
   const loaded = loadOrReport(configPath);
   if (!loaded.config) return loaded.exit ?? 78;
   const c = loaded.config;
   for (const w of loaded.warnings) process.stderr.write(`posbridge: warning: ${w.path}: ${w.message}\n`);
   process.stdout.write(
-    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, broker ${c.mqtt.url} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
+    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, ${brokerWords(c.mqtt.url)} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
       c.lanes
         .map(
           (l) =>
@@ -305,9 +316,19 @@ async function runInstallCommand(
 /** After a stop, how long the process may take to let go of its last handles. */
 const STOP_GRACE_MS = 3_000;
 
-async function runCloudSim(broker: string, prefix: string, protocol: string): Promise<number> {
+async function runCloudSim(
+  broker: string,
+  prefix: string,
+  protocol: string,
+  workersText: string,
+): Promise<number> {
   if (protocol !== "5" && protocol !== "4") {
     process.stderr.write("posbridge: --protocol must be 5 or 4\n");
+    return 64;
+  }
+  const workers = /^[1-9][0-9]?$/.test(workersText) ? Number(workersText) : 0;
+  if (workers < 1 || workers > 64) {
+    process.stderr.write("posbridge: --workers must be a whole number from 1 to 64\n");
     return 64;
   }
   const { startCloudSim } = await import("./cloud-sim/cloud-sim.js");
@@ -315,9 +336,11 @@ async function runCloudSim(broker: string, prefix: string, protocol: string): Pr
     brokerUrl: broker,
     topicPrefix: prefix,
     protocolVersion: protocol === "5" ? 5 : 4,
+    workers,
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}; Ctrl-C to stop\n`);
+  const fleet = workers > 1 ? ` with ${workers} workers (one subscription group, one ledger)` : "";
+  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}${fleet}; Ctrl-C to stop\n`);
   return new Promise<number>((resolve) => {
     const stop = () => void sim.stop().then(() => resolve(0));
     process.once("SIGTERM", stop);

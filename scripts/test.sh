@@ -3,7 +3,7 @@
 #   1. installs the Debian packages the tests need when they are missing (mosquitto, socat,
 #      protobuf-compiler for the golden vectors, libusb-1.0-0 for node-hid, faketime for the
 #      wall-clock step tests, systemd for systemd-notify and systemd-analyze, python3 for the fake
-#      notify socket),
+#      notify socket, nats-server for the broker-cluster failover test),
 #   2. makes sure a Mosquitto broker listens on 127.0.0.1:1883 (starts one if none does),
 #   3. builds (protobuf code generation + tsc), lints (biome), and runs vitest.
 set -euo pipefail
@@ -19,6 +19,8 @@ compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null || [ -e /usr/lib/fa
 # python3 receives the fake notify socket's datagrams (test/support/notify-socket.ts).
 command -v systemd-notify >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# A three-node broker cluster (routes, JetStream, MQTT front end) for the failover test.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${missing[*]}"
   sudo=""

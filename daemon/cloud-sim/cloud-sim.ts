@@ -3,7 +3,15 @@
 // would), decodes each BridgeRequest, executes it against its ledger at most once, and answers
 // on the `res` topic of the store/bridge the request's topic names — never on a topic the
 // request asks for. Its log lines show payment codes masked.
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+//
+// A fleet: `workers: N` connects N MQTT clients that share one subscription group
+// (`$share/<group>/…`), so the broker hands each request to one of them, and one ledger, so a
+// resend of an attempt that lands on another worker is still executed once. The ledger stands for
+// what a real fleet shares through its database (docs/cloud-contract.md, "Running the cloud at
+// fleet scale"): one process here, because "exactly once" needs that shared ledger, and a shared
+// in-memory one shows the broker spreading the load just as well. Each worker answers the
+// requests it received itself.
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type {
   CloudRequest,
   CloudResponse,
@@ -19,8 +27,13 @@ export interface CloudSimOptions {
   brokerUrl: string;
   topicPrefix?: string;
   protocolVersion?: 4 | 5;
-  /** Shared-subscription group (MQTT 5 only). */
+  /**
+   * Shared-subscription group (`$share/<group>/…`): used on MQTT 5, and on 3.1.1 with more than
+   * one worker (Mosquitto, EMQX, HiveMQ and VerneMQ take `$share` on 3.1.1 too; NATS does not).
+   */
   group?: string;
+  /** MQTT clients that share the group and the ledger; default 1. */
+  workers?: number;
   /** How long a customer takes to confirm on the phone (amounts ending 77). */
   confirmDelayMs?: number;
   /**
@@ -37,8 +50,21 @@ export interface CloudSimOptions {
   tls?: Pick<IClientOptions, "ca" | "cert" | "key">;
 }
 
+/** What one worker of the fleet handled. */
+export interface WorkerStats {
+  clientId: string;
+  /** Requests the broker handed to this worker (decodable or not). */
+  requests: number;
+  /** Pay requests this worker executed (new attempts). */
+  pays: number;
+  /** Pay requests for an attempt already executed (by any worker): answered, not executed. */
+  duplicates: number;
+}
+
 export interface CloudSim {
   ledger: Ledger;
+  /** Per worker, in the order they connected. */
+  workers(): WorkerStats[];
   /** Transport counters (garbage = undecodable requests, ignored) plus the ledger's. */
   stats(): {
     requests: number;
@@ -61,6 +87,11 @@ export interface CloudSim {
 export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
   const prefix = opts.topicPrefix ?? "posbridge/v1";
   const v5 = (opts.protocolVersion ?? 5) === 5;
+  const workerCount = opts.workers ?? 1;
+  if (!Number.isInteger(workerCount) || workerCount < 1)
+    throw new Error(`cloud-sim: workers must be a whole number ≥ 1, not ${workerCount}`);
+  // Plain subscriptions would hand every request to every worker: a fleet needs the group.
+  const shared = v5 || workerCount > 1;
   const log = opts.log ?? (() => {});
   const now = () => (opts.clock ?? Date).now();
   const confirmDelayMs = opts.confirmDelayMs ?? 1500;
@@ -74,33 +105,30 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     arrivedLate: 0,
   };
   const timers = new Set<NodeJS.Timeout>();
-  /** Waiting payments to confirm by hand (manualConfirm): where and what to answer. */
-  const waiting = new Map<string, { resTopic: string; req: CloudRequest }>();
+  /** Waiting payments to confirm by hand (manualConfirm): who answers, where, and what. */
+  const waiting = new Map<string, { worker: Worker; resTopic: string; req: CloudRequest }>();
 
-  const client: MqttClient = await mqtt.connectAsync(opts.brokerUrl, {
-    protocolVersion: v5 ? 5 : 4,
-    clientId: `posbridge-cloud-sim-${Math.random().toString(36).slice(2, 10)}`,
-    reconnectPeriod: 1000,
-    ...opts.tls,
-  });
   const filter = `${prefix}/+/+/req`;
-  const granted = await client.subscribeAsync(
-    v5 ? `$share/${opts.group ?? "posbridge-cloud-sim"}/${filter}` : filter,
-    { qos: 1 },
-  );
-  if (granted.some((g) => g.qos > 2)) {
-    await client.endAsync(true);
-    throw new Error(`cloud-sim: the broker refused the subscription to ${filter}`);
-  }
+  const subscription = shared ? `$share/${opts.group ?? "posbridge-cloud-sim"}/${filter}` : filter;
+  const run = Math.random().toString(36).slice(2, 10);
+  const workers: Worker[] = [];
+  /** Which worker, in log lines of a fleet: " [w2]". */
+  const workerTag = (worker: Worker) =>
+    workerCount > 1 ? ` [${worker.stats.clientId.replace(/.*-/, "")}]` : "";
 
-  const answer = (resTopic: string, req: CloudRequest, result: PaymentResult | RefundResult) => {
+  const answer = (
+    worker: Worker,
+    resTopic: string,
+    req: CloudRequest,
+    result: PaymentResult | RefundResult,
+  ) => {
     const res: CloudResponse = {
       requestId: req.requestId,
       attemptId: req.command.attemptId,
       sentAtMs: now(),
       result,
     };
-    client.publish(resTopic, Buffer.from(encodeResponse(res)), {
+    worker.client.publish(resTopic, Buffer.from(encodeResponse(res)), {
       qos: 1,
       ...(v5
         ? {
@@ -116,13 +144,14 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
       result.type === "payment"
         ? `${result.status}${result.reasonCode ? ` ${result.reasonCode}` : ""}`
         : `refund ${result.status}`;
-    log(`← ${req.command.attemptId} ${detail}`);
+    log(`← ${req.command.attemptId} ${detail}${workerTag(worker)}`);
   };
 
-  client.on("message", (topic, payload, packet) => {
+  function onRequest(worker: Worker, topic: string, payload: Buffer, packet: IPublishPacket): void {
     const where = parseBridgeTopic(prefix, topic);
     if (where?.leaf !== "req") return;
     counters.requests++;
+    worker.stats.requests++;
     const decoded = decodeRequest(new Uint8Array(payload));
     if (!decoded.ok) {
       counters.garbage++;
@@ -146,56 +175,86 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
         // The orderRef belongs to the lane of the bridge the (ACL-enforced) topic names.
         const scope = `${where.store}/${where.bridge}/${req.laneId}`;
         const { duplicate, outcome, result } = ledger.pay(c, now(), scope);
+        if (duplicate) worker.stats.duplicates++;
+        else worker.stats.pays++;
         log(
-          `→ pay ${c.attemptId} ${c.amountFen} fen ${maskCode(c.authCode, c.scheme)}${duplicate ? " (duplicate: not executed again)" : ""}`,
+          `→ pay ${c.attemptId} ${c.amountFen} fen ${maskCode(c.authCode, c.scheme)}${duplicate ? " (duplicate: not executed again)" : ""}${workerTag(worker)}`,
         );
         if (outcome?.kind === "silent") {
           log(`  ${c.attemptId} charged, answer lost (rule: amount ends in 99)`);
           return;
         }
-        answer(resTopic, req, result);
+        answer(worker, resTopic, req, result);
         if (outcome?.kind === "waiting" && opts.manualConfirm) {
-          waiting.set(c.attemptId, { resTopic, req });
+          waiting.set(c.attemptId, { worker, resTopic, req });
         } else if (outcome?.kind === "waiting") {
           const t = setTimeout(() => {
             timers.delete(t);
             const confirmed = ledger.confirm(c.attemptId);
-            if (confirmed) answer(resTopic, req, confirmed);
+            if (confirmed) answer(worker, resTopic, req, confirmed);
           }, confirmDelayMs);
           timers.add(t);
         }
         return;
       }
       case "query":
-        log(`→ query ${c.attemptId}`);
-        answer(resTopic, req, ledger.query(c.attemptId));
+        log(`→ query ${c.attemptId}${workerTag(worker)}`);
+        answer(worker, resTopic, req, ledger.query(c.attemptId));
         return;
       case "cancel":
-        log(`→ cancel ${c.attemptId}`);
-        answer(resTopic, req, ledger.cancel(c));
+        log(`→ cancel ${c.attemptId}${workerTag(worker)}`);
+        answer(worker, resTopic, req, ledger.cancel(c));
         return;
       case "refund":
-        log(`→ refund ${c.attemptId} ${c.amountFen} fen`);
-        answer(resTopic, req, ledger.refund(c));
+        log(`→ refund ${c.attemptId} ${c.amountFen} fen${workerTag(worker)}`);
+        answer(worker, resTopic, req, ledger.refund(c));
         return;
     }
-  });
+  }
+
+  // Connected last: a request may arrive as soon as the first worker has subscribed.
+  try {
+    for (let i = 0; i < workerCount; i++) {
+      const clientId = `posbridge-cloud-sim-${run}${workerCount > 1 ? `-w${i + 1}` : ""}`;
+      const client = await mqtt.connectAsync(opts.brokerUrl, {
+        protocolVersion: v5 ? 5 : 4,
+        clientId,
+        reconnectPeriod: 1000,
+        ...opts.tls,
+      });
+      const worker: Worker = { client, stats: { clientId, requests: 0, pays: 0, duplicates: 0 } };
+      workers.push(worker);
+      client.on("message", (topic, payload, packet) => onRequest(worker, topic, payload, packet));
+      const granted = await client.subscribeAsync(subscription, { qos: 1 });
+      if (granted.some((g) => g.qos > 2))
+        throw new Error(`cloud-sim: the broker refused the subscription to ${subscription}`);
+    }
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.client.endAsync(true)));
+    throw err;
+  }
 
   return {
     ledger,
+    workers: () => workers.map((w) => ({ ...w.stats })),
     stats: () => ({ ...counters, ...ledger.stats }),
     confirm(attemptId) {
       const w = waiting.get(attemptId);
       const confirmed = w ? ledger.confirm(attemptId) : undefined;
       if (!w || !confirmed) return false;
       waiting.delete(attemptId);
-      answer(w.resTopic, w.req, confirmed);
+      answer(w.worker, w.resTopic, w.req, confirmed);
       return true;
     },
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      await client.endAsync();
+      await Promise.all(workers.map((w) => w.client.endAsync()));
     },
   };
+}
+
+interface Worker {
+  client: MqttClient;
+  stats: WorkerStats;
 }

@@ -19,6 +19,14 @@
 //     held back HOLD_OFF_MIN_MS (5 s), doubling while refusals repeat up to HOLD_OFF_MAX_MS (30 s),
 //     then the link is online again so the next request probes; the first request the broker
 //     accepts ends the doubling. MQTT 3.1.1 has no reason code in PUBACK: refusals go unseen there.
+// A broker cluster (mqtt.url a list of nodes): the link is on one node at a time. Every failed
+// attempt and every lost connection moves the next attempt on to the next node, round the list,
+// at the same back-off pace (a dead node answers ECONNREFUSED at once, so a failover costs one
+// back-off step). We rotate ourselves rather than through mqtt.js's `servers` option: that one
+// rewrites the shared options' host on each reconnect (and with it the TLS server name) and keeps
+// the node it is on in a private field; here each node gets its own client, made from its own
+// URL, so the log line and the status name the node. A problem is logged once per outage, not
+// once per node and round: three dead nodes are three lines, however long the outage lasts.
 // A clean stop publishes the retained status online=false and waits (≤ STOP_ACK_MS) for its PUBACK
 // before a DISCONNECT that makes the broker drop the Will: the status then says "stopped", not the
 // Will's "connection lost"; the close it causes is logged at info, not as a lost connection.
@@ -28,6 +36,7 @@ import type { BridgeTopics } from "../../protocols/cloud/topics.js";
 import { type RetryPace, retryDelay, SLOW_RETRY_MS } from "../../protocols/core/retry.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import { checkTls, type TlsMaterial } from "../config/check-tls.js";
+import { brokerUrls } from "../config/broker-urls.js";
 import type { MqttConfig } from "../config/config-types.js";
 import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -62,6 +71,10 @@ export interface LinkStatus {
   reasonCode: number | undefined;
   /** Wall-clock ms of the change. */
   since: number;
+  /** The broker node the link is on, or trying next (its URL, credentials masked). */
+  node: string;
+  /** How many nodes mqtt.url names (1 for a single broker). */
+  nodes: number;
 }
 
 /** A request the broker refused (MQTT 5 PUBACK ≥ 0x80): it was not delivered to anyone. */
@@ -107,6 +120,14 @@ interface LogLine {
 
 export class MqttLink {
   private client: MqttClient | undefined;
+  /** mqtt.url as a list: the nodes of the broker (cluster). */
+  private readonly urls: readonly string[];
+  /** The node the next attempt goes to (and the client is made for), an index into urls. */
+  private node = 0;
+  /** The node `client` was made for: another node needs another client. */
+  private clientNode = 0;
+  /** What was logged since the link was last online: each problem once per outage. */
+  private readonly loggedInOutage = new Set<string>();
   private readonly options: IClientOptions;
   private readonly limiter: RepeatLimiter;
   private retryTimer: TimerHandle | undefined;
@@ -143,12 +164,14 @@ export class MqttLink {
   constructor(private readonly deps: MqttLinkDeps) {
     this.options = clientOptions(deps);
     this.limiter = new RepeatLimiter(deps.log, deps.clock);
+    this.urls = brokerUrls(deps.config.url);
     this.current = {
       state: "offline",
       code: undefined,
       reason: "not started",
       reasonCode: undefined,
       since: deps.clock.wallNow(),
+      ...this.nodeStatus(),
     };
   }
 
@@ -182,7 +205,12 @@ export class MqttLink {
       {
         level: "info",
         msg: "connecting to broker",
-        fields: { url: redactUrl(config.url), clientId, protocolVersion: config.protocolVersion },
+        fields: {
+          url: this.nodeUrl(),
+          ...(this.urls.length > 1 ? { nodes: this.urls.map(redactUrl) } : {}),
+          clientId,
+          protocolVersion: config.protocolVersion,
+        },
       },
     );
     this.attempt();
@@ -266,6 +294,7 @@ export class MqttLink {
       reason: STOPPED_REASON,
       reasonCode: undefined,
       since: this.deps.clock.wallNow(),
+      ...this.nodeStatus(),
     };
     const client = this.client;
     if (client) {
@@ -305,9 +334,10 @@ export class MqttLink {
     this.attemptsSinceOnline++;
     this.problem = undefined;
     try {
-      if (this.client) {
+      if (this.client && this.clientNode === this.node) {
         this.client.reconnect();
       } else {
+        if (this.client) this.discard(this.client);
         this.client = this.makeClient();
         this.client.connect();
       }
@@ -330,7 +360,8 @@ export class MqttLink {
     const { config, topics, log } = this.deps;
     const v5 = config.protocolVersion === 5;
     const create = this.deps.createClient ?? ((url, options) => mqtt.connect(url, options));
-    const client = create(config.url, this.options);
+    this.clientNode = this.node;
+    const client = create(this.urls[this.node] as string, this.options);
     client.on("connect", () => this.onConnect(client));
     client.on("message", (topic, payload) => {
       if (topic !== topics.res) return;
@@ -381,7 +412,7 @@ export class MqttLink {
         {
           level: "error",
           msg: "broker refused the subscription to responses: not online, the subscribe is retried",
-          fields: { topic: topics.res, fix: problem.fix },
+          fields: { topic: topics.res, url: this.nodeUrl(), fix: problem.fix },
         },
       );
       this.publishStatus();
@@ -405,7 +436,11 @@ export class MqttLink {
         : {
             level: "info",
             msg: "broker connected",
-            fields: { url: redactUrl(this.deps.config.url), attempts },
+            fields: {
+              url: this.nodeUrl(),
+              ...(this.urls.length > 1 ? { node: `${this.node + 1}/${this.urls.length}` } : {}),
+              attempts,
+            },
           },
     );
     this.publishStatus();
@@ -452,10 +487,37 @@ export class MqttLink {
           : refused
             ? "broker refused the bridge; retrying in the background"
             : "broker unreachable; retrying in the background",
-        fields: { fix: problem.fix, retry: problem.pace },
+        fields: { url: this.nodeUrl(), fix: problem.fix, retry: problem.pace },
       },
     );
+    this.nextNode();
     this.scheduleReconnect(problem.pace);
+  }
+
+  /** A cluster: the next attempt goes to the next node (quietly: the attempt's line names it). */
+  private nextNode(): void {
+    if (this.urls.length < 2) return;
+    this.node = (this.node + 1) % this.urls.length;
+    this.current = { ...this.current, ...this.nodeStatus() };
+  }
+
+  private nodeUrl(): string {
+    return redactUrl(this.urls[this.node] as string);
+  }
+
+  private nodeStatus(): Pick<LinkStatus, "node" | "nodes"> {
+    return { node: this.nodeUrl(), nodes: this.urls.length };
+  }
+
+  /** The client of a node we left: closed already; its late events must reach no one. */
+  private discard(client: MqttClient): void {
+    client.removeAllListeners();
+    client.on("error", () => {}); // an 'error' without a listener would throw
+    try {
+      client.end(true, {}, () => {});
+    } catch {
+      // nothing to close
+    }
   }
 
   private scheduleReconnect(pace: RetryPace): void {
@@ -539,7 +601,14 @@ export class MqttLink {
       reason,
       reasonCode: next.reasonCode,
       since: this.deps.clock.wallNow(),
+      ...this.nodeStatus(),
     };
+    // Each problem once per outage: nodes of a cluster that fail in turn (each reason names its
+    // host) would otherwise write a line per attempt, round after round.
+    const key = `${next.state}\u0000${code ?? ""}\u0000${reason}`;
+    const repeat = next.state !== "online" && this.loggedInOutage.has(key);
+    if (next.state === "online") this.loggedInOutage.clear();
+    else this.loggedInOutage.add(key);
     const fields: Record<string, unknown> = {
       state: next.state,
       ...(code ? { errCode: code, reason } : {}),
@@ -551,7 +620,7 @@ export class MqttLink {
     // The message stays the same for every reason (what log searches and tests key on); the
     // reason and the PB_ code are fields.
     if (line.limitKey) this.limiter[line.level](line.limitKey, fields, line.msg);
-    else this.deps.log[line.level](fields, line.msg);
+    else if (!repeat) this.deps.log[line.level](fields, line.msg);
     if (this.stopped) return;
     const onlineChanged = (was.state === "online") !== (next.state === "online");
     for (const fn of this.statusHandlers) fn(this.status);

@@ -11,6 +11,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { createSecureContext } from "node:tls";
+import { brokerUrls } from "./broker-urls.js";
 import type { MqttConfig, TlsConfig } from "./config-types.js";
 
 export interface TlsProblem {
@@ -141,20 +142,20 @@ function iso(date: string): string {
  */
 export function clearTextWarnings(mqtt: MqttConfig): TlsProblem[] {
   if (mqtt.username === undefined && mqtt.password === undefined) return [];
-  let url: URL;
-  try {
-    url = new URL(mqtt.url);
-  } catch {
-    return [];
+  // One warning for the first such node: the nodes of a cluster are all plain or all TLS.
+  for (const u of brokerUrls(mqtt.url)) {
+    if (!URL.canParse(u)) continue;
+    const url = new URL(u);
+    if (url.protocol !== "mqtt:" && url.protocol !== "ws:") continue;
+    if (isLoopback(url.hostname)) continue;
+    return [
+      {
+        path: mqtt.password !== undefined ? "mqtt.password" : "mqtt.username",
+        message: `credentials go to ${url.hostname} in clear text (${url.protocol}//): use mqtts:// or wss:// with mqtt.tls`,
+      },
+    ];
   }
-  if (url.protocol !== "mqtt:" && url.protocol !== "ws:") return [];
-  if (isLoopback(url.hostname)) return [];
-  return [
-    {
-      path: mqtt.password !== undefined ? "mqtt.password" : "mqtt.username",
-      message: `credentials go to ${url.hostname} in clear text (${url.protocol}//): use mqtts:// or wss:// with mqtt.tls`,
-    },
-  ];
+  return [];
 }
 
 function isLoopback(host: string): boolean {

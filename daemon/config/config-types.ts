@@ -90,8 +90,11 @@ export interface TlsConfig {
 }
 
 export interface MqttConfig {
-  /** mqtt://, mqtts://, ws:// or wss:// URL. */
-  url: string;
+  /**
+   * mqtt://, mqtts://, ws:// or wss:// URL, or the URLs of a broker cluster's nodes (tried in
+   * turn, daemon/cloud/mqtt-link.ts); brokerUrls() gives the list either way.
+   */
+  url: string | readonly string[];
   topicPrefix: string; // default "posbridge/v1"
   protocolVersion: 5 | 4; // default 5 (4 = MQTT 3.1.1)
   clientId?: string; // default "posbridge-<store>-<bridge>"

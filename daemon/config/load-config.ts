@@ -6,8 +6,9 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
+import { brokerUrls, isTlsUrl } from "./broker-urls.js";
 import type { Config, UsbDeviceId } from "./config-types.js";
-import { configSchema, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
+import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -32,7 +33,8 @@ export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG"];
 type Segment = string | number;
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type SchemaNode = {
-  type?: string;
+  /** A list for a union (mqtt.url: a string or a list of strings). */
+  type?: string | readonly string[];
   properties?: Record<string, SchemaNode>;
   items?: SchemaNode;
   enum?: readonly unknown[];
@@ -40,7 +42,14 @@ type SchemaNode = {
 };
 
 // verbose: errors carry parentSchema, used to suggest the right name for an unknown property.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+// allowUnionTypes: mqtt.url is a string or a list of strings.
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  verbose: true,
+  allowUnionTypes: true,
+});
 const validate = ajv.compile(configSchema);
 
 export function loadConfig(opts: LoadConfigOptions): Config {
@@ -159,7 +168,7 @@ function resolveEnvPath(rest: string): { segments: Segment[]; schema: SchemaNode
   let node: SchemaNode = configSchema as unknown as SchemaNode;
   const segments: Segment[] = [];
   for (const part of rest.split("__")) {
-    if (node.type === "array" && node.items) {
+    if (hasType(node, "array") && node.items) {
       if (!/^\d+$/.test(part))
         return `names no known setting: "${part}" should be an index into ${humanPath(segments)}`;
       segments.push(Number(part));
@@ -180,11 +189,19 @@ function resolveEnvPath(rest: string): { segments: Segment[]; schema: SchemaNode
 
 function coerce(raw: string, schema: SchemaNode): Json | undefined {
   if (schema.type === "string") return raw;
+  let value: Json;
   try {
-    return parseYaml(raw) as Json;
+    value = parseYaml(raw) as Json;
   } catch {
-    return undefined;
+    return schema.type?.includes("string") ? raw : undefined;
   }
+  // A string or a list (mqtt.url): a YAML list is the list, anything else the string verbatim.
+  if (Array.isArray(schema.type) && schema.type.includes("string") && !Array.isArray(value)) return raw;
+  return value;
+}
+
+function hasType(node: SchemaNode, type: string): boolean {
+  return node.type === type || (Array.isArray(node.type) && node.type.includes(type));
 }
 
 function setPath(doc: { [k: string]: Json }, segments: Segment[], value: Json): string | undefined {
@@ -361,16 +378,7 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
       add("mqtt.reconnectMaxMs", `must be at least mqtt.reconnectMinMs (${mqtt.reconnectMinMs})`);
     }
   }
-  if (typeof mqtt?.url === "string" && /^(mqtts?|wss?):\/\//.test(mqtt.url) && !URL.canParse(mqtt.url)) {
-    add("mqtt.url", "is not a valid URL");
-  }
-  // mqtt.js ignores TLS files on a plain URL: the bridge would connect in clear text, unverified.
-  if (mqtt?.tls !== undefined && typeof mqtt.url === "string" && /^(mqtt|ws):\/\//.test(mqtt.url)) {
-    add(
-      "mqtt.tls",
-      `applies to mqtts:// and wss:// only, but mqtt.url is ${mqtt.url.split(":")[0]}://: use mqtts:// (or wss://), or remove mqtt.tls`,
-    );
-  }
+  problems.push(...brokerUrlProblems(mqtt));
 
   // Each device names itself by exactly one of path and usb.
   lanes.forEach((lane, i) => {
@@ -496,6 +504,56 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
 }
 
 const DEVICES = ["terminal", "scanner", "display"] as const;
+const URL_PATTERN = new RegExp(MQTT_URL_PATTERN);
+
+/**
+ * mqtt.url, one URL or a cluster's list: each parses; TLS applies to all nodes or none (a plain
+ * node in a TLS list would take the credentials in clear text, unverified, on a failover);
+ * each node is named once.
+ */
+function brokerUrlProblems(mqtt: Loose<Config["mqtt"]>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const url = mqtt?.url;
+  if (typeof url !== "string" && !Array.isArray(url)) return problems;
+  const single = typeof url === "string";
+  const urls = brokerUrls(url as string | string[]);
+  const at = (i: number) => (single ? "mqtt.url" : `mqtt.url[${i}]`);
+  // Only URLs the schema's pattern passes: the schema has named the others.
+  const schemes = urls.map((u) =>
+    typeof u === "string" && URL_PATTERN.test(u) ? /^(mqtts?|wss?):/.exec(u)?.[1] : undefined,
+  );
+  const seen = new Map<string, number>();
+  urls.forEach((u, i) => {
+    if (schemes[i] === undefined) return;
+    if (!URL.canParse(u)) {
+      problems.push({ path: at(i), message: "is not a valid URL" });
+      return;
+    }
+    const key = new URL(u).href;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else problems.push({ path: at(i), message: `names the same node as mqtt.url[${first}]` });
+  });
+  const tls = urls.map((u, i) => (schemes[i] === undefined ? undefined : isTlsUrl(u)));
+  const firstTls = tls.indexOf(true);
+  const firstPlain = tls.indexOf(false);
+  if (firstTls >= 0 && firstPlain >= 0) {
+    const odd = Math.max(firstTls, firstPlain);
+    const base = odd === firstPlain ? firstTls : firstPlain;
+    problems.push({
+      path: at(odd),
+      message: `is ${schemes[odd]}:// but mqtt.url[${base}] is ${schemes[base]}://: the nodes of a cluster are all TLS (mqtts://, wss://) or all plain`,
+    });
+  }
+  // mqtt.js ignores TLS files on a plain URL: the bridge would connect in clear text, unverified.
+  if (mqtt?.tls !== undefined && firstPlain >= 0 && firstTls < 0) {
+    problems.push({
+      path: "mqtt.tls",
+      message: `applies to mqtts:// and wss:// only, but ${at(firstPlain)} is ${schemes[firstPlain]}://: use mqtts:// (or wss://), or remove mqtt.tls`,
+    });
+  }
+  return problems;
+}
 
 /** One spelling of a USB id set: ids compared ignoring case, the serial number exactly. */
 function usbKey(usb: Loose<UsbDeviceId>): string | undefined {

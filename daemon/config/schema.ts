@@ -41,6 +41,7 @@ export const TYPE_HINTS: Readonly<Record<string, string>> = {
   vendorId: 'must be a string of 4 hex digits in quotes, e.g. "0403" (unquoted, YAML reads it as a number)',
   productId: 'must be a string of 4 hex digits in quotes, e.g. "6001" (unquoted, YAML reads it as a number)',
   serialNumber: "must be a string: put the serial number in quotes (unquoted, YAML may read it as a number)",
+  url: "must be a URL, or a list of URLs (the nodes of a broker cluster)",
 };
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
@@ -263,9 +264,15 @@ const mqttSchema = {
   required: ["url"],
   properties: {
     url: {
-      type: "string",
+      // A string, or a list of strings (Ajv is told allowUnionTypes): `pattern` checks a single
+      // URL, `items` each URL of a list.
+      type: ["string", "array"],
       pattern: MQTT_URL_PATTERN,
-      description: "Broker URL: mqtt://, mqtts://, ws:// or wss://, e.g. mqtts://broker.example.com:8883.",
+      minItems: 1,
+      maxItems: 16,
+      items: { type: "string", pattern: MQTT_URL_PATTERN },
+      description:
+        "Broker URL: mqtt://, mqtts://, ws:// or wss://, e.g. mqtts://broker.example.com:8883. Or a list of the nodes of a broker cluster, e.g. [mqtts://mq1.example.com:8883, mqtts://mq2.example.com:8883]: the bridge connects to the first and, on each failed attempt or lost connection, moves on to the next (with the usual back-off). All nodes TLS (mqtts://, wss://) or all plain, each named once.",
     },
     topicPrefix: {
       type: "string",

@@ -13,6 +13,9 @@ export interface StatusSource {
     readonly status: {
       readonly state: "connecting" | "online" | "refused" | "offline";
       readonly reason: string;
+      /** The broker node (URL) the link is on, and how many mqtt.url names (a cluster: > 1). */
+      readonly node?: string;
+      readonly nodes?: number;
     };
   };
   lanes: readonly { readonly id: string; readonly config: { display?: unknown }; status(): LaneStatusView }[];
@@ -44,9 +47,14 @@ export function statusLine(app: StatusSource, problems: readonly string[] = []):
   if (pending > 0) parts.push(`${pending} payment${pending === 1 ? "" : "s"} being resolved`);
   if (parts.length === 0 || (parts.length === 1 && pending > 0)) {
     const lanes = `${app.lanes.length} lane${app.lanes.length === 1 ? "" : "s"}`;
-    return [`ready: ${lanes}, broker online`, ...parts].join("; ");
+    return [`ready: ${lanes}, broker online${nodeWords(app.link.status)}`, ...parts].join("; ");
   }
   return parts.join("; ");
+}
+
+/** On a cluster, which node: " (node mqtt://10.0.0.6:1883 of 3)"; nothing for a single broker. */
+function nodeWords(status: StatusSource["link"]["status"]): string {
+  return status.node && (status.nodes ?? 1) > 1 ? ` (node ${status.node} of ${status.nodes})` : "";
 }
 
 /** The broker link in a few words: refused (the broker said no, and why), or unreachable. */

@@ -55,6 +55,28 @@ const V3_CONNACK: Record<number, Row> = {
   5: { name: "not authorized", code: "PB_MQTT_AUTH", pace: "slow", fix: CREDENTIALS },
 };
 
+/**
+ * A broker that speaks MQTT 3.1.1 only (NATS's MQTT front end, for one) answers an MQTT 5 CONNECT
+ * with the 3.1.1 return code 1: the fix is the other way round from the 3.1.1 row's.
+ */
+const V5_CONNECT_TO_V3_BROKER: Row = {
+  name: "unacceptable protocol version",
+  pace: "slow",
+  fix: "the broker speaks MQTT 3.1.1 only (NATS does): set mqtt.protocolVersion to 4",
+};
+
+/**
+ * MQTT 3.1.1 has one SUBACK failure code and no reason: an ACL that refuses, or a broker that
+ * cannot make the subscription yet (a NATS cluster electing JetStream leaders after losing a node
+ * answers 0x80 for seconds). So it is retried at the back-off pace, like MQTT 5's "unspecified
+ * error", and the fix names both.
+ */
+const V3_SUBACK_FAILURE: Row = {
+  name: "failure",
+  pace: "backoff",
+  fix: "; or the broker could not make the subscription yet (MQTT 3.1.1 does not say which: a broker cluster that lost a node answers so until it has recovered), which passes by itself",
+};
+
 /** MQTT 5 reason codes ≥ 0x80 (§2.4), as they apply to the bridge. */
 const V5: Record<number, Row> = {
   128: { name: "unspecified error", pace: "backoff", fix: BROKER_LOG },
@@ -170,18 +192,19 @@ export function describeReason(
   const row: Row | undefined = v3
     ? V3_CONNACK[reasonCode]
     : protocolVersion === 4 && packet === "suback" && reasonCode === 0x80
-      ? { name: "failure", pace: "slow", fix: "" }
-      : V5[reasonCode];
+      ? V3_SUBACK_FAILURE
+      : packet === "connack" && reasonCode === 1
+        ? V5_CONNECT_TO_V3_BROKER
+        : V5[reasonCode];
   const known: Row = row ?? { name: "unknown reason", pace: "slow", fix: BROKER_LOG };
   const acl = packet === "suback" || packet === "puback";
   const aclRefusal = acl && (reasonCode === 0x87 || reasonCode === 0x80 || reasonCode === 0x83);
+  const aclFix = `the broker's ACL (or an auth plugin) refuses this ${packet === "suback" ? "subscription" : "publish"}: allow this bridge to publish to P/req, P/status, P/event and to subscribe to P/res (docs/cloud-contract.md, "Broker ACL")`;
   return {
     reasonCode,
     name: `${v3 ? String(reasonCode) : hexCode(reasonCode)} ${known.name}`,
     code: acl ? "PB_MQTT_REFUSED" : (known.code ?? "PB_MQTT_REFUSED"),
     pace: known.pace,
-    fix: aclRefusal
-      ? `the broker's ACL (or an auth plugin) refuses this ${packet === "suback" ? "subscription" : "publish"}: allow this bridge to publish to P/req, P/status, P/event and to subscribe to P/res (docs/cloud-contract.md, "Broker ACL")`
-      : known.fix,
+    fix: aclRefusal ? `${aclFix}${known === V3_SUBACK_FAILURE ? V3_SUBACK_FAILURE.fix : ""}` : known.fix,
   };
 }

@@ -40,13 +40,14 @@ describe("posbridge CLI", () => {
     expect(await b.exit).toBe(64);
   });
 
-  it("cloud-sim runs on its own against a broker and answers a pay request", async () => {
+  it("cloud-sim runs on its own against a broker, as a fleet of workers, and answers a pay request", async () => {
     const prefix = `pbcli-${Math.random().toString(36).slice(2, 8)}/v1`;
-    const d = startDaemon(["cloud-sim", "--broker", BROKER, "--prefix", prefix]);
+    const d = startDaemon(["cloud-sim", "--broker", BROKER, "--prefix", prefix, "--workers", "2"]);
     try {
       await expect
         .poll(() => d.lines.some((l) => l.includes("cloud-sim: answering")), { timeout: 10_000 })
         .toBe(true);
+      expect(d.lines.join("\n")).toContain("with 2 workers");
       const client = await mqtt.connectAsync(BROKER, { protocolVersion: 5 });
       const answers: string[] = [];
       client.on("message", (_t, payload) => {
@@ -76,6 +77,14 @@ describe("posbridge CLI", () => {
       expect(d.lines.join("\n")).not.toContain("134567890123456789");
     } finally {
       expect(await d.stop("SIGINT")).toBe(0);
+    }
+  });
+
+  it("cloud-sim --workers takes a whole number from 1 to 64 (64 otherwise)", async () => {
+    for (const bad of ["0", "65", "two"]) {
+      const d = startDaemon(["cloud-sim", "--broker", BROKER, "--workers", bad]);
+      expect(await d.exit).toBe(64);
+      expect(d.lines.join("\n")).toContain("--workers must be a whole number from 1 to 64");
     }
   });
 });

@@ -19,7 +19,12 @@ export const TEST_BROKER = process.env.PB_TEST_BROKER ?? "mqtt://127.0.0.1:1883"
 export interface BridgeRigOptions {
   /** Names the temp directory (posbridge-<name>-…). */
   name: string;
-  broker?: string;
+  /** mqtt.url: one broker, or the nodes of a broker cluster; default TEST_BROKER. */
+  broker?: string | string[];
+  /** mqtt.protocolVersion; default 5 (4 for a broker that speaks MQTT 3.1.1 only, as NATS). */
+  protocolVersion?: 4 | 5;
+  /** Where the event watcher connects; default the (first) broker. */
+  watchBroker?: string;
   /** Top-level YAML added to the config, e.g. `sale: { firstQueryMs: 1000 }`. */
   extraConfig?: string;
   /** A CD5220 display on a third pty. */
@@ -35,7 +40,7 @@ export interface BridgeRigOptions {
   prefix?: string;
   /** Lanes, each with its own register and scanner ptys (the display, if any, is lane1's); default 1. */
   lanes?: number;
-  /** More fields inside the config's `mqtt: { … }`, e.g. `tls: { ca: …, cert: …, key: … }`. */
+  /** More fields inside the config's `mqtt: { … }`, e.g. `keepaliveSec: 5` or `tls: { ca: …, cert: …, key: … }`. */
   mqtt?: string;
   /** How the P/event watcher connects (its TLS identity on a broker that requires one). */
   watcher?: IClientOptions;
@@ -92,7 +97,9 @@ export interface BridgeRig {
 }
 
 export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeRig> {
-  const broker = options.broker ?? TEST_BROKER;
+  const brokers = typeof options.broker === "string" ? [options.broker] : (options.broker ?? [TEST_BROKER]);
+  const protocolVersion = options.protocolVersion ?? 5;
+  const url = brokers.length === 1 ? `"${brokers[0]}"` : `[${brokers.map((b) => `"${b}"`).join(", ")}]`;
   const run = Math.random().toString(36).slice(2, 8);
   const dir = mkdtempSync(join(tmpdir(), `posbridge-${options.name}-`));
   const stateDir = options.stateDir ?? join(dir, "state");
@@ -120,7 +127,7 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
 bridge: ${bridge}
 stateDir: ${stateDir}
 log: { level: ${options.logLevel ?? "debug"}, format: json }
-mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200${options.mqtt ? `, ${options.mqtt}` : ""} }
+mqtt: { url: ${url}, topicPrefix: "${prefix}", protocolVersion: ${protocolVersion}, reconnectMinMs: 200${options.mqtt ? `, ${options.mqtt}` : ""} }
 ${options.extraConfig ?? ""}
 lanes:
 ${lanePtys
@@ -133,7 +140,10 @@ ${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`
   .join("")}`,
   );
   const events: BridgeEventView[] = [];
-  const watcher = await mqtt.connectAsync(broker, { protocolVersion: 5, ...options.watcher });
+  const watcher = await mqtt.connectAsync(options.watchBroker ?? (brokers[0] as string), {
+    protocolVersion,
+    ...options.watcher,
+  });
   watcher.on("message", (_topic, payload) => {
     const e = decodeEvent(new Uint8Array(payload));
     if (e.ok) events.push(e.value);

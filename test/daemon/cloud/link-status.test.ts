@@ -81,8 +81,12 @@ class FakeClient extends EventEmitter {
     this.emit("error", Object.assign(new Error(`Connection refused: ${name}`), { code: reasonCode }));
     this.emit("close");
   }
-  fail(code: string): void {
-    this.emit("error", Object.assign(new Error(`connect ${code} 127.0.0.1:1883`), { code }));
+  fail(code: string, port?: number): void {
+    const where = port === undefined ? {} : { address: "127.0.0.1", port };
+    this.emit(
+      "error",
+      Object.assign(new Error(`connect ${code} 127.0.0.1:${port ?? 1883}`), { code, ...where }),
+    );
     this.emit("close");
   }
   drop(): void {
@@ -433,5 +437,113 @@ describe("MqttLink states", () => {
       online: false,
       reason: "no goodbye: connection lost or bridge crashed (Last Will)",
     });
+  });
+});
+
+/** A link to a broker cluster: each node's client is its own FakeClient, made on demand. */
+function setupCluster(urls: string[]) {
+  const clock = new ManualClock();
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: "debug" }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const made: { url: string; client: FakeClient }[] = [];
+  const link = new MqttLink({
+    config: config({ url: urls }),
+    clientId: "pbtest",
+    topics,
+    clock,
+    log,
+    random: () => 0.5,
+    statusPayload: (online, reason) => Buffer.from(JSON.stringify({ online, reason })),
+    createClient: (url) => {
+      const client = new FakeClient();
+      made.push({ url, client });
+      return client as unknown as MqttClient;
+    },
+  });
+  const current = () => made.at(-1) as { url: string; client: FakeClient };
+  /** Advances the clock until the link makes its next attempt (a new client, or a reconnect). */
+  const untilNextAttempt = () => {
+    const clients = made.length;
+    const connects = current().client.connects;
+    for (let waited = 0; made.length === clients && current().client.connects === connects; waited += 100) {
+      if (waited > 60_000) throw new Error("no new attempt");
+      clock.advance(100);
+    }
+  };
+  return { clock, lines, made, link, current, untilNextAttempt };
+}
+
+describe("MqttLink on a broker cluster (mqtt.url a list)", () => {
+  const urls = ["mqtt://127.0.0.1:24241", "mqtt://127.0.0.1:24242", "mqtt://127.0.0.1:24243"];
+
+  it("each failed attempt moves on to the next node, round the list; each node's failure is one line per outage", () => {
+    const t = setupCluster(urls);
+    t.link.start();
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n < 3; n++) {
+        expect(t.current().url).toBe(urls[n]);
+        expect(t.link.status.node).toBe(urls[n]);
+        t.current().client.fail("ECONNREFUSED", 24241 + n);
+        t.untilNextAttempt();
+      }
+    }
+    expect(t.made.map((m) => m.url)).toEqual([...urls, ...urls, ...urls, urls[0]]);
+    // The node left behind is closed for good: its client ended, its events reach no one.
+    expect(t.made.slice(0, -1).every((m) => m.client.ended?.force === true)).toBe(true);
+    const warnings = t.lines.filter((l) => (l.level as number) >= 40);
+    expect(warnings.map((l) => [l.url, l.reason])).toEqual(
+      urls.map((u, n) => [u, `nothing listens on the broker's port: 127.0.0.1:${24241 + n} (ECONNREFUSED)`]),
+    );
+    t.current().client.accept();
+    t.current().client.suback();
+    expect(t.link.isOnline).toBe(true);
+    expect(t.lines.find((l) => l.msg === "connecting to broker")).toMatchObject({
+      url: urls[0],
+      nodes: urls,
+    });
+    expect(t.lines.filter((l) => l.msg === "broker connected")).toMatchObject([
+      { url: urls[0], node: "1/3", attempts: 10 },
+    ]);
+  });
+
+  it("a lost connection fails over to the next node: one line lost, one connected naming the new node", () => {
+    const t = setupCluster(urls);
+    t.link.start();
+    const first = t.current().client;
+    first.accept();
+    first.suback();
+    expect(t.link.status).toMatchObject({ state: "online", node: urls[0], nodes: 3 });
+    first.drop(); // node 1 killed
+    expect(t.link.status).toMatchObject({ state: "offline", reason: "connection lost", node: urls[1] });
+    t.untilNextAttempt();
+    expect(t.current().url).toBe(urls[1]);
+    t.current().client.accept();
+    t.current().client.suback();
+    expect(t.link.status).toMatchObject({ state: "online", node: urls[1] });
+    expect(t.lines.filter((l) => l.state !== undefined).map((l) => [l.msg, l.url, l.node ?? ""])).toEqual([
+      ["connecting to broker", urls[0], ""],
+      ["broker connected", urls[0], "1/3"],
+      ["broker connection lost", urls[0], ""],
+      ["broker connected", urls[1], "2/3"],
+    ]);
+    // What the dead node's client still emits changes nothing (and an 'error' does not throw).
+    first.emit("error", new Error("late"));
+    first.emit("close");
+    expect(t.link.status).toMatchObject({ state: "online", node: urls[1] });
+    // A later outage is logged again: once per outage, not once per process.
+    t.current().client.drop();
+    expect(t.lines.filter((l) => l.msg === "broker connection lost")).toHaveLength(2);
+  });
+
+  it("a single URL keeps one client and reconnects it", () => {
+    const t = setupCluster([urls[0] as string]);
+    t.link.start();
+    for (let i = 0; i < 3; i++) {
+      t.current().client.fail("ECONNREFUSED", 24241);
+      t.untilNextAttempt();
+    }
+    expect(t.made).toHaveLength(1);
+    expect(t.current().client.connects).toBe(4);
+    expect(t.link.status).toMatchObject({ node: urls[0], nodes: 1 });
   });
 });

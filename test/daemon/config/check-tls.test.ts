@@ -101,7 +101,7 @@ describe("checkTls", () => {
 });
 
 describe("clearTextWarnings", () => {
-  const mqtt = (url: string, creds = true): MqttConfig => ({
+  const mqtt = (url: string | string[], creds = true): MqttConfig => ({
     url,
     topicPrefix: "p",
     protocolVersion: 5,
@@ -122,5 +122,10 @@ describe("clearTextWarnings", () => {
     expect(clearTextWarnings(mqtt("mqtt://[::1]:1883"))).toEqual([]);
     expect(clearTextWarnings(mqtt("mqtts://broker.example.com"))).toEqual([]);
     expect(clearTextWarnings(mqtt("mqtt://broker.example.com", false))).toEqual([]);
+    // A cluster: one warning, naming the first node that is not on this PC.
+    expect(clearTextWarnings(mqtt(["mqtt://127.0.0.1:1883", "mqtt://mq2.example.com:1883"]))).toEqual([
+      { path: "mqtt.password", message: expect.stringContaining("credentials go to mq2.example.com") },
+    ]);
+    expect(clearTextWarnings(mqtt(["mqtts://mq1.example.com", "mqtts://mq2.example.com"]))).toEqual([]);
   });
 });

@@ -161,6 +161,72 @@ lanes: []
     ).not.toThrow();
   });
 
+  it("mqtt.url may list the nodes of a broker cluster, each checked as a single URL is", () => {
+    const c = load(
+      MINIMAL.replace(
+        "url: mqtt://localhost:1883",
+        "url: [mqtts://mq1.example.com:8883, mqtts://mq2.example.com:8883]\n  tls: { ca: /x }",
+      ),
+    );
+    expect(c.mqtt.url).toEqual(["mqtts://mq1.example.com:8883", "mqtts://mq2.example.com:8883"]);
+    const urls = (list: string) => MINIMAL.replace("url: mqtt://localhost:1883", `url: ${list}`);
+    expect(problemsOf(urls('[mqtt://a:1883, "http://b", "mqtt://c d"]'))).toEqual([
+      { path: "mqtt.url[1]", message: "must be an mqtt://, mqtts://, ws:// or wss:// URL" },
+      { path: "mqtt.url[2]", message: "must be an mqtt://, mqtts://, ws:// or wss:// URL" },
+    ]);
+    expect(problemsOf(urls("[mqtt://a:1883, mqtt://b:99999]"))).toEqual([
+      { path: "mqtt.url[1]", message: "is not a valid URL" },
+    ]);
+    expect(problemsOf(urls("[]"))).toEqual([{ path: "mqtt.url", message: "must have at least 1 entry" }]);
+    expect(problemsOf(urls("42"))).toEqual([
+      { path: "mqtt.url", message: "must be a URL, or a list of URLs (the nodes of a broker cluster)" },
+    ]);
+    expect(problemsOf(urls("[mqtt://a:1883, mqtt://b:1883, mqtt://a:1883]"))).toEqual([
+      { path: "mqtt.url[2]", message: "names the same node as mqtt.url[0]" },
+    ]);
+  });
+
+  it("the nodes of a cluster are all TLS or all plain, and mqtt.tls needs TLS nodes", () => {
+    const urls = (list: string, tls = "") =>
+      MINIMAL.replace("url: mqtt://localhost:1883", `url: ${list}${tls ? `\n  tls: ${tls}` : ""}`);
+    // A plain node in a TLS list would take the credentials in clear text on a failover.
+    expect(problemsOf(urls("[mqtts://a:8883, wss://b/mqtt, mqtt://c:1883]", "{ ca: /x }"))).toEqual([
+      {
+        path: "mqtt.url[2]",
+        message:
+          "is mqtt:// but mqtt.url[0] is mqtts://: the nodes of a cluster are all TLS (mqtts://, wss://) or all plain",
+      },
+    ]);
+    expect(problemsOf(urls("[mqtt://a:1883, ws://b/mqtt]", "{ ca: /x }"))).toEqual([
+      {
+        path: "mqtt.tls",
+        message:
+          "applies to mqtts:// and wss:// only, but mqtt.url[0] is mqtt://: use mqtts:// (or wss://), or remove mqtt.tls",
+      },
+    ]);
+    expect(() => load(urls("[mqtt://a:1883, ws://b/mqtt]"))).not.toThrow();
+  });
+
+  it("POSBRIDGE_MQTT__URL sets one URL, or a cluster's list written as a YAML list", () => {
+    expect(load(MINIMAL, { POSBRIDGE_MQTT__URL: "mqtt://a:1883" }).mqtt.url).toBe("mqtt://a:1883");
+    expect(load(MINIMAL, { POSBRIDGE_MQTT__URL: "[mqtt://a:1883, mqtt://b:1883]" }).mqtt.url).toEqual([
+      "mqtt://a:1883",
+      "mqtt://b:1883",
+    ]);
+    // Anything that is not a YAML list is the URL verbatim (YAML would read "mqtt://a: x" as a map).
+    expect(problemsOf(MINIMAL, { POSBRIDGE_MQTT__URL: "mqtt://a: x" })).toEqual([
+      {
+        path: "mqtt.url",
+        message: "must be an mqtt://, mqtts://, ws:// or wss:// URL (set by POSBRIDGE_MQTT__URL)",
+      },
+    ]);
+    const twoNodes = MINIMAL.replace("url: mqtt://localhost:1883", "url: [mqtt://a:1883, mqtt://b:1883]");
+    expect(load(twoNodes, { POSBRIDGE_MQTT__URL__1: "mqtt://c:1883" }).mqtt.url).toEqual([
+      "mqtt://a:1883",
+      "mqtt://c:1883",
+    ]);
+  });
+
   it("rejects duplicate lane ids and two devices on one path", () => {
     const problems = problemsOf(`${MINIMAL}
   - id: lane-1

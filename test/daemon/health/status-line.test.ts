@@ -51,6 +51,17 @@ describe("statusLine", () => {
     );
   });
 
+  it("names the node of a broker cluster the link is on, and nothing for a single broker", () => {
+    const on = (node: string, nodes: number): StatusSource => ({
+      link: { isOnline: true, status: { state: "online", reason: "", node, nodes } },
+      lanes: [lane("lane-1", {})],
+    });
+    expect(statusLine(on("mqtt://10.0.0.6:1883", 3))).toBe(
+      "ready: 1 lane, broker online (node mqtt://10.0.0.6:1883 of 3)",
+    );
+    expect(statusLine(on("mqtt://10.0.0.6:1883", 1))).toBe("ready: 1 lane, broker online");
+  });
+
   it("does not call a display that is not configured absent", () => {
     expect(statusLine(app(true, [lane("1", {})]))).toBe("ready: 1 lane, broker online");
   });

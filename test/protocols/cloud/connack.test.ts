@@ -29,17 +29,28 @@ describe("broker reason codes", () => {
     expect(describeReason("connack", 0x89, 5)).toMatchObject({ code: "PB_MQTT_REFUSED", pace: "backoff" });
   });
 
+  it("an MQTT 5 CONNECT answered with the 3.1.1 code 1 is a 3.1.1-only broker (NATS): use protocol 4", () => {
+    const r = describeReason("connack", 1, 5);
+    expect(r).toMatchObject({
+      name: "0x01 unacceptable protocol version",
+      code: "PB_MQTT_REFUSED",
+      pace: "slow",
+    });
+    expect(r.fix).toContain("set mqtt.protocolVersion to 4");
+  });
+
   it("on a PUBACK or SUBACK, 'not authorized' is the broker's ACL, not our credentials", () => {
     const pub = describeReason("puback", 0x87, 5);
     expect(pub).toMatchObject({ reasonCode: 0x87, name: "0x87 not authorized", code: "PB_MQTT_REFUSED" });
     expect(pub.fix).toContain("P/req");
     expect(pub.fix).toContain("Broker ACL");
     expect(describeReason("suback", 0x87, 5).fix).toContain("subscription");
-    // MQTT 3.1.1 SUBACK has a single failure code.
-    expect(describeReason("suback", 0x80, 4)).toMatchObject({
-      name: "0x80 failure",
-      code: "PB_MQTT_REFUSED",
-    });
+    // MQTT 3.1.1 SUBACK has a single failure code, an ACL's or a cluster's that is not ready:
+    // retried at the back-off pace, and the fix says both.
+    const v3 = describeReason("suback", 0x80, 4);
+    expect(v3).toMatchObject({ name: "0x80 failure", code: "PB_MQTT_REFUSED", pace: "backoff" });
+    expect(v3.fix).toContain("Broker ACL");
+    expect(v3.fix).toContain("could not make the subscription yet");
   });
 
   it("a session taken over names the likely cause: two bridges with one client id", () => {
