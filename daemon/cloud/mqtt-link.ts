@@ -32,6 +32,7 @@ import type { MqttConfig } from "../config/config-types.js";
 import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
+import { redactUrl } from "./redact-url.js";
 import { brokerProblem, classifyLinkError, type LinkErrorCode, type LinkProblem } from "./link-errors.js";
 import {
   heldPackets,
@@ -646,13 +647,4 @@ function tlsOptions(deps: MqttLinkDeps): Partial<IClientOptions> {
   };
 }
 
-/** Drops credentials from a URL before it reaches a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable url)";
-  }
-}
+export { redactUrl };
