@@ -133,7 +133,10 @@ export class CloudRpc {
     const decoded = decodeResponse(bytes);
     if (!decoded.ok) {
       this.counters.garbage++;
-      log.warn({ length: bytes.length, problem: decoded.error }, "undecodable response from broker ignored");
+      log.warn(
+        { errCode: "PB_MQTT_DECODE", length: bytes.length, problem: decoded.error },
+        "undecodable response from broker ignored",
+      );
       return;
     }
     const res = decoded.value;

@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
 import type { Config, UsbDeviceId } from "./config-types.js";
-import { configSchema, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
+import { configSchema, PATTERN_HINTS, SECRET_KEYWORD, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -41,6 +41,7 @@ type SchemaNode = {
 
 // verbose: errors carry parentSchema, used to suggest the right name for an unknown property.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+ajv.addKeyword(SECRET_KEYWORD);
 const validate = ajv.compile(configSchema);
 
 export function loadConfig(opts: LoadConfigOptions): Config {

@@ -247,7 +247,8 @@ export class Journal {
    * Damaged lines or a torn tail: their bytes are saved to `journal.log.corrupt-<ms>`, the journal
    * is rewritten clean (compact), and a warning with the counts is logged.
    * Throws PB_JOURNAL_WRITE when the directory or file cannot be created or written,
-   * PB_JOURNAL_CORRUPT when the file cannot be read or has another format version.
+   * PB_JOURNAL_UNREADABLE when permissions forbid reading the file, PB_JOURNAL_CORRUPT when it
+   * cannot be read otherwise or has another format version.
    */
   static open(options: JournalOptions): Journal {
     const path = join(options.dir, JOURNAL_FILE);
@@ -556,7 +557,15 @@ function readOrNull(path: string): Buffer | null {
   try {
     return readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === "ENOENT") return null;
+    // Permissions are not damage: say which, so nobody "repairs" a journal that is whole.
+    if (errno === "EACCES" || errno === "EPERM")
+      throw new BridgeError(
+        "PB_JOURNAL_UNREADABLE",
+        `journal: permission denied reading ${path}: it belongs to the service user; run this as root or as that user (sudo -u posbridge …)`,
+        { context: { path, errno }, cause: err },
+      );
     throw new BridgeError("PB_JOURNAL_CORRUPT", `journal: cannot read ${path}: ${reason(err)}`, {
       context: { path, errno: (err as NodeJS.ErrnoException).code },
       cause: err,
@@ -583,7 +592,8 @@ export function isRefusedRecord(err: unknown): boolean {
 /**
  * Read-only load for tools (the day report): never writes, never truncates; a torn tail (a line
  * being appended right now) is ignored and reported. A missing file is an empty journal.
- * Throws PB_JOURNAL_CORRUPT only when the file cannot be read (or has another format version).
+ * Throws PB_JOURNAL_UNREADABLE when permissions forbid reading it, PB_JOURNAL_CORRUPT when it
+ * cannot be read otherwise or has another format version.
  */
 export function readJournal(path: string): { records: JournalRecord[]; report: JournalLoadReport } {
   const bytes = readOrNull(path);
