@@ -33,6 +33,8 @@ export interface AppDeps {
 }
 
 export interface App {
+  /** Who and what this bridge is, for diagnostics. `startedAt`: wall ms createApp ran. */
+  readonly info: { version: string; store: string; bridge: string; startedAt: number };
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): BridgeStatusView;
@@ -242,6 +244,7 @@ export function createApp(deps: AppDeps): App {
   };
 
   return {
+    info: { version, store: config.store, bridge: config.bridge, startedAt: sinceMs },
     lanes,
     link,
     rpc,

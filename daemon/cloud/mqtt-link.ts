@@ -22,6 +22,7 @@
 // A clean stop publishes the retained status online=false and waits (≤ STOP_ACK_MS) for its PUBACK
 // before a DISCONNECT that makes the broker drop the Will: the status then says "stopped", not the
 // Will's "connection lost"; the close it causes is logged at info, not as a lost connection.
+import { X509Certificate } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { describeReason } from "../../protocols/cloud/connack.js";
 import type { BridgeTopics } from "../../protocols/cloud/topics.js";
@@ -29,6 +30,7 @@ import { type RetryPace, retryDelay, SLOW_RETRY_MS } from "../../protocols/core/
 import type { Clock, TimerHandle } from "../clock.js";
 import { checkTls, type TlsMaterial } from "../config/check-tls.js";
 import type { MqttConfig } from "../config/config-types.js";
+import type { LinkSnapshot } from "../diagnostics/snapshot.js";
 import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
@@ -125,6 +127,8 @@ export class MqttLink {
   private connection = 0;
   /** Monotonic time of the CONNACK, while connected. */
   private connectedMono: number | undefined;
+  /** Expiry (wall ms) of the broker's certificate in the last TLS handshake. */
+  private brokerCertExpiresAt: number | null = null;
   /** What the current attempt failed with ('error', 'disconnect'), reported at its 'close'. */
   private problem: LinkProblem | undefined;
   private current: LinkStatus;
@@ -292,6 +296,33 @@ export class MqttLink {
     this.limiter.clearAll();
   }
 
+  /** The link for diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): LinkSnapshot {
+    const s = this.current;
+    const { config, clientId } = this.deps;
+    return {
+      state: s.state,
+      code: s.code ?? null,
+      reason: s.reason,
+      reasonCode: s.reasonCode === undefined ? null : `0x${s.reasonCode.toString(16).padStart(2, "0")}`,
+      since: s.since,
+      connectedSinceMs:
+        this.connectedMono === undefined ? null : this.deps.clock.monoNow() - this.connectedMono,
+      url: redactUrl(config.url),
+      clientId,
+      protocolVersion: config.protocolVersion,
+      tls: /^(mqtts|wss):/.test(config.url)
+        ? {
+            brokerCertExpiresAt: this.brokerCertExpiresAt,
+            clientCertExpiresAt: certExpiry(this.options.cert),
+            caExpiresAt: certExpiry(this.options.ca),
+          }
+        : null,
+      queueDepth: this.queueDepth(),
+      counters: { ...this.counters },
+    };
+  }
+
   /** Packets mqtt.js holds in memory (offline queue + unacknowledged): stays 0 when offline. */
   queueDepth(): number {
     return heldPackets(this.client);
@@ -354,6 +385,11 @@ export class MqttLink {
   private onConnect(client: MqttClient): void {
     this.connection++;
     this.connectedMono = this.deps.clock.monoNow();
+    const peer = (
+      client.stream as { getPeerCertificate?: () => { valid_to?: string } }
+    ).getPeerCertificate?.();
+    const validTo = peer?.valid_to ? Date.parse(peer.valid_to) : Number.NaN;
+    if (Number.isFinite(validTo)) this.brokerCertExpiresAt = validTo;
     this.counters.connects++;
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.subscribe(client, this.connection);
@@ -645,6 +681,17 @@ function tlsOptions(deps: MqttLinkDeps): Partial<IClientOptions> {
     ...(material.cert ? { cert: material.cert } : {}),
     ...(material.key ? { key: material.key } : {}),
   };
+}
+
+/** notAfter of the first certificate in a PEM, as wall ms; null when there is none. */
+function certExpiry(pem: IClientOptions["cert"]): number | null {
+  if (!pem) return null;
+  try {
+    const first = Array.isArray(pem) ? pem[0] : pem;
+    return Date.parse(new X509Certificate(first as Buffer).validTo);
+  } catch {
+    return null;
+  }
 }
 
 export { redactUrl };

@@ -8,6 +8,7 @@
 // ignored. Garbage payloads never reach a lane.
 import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
 import type { Clock } from "../clock.js";
+import type { RpcSnapshot } from "../diagnostics/snapshot.js";
 import type { Logger } from "../log/logger.js";
 import type { MqttLink, PublishRefusal } from "./mqtt-link.js";
 import { decodeResponse, encodeRequest } from "./proto-codec.js";
@@ -126,6 +127,11 @@ export class CloudRpc {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** For diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): RpcSnapshot {
+    return { pending: this.pending.size, counters: { ...this.counters } };
   }
 
   private onResponse(bytes: Uint8Array): void {

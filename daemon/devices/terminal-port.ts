@@ -69,6 +69,8 @@ export class TerminalPort {
   private staleTimer: TimerHandle | undefined;
   /** This line's repeated warnings, keyed by kind of trouble. */
   private readonly repeats: RepeatLimiter;
+  /** Monotonic time of the last well-formed frame (or line) from the register. */
+  private lastGoodMono: number | undefined;
 
   constructor(
     private readonly config: TerminalConfig,
@@ -91,6 +93,11 @@ export class TerminalPort {
   get status() {
     const counters = this.config.profile === "line" ? this.lineCounters : this.link.counters;
     return { ...this.supervisor.status, counters: { ...counters } };
+  }
+
+  /** ms since the register last sent a well-formed frame (or line); undefined when it never did. */
+  get lastGoodAgoMs(): number | undefined {
+    return this.lastGoodMono === undefined ? undefined : this.deps.clock.monoNow() - this.lastGoodMono;
   }
 
   start(): void {
@@ -144,6 +151,7 @@ export class TerminalPort {
           continue;
         }
         this.lineCounters.framesIn++;
+        this.lastGoodMono = this.deps.clock.monoNow();
         this.deliver(decodeLineRequest(chunk.text, { maxAmountFen: this.deps.maxAmountFen }));
       }
     });
@@ -197,6 +205,7 @@ export class TerminalPort {
 
   /** One chunk from the framer: bad frames and noise are said (the link layer only counts them). */
   private chunkIn(chunk: EcrChunk): void {
+    if (chunk.type === "frame") this.lastGoodMono = this.deps.clock.monoNow();
     if (chunk.type === "badFrame")
       this.repeats.warn("badFrame", { reason: chunk.reason }, "bad frame from register NAKed");
     else if (chunk.type === "discarded")

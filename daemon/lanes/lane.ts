@@ -33,7 +33,7 @@ import type { PublishRefusal } from "../cloud/mqtt-link.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
 import { DisplayPort } from "../devices/display-port.js";
-import type { ScannerDevice } from "../devices/scanner-device.js";
+import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { TerminalPort } from "../devices/terminal-port.js";
@@ -42,6 +42,7 @@ import { isRefusedRecord } from "../journal/journal.js";
 import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
+import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
 import { RecentCodes } from "./recent-codes.js";
 
@@ -165,6 +166,8 @@ export class Lane {
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
   private readonly crash: CrashPoint;
+  /** Monotonic time of the scanner's last read (for diagnostics). */
+  private lastScanMono: number | undefined;
   readonly counters = {
     scans: 0,
     scansIgnored: 0,
@@ -363,20 +366,86 @@ export class Lane {
     };
   }
 
-  /** Unsettled work, for status and diagnostics (attempt ids and phases only). */
-  pending() {
+  /** Unsettled work, for status and diagnostics (ids, amounts, phases and masked codes only). */
+  pending(): LaneSnapshot["pending"] {
     return {
-      attempts: this.state.background.map((b) => ({
-        attemptId: b.attempt.attemptId,
-        orderRef: b.attempt.orderRef,
-        phase: b.attempt.phase,
-        reason: b.attempt.reason,
-      })),
+      attempts: this.state.background.map((b) => attemptSnapshot(b.attempt)),
       refunds: this.state.refunds.map((r) => ({
         refundId: r.refundId,
         orderRef: r.orderRef,
+        amountFen: r.amountFen,
         phase: r.phase,
       })),
+    };
+  }
+
+  /** The lane for diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): LaneSnapshot {
+    const { clock } = this.deps;
+    const cur = this.state.current;
+    const t = this.terminal.status;
+    const sc = this.scanner.status as ScannerStatus & Partial<PortFields>;
+    const d = this.display?.status;
+    const { state: ts, error: te, code: tc, device: tn, opens: to, flaps: tf, counters: tcounters } = t;
+    return {
+      id: this.id,
+      state: laneState(this.state),
+      devices: {
+        terminal: {
+          kind: "terminal",
+          type: this.config.terminal.profile,
+          state: ts,
+          error: te,
+          code: tc ?? null,
+          identity: { configured: describeLocation(this.config.terminal), node: tn || null },
+          opens: to,
+          flaps: tf,
+          counters: { ...tcounters },
+          lastGoodAgoMs: this.terminal.lastGoodAgoMs ?? null,
+        },
+        scanner: {
+          kind: "scanner",
+          type: this.config.scanner.type,
+          state: sc.state,
+          error: sc.error,
+          code: sc.code ?? null,
+          identity: { configured: describeLocation(this.config.scanner), node: sc.device || null },
+          opens: sc.opens ?? null,
+          flaps: sc.flaps ?? null,
+          counters: { reads: sc.reads, discardedBytes: sc.discardedBytes },
+          lastGoodAgoMs: this.lastScanMono === undefined ? null : clock.monoNow() - this.lastScanMono,
+        },
+        display:
+          d && this.config.display
+            ? ({
+                kind: "display",
+                type: this.config.display.type,
+                state: d.state,
+                error: d.error,
+                code: d.code ?? null,
+                identity: { configured: describeLocation(this.config.display), node: d.device || null },
+                opens: d.opens,
+                flaps: d.flaps,
+                counters: { writes: d.writes, viewsSkipped: d.viewsSkipped, stalls: d.stalls },
+                lastGoodAgoMs: null,
+              } satisfies DeviceSnapshot)
+            : null,
+      },
+      sale: cur
+        ? {
+            orderRef: cur.record.orderRef,
+            amountFen: cur.record.amountFen,
+            status: cur.record.status,
+            openedAt: cur.record.openedAt,
+            training: cur.record.training,
+            attempt: cur.attempt ? attemptSnapshot(cur.attempt) : null,
+          }
+        : null,
+      pending: this.pending(),
+      journalOk: this.state.journalFault === null,
+      journalFault: this.state.journalFault,
+      heldInputs: this.held.length,
+      counters: { ...this.counters },
     };
   }
 
@@ -448,6 +517,7 @@ export class Lane {
     const { clock, newId } = this.deps;
     this.counters.scans++;
     const now = clock.monoNow();
+    this.lastScanMono = now;
     if (this.recentCodes.seen(code, now)) {
       this.feed({ type: "scanRepeated" });
       return;
@@ -759,4 +829,25 @@ export class Lane {
       }
     }
   }
+}
+
+/** What a serial scanner's status adds to ScannerStatus (USB HID scanners have none of it). */
+interface PortFields {
+  code: string | undefined;
+  device: string;
+  opens: number;
+  flaps: number;
+}
+
+function attemptSnapshot(a: AttemptRecord): AttemptSnapshot {
+  return {
+    attemptId: a.attemptId,
+    orderRef: a.orderRef,
+    amountFen: a.amountFen,
+    scheme: a.scheme,
+    maskedCode: a.maskedCode,
+    phase: a.phase,
+    reason: a.reason,
+    training: a.training,
+  };
 }

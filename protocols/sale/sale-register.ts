@@ -107,6 +107,7 @@ function onSale(
     endedAt: null,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: at.wall,
   };
   out

@@ -72,7 +72,9 @@ describe("every documented code is raised or logged somewhere", () => {
   it("appears as a string in the daemon's source outside errors.ts (a code nobody logs cannot be grepped for)", () => {
     const root = new URL("../..", import.meta.url).pathname;
     const files = ["daemon", "protocols"]
-      .flatMap((dir) => readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }).map((f) => `${dir}/${f}`))
+      .flatMap((dir) =>
+        readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }).map((f) => `${dir}/${f}`),
+      )
       .filter((f) => f.endsWith(".ts") && f !== "daemon/errors.ts");
     const source = files.map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), "utf8")).join("\n");
     const silent = BRIDGE_ERROR_CODES.filter((code) => !source.includes(`"${code}"`));
@@ -109,4 +111,3 @@ describe("docs/errors.md links", () => {
     }
   });
 });
-

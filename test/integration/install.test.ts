@@ -366,6 +366,7 @@ describe("posbridge uninstall in a scratch root", () => {
       endedAt: null,
       attention: "",
       attentionAt: null,
+      training: false,
       updatedAt: Date.now(),
     };
     const journal = Journal.open({

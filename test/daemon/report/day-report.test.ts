@@ -44,6 +44,7 @@ function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
     endedAt: NOON + 5000,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: NOON + 5000,
     ...over,
   };
@@ -75,6 +76,7 @@ function attempt(attemptId: string, orderRef: string, over: Partial<AttemptRecor
     lateTradeNo: "",
     latePaidAt: null,
     nextDueMono: null,
+    training: false,
     updatedAt: NOON,
     ...over,
   };
