@@ -8,6 +8,8 @@ import { isBridgeError } from "../errors.js";
 import { createNotifier } from "../health/sd-notify.js";
 import { SystemdSupervisor } from "../health/systemd-supervisor.js";
 import { installTestStall } from "../health/test-stall.js";
+import { LogLevels } from "../log/log-levels.js";
+import { LogTail } from "../log/log-tail.js";
 import { createLogger } from "../log/logger.js";
 import { version } from "../version.js";
 import { CONFIG_OPTION, CONFIG_USAGE, type Command, configPathOf, type Io, usageError } from "./command.js";
@@ -40,7 +42,16 @@ async function runDaemon(configPath: string, io: Io): Promise<number> {
   if (!loaded.config) return loaded.exit;
   const config = loaded.config;
   const { clock, env } = io;
-  const log = createLogger({ level: config.log.level, format: config.log.format });
+  // Levels changed at runtime (posbridge log-level) and the last lines (posbridge bundle).
+  const logLevels = new LogLevels();
+  const logTail = new LogTail();
+  const log = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    onChild: logLevels.track,
+    tail: logTail,
+  });
+  logLevels.setRoot(log);
   for (const w of loaded.warnings) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   const systemdLog = log.child({ component: "systemd" });
   const supervisor = new SystemdSupervisor({
@@ -79,7 +90,7 @@ async function runDaemon(configPath: string, io: Io): Promise<number> {
     return exitCodeFor(err);
   }
   // Diagnostics never stop the bridge: a socket that cannot be served is logged, and sales go on.
-  const diagnostics = await startDiagnostics({ config, configPath, app, log, clock });
+  const diagnostics = await startDiagnostics({ config, configPath, app, log, clock, logLevels, logTail });
   // The journal is open and every lane's devices are supervised: ready, broker or not.
   void supervisor.ready(app);
   return new Promise<number>((resolve) => {

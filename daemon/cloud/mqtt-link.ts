@@ -135,6 +135,8 @@ export class MqttLink {
   private readonly responseHandlers: ((bytes: Uint8Array) => void)[] = [];
   private readonly onlineHandlers: ((online: boolean) => void)[] = [];
   private readonly statusHandlers: ((status: LinkStatus) => void)[] = [];
+  /** Topics besides `res` (remote diagnostics' diag/req): subscribed on every connect, apart from going online. */
+  private readonly extra = new Map<string, (bytes: Uint8Array, correlation: Buffer | undefined) => void>();
   readonly counters = {
     attempts: 0,
     connects: 0,
@@ -167,6 +169,46 @@ export class MqttLink {
 
   onResponse(fn: (bytes: Uint8Array) => void): void {
     this.responseHandlers.push(fn);
+  }
+
+  /**
+   * Subscribes `topic` (QoS 1) on every connect from now on, and hands its messages to `fn`. A
+   * refusal is logged and does not touch the link's state: sales do not depend on it.
+   */
+  subscribeExtra(topic: string, fn: (bytes: Uint8Array, correlation: Buffer | undefined) => void): void {
+    this.extra.set(topic, fn);
+    const client = this.client;
+    if (client?.connected) this.subscribeExtraOn(client, topic);
+  }
+
+  unsubscribeExtra(topic: string): void {
+    if (!this.extra.delete(topic)) return;
+    if (this.client?.connected && !this.stopped) this.client.unsubscribe(topic);
+  }
+
+  /** Publishes on a topic of this bridge (QoS 1, not retained) while connected; false otherwise. */
+  publishOn(topic: string, bytes: Uint8Array, correlation?: Buffer): boolean {
+    const client = this.client;
+    if (this.stopped || !client?.connected) return false;
+    const v5 = this.deps.config.protocolVersion === 5;
+    client.publish(topic, Buffer.from(bytes), {
+      qos: 1,
+      retain: false,
+      ...(v5 && correlation ? { properties: { correlationData: correlation } } : {}),
+    });
+    return true;
+  }
+
+  private subscribeExtraOn(client: MqttClient, topic: string): void {
+    client.subscribe(topic, { qos: 1 }, (err) => {
+      if (!err || this.stopped) return;
+      const rc = subackRefusalCode(err);
+      this.limiter.warn(
+        `extra:${topic}`,
+        { topic, reasonCode: rc === undefined ? undefined : `0x${rc.toString(16)}`, err: err.message },
+        "broker refused a subscription the bridge does not need for sales (remote diagnostics): check the ACL",
+      );
+    });
   }
 
   onOnlineChange(fn: (online: boolean) => void): void {
@@ -364,7 +406,16 @@ export class MqttLink {
     const create = this.deps.createClient ?? ((url, options) => mqtt.connect(url, options));
     const client = create(config.url, this.options);
     client.on("connect", () => this.onConnect(client));
-    client.on("message", (topic, payload) => {
+    client.on("message", (topic, payload, packet) => {
+      const extra = this.extra.get(topic);
+      if (extra) {
+        try {
+          extra(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), packet.properties?.correlationData);
+        } catch (err) {
+          this.deps.log.error({ topic, err: (err as Error).message }, "handling a message failed");
+        }
+        return;
+      }
       if (topic !== topics.res) return;
       this.counters.received++;
       for (const fn of this.responseHandlers)
@@ -393,6 +444,7 @@ export class MqttLink {
     this.counters.connects++;
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.subscribe(client, this.connection);
+    for (const topic of this.extra.keys()) this.subscribeExtraOn(client, topic);
   }
 
   /** Online only once the broker granted `res`: a bridge that cannot hear answers takes no sale. */

@@ -41,3 +41,27 @@ function withoutUserinfo(url: string): string {
     return REDACTED;
   }
 }
+
+/**
+ * The values of every field the schema marks `secret: true` (a password set in the file or by
+ * POSBRIDGE_MQTT__PASSWORD), and the credentials of `secret: "userinfo"` URLs: the support bundle
+ * scrubs each of them from every file it holds, wherever it might have slipped in.
+ */
+export function secretValues(config: Config): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, schema: Node | undefined) => {
+    if (schema?.secret === true && typeof value === "string" && value !== "") found.push(value);
+    else if (schema?.secret === "userinfo" && typeof value === "string") {
+      try {
+        const u = new URL(value);
+        for (const part of [u.username, u.password]) if (part) found.push(decodeURIComponent(part), part);
+      } catch {
+        // not a URL: nothing inside to find
+      }
+    } else if (Array.isArray(value)) for (const v of value) walk(v, schema?.items);
+    else if (value !== null && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) walk(v, schema?.properties?.[k]);
+  };
+  walk(config, configSchema as unknown as Node);
+  return [...new Set(found)];
+}

@@ -12,7 +12,7 @@ import type {
   LaneStatusView,
   PayCommand,
 } from "../../protocols/cloud/cloud-messages.js";
-import type { PosRequest } from "../../protocols/pos/pos-messages.js";
+import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
@@ -26,22 +26,32 @@ import type {
   TimerName,
 } from "../../protocols/sale/sale-types.js";
 import { hexCode } from "../../protocols/cloud/connack.js";
+import type { DisplayView } from "../../protocols/display/display-view.js";
+import { classifyCode } from "../../protocols/payment/classify-code.js";
+import { maskCode } from "../../protocols/payment/mask.js";
+import {
+  isTrainingAttempt,
+  TRAINING_ATTEMPT_PREFIX,
+  TRAINING_MARK,
+  TRAINING_ORDER_PREFIX,
+} from "../../protocols/sale/training.js";
 import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
 import { type Clock, instantOf, type TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
 import type { PublishRefusal } from "../cloud/mqtt-link.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
-import { DisplayPort } from "../devices/display-port.js";
+import { DisplayPort, displayText } from "../devices/display-port.js";
 import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
-import { TerminalPort } from "../devices/terminal-port.js";
+import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
 import { type BridgeErrorCode, isBridgeError } from "../errors.js";
 import { isRefusedRecord } from "../journal/journal.js";
 import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
+import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
 import { RecentCodes } from "./recent-codes.js";
@@ -58,12 +68,21 @@ export interface LaneJournal {
   openRefunds(laneId?: string): RefundRecord[];
 }
 
+/** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
+export type CloudPort = Pick<CloudRpc, "send">;
+
 export interface LaneDeps {
   settings: SaleSettings;
   opener: SerialOpener;
   clock: Clock;
   log: Logger;
   rpc: CloudRpc;
+  /**
+   * The simulated cloud inside the bridge that answers training attempts (ids `trn_…`): every
+   * request of one goes here, never to `rpc` (daemon/lanes/training-cloud.ts). Without it a
+   * training attempt is never sent at all.
+   */
+  trainingCloud?: CloudPort;
   journal: LaneJournal;
   newId: () => string;
   cloudOnline: () => boolean;
@@ -168,6 +187,13 @@ export class Lane {
   private readonly crash: CrashPoint;
   /** Monotonic time of the scanner's last read (for diagnostics). */
   private lastScanMono: number | undefined;
+  /** `posbridge test scan`: the next read goes here instead of to the sale machine. */
+  private scanTap: ((code: string) => void) | undefined;
+  /** `posbridge test sale`: who hears the training sale's progress and result. */
+  private trainingWatch: { orderRef: string; listener: (event: TrainingEvent) => void } | undefined;
+  /** The current step belongs to a training sale (its display views get the training mark). */
+  private trainingStep = false;
+  private testDisplayTimer: TimerHandle | undefined;
   readonly counters = {
     scans: 0,
     scansIgnored: 0,
@@ -188,7 +214,16 @@ export class Lane {
     this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log, repeatWindowMs } = deps;
     this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
-    const deviceState = (device: string) => (state: DeviceState, error: string) => {
+    const deviceState = (device: "terminal" | "scanner" | "display") => (state: DeviceState, error: string) => {
+      if (stateChannel.hasSubscribers)
+        stateChannel.publish({
+          type: "state",
+          at: clock.wallNow(),
+          lane: config.id,
+          subject: device,
+          to: state,
+          detail: error,
+        });
       deps.onEvent(
         state === "CONNECTED" ? "device_up" : "device_down",
         `${device}: ${state}${error ? ` (${error})` : ""}`,
@@ -204,6 +239,7 @@ export class Lane {
         name: `lane ${config.id} terminal`,
         repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
+        laneId: config.id,
       },
       {
         onRequest: (request: PosRequest) => this.onPosRequest(request),
@@ -469,6 +505,163 @@ export class Lane {
     };
   }
 
+  // ── diagnostics: test actions (daemon/diagnostics/methods/test.ts) ─────────────────────────
+
+  /** Why the lane cannot be lent to a test action now, or undefined when it can. */
+  busyReason(): string | undefined {
+    const cur = this.state.current;
+    if (cur) return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
+    if (this.state.refunds.some((r) => !r.answered)) return `a refund is in progress on lane ${this.id}`;
+    return undefined;
+  }
+
+  /**
+   * `posbridge test display`: shows a view, then the idle view again after `forMs`, unless a sale
+   * began meanwhile. Returns the lines shown, or undefined when the lane has no display.
+   */
+  testDisplay(view: DisplayView, forMs: number): string[] | undefined {
+    if (!this.display || !this.config.display) return undefined;
+    this.showView(view);
+    this.testDisplayTimer?.cancel();
+    this.testDisplayTimer = this.deps.clock.setTimeout(() => {
+      this.testDisplayTimer = undefined;
+      if (!this.state.current) this.showView({ type: "idle" });
+    }, forMs);
+    return displayText(this.config.display, view);
+  }
+
+  /** `posbridge test scan`: the next read goes to `fn` instead of the sale machine; returns the cancel. */
+  tapNextScan(fn: (code: string) => void): () => void {
+    this.scanTap = fn;
+    return () => {
+      if (this.scanTap === fn) this.scanTap = undefined;
+    };
+  }
+
+  /** What a sale would do with `code` now (for `posbridge test scan`): never the code itself. */
+  judgeScan(code: string): { length: number; masked: string; classification: string; wouldDo: string } {
+    const cls = classifyCode(code, this.deps.settings.schemes);
+    const masked = maskCode(code, cls.type === "payment" ? cls.scheme : null);
+    const classification =
+      cls.type === "payment" ? `payment code, ${cls.scheme}` : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
+    const wouldDo = this.recentCodes.seen(code, this.deps.clock.monoNow())
+      ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
+      : cls.type === "payment"
+        ? `submit it to the payment cloud as a ${cls.scheme} payment`
+        : "ask the cashier to rescan, showing why on the register and the display";
+    return { length: code.length, masked, classification, wouldDo };
+  }
+
+  /** `posbridge test register`: an ES frame to the register and its ACK (ecr), with the link counters. */
+  probeRegister(): Promise<ProbeResult> {
+    return this.terminal.probe({
+      type: "echoReply",
+      seq: "00",
+      brokerOnline: this.state.cloudOnline,
+      laneState: laneState(this.state),
+    });
+  }
+
+  /** The register link's state and counters (for the probe's report). */
+  terminalStatus() {
+    return this.terminal.status;
+  }
+
+  /**
+   * `posbridge test sale`: opens a training sale of `amountFen` as if the register had sent SA
+   * (order TRAIN-…, seq "TR"); its attempts go to the simulated cloud. `listener` hears its
+   * progress, display and result; the register gets its progress marked 培训, never its result
+   * (it did not ask). Returns the order reference and a cancel (as CA would).
+   */
+  startTraining(amountFen: number, listener: (event: TrainingEvent) => void): { orderRef: string; cancel(): void } {
+    const orderRef = `${TRAINING_ORDER_PREFIX}${this.deps.newId().slice(-10)}`;
+    this.trainingWatch = { orderRef, listener };
+    listener({ type: "started", lane: this.id, orderRef, amountFen });
+    this.feed({
+      type: "pos",
+      request: { type: "sale", seq: TRAINING_SEQ, orderRef, amountFen },
+      view: undefined,
+      newId: this.deps.newId(),
+      training: true,
+    });
+    return {
+      orderRef,
+      cancel: () => {
+        if (this.state.current?.record.orderRef === orderRef)
+          this.feed({ type: "pos", request: { type: "cancel", seq: TRAINING_SEQ, orderRef }, view: this.viewOf(orderRef) });
+        if (this.trainingWatch?.orderRef === orderRef) this.trainingWatch = undefined;
+      },
+    };
+  }
+
+  /**
+   * What the register gets of an answer about a training sale: its progress and the answers to
+   * its own requests marked 培训; nothing for the training sale's own requests (seq "TR": the
+   * register never sent them). Answers of real sales pass unchanged.
+   */
+  private trainingAnswer(answer: PosAnswer): PosAnswer | undefined {
+    if (answer.type === "echoReply") return answer;
+    const watch = this.trainingWatch;
+    if (watch && answer.orderRef === watch.orderRef) {
+      watch.listener(
+        answer.type === "progress"
+          ? { type: "progress", stage: answer.stage, text: answer.text }
+          : {
+              type: "result",
+              status: answer.status,
+              amountFen: answer.amountFen,
+              scheme: answer.scheme,
+              channelTradeNo: answer.channelTradeNo,
+              text: answer.text,
+            },
+      );
+      if (answer.type === "result" && answer.seq === TRAINING_SEQ) this.trainingWatch = undefined;
+    }
+    if (answer.type === "result" && answer.seq === TRAINING_SEQ) return undefined;
+    if (!answer.orderRef.startsWith(TRAINING_ORDER_PREFIX)) return answer;
+    if (!this.deps.journal.sale(this.id, answer.orderRef)?.training) return answer;
+    return { ...answer, text: `${TRAINING_MARK} ${answer.text}` };
+  }
+
+  private showView(view: DisplayView): void {
+    if (view.type !== "text") {
+      this.testDisplayTimer?.cancel();
+      this.testDisplayTimer = undefined;
+    }
+    this.display?.show(view);
+    if (displayChannel.hasSubscribers && this.config.display)
+      displayChannel.publish({
+        type: "display",
+        at: this.deps.clock.wallNow(),
+        lane: this.id,
+        lines: displayText(this.config.display, view),
+        training: view.training === true,
+      });
+  }
+
+  private publishScan(code: string, repeated: boolean): void {
+    const judged = this.judgeScan(code);
+    const cur = this.state.current;
+    const outcome = repeated
+      ? "refused: the same code within a minute"
+      : !cur
+        ? "dropped: no sale open (the display asks the customer to wait for the cashier)"
+        : cur.attempt
+          ? `ignored: attempt ${cur.attempt.attemptId} in flight`
+          : judged.classification.startsWith("payment")
+            ? `submitted for order ${cur.record.orderRef}`
+            : `rescan asked for order ${cur.record.orderRef}`;
+    scanChannel.publish({
+      type: "scan",
+      at: this.deps.clock.wallNow(),
+      lane: this.id,
+      length: judged.length,
+      masked: judged.masked,
+      classification: judged.classification,
+      outcome,
+    });
+  }
+
   /** One line of counters for P/event (kind "counters"): numbers only, never a code. */
   countersText(): string {
     const link = this.terminal.status.counters;
@@ -518,11 +711,21 @@ export class Lane {
     this.counters.scans++;
     const now = clock.monoNow();
     this.lastScanMono = now;
-    if (this.recentCodes.seen(code, now)) {
+    const tap = this.scanTap;
+    if (tap) {
+      // A test read: not a sale's, not remembered, never sent anywhere.
+      this.scanTap = undefined;
+      tap(code);
+      return;
+    }
+    const repeated = this.recentCodes.seen(code, now);
+    if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
+    if (repeated) {
       this.feed({ type: "scanRepeated" });
       return;
     }
-    const attemptId = newId();
+    // A training sale's attempts carry their own prefix: routed to the simulated cloud only.
+    const attemptId = this.state.current?.record.training ? `${TRAINING_ATTEMPT_PREFIX}${newId()}` : newId();
     this.codes.set(attemptId, {
       code,
       deadlineMono: now + this.deps.settings.codeLifetimeMs,
@@ -582,6 +785,7 @@ export class Lane {
     }
     const before = this.state;
     this.stepInput = input.type;
+    this.trainingStep = Boolean(before.current?.record.training);
     const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
     const failed = this.journalRecords(effects);
     if (failed && isRefusedRecord(failed.err)) {
@@ -611,8 +815,22 @@ export class Lane {
       return;
     }
     this.state = state;
+    this.trainingStep ||= Boolean(state.current?.record.training);
     for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
     this.forgetCodes();
+    if (stateChannel.hasSubscribers) {
+      const from = laneState(before);
+      const to = laneState(state);
+      if (from !== to)
+        stateChannel.publish({
+          type: "state",
+          at: this.deps.clock.wallNow(),
+          lane: this.id,
+          subject: "lane",
+          to,
+          detail: `${from} → ${to}${state.current ? ` order ${state.current.record.orderRef}` : ""}`,
+        });
+    }
     // Pending work is part of the retained status: republish when it changes.
     if (
       before.background.length !== state.background.length ||
@@ -687,8 +905,15 @@ export class Lane {
     }
   }
 
+  /** The cloud an attempt's requests go to: a training attempt's never reach the real one. */
+  private cloudFor(attemptId: string): CloudPort | undefined {
+    return isTrainingAttempt(attemptId) ? this.deps.trainingCloud : this.deps.rpc;
+  }
+
   private publishPay(a: AttemptRecord, held: HeldCode): boolean {
-    const { clock, rpc } = this.deps;
+    const { clock } = this.deps;
+    const rpc = this.cloudFor(a.attemptId);
+    if (!rpc) return false;
     const command: PayCommand = {
       type: "pay",
       attemptId: a.attemptId,
@@ -736,17 +961,24 @@ export class Lane {
   }
 
   private run(effect: SaleEffect): void {
-    const { log, clock, rpc } = this.deps;
+    const { log, clock } = this.deps;
     switch (effect.type) {
       case "journal":
         return; // carried out in carryOut
-      case "answer":
-        this.terminal.send(effect.answer);
+      case "answer": {
+        const answer = this.trainingAnswer(effect.answer);
+        if (answer) this.terminal.send(answer);
         if (effect.answer.type === "result") this.crash(`answer:${effect.answer.status}`);
         return;
-      case "display":
-        this.display?.show(effect.view);
+      }
+      case "display": {
+        const view: DisplayView =
+          this.trainingStep && effect.view.type !== "idle" ? { ...effect.view, training: true } : effect.view;
+        this.showView(view);
+        if (this.trainingWatch && this.trainingStep && this.display && this.config.display)
+          this.trainingWatch.listener({ type: "display", lines: displayText(this.config.display, view) });
         return;
+      }
       case "pay": {
         const a = effect.attempt;
         const held = this.codes.get(a.attemptId);
@@ -763,6 +995,8 @@ export class Lane {
       case "cancel":
       case "refund": {
         const attemptId = effect.command.attemptId;
+        const rpc = this.cloudFor(attemptId);
+        if (!rpc) return;
         const sent = rpc.send(this.id, effect.command, {
           expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
           // Refused by the broker: delivered to no one. The link holds requests back meanwhile
@@ -851,3 +1085,21 @@ function attemptSnapshot(a: AttemptRecord): AttemptSnapshot {
     training: a.training,
   };
 }
+
+/** The seq of a training sale's own SA and CA: no register sends it (seqs are two digits). */
+export const TRAINING_SEQ = "TR";
+
+/** What `posbridge test sale` hears of its training sale. */
+export type TrainingEvent =
+  | { type: "started"; lane: string; orderRef: string; amountFen: number }
+  | { type: "progress"; stage: string; text: string }
+  | { type: "display"; lines: string[] }
+  | {
+      type: "result";
+      status: string;
+      amountFen: number | null;
+      scheme: string | null;
+      channelTradeNo: string;
+      text: string;
+    };
+

@@ -66,6 +66,8 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
     return state;
   }
   const masked = maskCode(cls.code, cls.scheme);
+  // A training sale's cloud is inside the bridge: always reachable.
+  const online = state.cloudOnline || sale.record.training;
   const started = newAttempt(
     s.attempt,
     {
@@ -75,9 +77,10 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
       amountFen,
       scheme: cls.scheme,
       maskedCode: masked,
+      training: sale.record.training,
     },
     s.codeLifetimeMs,
-    state.cloudOnline,
+    online,
     at,
   );
   const record: SaleRecord = {
@@ -93,11 +96,11 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
   out.journal(record).journal(started.attempt).add({ type: "cancelTimer", name: "scan" });
   if (started.sends.length) out.add({ type: "pay", attempt: started.attempt, scannedAtMs: at.wall });
   out.add(
-    progress(record.orderRef, "SUBMITTED", state.cloudOnline ? TEXT.submitted : TEXT.waitingNetwork),
+    progress(record.orderRef, "SUBMITTED", online ? TEXT.submitted : TEXT.waitingNetwork),
     display({ type: "processing", amountFen }),
     event(
       "attemptSubmitted",
-      `attempt ${attemptId} ${masked}${state.cloudOnline ? "" : " queued: cloud offline"}`,
+      `attempt ${attemptId} ${masked}${online ? "" : " queued: cloud offline"}`,
       "info",
     ),
   );

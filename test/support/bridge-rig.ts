@@ -2,6 +2,7 @@
 // ptys for the register and the scanner (and a display if asked), the virtual register on its
 // pty, and a watcher of the bridge's P/event topic. The cloud is the test's own (the simulated
 // cloud or a scripted one on the same prefix). `sell` and `ask` play the register's side.
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { decodeEvent } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { BridgeEventView } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
-import { type DaemonProcess, startDaemon } from "./daemon-process.js";
+import { BIN, type DaemonProcess, startDaemon } from "./daemon-process.js";
 import { createPtyPair, type PtyPair } from "./pty-pair.js";
 import { openSerialEnd, type SerialEnd } from "./serial-end.js";
 
@@ -29,6 +30,14 @@ export interface BridgeRigOptions {
   logLevel?: "debug" | "info";
   /** Environment of the daemon process (e.g. LD_PRELOAD for libfaketime). */
   env?: NodeJS.ProcessEnv;
+  /** YAML added to the `diagnostics` mapping (its socket is always <dir>/control.sock), e.g. "remote: true". */
+  diagnostics?: string;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 type RegisterResult = Extract<PosAnswer, { type: "result" }>;
@@ -45,6 +54,13 @@ export interface BridgeRig {
   readonly store: string;
   /** The bridge's topic root `<prefix>/<store>/PC1`. */
   readonly topicRoot: string;
+  /** The control socket (diagnostics.socket), in the rig's directory. */
+  readonly socket: string;
+  /**
+   * Runs `posbridge <args> -c <config>` (the built CLI) without blocking this process (which plays
+   * the register); resolves when it exits.
+   */
+  cli(args: string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult>;
   daemon: DaemonProcess;
   register: VirtualRegister;
   scanner: SerialEnd;
@@ -78,6 +94,7 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   ]);
   const [r, s, d] = ptys as [PtyPair, PtyPair, PtyPair | undefined];
   const configPath = join(dir, "posbridge.yaml");
+  const socket = join(dir, "control.sock");
   writeFileSync(
     configPath,
     `store: ${store}
@@ -85,6 +102,7 @@ bridge: PC1
 stateDir: ${stateDir}
 log: { level: ${options.logLevel ?? "debug"}, format: json }
 mqtt: { url: "${broker}", topicPrefix: "${prefix}", protocolVersion: 5, reconnectMinMs: 200 }
+diagnostics: { socket: "${socket}"${options.diagnostics ? `, ${options.diagnostics}` : ""} }
 ${options.extraConfig ?? ""}
 lanes:
   - id: lane1
@@ -125,6 +143,8 @@ ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
     prefix,
     store,
     topicRoot,
+    socket,
+    cli: (args, cliOptions = {}) => runCli([...args, "-c", configPath], cliOptions),
     daemon,
     register,
     scanner,
@@ -162,3 +182,28 @@ ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
   };
   return rig;
 }
+
+/** The built CLI as a child process, without blocking the event loop; killed after `timeoutMs`. */
+export function runCli(
+  args: string[],
+  { env = {}, timeoutMs = 20_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const { NOTIFY_SOCKET: _n, ...inherited } = process.env;
+  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (b: Buffer) => {
+    stdout += b.toString();
+  });
+  proc.stderr.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    proc.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
