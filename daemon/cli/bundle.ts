@@ -24,7 +24,8 @@ const DEFAULT_LINES = 1_000;
 
 export const bundleCommand: Command = {
   name: "bundle",
-  summary: "a support archive (.tar.gz): config without secrets, status, devices, doctor, versions, counters, recent logs",
+  summary:
+    "a support archive (.tar.gz): config without secrets, status, devices, doctor, versions, counters, recent logs",
   usage: `posbridge bundle [-o FILE] [--lines N] [--log-file PATH] [-c PATH]
        posbridge bundle --remote --broker URL --store S --bridge B [-o FILE] [TLS options]
 
@@ -48,7 +49,8 @@ ${DIAG_USAGE}`,
     "log-file": { type: "string" },
   },
   async run(args, io) {
-    if (args.positionals.length > 0) return usageError(io, "bundle", `takes no argument '${args.positionals[0]}'`);
+    if (args.positionals.length > 0)
+      return usageError(io, "bundle", `takes no argument '${args.positionals[0]}'`);
     const { values } = args;
     const lines = values.lines === undefined ? DEFAULT_LINES : Number(values.lines);
     if (!Number.isInteger(lines) || lines < 0 || lines > 100_000)
@@ -64,7 +66,9 @@ ${DIAG_USAGE}`,
       { logLines: Math.min(lines, 10_000) },
       30_000,
     );
-    const files: BundleFile[] = answer.running ? [...answer.result.files] : await withoutDaemon(config, answer.reason);
+    const files: BundleFile[] = answer.running
+      ? [...answer.result.files]
+      : await withoutDaemon(config, answer.reason);
     files.push(logLines(values, lines));
     files.push(
       json("host.json", {
@@ -77,7 +81,8 @@ ${DIAG_USAGE}`,
         checkConfigWarnings: checkHost(config),
       }),
     );
-    const file = typeof values.output === "string" ? values.output : defaultName(config.store, config.bridge, now);
+    const file =
+      typeof values.output === "string" ? values.output : defaultName(config.store, config.bridge, now);
     writeFileSync(file, tarGz(scrub(files, config), now), { mode: 0o600 });
     io.out(
       `${file}: ${files.length} files (${files.map((f) => f.name).join(", ")})${answer.running ? "" : `\nthe daemon is not running (${answer.reason}): the bundle holds what can be known without it`}`,
@@ -103,16 +108,23 @@ function logLines(values: CommandArgs["values"], lines: number): BundleFile {
       const text = readFileSync(file, "utf8").split("\n");
       return { name: "journald.txt", content: `${text.slice(-lines - 1).join("\n")}` };
     } catch (err) {
-      return { name: "journald.txt", content: `(cannot read ${file}: ${(err as NodeJS.ErrnoException).code})\n` };
+      return {
+        name: "journald.txt",
+        content: `(cannot read ${file}: ${(err as NodeJS.ErrnoException).code})\n`,
+      };
     }
   }
   try {
-    const text = execFileSync("journalctl", ["-u", "posbridge", "-n", String(lines), "-o", "cat", "--no-pager"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 20_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const text = execFileSync(
+      "journalctl",
+      ["-u", "posbridge", "-n", String(lines), "-o", "cat", "--no-pager"],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 20_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return { name: "journald.txt", content: text };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
@@ -135,11 +147,15 @@ async function remoteBundle({ values }: CommandArgs, io: Io): Promise<number> {
       "PB_CONTROL_TIMEOUT",
       `no answer on diag/res within ${timeoutMs / 1000} s: the bridge is offline, its remote diagnostics are off, or the broker's ACL does not allow them`,
     );
-  if (!answer.ok) throw new BridgeError("PB_CONTROL_REFUSED", answer.errorMessage.replace(/ \(PB_[A-Z_]+\)$/, ""));
+  if (!answer.ok)
+    throw new BridgeError("PB_CONTROL_REFUSED", answer.errorMessage.replace(/ \(PB_[A-Z_]+\)$/, ""));
   const now = io.clock.wallNow();
-  const file = typeof values.output === "string" ? values.output : defaultName(target.store, target.bridge, now);
+  const file =
+    typeof values.output === "string" ? values.output : defaultName(target.store, target.bridge, now);
   writeFileSync(file, answer.bundle, { mode: 0o600 });
-  io.out(`${file}: the bundle of ${target.store}/${target.bridge} (posbridge ${answer.version})${answer.truncated ? ", fewer log lines to fit the broker" : ""}`);
+  io.out(
+    `${file}: the bundle of ${target.store}/${target.bridge} (posbridge ${answer.version})${answer.truncated ? ", fewer log lines to fit the broker" : ""}`,
+  );
   return 0;
 }
 

@@ -7,7 +7,8 @@ import { DIAG_OPTIONS, DIAG_USAGE, notRunning, targetOf } from "./diag-client.js
 
 export const logLevelCommand: Command = {
   name: "log-level",
-  summary: "change what a component of the running daemon logs, until it restarts; without a level: the levels now",
+  summary:
+    "change what a component of the running daemon logs, until it restarts; without a level: the levels now",
   usage: `posbridge log-level [component] <level> [-c PATH]
        posbridge log-level
 
@@ -29,10 +30,14 @@ ${DIAG_USAGE}`,
       return usageError(io, "log-level", `level must be one of ${LOG_LEVELS.join(", ")}`);
     const target = targetOf(values, io);
     if ("exit" in target) return target.exit;
-    const a = await askDaemon<{ levels: Record<string, string>; loggers?: number }>(target.socket, "log-level", {
-      component,
-      ...(level ? { level } : {}),
-    });
+    const a = await askDaemon<{ levels: Record<string, string>; loggers?: number }>(
+      target.socket,
+      "log-level",
+      {
+        component,
+        ...(level ? { level } : {}),
+      },
+    );
     if (!a.running) return notRunning(io, "log-level", a.reason);
     if (values.json === true) {
       io.out(JSON.stringify(a.result, null, 2));

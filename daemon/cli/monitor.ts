@@ -10,7 +10,8 @@ import { DIAG_OPTIONS, DIAG_USAGE, notRunning, targetOf } from "./diag-client.js
 
 export const monitorCommand: Command = {
   name: "monitor",
-  summary: "live decoded traffic until Ctrl-C: register frames, scans (masked), display, cloud requests, state changes",
+  summary:
+    "live decoded traffic until Ctrl-C: register frames, scans (masked), display, cloud requests, state changes",
   usage: `posbridge monitor [--lane L] [--device terminal|scanner|display|cloud] [--json] [-c PATH]
 
 Shows what the running daemon sees, as it happens, until Ctrl-C: register frames as hex with
@@ -25,7 +26,12 @@ Options:
       --device D      one device only: terminal (the register link), scanner, display, cloud
       --json          one JSON object per event (docs/diagnostics.md, "monitor")
 ${DIAG_USAGE}`,
-  options: { ...DIAG_OPTIONS, lane: { type: "string" }, device: { type: "string" }, json: { type: "boolean" } },
+  options: {
+    ...DIAG_OPTIONS,
+    lane: { type: "string" },
+    device: { type: "string" },
+    json: { type: "boolean" },
+  },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) return usageError(io, "monitor", `takes no argument '${positionals[0]}'`);
     const target = targetOf(values, io);

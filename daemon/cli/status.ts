@@ -35,7 +35,8 @@ export const REMOTE_USAGE = `      --remote        ask through the broker instea
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "the running bridge: broker, lanes and devices with their counters, sales in progress, journal, process",
+  summary:
+    "the running bridge: broker, lanes and devices with their counters, sales in progress, journal, process",
   usage: `posbridge status [--json] [-c PATH]
        posbridge status --remote --broker URL --store S --bridge B [--json] [--prefix TOPIC] [TLS options]
 
@@ -52,7 +53,8 @@ ${REMOTE_USAGE}
 ${DIAG_USAGE}`,
   options: { ...DIAG_OPTIONS, json: { type: "boolean" }, ...REMOTE_OPTIONS },
   async run(args, io) {
-    if (args.positionals.length > 0) return usageError(io, "status", `takes no argument '${args.positionals[0]}'`);
+    if (args.positionals.length > 0)
+      return usageError(io, "status", `takes no argument '${args.positionals[0]}'`);
     if (args.values.remote === true) return remoteStatus(args, io);
     const target = targetOf(args.values, io);
     if ("exit" in target) return target.exit;
@@ -86,7 +88,8 @@ async function withoutDaemon(stateDir: string) {
   try {
     const read = readJournal(path);
     const unsettled = read.records.filter(
-      (r) => (r.kind === "sale" && (r.status === "OPEN" || r.status === "PENDING" || r.status === "UNKNOWN")) ||
+      (r) =>
+        (r.kind === "sale" && (r.status === "OPEN" || r.status === "PENDING" || r.status === "UNKNOWN")) ||
         (r.kind === "attempt" && !["paid", "failed", "cancelled"].includes(r.phase)),
     ).length;
     return {
@@ -142,7 +145,8 @@ async function remoteStatus({ values }: CommandArgs, io: Io): Promise<number> {
   if (typeof timeoutMs === "string") return usageError(io, "status", timeoutMs);
   const { retained, answer } = await askRemote(target, "status", {}, timeoutMs);
   const json = values.json === true;
-  if (answer && !answer.ok) throw new BridgeError("PB_CONTROL_REFUSED", `${answer.errorMessage.replace(/ \(PB_[A-Z_]+\)$/, "")}`);
+  if (answer && !answer.ok)
+    throw new BridgeError("PB_CONTROL_REFUSED", `${answer.errorMessage.replace(/ \(PB_[A-Z_]+\)$/, "")}`);
   const snapshot = answer ? (JSON.parse(answer.resultJson) as BridgeSnapshot) : undefined;
   if (json) {
     io.out(JSON.stringify({ retained: retained ?? null, status: snapshot ?? null }, null, 2));

@@ -11,7 +11,8 @@ const ACTIONS = ["display", "scan", "register", "sale"] as const;
 
 export const testCommand: Command = {
   name: "test",
-  summary: "test actions that never move money: display <lane> <text>, scan <lane>, register <lane>, sale <lane> <amountFen> (training)",
+  summary:
+    "test actions that never move money: display <lane> <text>, scan <lane>, register <lane>, sale <lane> <amountFen> (training)",
   usage: `posbridge test display <lane> <text>      show a text on the customer display for 10 s
                                          (up to 40 characters; '|' starts the second line)
        posbridge test scan <lane>                wait for one scan: its length, scheme, masked code
@@ -38,7 +39,11 @@ ${DIAG_USAGE}`,
   async run({ values, positionals }, io) {
     const [action, lane, ...rest] = positionals;
     if (!ACTIONS.includes(action as (typeof ACTIONS)[number]))
-      return usageError(io, "test", action === undefined ? "which test? (display, scan, register, sale)" : `unknown test '${action}'`);
+      return usageError(
+        io,
+        "test",
+        action === undefined ? "which test? (display, scan, register, sale)" : `unknown test '${action}'`,
+      );
     if (lane === undefined) return usageError(io, "test", `test ${action} needs a lane`);
     const target = targetOf(values, io);
     if ("exit" in target) return target.exit;
@@ -55,8 +60,14 @@ ${DIAG_USAGE}`,
         );
         if (!a.running) return notRunning(io, "test", a.reason);
         const r = a.result;
-        const state = r.state && r.state !== "CONNECTED" ? `\nthe display is ${r.state}: ${r.error} (shown when it is back)` : "";
-        print(`lane ${lane} display shows for ${r.forMs / 1000} s:\n${r.shown.map((l) => `  "${l}"`).join("\n")}${state}`, r);
+        const state =
+          r.state && r.state !== "CONNECTED"
+            ? `\nthe display is ${r.state}: ${r.error} (shown when it is back)`
+            : "";
+        print(
+          `lane ${lane} display shows for ${r.forMs / 1000} s:\n${r.shown.map((l) => `  "${l}"`).join("\n")}${state}`,
+          r,
+        );
         return 0;
       }
       case "scan": {
@@ -89,12 +100,9 @@ ${DIAG_USAGE}`,
       }
       case "register": {
         if (rest.length) return usageError(io, "test", `test register takes no argument '${rest[0]}'`);
-        const a = await askDaemon<Record<string, unknown> & { outcome: string; counters: Record<string, number> }>(
-          target.socket,
-          "test-register",
-          { lane },
-          30_000,
-        );
+        const a = await askDaemon<
+          Record<string, unknown> & { outcome: string; counters: Record<string, number> }
+        >(target.socket, "test-register", { lane }, 30_000);
         if (!a.running) return notRunning(io, "test", a.reason);
         const r = a.result;
         const c = r.counters;
@@ -116,7 +124,13 @@ ${DIAG_USAGE}`,
   },
 };
 
-async function trainingSale(io: Io, socket: string, lane: string, rest: string[], json: boolean): Promise<number> {
+async function trainingSale(
+  io: Io,
+  socket: string,
+  lane: string,
+  rest: string[],
+  json: boolean,
+): Promise<number> {
   const amount = rest[0];
   if (rest.length !== 1 || amount === undefined || !/^[1-9][0-9]{0,11}$/.test(amount))
     return usageError(io, "test", "test sale needs a lane and an amount in fen, e.g. test sale lane-1 1");

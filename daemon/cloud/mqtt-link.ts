@@ -410,7 +410,10 @@ export class MqttLink {
       const extra = this.extra.get(topic);
       if (extra) {
         try {
-          extra(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), packet.properties?.correlationData);
+          extra(
+            new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+            packet.properties?.correlationData,
+          );
         } catch (err) {
           this.deps.log.error({ topic, err: (err as Error).message }, "handling a message failed");
         }

@@ -36,7 +36,9 @@ export function displayText(config: Pick<DisplayConfig, "type" | "charset">, vie
     case "cd5220":
       return cd5220Lines(view).map((l) => l.trimEnd());
     case "escpos":
-      return (config.charset === "gb18030" ? escPosChineseLines(view) : cd5220Lines(view)).map((l) => l.trimEnd());
+      return (config.charset === "gb18030" ? escPosChineseLines(view) : cd5220Lines(view)).map((l) =>
+        l.trimEnd(),
+      );
     case "led8": {
       const r = led8Reading(view);
       return [`${formatYuan(r.amountFen)} (lamp ${r.lamp})`];

@@ -292,7 +292,12 @@ export class TerminalPort {
         this.publishFrame("in", "badFrame", new Uint8Array(0), `bad frame (${chunk.reason}): NAKed`);
         return;
       case "discarded":
-        this.publishFrame("in", "noise", new Uint8Array(0), `${chunk.length} bytes outside a frame discarded`);
+        this.publishFrame(
+          "in",
+          "noise",
+          new Uint8Array(0),
+          `${chunk.length} bytes outside a frame discarded`,
+        );
         return;
     }
   }
@@ -307,7 +312,13 @@ export class TerminalPort {
     const resend = this.lastFrameOut !== undefined && sameBytes(this.lastFrameOut, bytes);
     this.lastFrameOut = bytes;
     // STX, 2 length bytes, DATA, ETX, LRC.
-    this.publishFrame("out", "frame", bytes, describeFrame(this.decode(bytes.subarray(3, bytes.length - 2))), resend);
+    this.publishFrame(
+      "out",
+      "frame",
+      bytes,
+      describeFrame(this.decode(bytes.subarray(3, bytes.length - 2))),
+      resend,
+    );
   }
 
   private publishFrame(

@@ -96,6 +96,7 @@ const DIGIT_RUN = /[0-9]{8,}/g;
 export function maskedHex(bytes: Uint8Array): string {
   const hidden = new Set<number>();
   const text = Array.from(bytes, (b) => (b >= 0x30 && b <= 0x39 ? String.fromCharCode(b) : "x")).join("");
-  for (const m of text.matchAll(DIGIT_RUN)) for (let i = 0; i < m[0].length - 4; i++) hidden.add((m.index ?? 0) + i);
+  for (const m of text.matchAll(DIGIT_RUN))
+    for (let i = 0; i < m[0].length - 4; i++) hidden.add((m.index ?? 0) + i);
   return Array.from(bytes, (b, i) => (hidden.has(i) ? ".." : b.toString(16).padStart(2, "0"))).join(" ");
 }

@@ -96,8 +96,16 @@ export function streamDaemon<E, R>(
     socket.on("close", () =>
       finish(() =>
         greeted
-          ? reject(new BridgeError("PB_CONTROL_FAILED", `the daemon closed the connection before answering '${method}'`))
-          : resolve({ running: false, reason: `${socketPath} closed the connection without a greeting: not a posbridge control socket` }),
+          ? reject(
+              new BridgeError(
+                "PB_CONTROL_FAILED",
+                `the daemon closed the connection before answering '${method}'`,
+              ),
+            )
+          : resolve({
+              running: false,
+              reason: `${socketPath} closed the connection without a greeting: not a posbridge control socket`,
+            }),
       ),
     );
     socket.on("data", (chunk: string) => {
@@ -113,7 +121,12 @@ export function streamDaemon<E, R>(
         }
         if (!greeted) {
           if ((message as Partial<Greeting>).posbridge !== "control") {
-            finish(() => resolve({ running: false, reason: `${socketPath} answers, but not as a posbridge control socket` }));
+            finish(() =>
+              resolve({
+                running: false,
+                reason: `${socketPath} answers, but not as a posbridge control socket`,
+              }),
+            );
             return;
           }
           greeted = true;

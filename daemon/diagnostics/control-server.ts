@@ -56,7 +56,9 @@ export class ControlServer {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
     } catch (err) {
-      throw unavailable(`cannot create the directory of ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw unavailable(
+        `cannot create the directory of ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
     }
     await replaceStale(path);
     const server = createServer((socket) => this.accept(socket));
@@ -170,8 +172,16 @@ export class ControlServer {
       send({ id, ok: true, result: await out });
     } catch (err) {
       if (!isBridgeError(err))
-        this.opts.log.error({ errCode: "PB_CONTROL_FAILED", method: method.name, err }, "diagnostics method failed");
-      send(errorReply(id, isBridgeError(err) ? err : new BridgeError("PB_CONTROL_FAILED", (err as Error).message)));
+        this.opts.log.error(
+          { errCode: "PB_CONTROL_FAILED", method: method.name, err },
+          "diagnostics method failed",
+        );
+      send(
+        errorReply(
+          id,
+          isBridgeError(err) ? err : new BridgeError("PB_CONTROL_FAILED", (err as Error).message),
+        ),
+      );
     }
   }
 }

@@ -33,7 +33,9 @@ export function encodeDiagRequest(r: DiagRequestView): Uint8Array {
   ).finish();
 }
 
-export function decodeDiagRequest(bytes: Uint8Array): { ok: true; value: DiagRequestView } | { ok: false; error: string } {
+export function decodeDiagRequest(
+  bytes: Uint8Array,
+): { ok: true; value: DiagRequestView } | { ok: false; error: string } {
   let m: posbridge.v1.DiagRequest;
   try {
     m = v1.DiagRequest.decode(bytes);
@@ -52,14 +54,19 @@ export function decodeDiagRequest(bytes: Uint8Array): { ok: true; value: DiagReq
   }
   if (params === null || typeof params !== "object" || Array.isArray(params))
     return { ok: false, error: "params_json must be a JSON object" };
-  return { ok: true, value: { requestId: m.requestId, method: m.method, params: params as Record<string, unknown> } };
+  return {
+    ok: true,
+    value: { requestId: m.requestId, method: m.method, params: params as Record<string, unknown> },
+  };
 }
 
 export function encodeDiagResponse(r: DiagResponseView): Uint8Array {
   return v1.DiagResponse.encode(v1.DiagResponse.create({ ...r })).finish();
 }
 
-export function decodeDiagResponse(bytes: Uint8Array): { ok: true; value: DiagResponseView } | { ok: false; error: string } {
+export function decodeDiagResponse(
+  bytes: Uint8Array,
+): { ok: true; value: DiagResponseView } | { ok: false; error: string } {
   try {
     const m = v1.DiagResponse.decode(bytes);
     return {

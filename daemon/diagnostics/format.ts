@@ -46,10 +46,16 @@ export function formatStatus(s: BridgeSnapshot): string {
   const linkWhy = l.state === "online" ? "" : `: ${l.reason}${l.code ? ` (${l.code})` : ""}`;
   const up = l.connectedSinceMs === null ? "" : `, connected ${duration(l.connectedSinceMs)}`;
   out.push(`broker   ${l.state.toUpperCase()} since ${localTime(l.since)}${up}${linkWhy}`);
-  out.push(`         ${l.url}  client ${l.clientId}  MQTT ${l.protocolVersion === 5 ? "5" : "3.1.1"}  queued ${l.queueDepth}`);
+  out.push(
+    `         ${l.url}  client ${l.clientId}  MQTT ${l.protocolVersion === 5 ? "5" : "3.1.1"}  queued ${l.queueDepth}`,
+  );
   if (l.tls) {
     const cert = (label: string, at: number | null) =>
-      at === null ? [] : [`${label} ${localTime(at).slice(0, 10)} (${at > s.takenAt ? `in ${duration(at - s.takenAt)}` : "EXPIRED"})`];
+      at === null
+        ? []
+        : [
+            `${label} ${localTime(at).slice(0, 10)} (${at > s.takenAt ? `in ${duration(at - s.takenAt)}` : "EXPIRED"})`,
+          ];
     const parts = [
       ...cert("broker certificate expires", l.tls.brokerCertExpiresAt),
       ...cert("client certificate", l.tls.clientCertExpiresAt),
@@ -59,10 +65,12 @@ export function formatStatus(s: BridgeSnapshot): string {
   }
   const c = l.counters;
   out.push(
-    `         connects ${c.connects ?? 0}, disconnects ${c.disconnects ?? 0}, requests ${c.published ?? 0} (not sent: offline ${c.refusedOffline ?? 0}, refused ${c.refusedByBroker ?? 0}), answers ${c.received ?? 0}; waiting for an answer ${s.rpc.pending}`,
+    `         connects ${c.connects ?? 0}, disconnects ${c.disconnects ?? 0}, requests ${c.published ?? 0} (not sent: offline ${c.refusedOffline ?? 0}, refused ${c.refusedByBroker ?? 0}), answers ${c.received ?? 0}; requests tracked ${s.rpc.pending}`,
   );
   const j = s.journal;
-  const fault = j.fault ? `  FAULT ${j.fault.fault} since ${localTime(j.fault.since)}: ${j.fault.message}` : "";
+  const fault = j.fault
+    ? `  FAULT ${j.fault.fault} since ${localTime(j.fault.since)}: ${j.fault.message}`
+    : "";
   out.push(
     `journal  ${j.path}  ${bytes(j.fileBytes)}, ${j.liveRecords} records, last fsync ${j.lastFsyncAt === null ? "none yet" : `${duration(s.takenAt - j.lastFsyncAt)} ago`}${fault}`,
   );
@@ -71,12 +79,16 @@ export function formatStatus(s: BridgeSnapshot): string {
     `process  RSS ${bytes(p.rssBytes)}, heap ${bytes(p.heapUsedBytes)}, event loop delay p99 ${p.eventLoopDelayMs.p99} ms, max ${p.eventLoopDelayMs.max} ms (since last look ${p.eventLoopDelayMs.maxSinceLastSnapshot} ms)`,
   );
   for (const lane of s.lanes) out.push(...formatLane(lane));
-  out.push(`remote diagnostics ${s.diagnostics.remote ? "on" : "off"}; control socket ${s.diagnostics.socket}`);
+  out.push(
+    `remote diagnostics ${s.diagnostics.remote ? "on" : "off"}; control socket ${s.diagnostics.socket}`,
+  );
   return `${out.join("\n")}\n`;
 }
 
 function formatLane(lane: LaneSnapshot): string[] {
-  const out = [`lane ${lane.id}  ${lane.state}${lane.journalOk ? "" : `  JOURNAL ${lane.journalFault}: no sale until it is restored`}`];
+  const out = [
+    `lane ${lane.id}  ${lane.state}${lane.journalOk ? "" : `  JOURNAL ${lane.journalFault}: no sale until it is restored`}`,
+  ];
   const d = lane.devices;
   out.push(device("register", d.terminal));
   out.push(device("scanner", d.scanner));
@@ -84,10 +96,13 @@ function formatLane(lane: LaneSnapshot): string[] {
   const sale = lane.sale;
   if (sale) {
     const a = sale.attempt ? `, attempt ${attempt(sale.attempt)}` : ", waiting for a scan";
-    out.push(`  sale      order ${sale.orderRef} ${yuan(sale.amountFen)} ${sale.status}${sale.training ? " (TRAINING)" : ""} since ${clock(sale.openedAt)}${a}`);
+    out.push(
+      `  sale      order ${sale.orderRef} ${yuan(sale.amountFen)} ${sale.status}${sale.training ? " (TRAINING)" : ""} since ${clock(sale.openedAt)}${a}`,
+    );
   }
   for (const a of lane.pending.attempts) out.push(`  resolving attempt ${attempt(a)} (order ${a.orderRef})`);
-  for (const r of lane.pending.refunds) out.push(`  refund    ${r.refundId} order ${r.orderRef} ${yuan(r.amountFen)} ${r.phase}`);
+  for (const r of lane.pending.refunds)
+    out.push(`  refund    ${r.refundId} order ${r.orderRef} ${yuan(r.amountFen)} ${r.phase}`);
   return out;
 }
 
@@ -99,8 +114,12 @@ function device(label: string, d: DeviceSnapshot): string {
   const where = `${d.identity.configured}${d.identity.node && d.identity.node !== d.identity.configured ? ` → ${d.identity.node}` : ""} (${d.type})`;
   const why = d.state === "CONNECTED" ? "" : `: ${d.error}${d.code ? ` (${d.code})` : ""}`;
   const c = d.counters;
-  const reopens = d.opens === null ? "" : `, reopens ${Math.max(0, d.opens - 1)}${d.flaps ? `, flaps ${d.flaps}` : ""}`;
-  const last = d.lastGoodAgoMs === null ? "" : `, last ${d.kind === "terminal" ? "frame" : "read"} ${duration(d.lastGoodAgoMs)} ago`;
+  const reopens =
+    d.opens === null ? "" : `, reopens ${Math.max(0, d.opens - 1)}${d.flaps ? `, flaps ${d.flaps}` : ""}`;
+  const last =
+    d.lastGoodAgoMs === null
+      ? ""
+      : `, last ${d.kind === "terminal" ? "frame" : "read"} ${duration(d.lastGoodAgoMs)} ago`;
   let counters = "";
   if (d.kind === "terminal")
     counters = `frames in ${c.framesIn} out ${c.framesOut}, NAKs sent ${c.naksSent} received ${c.naksReceived}, resends ${c.retransmits}, given up ${c.faults}, noise ${c.discardedBytes} B`;

@@ -17,11 +17,17 @@ export function paramsOf(params: unknown): Record<string, unknown> {
 export function stringParam(p: Record<string, unknown>, name: string, { max = 64 } = {}): string | undefined {
   const v = p[name];
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || v.length > max) throw requestError(`${name} must be a string of at most ${max} characters`);
+  if (typeof v !== "string" || v.length > max)
+    throw requestError(`${name} must be a string of at most ${max} characters`);
   return v;
 }
 
-export function integerParam(p: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+export function integerParam(
+  p: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const v = p[name];
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max)
@@ -32,7 +38,8 @@ export function integerParam(p: Record<string, unknown>, name: string, min: numb
 /** The lane named by `lane` (required). */
 export function laneParam(ctx: DiagContext, p: Record<string, unknown>): LaneDiagnostics {
   const id = stringParam(p, "lane");
-  if (id === undefined) throw requestError(`lane is required (lanes: ${ctx.lanes.map((l) => l.id).join(", ")})`);
+  if (id === undefined)
+    throw requestError(`lane is required (lanes: ${ctx.lanes.map((l) => l.id).join(", ")})`);
   const lane = ctx.lanes.find((l) => l.id === id);
   if (!lane) throw requestError(`no lane '${id}' (lanes: ${ctx.lanes.map((l) => l.id).join(", ")})`);
   return lane;

@@ -55,7 +55,10 @@ export async function askRemote(
   try {
     client = await mqtt.connectAsync(target.broker, options);
   } catch (err) {
-    throw new BridgeError("PB_MQTT_CONNECT", `cannot reach the broker ${redactUrl(target.broker)}: ${(err as Error).message}`);
+    throw new BridgeError(
+      "PB_MQTT_CONNECT",
+      `cannot reach the broker ${redactUrl(target.broker)}: ${(err as Error).message}`,
+    );
   }
   const requestId = `support-${randomBytes(6).toString("hex")}`;
   let retained: BridgeStatusView | undefined;
@@ -82,10 +85,14 @@ export async function askRemote(
           resolve(undefined);
           return;
         }
-        await client.publishAsync(topics.diagReq, Buffer.from(encodeDiagRequest({ requestId, method, params })), {
-          qos: 1,
-          properties: { responseTopic: topics.diagRes, correlationData: Buffer.from(requestId) },
-        });
+        await client.publishAsync(
+          topics.diagReq,
+          Buffer.from(encodeDiagRequest({ requestId, method, params })),
+          {
+            qos: 1,
+            properties: { responseTopic: topics.diagRes, correlationData: Buffer.from(requestId) },
+          },
+        );
       })().catch(() => {
         clearTimeout(timer);
         resolve(undefined);

@@ -9,7 +9,12 @@ import type { MqttLink } from "../cloud/mqtt-link.js";
 import { BridgeError, isBridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { scrub, type BundleFile } from "./bundle-files.js";
-import { decodeDiagRequest, type DiagRequestView, type DiagResponseView, encodeDiagResponse } from "./diag-codec.js";
+import {
+  decodeDiagRequest,
+  type DiagRequestView,
+  type DiagResponseView,
+  encodeDiagResponse,
+} from "./diag-codec.js";
 import type { DiagContext, DiagMethod } from "./methods.js";
 import { tarGz } from "./tar.js";
 
@@ -44,7 +49,9 @@ export class RemoteDiagnostics {
   }
 
   start(): void {
-    this.deps.link.subscribeExtra(this.topics.diagReq, (bytes, correlation) => this.onRequest(bytes, correlation));
+    this.deps.link.subscribeExtra(this.topics.diagReq, (bytes, correlation) =>
+      this.onRequest(bytes, correlation),
+    );
     this.deps.log.info({ topic: this.topics.diagReq }, "remote diagnostics on: answering read-only requests");
   }
 
@@ -66,7 +73,11 @@ export class RemoteDiagnostics {
     }
     const request = decoded.value;
     if (this.queue.length >= REMOTE_QUEUE) {
-      this.answer(request, correlation, errorOf(new BridgeError("PB_CONTROL_BUSY", "too many remote requests waiting; ask again")));
+      this.answer(
+        request,
+        correlation,
+        errorOf(new BridgeError("PB_CONTROL_BUSY", "too many remote requests waiting; ask again")),
+      );
       return;
     }
     this.queue.push({ request, correlation });
@@ -100,7 +111,7 @@ export class RemoteDiagnostics {
   private async run(request: DiagRequestView): Promise<Partial<DiagResponseView>> {
     const method = this.deps.methods.find((m) => m.name === request.method);
     const remote = this.deps.methods.filter((m) => m.remote).map((m) => m.name);
-    if (!method || !method.remote || method.mutates)
+    if (!method?.remote || method.mutates)
       return errorOf(
         new BridgeError(
           method ? "PB_CONTROL_REFUSED" : "PB_CONTROL_REQUEST",
@@ -113,14 +124,22 @@ export class RemoteDiagnostics {
     const timer = this.deps.context.clock.setTimeout(() => controller.abort(), REMOTE_TIMEOUT_MS);
     try {
       if (method.name === "bundle") return await this.bundle(method, request, controller.signal);
-      const result = await withTimeout(method.run(this.deps.context, request.params, controller.signal), controller.signal);
+      const result = await withTimeout(
+        method.run(this.deps.context, request.params, controller.signal),
+        controller.signal,
+      );
       const resultJson = JSON.stringify(result);
       if (Buffer.byteLength(resultJson) > REMOTE_MAX_BYTES)
-        return errorOf(new BridgeError("PB_CONTROL_FAILED", `the answer is larger than ${REMOTE_MAX_BYTES} bytes`));
+        return errorOf(
+          new BridgeError("PB_CONTROL_FAILED", `the answer is larger than ${REMOTE_MAX_BYTES} bytes`),
+        );
       return { ok: true, resultJson };
     } catch (err) {
       if (!isBridgeError(err))
-        this.deps.log.error({ errCode: "PB_CONTROL_FAILED", method: method.name, err }, "remote diagnostics method failed");
+        this.deps.log.error(
+          { errCode: "PB_CONTROL_FAILED", method: method.name, err },
+          "remote diagnostics method failed",
+        );
       return errorOf(isBridgeError(err) ? err : new BridgeError("PB_CONTROL_FAILED", (err as Error).message));
     } finally {
       timer.cancel();
@@ -128,20 +147,34 @@ export class RemoteDiagnostics {
   }
 
   /** The bundle as a .tar.gz, with fewer log lines until it fits. */
-  private async bundle(method: DiagMethod, request: DiagRequestView, signal: AbortSignal): Promise<Partial<DiagResponseView>> {
+  private async bundle(
+    method: DiagMethod,
+    request: DiagRequestView,
+    signal: AbortSignal,
+  ): Promise<Partial<DiagResponseView>> {
     const { context } = this.deps;
     for (let lines = BUNDLE_LOG_LINES; ; lines = Math.floor(lines / 2)) {
-      const out = (await withTimeout(method.run(context, { ...request.params, logLines: lines }, signal), signal)) as {
+      const out = (await withTimeout(
+        method.run(context, { ...request.params, logLines: lines }, signal),
+        signal,
+      )) as {
         files: BundleFile[];
       };
       const bytes = tarGz(scrub(out.files, context.config), context.clock.wallNow());
-      if (bytes.length <= REMOTE_MAX_BYTES) return { ok: true, bundle: bytes, truncated: lines < BUNDLE_LOG_LINES };
+      if (bytes.length <= REMOTE_MAX_BYTES)
+        return { ok: true, bundle: bytes, truncated: lines < BUNDLE_LOG_LINES };
       if (lines === 0)
-        return errorOf(new BridgeError("PB_CONTROL_FAILED", `the bundle is larger than ${REMOTE_MAX_BYTES} bytes`));
+        return errorOf(
+          new BridgeError("PB_CONTROL_FAILED", `the bundle is larger than ${REMOTE_MAX_BYTES} bytes`),
+        );
     }
   }
 
-  private answer(request: DiagRequestView, correlation: Buffer | undefined, answer: Partial<DiagResponseView>): void {
+  private answer(
+    request: DiagRequestView,
+    correlation: Buffer | undefined,
+    answer: Partial<DiagResponseView>,
+  ): void {
     const response: DiagResponseView = {
       requestId: request.requestId,
       ok: false,
@@ -154,7 +187,10 @@ export class RemoteDiagnostics {
       ...answer,
     };
     if (!this.deps.link.publishOn(this.topics.diagRes, encodeDiagResponse(response), correlation))
-      this.deps.log.warn({ requestId: request.requestId }, "remote diagnostics answer not sent: broker not connected");
+      this.deps.log.warn(
+        { requestId: request.requestId },
+        "remote diagnostics answer not sent: broker not connected",
+      );
   }
 }
 
@@ -163,7 +199,8 @@ function errorOf(err: BridgeError): Partial<DiagResponseView> {
 }
 
 async function withTimeout<T>(work: Promise<T> | AsyncIterable<T>, signal: AbortSignal): Promise<T> {
-  if (!(work instanceof Promise)) throw new BridgeError("PB_CONTROL_REFUSED", "a streaming method cannot be asked remotely");
+  if (!(work instanceof Promise))
+    throw new BridgeError("PB_CONTROL_REFUSED", "a streaming method cannot be asked remotely");
   return Promise.race([
     work,
     new Promise<never>((_, reject) => {

@@ -62,7 +62,7 @@ export interface LinkSnapshot {
 }
 
 export interface RpcSnapshot {
-  /** Requests published and not yet answered (forgotten after 10 minutes). */
+  /** Requests published in the last 10 minutes, answered or not (kept to match late and repeated answers). */
   pending: number;
   counters: Record<string, number>;
 }

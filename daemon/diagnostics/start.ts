@@ -45,7 +45,13 @@ export async function startDiagnostics(deps: DiagnosticsDeps): Promise<Diagnosti
     clock,
     log,
     snapshot: () =>
-      takeSnapshot({ app, clock, probe, startedMono, diagnostics: { socket, remote: config.diagnostics.remote } }),
+      takeSnapshot({
+        app,
+        clock,
+        probe,
+        startedMono,
+        diagnostics: { socket, remote: config.diagnostics.remote },
+      }),
     logLevels: deps.logLevels,
     logTail: deps.logTail,
     lanes: app.lanes,
@@ -61,7 +67,9 @@ export async function startDiagnostics(deps: DiagnosticsDeps): Promise<Diagnosti
     if (!isBridgeError(err)) throw err;
     log.error({ errCode: err.code, socket }, `control socket not served: ${err.message}`);
   }
-  const remote = config.diagnostics.remote ? new RemoteDiagnostics({ link: app.link, methods, context, log }) : undefined;
+  const remote = config.diagnostics.remote
+    ? new RemoteDiagnostics({ link: app.link, methods, context, log })
+    : undefined;
   remote?.start();
   return {
     context,

@@ -214,22 +214,23 @@ export class Lane {
     this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log, repeatWindowMs } = deps;
     this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
-    const deviceState = (device: "terminal" | "scanner" | "display") => (state: DeviceState, error: string) => {
-      if (stateChannel.hasSubscribers)
-        stateChannel.publish({
-          type: "state",
-          at: clock.wallNow(),
-          lane: config.id,
-          subject: device,
-          to: state,
-          detail: error,
-        });
-      deps.onEvent(
-        state === "CONNECTED" ? "device_up" : "device_down",
-        `${device}: ${state}${error ? ` (${error})` : ""}`,
-      );
-      deps.onStatusChange();
-    };
+    const deviceState =
+      (device: "terminal" | "scanner" | "display") => (state: DeviceState, error: string) => {
+        if (stateChannel.hasSubscribers)
+          stateChannel.publish({
+            type: "state",
+            at: clock.wallNow(),
+            lane: config.id,
+            subject: device,
+            to: state,
+            detail: error,
+          });
+        deps.onEvent(
+          state === "CONNECTED" ? "device_up" : "device_down",
+          `${device}: ${state}${error ? ` (${error})` : ""}`,
+        );
+        deps.onStatusChange();
+      };
     this.terminal = new TerminalPort(
       config.terminal,
       {
@@ -510,7 +511,8 @@ export class Lane {
   /** Why the lane cannot be lent to a test action now, or undefined when it can. */
   busyReason(): string | undefined {
     const cur = this.state.current;
-    if (cur) return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
+    if (cur)
+      return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
     if (this.state.refunds.some((r) => !r.answered)) return `a refund is in progress on lane ${this.id}`;
     return undefined;
   }
@@ -543,7 +545,9 @@ export class Lane {
     const cls = classifyCode(code, this.deps.settings.schemes);
     const masked = maskCode(code, cls.type === "payment" ? cls.scheme : null);
     const classification =
-      cls.type === "payment" ? `payment code, ${cls.scheme}` : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
+      cls.type === "payment"
+        ? `payment code, ${cls.scheme}`
+        : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
     const wouldDo = this.recentCodes.seen(code, this.deps.clock.monoNow())
       ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
       : cls.type === "payment"
@@ -573,7 +577,10 @@ export class Lane {
    * progress, display and result; the register gets its progress marked 培训, never its result
    * (it did not ask). Returns the order reference and a cancel (as CA would).
    */
-  startTraining(amountFen: number, listener: (event: TrainingEvent) => void): { orderRef: string; cancel(): void } {
+  startTraining(
+    amountFen: number,
+    listener: (event: TrainingEvent) => void,
+  ): { orderRef: string; cancel(): void } {
     const orderRef = `${TRAINING_ORDER_PREFIX}${this.deps.newId().slice(-10)}`;
     this.trainingWatch = { orderRef, listener };
     listener({ type: "started", lane: this.id, orderRef, amountFen });
@@ -588,7 +595,11 @@ export class Lane {
       orderRef,
       cancel: () => {
         if (this.state.current?.record.orderRef === orderRef)
-          this.feed({ type: "pos", request: { type: "cancel", seq: TRAINING_SEQ, orderRef }, view: this.viewOf(orderRef) });
+          this.feed({
+            type: "pos",
+            request: { type: "cancel", seq: TRAINING_SEQ, orderRef },
+            view: this.viewOf(orderRef),
+          });
         if (this.trainingWatch?.orderRef === orderRef) this.trainingWatch = undefined;
       },
     };
@@ -601,26 +612,29 @@ export class Lane {
    */
   private trainingAnswer(answer: PosAnswer): PosAnswer | undefined {
     if (answer.type === "echoReply") return answer;
+    const ownRequest = answer.type === "result" && answer.seq === TRAINING_SEQ;
+    const training =
+      ownRequest ||
+      (answer.orderRef.startsWith(TRAINING_ORDER_PREFIX) &&
+        this.deps.journal.sale(this.id, answer.orderRef)?.training);
+    const marked: PosAnswer = training ? { ...answer, text: `${TRAINING_MARK} ${answer.text}` } : answer;
     const watch = this.trainingWatch;
-    if (watch && answer.orderRef === watch.orderRef) {
+    if (watch && marked.orderRef === watch.orderRef) {
       watch.listener(
-        answer.type === "progress"
-          ? { type: "progress", stage: answer.stage, text: answer.text }
+        marked.type === "progress"
+          ? { type: "progress", stage: marked.stage, text: marked.text }
           : {
               type: "result",
-              status: answer.status,
-              amountFen: answer.amountFen,
-              scheme: answer.scheme,
-              channelTradeNo: answer.channelTradeNo,
-              text: answer.text,
+              status: marked.status,
+              amountFen: marked.amountFen,
+              scheme: marked.scheme,
+              channelTradeNo: marked.channelTradeNo,
+              text: marked.text,
             },
       );
-      if (answer.type === "result" && answer.seq === TRAINING_SEQ) this.trainingWatch = undefined;
+      if (ownRequest) this.trainingWatch = undefined;
     }
-    if (answer.type === "result" && answer.seq === TRAINING_SEQ) return undefined;
-    if (!answer.orderRef.startsWith(TRAINING_ORDER_PREFIX)) return answer;
-    if (!this.deps.journal.sale(this.id, answer.orderRef)?.training) return answer;
-    return { ...answer, text: `${TRAINING_MARK} ${answer.text}` };
+    return ownRequest ? undefined : marked;
   }
 
   private showView(view: DisplayView): void {
@@ -1102,4 +1116,3 @@ export type TrainingEvent =
       channelTradeNo: string;
       text: string;
     };
-

@@ -4,7 +4,12 @@
 // (`trn_…`), and the lanes send it nothing else. The amount picks the outcome as with cloud-sim
 // (docs/cloud-sim.md): ends in 98 → UNKNOWN, 99 → the answer is lost (queries resolve it), 77 →
 // the customer confirms after confirmDelayMs, 97 → declined, anything else → PAID.
-import type { CloudCommand, CloudResponse, PaymentResult, RefundResult } from "../../protocols/cloud/cloud-messages.js";
+import type {
+  CloudCommand,
+  CloudResponse,
+  PaymentResult,
+  RefundResult,
+} from "../../protocols/cloud/cloud-messages.js";
 import { isTrainingAttempt } from "../../protocols/sale/training.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import { Ledger } from "../cloud-sim/ledger.js";
@@ -76,15 +81,23 @@ export class TrainingCloud implements CloudPort {
         return;
       }
       case "query":
-        return this.deliver(laneId, requestId, command, this.ledger.query(command.attemptId));
+        this.deliver(laneId, requestId, command, this.ledger.query(command.attemptId));
+        return;
       case "cancel":
-        return this.deliver(laneId, requestId, command, this.ledger.cancel(command));
+        this.deliver(laneId, requestId, command, this.ledger.cancel(command));
+        return;
       case "refund":
-        return this.deliver(laneId, requestId, command, this.ledger.refund(command));
+        this.deliver(laneId, requestId, command, this.ledger.refund(command));
+        return;
     }
   }
 
-  private deliver(laneId: string, requestId: string, command: CloudCommand, result: PaymentResult | RefundResult): void {
+  private deliver(
+    laneId: string,
+    requestId: string,
+    command: CloudCommand,
+    result: PaymentResult | RefundResult,
+  ): void {
     const response: CloudResponse = {
       requestId,
       attemptId: command.attemptId,

@@ -73,11 +73,15 @@ export class LogLevels {
     if (this.root) out.all = this.root.level;
     for (const child of this.live()) {
       const b = child.bindings() as { component?: string; lane?: string; device?: string };
-      const name = b.component ?? (b.device ? `lane-${b.lane}/${b.device}` : b.lane ? `lane-${b.lane}` : undefined);
+      const name =
+        b.component ?? (b.device ? `lane-${b.lane}/${b.device}` : b.lane ? `lane-${b.lane}` : undefined);
       if (name && !(name in out)) out[name] = child.level;
     }
     const { all, ...rest } = out;
-    return { ...(all ? { all } : {}), ...Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))) };
+    return {
+      ...(all ? { all } : {}),
+      ...Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))),
+    };
   }
 
   private *live(): Generator<Logger> {

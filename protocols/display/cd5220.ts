@@ -38,7 +38,8 @@ const TRAINING_LABEL: Readonly<Record<string, string>> = {
 /** The two 20-column lines a view shows, exactly as sent. */
 export function cd5220Lines(view: DisplayView): [string, string] {
   if (view.training && view.type === "unknown") return [padLine("TRAINING"), padLine("RESULT UNKNOWN")];
-  if (view.training && view.type === "waitForCashier") return [padLine("TRAINING"), padLine("WAIT FOR CASHIER")];
+  if (view.training && view.type === "waitForCashier")
+    return [padLine("TRAINING"), padLine("WAIT FOR CASHIER")];
   const label = (text: string) => (view.training ? (TRAINING_LABEL[text] ?? `TRAINING ${text}`) : text);
   switch (view.type) {
     case "text":
@@ -56,7 +57,10 @@ export function cd5220Lines(view: DisplayView): [string, string] {
     case "rescan":
       return [labelAmount(label("TOTAL"), view.amountFen), padLine(RESCAN_TEXT[view.reason])];
     case "paid":
-      return [labelAmount(label("PAID"), view.amountFen), padLine(view.training ? "NO MONEY MOVED" : "THANK YOU")];
+      return [
+        labelAmount(label("PAID"), view.amountFen),
+        padLine(view.training ? "NO MONEY MOVED" : "THANK YOU"),
+      ];
     case "cancelled":
       return [labelAmount(label("CANCELLED"), view.amountFen), padLine("")];
     case "unknown":

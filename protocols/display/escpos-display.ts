@@ -72,7 +72,10 @@ export function escPosChineseLines(view: DisplayView): [string, string] {
     case "rescan":
       return [labelAmount(label(ZH_TOTAL), view.amountFen), padLine(ZH_RESCAN[view.reason])];
     case "paid":
-      return [labelAmount(label("已支付"), view.amountFen), padLine(view.training ? "培训，未扣款" : "支付成功，谢谢惠顾")];
+      return [
+        labelAmount(label("已支付"), view.amountFen),
+        padLine(view.training ? "培训，未扣款" : "支付成功，谢谢惠顾"),
+      ];
     case "cancelled":
       return [labelAmount(label("已取消"), view.amountFen), padLine("")];
     case "unknown":

@@ -21,5 +21,10 @@ export function describeFrame(text: string): string {
     if (code === "ES" && i === 2) return f === "1" ? "online" : "offline";
     return f;
   });
-  return maskDigitsInText(out.filter((f) => f !== "").join(" ").replace(/[\u0000-\u001f\u007f]/g, "·"));
+  return maskDigitsInText(
+    out
+      .filter((f) => f !== "")
+      .join(" ")
+      .replace(/[\u0000-\u001f\u007f]/g, "·"),
+  );
 }

@@ -6,7 +6,7 @@ import { maskCode } from "../payment/mask.js";
 import { newAttempt } from "./attempt-machine.js";
 import type { SaleRecord } from "./records.js";
 import { display, event, progress } from "./sale-outcomes.js";
-import { storageText, TEXT } from "./sale-texts.js";
+import { notACodeText, storageText, TEXT } from "./sale-texts.js";
 import type { LaneSaleState, StepContext } from "./sale-types.js";
 
 export function onScanRepeated(c: StepContext, state: LaneSaleState): LaneSaleState {
@@ -54,10 +54,7 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
   const cls = classifyCode(code, s.schemes);
   if (cls.type !== "payment") {
     const reason = cls.type === "notPayment" ? "notPayment" : "invalidCode";
-    const text =
-      cls.type === "notPayment"
-        ? `不是付款码（${cls.reason}），请扫顾客付款码`
-        : `付款码无法识别（${cls.reason}），请重扫`;
+    const text = notACodeText(cls);
     out.add(
       progress(sale.record.orderRef, "RETRY_SCAN", text),
       display({ type: "rescan", amountFen, reason }),

@@ -189,7 +189,10 @@ export function runCli(
   { env = {}, timeoutMs = 20_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const { NOTIFY_SOCKET: _n, ...inherited } = process.env;
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { ...inherited, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   proc.stdout.on("data", (b: Buffer) => {
@@ -206,4 +209,3 @@ export function runCli(
     }),
   );
 }
-

@@ -29,7 +29,9 @@ function takeLane(ctx: DiagContext, lane: LaneDiagnostics): () => void {
 
 /** "WELCOME|LINE 2" or a text of up to 40 characters cut into two display lines. */
 export function displayLines(text: string): [string, string] {
-  const [a, b] = text.includes("|") ? text.split("|", 2) : [text.slice(0, DISPLAY_COLUMNS), text.slice(DISPLAY_COLUMNS)];
+  const [a, b] = text.includes("|")
+    ? text.split("|", 2)
+    : [text.slice(0, DISPLAY_COLUMNS), text.slice(DISPLAY_COLUMNS)];
   return [(a ?? "").trim(), (b ?? "").trim()];
 }
 
@@ -41,13 +43,20 @@ export const testDisplayMethod: DiagMethod = {
     const p = paramsOf(params);
     const lane = laneParam(ctx, p);
     const text = stringParam(p, "text", { max: 41 });
-    if (text === undefined || text.trim() === "") throw requestError("text is required (up to 40 characters; '|' starts the second line)");
+    if (text === undefined || text.trim() === "")
+      throw requestError("text is required (up to 40 characters; '|' starts the second line)");
     if (!lane.config.display) throw requestError(`lane ${lane.id} has no display configured`);
     const release = takeLane(ctx, lane);
     try {
       const lines = lane.testDisplay({ type: "text", lines: displayLines(text) }, TEST_DISPLAY_MS);
       const device = ctx.snapshot().lanes.find((l) => l.id === lane.id)?.devices.display;
-      return { lane: lane.id, shown: lines, forMs: TEST_DISPLAY_MS, state: device?.state, error: device?.error };
+      return {
+        lane: lane.id,
+        shown: lines,
+        forMs: TEST_DISPLAY_MS,
+        state: device?.state,
+        error: device?.error,
+      };
     } finally {
       release();
     }
@@ -78,7 +87,12 @@ export const testScanMethod: DiagMethod = {
         }
       });
       if (code === undefined)
-        return { lane: lane.id, read: false, waitedMs: timeoutMs, scanner: { state: scanner?.state, error: scanner?.error } };
+        return {
+          lane: lane.id,
+          read: false,
+          waitedMs: timeoutMs,
+          scanner: { state: scanner?.state, error: scanner?.error },
+        };
       return { lane: lane.id, read: true, ...lane.judgeScan(code) };
     } finally {
       release();
@@ -107,7 +121,10 @@ export const testRegisterMethod: DiagMethod = {
         node: after.device,
         counters: after.counters,
         sinceProbe: Object.fromEntries(
-          Object.entries(after.counters).map(([k, v]) => [k, v - (before.counters[k as keyof typeof before.counters] ?? 0)]),
+          Object.entries(after.counters).map(([k, v]) => [
+            k,
+            v - (before.counters[k as keyof typeof before.counters] ?? 0),
+          ]),
         ),
       };
     } finally {
@@ -115,7 +132,6 @@ export const testRegisterMethod: DiagMethod = {
     }
   },
 };
-
 
 export const testSaleMethod: DiagMethod = {
   name: "test-sale",
@@ -125,7 +141,8 @@ export const testSaleMethod: DiagMethod = {
     const p = paramsOf(params);
     const lane = laneParam(ctx, p);
     const amountFen = integerParam(p, "amountFen", 1, ctx.config.sale.maxAmountFen);
-    if (amountFen === undefined) throw requestError(`amountFen is required (1 to ${ctx.config.sale.maxAmountFen})`);
+    if (amountFen === undefined)
+      throw requestError(`amountFen is required (1 to ${ctx.config.sale.maxAmountFen})`);
     const release = takeLane(ctx, lane);
     const queue = new BoundedQueue<TrainingEvent, { type: "missed"; count: number }>(200, (count) => ({
       type: "missed",
@@ -142,7 +159,10 @@ export const testSaleMethod: DiagMethod = {
       queue.push(event);
       if (event.type === "result") end();
     });
-    ctx.log.warn({ lane: lane.id, orderRef: sale.orderRef, amountFen }, "training sale started (posbridge test sale)");
+    ctx.log.warn(
+      { lane: lane.id, orderRef: sale.orderRef, amountFen },
+      "training sale started (posbridge test sale)",
+    );
     // The technician gave up (Ctrl-C): the training sale is cancelled as CA would.
     signal.addEventListener(
       "abort",
