@@ -73,6 +73,10 @@ export const testScanMethod: DiagMethod = {
     const timeoutMs = integerParam(p, "timeoutMs", 1_000, 600_000) ?? 30_000;
     const release = takeLane(ctx, lane);
     const scanner = ctx.snapshot().lanes.find((l) => l.id === lane.id)?.devices.scanner;
+    ctx.log.info(
+      { lane: lane.id, timeoutMs },
+      "test scan: the next read on this lane is the test's, not a sale's",
+    );
     try {
       const code = await new Promise<string | undefined>((resolve) => {
         const untap = lane.tapNextScan((read) => done(read));
