@@ -45,6 +45,11 @@ ${DIAG_USAGE}`,
         action === undefined ? "which test? (display, scan, register, sale)" : `unknown test '${action}'`,
       );
     if (lane === undefined) return usageError(io, "test", `test ${action} needs a lane`);
+    if (action === "sale" && (rest.length !== 1 || !/^[1-9][0-9]{0,11}$/.test(rest[0] ?? "")))
+      return usageError(io, "test", "test sale needs a lane and an amount in fen, e.g. test sale lane-1 1");
+    if (action === "display" && rest.length === 0) return usageError(io, "test", "test display needs a text");
+    if ((action === "scan" || action === "register") && rest.length > 0)
+      return usageError(io, "test", `test ${action} takes no argument '${rest[0]}'`);
     const target = targetOf(values, io);
     if ("exit" in target) return target.exit;
     const json = values.json === true;
@@ -52,7 +57,6 @@ ${DIAG_USAGE}`,
     switch (action) {
       case "display": {
         const text = rest.join(" ");
-        if (!text) return usageError(io, "test", "test display needs a text");
         const a = await askDaemon<{ shown: string[]; forMs: number; state?: string; error?: string }>(
           target.socket,
           "test-display",
@@ -71,7 +75,6 @@ ${DIAG_USAGE}`,
         return 0;
       }
       case "scan": {
-        if (rest.length) return usageError(io, "test", `test scan takes no argument '${rest[0]}'`);
         const seconds = values.timeout === undefined ? 30 : Number(values.timeout);
         if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600)
           return usageError(io, "test", "--timeout must be whole seconds, 1 to 600");
@@ -99,7 +102,6 @@ ${DIAG_USAGE}`,
         return 0;
       }
       case "register": {
-        if (rest.length) return usageError(io, "test", `test register takes no argument '${rest[0]}'`);
         const a = await askDaemon<
           Record<string, unknown> & { outcome: string; counters: Record<string, number> }
         >(target.socket, "test-register", { lane }, 30_000);
@@ -131,9 +133,7 @@ async function trainingSale(
   rest: string[],
   json: boolean,
 ): Promise<number> {
-  const amount = rest[0];
-  if (rest.length !== 1 || amount === undefined || !/^[1-9][0-9]{0,11}$/.test(amount))
-    return usageError(io, "test", "test sale needs a lane and an amount in fen, e.g. test sale lane-1 1");
+  const amount = rest[0] ?? "";
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);

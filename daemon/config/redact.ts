@@ -44,7 +44,7 @@ function withoutUserinfo(url: string): string {
 
 /**
  * The values of every field the schema marks `secret: true` (a password set in the file or by
- * POSBRIDGE_MQTT__PASSWORD), and the credentials of `secret: "userinfo"` URLs: the support bundle
+ * POSBRIDGE_MQTT__PASSWORD), and the password of `secret: "userinfo"` URLs: the support bundle
  * scrubs each of them from every file it holds, wherever it might have slipped in.
  */
 export function secretValues(config: Config): string[] {
@@ -54,7 +54,7 @@ export function secretValues(config: Config): string[] {
     else if (schema?.secret === "userinfo" && typeof value === "string") {
       try {
         const u = new URL(value);
-        for (const part of [u.username, u.password]) if (part) found.push(decodeURIComponent(part), part);
+        if (u.password) found.push(decodeURIComponent(u.password), u.password);
       } catch {
         // not a URL: nothing inside to find
       }
