@@ -31,7 +31,7 @@ export const REMOTE_USAGE = `      --remote        ask through the broker instea
       --prefix TOPIC  topic prefix (default posbridge/v1)
       --username U    broker user; the password comes from $POSBRIDGE_SUPPORT_PASSWORD
       --ca FILE --cert FILE --key FILE   TLS files (PEM) for mqtts://
-      --timeout S     seconds to wait for the answer (default 10)`;
+      --timeout S     seconds to wait for the answer (default 10; also without --remote)`;
 
 export const statusCommand: Command = {
   name: "status",
@@ -59,7 +59,9 @@ ${DIAG_USAGE}`,
     const target = targetOf(args.values, io);
     if ("exit" in target) return target.exit;
     const json = args.values.json === true;
-    const answer = await askDaemon<BridgeSnapshot>(target.socket, "status");
+    const timeoutMs = remoteTimeoutMs(args.values);
+    if (typeof timeoutMs === "string") return usageError(io, "status", timeoutMs);
+    const answer = await askDaemon<BridgeSnapshot>(target.socket, "status", undefined, timeoutMs);
     if (answer.running) {
       io.out(json ? JSON.stringify(answer.result, null, 2) : formatStatus(answer.result));
       return 0;

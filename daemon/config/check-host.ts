@@ -102,7 +102,8 @@ function stateDirProblem(dir: string, facts: HostFacts, stat: (p: string) => Sta
       break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" || dirname(existing) === existing) return `cannot inspect ${existing}: ${code}`;
+      if (code !== "ENOENT" || dirname(existing) === existing)
+        return `${existing} cannot be reached (${code}): the bridge refuses to start without its journal; the service user needs to reach and write it (chown ${SERVICE_USER} ${dir})`;
       existing = dirname(existing);
     }
   }

@@ -60,7 +60,10 @@ export interface BridgeRig {
    * Runs `posbridge <args> -c <config>` (the built CLI) without blocking this process (which plays
    * the register); resolves when it exits.
    */
-  cli(args: string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult>;
+  cli(
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: { uid?: number; gid?: number } },
+  ): Promise<CliResult>;
   daemon: DaemonProcess;
   register: VirtualRegister;
   scanner: SerialEnd;
@@ -186,12 +189,17 @@ ${d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
 /** The built CLI as a child process, without blocking the event loop; killed after `timeoutMs`. */
 export function runCli(
   args: string[],
-  { env = {}, timeoutMs = 20_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  {
+    env = {},
+    timeoutMs = 20_000,
+    spawn: as = {},
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: { uid?: number; gid?: number } } = {},
 ): Promise<CliResult> {
   const { NOTIFY_SOCKET: _n, ...inherited } = process.env;
   const proc = spawn(process.execPath, [BIN, ...args], {
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...as,
   });
   let stdout = "";
   let stderr = "";
