@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { BridgeSnapshot } from "../../daemon/diagnostics/snapshot.js";
 import { runCli } from "../support/bridge-rig.js";
 import { TestCa } from "../support/certs.js";
