@@ -81,9 +81,13 @@ export function nodeAccessProblem(
   const group = groupName(st.gid) ?? `gid ${st.gid}`;
   if (SERVICE_GROUPS.includes(group) && (mode & 0o060) === 0o060) return undefined;
   const modeText = mode.toString(8).padStart(4, "0");
-  return SERVICE_GROUPS.includes(group)
-    ? `has mode ${modeText}: its group ${group} cannot read and write it; install systemd/99-posbridge.rules (mode 0660) and replug`
-    : `belongs to group ${group} (mode ${modeText}), which the service user (groups ${SERVICE_GROUPS.join(", ")}) is not in: install systemd/99-posbridge.rules and replug, or add the service user to ${group}`;
+  if (SERVICE_GROUPS.includes(group))
+    return `has mode ${modeText}: its group ${group} cannot read and write it; install systemd/99-posbridge.rules (mode 0660) and replug`;
+  const fix =
+    group === "root"
+      ? "install systemd/99-posbridge.rules (it gives the node to group posbridge, mode 0660) and replug"
+      : `install systemd/99-posbridge.rules and replug, or add the service user to ${group}`;
+  return `belongs to group ${group} (mode ${modeText}), which the service user (groups ${SERVICE_GROUPS.join(", ")}) is not in: ${fix}`;
 }
 
 /**

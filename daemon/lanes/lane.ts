@@ -551,7 +551,7 @@ export class Lane {
     const wouldDo = this.recentCodes.seen(code, this.deps.clock.monoNow())
       ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
       : cls.type === "payment"
-        ? `submit it to the payment cloud as a ${cls.scheme} payment`
+        ? `submit it to the payment cloud as a payment code of ${cls.scheme}`
         : "ask the cashier to rescan, showing why on the register and the display";
     return { length: code.length, masked, classification, wouldDo };
   }

@@ -154,7 +154,7 @@ describe("diagnostics against a running daemon", () => {
       length: 18,
       masked: `WECHAT…${code.slice(-4)}`,
       classification: "payment code, WECHAT",
-      wouldDo: "submit it to the payment cloud as a WECHAT payment",
+      wouldDo: "submit it to the payment cloud as a payment code of WECHAT",
     });
     noCodeIn(r.stdout + r.stderr);
     // Not remembered: the same code pays a real sale right after (a spent code would be refused).

@@ -30,6 +30,9 @@ export interface BridgeRigOptions {
   logLevel?: "debug" | "info";
   /** Environment of the daemon process (e.g. LD_PRELOAD for libfaketime). */
   env?: NodeJS.ProcessEnv;
+  /** The store id (default a random one) and the topic prefix (default a random one): an ACL may need them fixed. */
+  store?: string;
+  prefix?: string;
   /** YAML added to the `diagnostics` mapping (its socket is always <dir>/control.sock), e.g. "remote: true". */
   diagnostics?: string;
 }
@@ -87,8 +90,8 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   const run = Math.random().toString(36).slice(2, 8);
   const dir = mkdtempSync(join(tmpdir(), `posbridge-${options.name}-`));
   const stateDir = options.stateDir ?? join(dir, "state");
-  const prefix = `pbtest-${run}/v1`;
-  const store = `S${run}`;
+  const prefix = options.prefix ?? `pbtest-${run}/v1`;
+  const store = options.store ?? `S${run}`;
   const topicRoot = `${prefix}/${store}/PC1`;
   const ptys: PtyPair[] = await Promise.all([
     createPtyPair(dir, "register"),
