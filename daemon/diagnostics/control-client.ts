@@ -99,7 +99,7 @@ export function streamDaemon<E, R>(
           ? reject(
               new BridgeError(
                 "PB_CONTROL_FAILED",
-                `the daemon closed the connection before answering '${method}'`,
+                `the daemon closed the connection before answering '${method}' (it stopped or restarted?)`,
               ),
             )
           : resolve({
