@@ -208,6 +208,8 @@ describe("posbridge install into a scratch root", () => {
       [join(root, "opt/posbridge/bin/posbridge.js"), "run", "-c", config],
       {
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own control socket: not /run/posbridge, where another test's daemon may be.
+        env: { ...process.env, POSBRIDGE_DIAGNOSTICS__SOCKET: join(dir, "control.sock") },
       },
     );
     let out = "";
