@@ -26,8 +26,11 @@ export interface LoadConfigOptions {
 }
 
 export const ENV_PREFIX = "POSBRIDGE_";
-/** POSBRIDGE_* variables that are not overrides. */
-export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG"];
+/**
+ * POSBRIDGE_* variables that are not overrides: the config's path, and the support account's
+ * broker password of `posbridge status --remote` (daemon/cli/status.ts).
+ */
+export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG", "POSBRIDGE_SUPPORT_PASSWORD"];
 
 type Segment = string | number;
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
