@@ -229,6 +229,7 @@ rows.push({
     endedAt: 1_700_000_000_100 + i,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: 1_700_000_000_100 + i,
   });
   let n = 0;

@@ -21,6 +21,8 @@ import { ulid } from "./ids.js";
 import { Journal, type JournalHealth } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
 import { Lane, type LaneDeps } from "./lanes/lane.js";
+import { TrainingCloud } from "./lanes/training-cloud.js";
+import { stateChannel } from "./diagnostics/channels.js";
 import { laneLogger, type Logger } from "./log/logger.js";
 
 export const COUNTERS_INTERVAL_MS = 60_000;
@@ -39,6 +41,8 @@ export interface AppDeps {
 }
 
 export interface App {
+  /** Who and what this bridge is, for diagnostics. `startedAt`: wall ms createApp ran. */
+  readonly info: { version: string; store: string; bridge: string; startedAt: number };
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): BridgeStatusView;
@@ -47,6 +51,8 @@ export interface App {
   rpc: CloudRpc;
   journal: Journal;
   audit: AuditTrail;
+  /** The simulated cloud of training sales (posbridge test sale). */
+  trainingCloud: TrainingCloud;
 }
 
 const DAY_MS = 86_400_000;
@@ -155,6 +161,13 @@ export function createApp(deps: AppDeps): App {
     },
   });
 
+  // Training sales' cloud: in-process, no network client, no configuration (lanes/training-cloud.ts).
+  const trainingCloud = new TrainingCloud({
+    clock,
+    log: log.child({ component: "training" }),
+    newId: () => ulid(clock.wallNow()),
+  });
+
   const sendEvent = (laneId: string, kind: string, detail: string) =>
     link.publishEvent(encodeEvent({ atMs: clock.wallNow(), laneId, kind, detail }));
   /** An event for the fleet; alarms and clock jumps go to the audit trail first. */
@@ -184,6 +197,7 @@ export function createApp(deps: AppDeps): App {
         clock,
         log: laneLogger(log, laneConfig.id),
         rpc,
+        trainingCloud,
         journal,
         crashPoint,
         newId: () => ulid(clock.wallNow()),
@@ -198,6 +212,15 @@ export function createApp(deps: AppDeps): App {
   // One fault of the shared journal stops every lane: a bridge-wide alarm, the lanes refuse new
   // sales with the storage error, the status shows it; once restored, the lanes resume.
   onJournalHealth = (health) => {
+    if (stateChannel.hasSubscribers)
+      stateChannel.publish({
+        type: "state",
+        at: clock.wallNow(),
+        lane: "",
+        subject: "journal",
+        to: health ? health.fault : "ok",
+        detail: health ? health.error.message : "restored",
+      });
     if (health) {
       const detail = `journal ${health.fault}: ${health.error.message}`;
       publishEvent("", "alarm", detail);
@@ -210,6 +233,7 @@ export function createApp(deps: AppDeps): App {
   };
   const byId = new Map(lanes.map((l) => [l.id, l]));
   rpc.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
+  trainingCloud.onResult((laneId, response, answers) => byId.get(laneId)?.onCloudResponse(response, answers));
   // Lanes follow the link; a refusal gives the register its reason code instead of "offline",
   // and goes to the fleet as an alarm (identical ones at most once a minute).
   const alarms = new Map<string, number>();
@@ -218,6 +242,15 @@ export function createApp(deps: AppDeps): App {
     // A lane that is stopping (or stopped) must not be stepped again: it would arm timers that
     // outlive the journal.
     if (stopping) return;
+    if (stateChannel.hasSubscribers)
+      stateChannel.publish({
+        type: "state",
+        at: clock.wallNow(),
+        lane: "",
+        subject: "link",
+        to: s.state,
+        detail: s.code ? `${s.reason} (${s.code})` : s.reason,
+      });
     const refusal =
       s.state === "refused" ? (s.reasonCode !== undefined ? hexCode(s.reasonCode) : (s.code ?? "")) : "";
     for (const lane of lanes) lane.setCloudOnline(s.state === "online", refusal);
@@ -292,11 +325,13 @@ export function createApp(deps: AppDeps): App {
   };
 
   return {
+    info: { version, store: config.store, bridge: config.bridge, startedAt: sinceMs },
     lanes,
     link,
     rpc,
     journal,
     audit,
+    trainingCloud,
     status: () => status(link.isOnline, link.status.reason),
     async start() {
       // What runs, with which settings: first in the trail, before any sale.
@@ -332,6 +367,7 @@ export function createApp(deps: AppDeps): App {
       statsTimer?.cancel();
       compactTimer?.cancel();
       journalCheckTimer?.cancel();
+      trainingCloud.stop();
       const failures: unknown[] = [];
       for (const lane of [...lanes].reverse()) {
         try {

@@ -1,65 +1,36 @@
-// `posbridge <command>`: argv → command. The daemon itself is `run`; config errors exit 78
-// (EX_CONFIG, what systemd's RestartPreventExitStatus and store IT expect), naming the field.
-import { join } from "node:path";
+// `posbridge <command>`: argv → one entry of the command table (daemon/cli/commands.ts), its
+// options parsed strictly, its help printed from the table. Config errors exit 78 (EX_CONFIG,
+// what systemd's RestartPreventExitStatus and store IT expect), naming the field.
 import { parseArgs } from "node:util";
-import { createApp } from "./app.js";
+import {
+  type Command,
+  DEFAULT_CONFIG_PATH,
+  type Io,
+  type ParseArgsOptionsConfig,
+  processIo,
+} from "./cli/command.js";
+import { COMMANDS } from "./cli/commands.js";
 import { systemClock } from "./clock.js";
-import { brokerUrls } from "./config/broker-urls.js";
-import { checkConfigFiles } from "./config/check-files.js";
-import { exitCodeFor, loadConfig } from "./config/load-config.js";
-import { describeLocation } from "./devices/device-identity.js";
-import { BridgeError, isBridgeError } from "./errors.js";
-import { createNotifier } from "./health/sd-notify.js";
-import { SystemdSupervisor } from "./health/systemd-supervisor.js";
-import { installTestStall } from "./health/test-stall.js";
-import { createLogger } from "./log/logger.js";
+import { exitCodeFor } from "./config/load-config.js";
+import { isBridgeError } from "./errors.js";
 import { version } from "./version.js";
 
-export const DEFAULT_CONFIG_PATH = "/etc/posbridge/posbridge.yaml";
+export { DEFAULT_CONFIG_PATH };
 
-export const HELP = `posbridge ${"<version>"} — bridges a cash register, barcode scanners and a customer display to a payment cloud over MQTT
+/** `posbridge --help`: the command list comes from the table. */
+export function globalHelp(commands: readonly Command[] = COMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}${wrap(c.summary, width + 2)}`).join("\n");
+  return `posbridge ${version()} — bridges a cash register, barcode scanners and a customer display to a payment cloud over MQTT
 
-Usage: posbridge [command] [options]
+Usage: posbridge [command] [options]      posbridge <command> --help for its options
 
 Commands:
-  run                 run the bridge daemon (default)
-  check-config        validate the config file and print a summary; exit 78 when it is invalid
-  demo                run a whole store in one process: embedded broker, simulated cloud, virtual
-                      register, scanner and display; plays every sale path and prints a trace
-  cloud-sim           run the simulated payment cloud against a broker (--broker URL)
-  report day          print the end-of-day report from the sale journal in stateDir: sales by
-                      scheme and status, refunds, net, and UNKNOWN sales to check (--date, --json)
-  report audit        print the audit trail in stateDir/audit (refunds, cashier cancels, reversals,
-                      alarms, clock jumps, starts with version and config hash) since --since, and
-                      whether its hash chain is intact (--json)
-  install             as root, from a built checkout: install the production tree in --prefix, the
-                      service user and groups, /etc/posbridge (starter config and env file), the
-                      systemd unit, the udev rules and the posbridge command (docs/deployment.md)
-  uninstall           as root: stop and remove the service, the unit, the rules and the program;
-                      --purge also removes /etc/posbridge, the sale journal and the user
-  conformance register --port PATH
-                      for POS vendors: play the payment terminal toward a register and check its
-                      side of docs/terminal-protocol.md, every deviation with its bytes
-                      (posbridge conformance --help lists its options)
-  help                show this text
+${list}
+  ${"help".padEnd(width)}[command]: this text, or a command's
 
-Options:
-  -c, --config PATH   config file (default ${DEFAULT_CONFIG_PATH}, or $POSBRIDGE_CONFIG)
-      --broker URL    cloud-sim: broker to connect to (default mqtt://127.0.0.1:1883)
-      --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
-      --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
-      --workers N     cloud-sim: N workers sharing one subscription group and one ledger
-                      (default 1; docs/cloud-sim.md)
-      --date DATE     report day: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
-      --since WHEN    report audit: YYYY-MM-DD (local), an ISO time with zone, or a duration back
-                      from now: 90m, 24h, 30d (default 7d)
-      --json          report: print one JSON object, amounts in integer fen
-      --prefix DIR    install/uninstall: where the program goes (default /opt/posbridge)
-      --root DIR      install/uninstall: work in a scratch tree under DIR; run no command
-      --dry-run       install/uninstall: print what would be done, change nothing
-      --node PATH     install: the Node.js (>= 20) the service runs (default: this one)
-      --purge         uninstall: also configuration, state (the sale journal), user and group
-      --force         uninstall --purge: even with unsettled payments in the journal
+Every command that reads the config takes -c, --config PATH (default ${DEFAULT_CONFIG_PATH},
+or $POSBRIDGE_CONFIG). Without a command, posbridge runs the daemon ('run').
   -h, --help          show this text
   -v, --version       print the version
 
@@ -69,361 +40,81 @@ Environment: POSBRIDGE_<FIELD>[__<FIELD>…] overrides one config value, e.g.
 Exit codes: 0 ok (run: stopped by SIGTERM/SIGINT), 1 internal error or a fault that stops the
 daemon (logged with its PB_ code), 64 bad usage, 78 configuration error. "run" never exits by
 itself: with the broker unreachable or no device present it keeps retrying.
-Docs: README.md; docs/ (register link, cloud contract, errors, design); schema/ (config).`;
-
-export async function main(argv: string[]): Promise<number> {
-  // A self-contained command with its own options (daemon/cli/conformance.ts).
-  if (argv[0] === "conformance") {
-    const { runConformanceCommand } = await import("./cli/conformance.js");
-    return runConformanceCommand(argv.slice(1), {
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
-    });
-  }
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    process.stderr.write(`posbridge: ${(err as Error).message}\nTry 'posbridge --help'.\n`);
-    return 64;
-  }
-  const { values, positionals } = parsed;
-  if (values.version) {
-    process.stdout.write(`${version()}\n`);
-    return 0;
-  }
-  const command = positionals[0] ?? "run";
-  if (values.help || command === "help") {
-    process.stdout.write(`${HELP.replace("<version>", version())}\n`);
-    return 0;
-  }
-  const configPath = values.config ?? process.env.POSBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
-  switch (command) {
-    case "run":
-      return runDaemon(configPath);
-    case "check-config":
-      return checkConfig(configPath);
-    case "demo":
-      return runDemoCommand();
-    case "install":
-    case "uninstall":
-      return runInstallCommand(command, positionals.slice(1), values);
-    case "cloud-sim":
-      return runCloudSim(
-        values.broker ?? "mqtt://127.0.0.1:1883",
-        values.prefix ?? "posbridge/v1",
-        values.protocol ?? "5",
-        values.workers ?? "1",
-      );
-    case "report":
-      return positionals[1] === "audit"
-        ? runAuditReport(configPath, positionals.slice(1), values.since, values.json ?? false)
-        : runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
-    default:
-      process.stderr.write(`posbridge: unknown command '${command}'\nTry 'posbridge --help'.\n`);
-      return 64;
-  }
+Docs: README.md; docs/diagnostics.md (technicians); docs/ (register link, cloud contract, errors,
+design); schema/ (config).`;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      broker: { type: "string" },
-      prefix: { type: "string" },
-      protocol: { type: "string" },
-      workers: { type: "string" },
-      date: { type: "string" },
-      since: { type: "string" },
-      json: { type: "boolean" },
-      root: { type: "string" },
-      "dry-run": { type: "boolean" },
-      node: { type: "string" },
-      purge: { type: "boolean" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
+/** `posbridge <command> --help`. */
+export function commandHelp(command: Command): string {
+  return `Usage: ${command.usage}`;
 }
 
-function loadOrReport(configPath: string) {
-  try {
-    const config = loadConfig({ path: configPath, env: process.env });
-    const { warnings } = checkConfigFiles(config, configPath);
-    return { config, warnings };
-  } catch (err) {
-    if (isBridgeError(err)) {
-      process.stderr.write(`posbridge: ${err.message}\n`);
-      return { exit: exitCodeFor(err) };
+export async function main(argv: string[], io: Io = processIo(systemClock)): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "-v" || first === "--version") {
+    io.out(version());
+    return 0;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
+    const topic = first === "help" ? rest[0] : undefined;
+    if (topic === undefined) {
+      io.out(globalHelp());
+      return 0;
     }
-    throw err;
+    const command = COMMANDS.find((c) => c.name === topic);
+    if (!command) return unknownCommand(io, topic);
+    io.out(commandHelp(command));
+    return 0;
   }
-}
-
-/** "broker URL", or "broker cluster URL, URL, URL" for a list of nodes. */
-function brokerWords(url: string | readonly string[]): string {
-  const urls = brokerUrls(url);
-  return `${urls.length > 1 ? "broker cluster" : "broker"} ${urls.join(", ")}`;
-}
-
-function checkConfig(configPath: string): number {
-  const loaded = loadOrReport(configPath);
-  if (!loaded.config) return loaded.exit ?? 78;
-  const c = loaded.config;
-  for (const w of loaded.warnings) process.stderr.write(`posbridge: warning: ${w.path}: ${w.message}\n`);
-  process.stdout.write(
-    `${configPath}: valid\nstore ${c.store}, bridge ${c.bridge}, ${brokerWords(c.mqtt.url)} (MQTT ${c.mqtt.protocolVersion === 5 ? "5" : "3.1.1"})\n` +
-      c.lanes
-        .map(
-          (l) =>
-            `lane ${l.id}: register ${describeLocation(l.terminal)} (${l.terminal.profile}), scanner ${describeLocation(l.scanner)} (${l.scanner.type})${l.display ? `, display ${describeLocation(l.display)} (${l.display.type})` : ""}`,
-        )
-        .join("\n") +
-      "\n",
-  );
-  return 0;
-}
-
-/**
- * The daemon. It ends only on SIGTERM/SIGINT (exit 0), a configuration error (78) or a fatal
- * fault (non-zero, logged as JSON with its PB_ code): never by itself, however long the broker
- * and the devices stay away (docs/errors.md, "Exit codes").
- */
-async function runDaemon(configPath: string): Promise<number> {
-  const loaded = loadOrReport(configPath);
-  if (!loaded.config) return loaded.exit ?? 78;
-  const config = loaded.config;
-  const log = createLogger({ level: config.log.level, format: config.log.format });
-  for (const w of loaded.warnings) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
-  const systemdLog = log.child({ component: "systemd" });
-  const supervisor = new SystemdSupervisor({
-    notifier: createNotifier({ env: process.env, log: systemdLog, clock: systemClock }),
-    env: process.env,
-    clock: systemClock,
-    log: systemdLog,
-  });
-  installTestStall(process.env, log);
-  // Every component's timer is unref'd (daemon/clock.ts), and a bridge with no device present and
-  // the broker unreachable holds no other handle: without this one Node would find nothing left
-  // to do and exit 0, which systemd's Restart=on-failure does not restart. Held until a signal.
-  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
-  process.on("unhandledRejection", (reason) =>
-    log.error(
-      { errCode: "PB_INTERNAL", err: reason instanceof Error ? reason : String(reason) },
-      "unhandled promise rejection",
-    ),
-  );
-  process.on("uncaughtException", (err) => {
-    // A bug: the state may be inconsistent, so stop at once; the journal is durable and the
-    // broker's Last Will says offline. systemd restarts the service (exit 1).
-    log.fatal({ errCode: "PB_INTERNAL", err }, `internal error, exiting: ${err.message} (PB_INTERNAL)`);
-    process.exit(1);
-  });
-  let app: ReturnType<typeof createApp>;
+  // No command, or options only: the daemon (`posbridge --config x` is `posbridge run --config x`).
+  const named = first !== undefined && !first.startsWith("-");
+  const name = named ? first : "run";
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) return unknownCommand(io, name);
+  const args = named ? rest : argv;
+  if (command.ownArgs) return command.run({ values: {}, positionals: args }, io);
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    app = createApp({ config, log, version: version() });
-    await app.start();
+    parsed = parseArgs({
+      args,
+      options: { ...command.options, help: { type: "boolean", short: "h" } } as ParseArgsOptionsConfig,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
-    clearInterval(keepAlive);
-    const code = isBridgeError(err) ? err.code : "PB_INTERNAL";
-    const message = isBridgeError(err) ? err.message : `cannot start: ${String(err)} (PB_INTERNAL)`;
-    log.fatal({ errCode: code, err }, message);
-    await supervisor.failed(message);
-    return exitCodeFor(err);
-  }
-  // The journal is open and every lane's devices are supervised: ready, broker or not.
-  void supervisor.ready(app);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "stopping");
-      const done = (code: number) => {
-        clearInterval(keepAlive);
-        // A handle a component failed to close must not keep a stopped daemon around.
-        setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
-        resolve(code);
-      };
-      // STOPPING=1 first: systemd must not take the shutdown for a hang (no more pings).
-      supervisor
-        .stopping()
-        .then(() => app.stop())
-        .then(
-          () => done(0),
-          (err: Error) => {
-            log.error({ errCode: "PB_INTERNAL", err: err.message }, "stop failed");
-            done(1);
-          },
-        );
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
-}
-
-/** Packages only a source checkout has (devDependencies): a production install leaves them out. */
-const DEMO_PACKAGES = ["aedes", "@serialport/binding-mock", "pino-pretty"];
-
-async function runDemoCommand(): Promise<number> {
-  let demo: typeof import("./demo/demo.js");
-  try {
-    demo = await import("./demo/demo.js");
-  } catch (err) {
-    const missing = DEMO_PACKAGES.find((p) => (err as Error).message?.includes(`'${p}'`));
-    if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND" || !missing) throw err;
-    const e = new BridgeError(
-      "PB_DEMO_UNAVAILABLE",
-      `the demo is not part of a production install (${missing} is a development package): run it from a source checkout with npm ci && npm run demo`,
-    );
-    process.stderr.write(`posbridge: ${e.message}\n`);
-    return 1;
-  }
-  return demo.runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
-}
-
-async function runInstallCommand(
-  command: "install" | "uninstall",
-  extra: string[],
-  values: ReturnType<typeof parse>["values"],
-): Promise<number> {
-  if (extra.length > 0) {
-    process.stderr.write(`posbridge: ${command} takes no argument '${extra[0]}'\nTry 'posbridge --help'.\n`);
+    io.err(`posbridge ${command.name}: ${(err as Error).message}\nTry 'posbridge ${command.name} --help'.`);
     return 64;
   }
-  const { runInstall, runUninstall } = await import("./cli/install.js");
-  const options = {
-    ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
-    ...(values.root !== undefined ? { root: values.root } : {}),
-    ...(values.node !== undefined ? { node: values.node } : {}),
-    dryRun: values["dry-run"] ?? false,
-    purge: values.purge ?? false,
-    force: values.force ?? false,
-  };
-  const io = { out: (line: string) => process.stdout.write(`${line}\n`) };
+  if (parsed.values.help === true) {
+    io.out(commandHelp(command));
+    return 0;
+  }
+  const { help: _help, ...values } = parsed.values as Record<string, string | boolean | undefined>;
   try {
-    return command === "install" ? runInstall(options, io) : runUninstall(options, io);
+    return await command.run({ values, positionals: parsed.positionals }, io);
   } catch (err) {
     if (!isBridgeError(err)) throw err;
-    process.stderr.write(`posbridge ${command}: ${err.message}\n`);
+    io.err(`posbridge ${command.name}: ${err.message}`);
     return exitCodeFor(err);
   }
 }
 
-/** After a stop, how long the process may take to let go of its last handles. */
-const STOP_GRACE_MS = 3_000;
-
-async function runCloudSim(
-  broker: string,
-  prefix: string,
-  protocol: string,
-  workersText: string,
-): Promise<number> {
-  if (protocol !== "5" && protocol !== "4") {
-    process.stderr.write("posbridge: --protocol must be 5 or 4\n");
-    return 64;
-  }
-  const workers = /^[1-9][0-9]?$/.test(workersText) ? Number(workersText) : 0;
-  if (workers < 1 || workers > 64) {
-    process.stderr.write("posbridge: --workers must be a whole number from 1 to 64\n");
-    return 64;
-  }
-  const { startCloudSim } = await import("./cloud-sim/cloud-sim.js");
-  const sim = await startCloudSim({
-    brokerUrl: broker,
-    topicPrefix: prefix,
-    protocolVersion: protocol === "5" ? 5 : 4,
-    workers,
-    log: (line) => process.stdout.write(`${line}\n`),
-  });
-  const fleet = workers > 1 ? ` with ${workers} workers (one subscription group, one ledger)` : "";
-  process.stdout.write(`cloud-sim: answering ${prefix}/+/+/req on ${broker}${fleet}; Ctrl-C to stop\n`);
-  return new Promise<number>((resolve) => {
-    const stop = () => void sim.stop().then(() => resolve(0));
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+function unknownCommand(io: Io, name: string): number {
+  io.err(`posbridge: unknown command '${name}'\nTry 'posbridge --help'.`);
+  return 64;
 }
 
-/** `posbridge report day [--date YYYY-MM-DD] [--json]`: read-only, from <stateDir>/journal.log. */
-async function runReport(
-  configPath: string,
-  args: string[],
-  date: string | undefined,
-  json: boolean,
-): Promise<number> {
-  const usage =
-    "usage: posbridge report day [--date YYYY-MM-DD] [--json] [-c config], or report audit [--since WHEN] [--json]";
-  if (args[0] !== "day" || args.length > 1) {
-    const what = args[0] === undefined ? "report: which report?" : `unknown report '${args.join(" ")}'`;
-    process.stderr.write(`posbridge: ${what}; ${usage}\n`);
-    return 64;
+/** Continuation lines of a summary start under its first word. */
+function wrap(text: string, indent: number, width = 100): string {
+  const words = text.split(" ");
+  const lines: string[] = [];
+  let line = "";
+  for (const w of words) {
+    if (line && indent + line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
   }
-  const { dayReport, formatDayReport, localDate, localDayBounds } = await import("./report/day-report.js");
-  const day = date ?? localDate(Date.now());
-  if (!localDayBounds(day)) {
-    process.stderr.write(
-      `posbridge: --date must be a calendar date YYYY-MM-DD (e.g. 2026-03-14), got '${day.slice(0, 20)}'\n`,
-    );
-    return 64;
-  }
-  const loaded = loadOrReport(configPath);
-  if (!loaded.config) return loaded.exit ?? 78;
-  const { JOURNAL_FILE, readJournal } = await import("./journal/journal.js");
-  const path = join(loaded.config.stateDir, JOURNAL_FILE);
-  let read: ReturnType<typeof readJournal>;
-  try {
-    read = readJournal(path);
-  } catch (err) {
-    if (isBridgeError(err)) {
-      process.stderr.write(`posbridge: ${err.message}\n`);
-      return exitCodeFor(err);
-    }
-    throw err;
-  }
-  const report = dayReport(read.records, day, { path, report: read.report });
-  process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatDayReport(report));
-  return 0;
-}
-
-/** `posbridge report audit [--since WHEN] [--json]`: read-only, from <stateDir>/audit/. */
-async function runAuditReport(
-  configPath: string,
-  args: string[],
-  since: string | undefined,
-  json: boolean,
-): Promise<number> {
-  if (args.length > 1) {
-    process.stderr.write(
-      `posbridge: unknown report '${args.join(" ")}'; usage: posbridge report audit [--since WHEN] [--json] [-c config]\n`,
-    );
-    return 64;
-  }
-  const { auditReport, DEFAULT_SINCE, formatAuditReport, parseSince } = await import(
-    "./report/audit-report.js"
-  );
-  const when = since ?? DEFAULT_SINCE;
-  const sinceMs = parseSince(when, Date.now());
-  if (sinceMs === undefined) {
-    process.stderr.write(
-      `posbridge: --since must be a date YYYY-MM-DD, an ISO time with a zone, or a duration like 90m, 24h, 30d; got '${when.slice(0, 30)}'\n`,
-    );
-    return 64;
-  }
-  const loaded = loadOrReport(configPath);
-  if (!loaded.config) return loaded.exit ?? 78;
-  const { AUDIT_DIR, readAuditTrail } = await import("./audit/audit-file.js");
-  const dir = join(loaded.config.stateDir, AUDIT_DIR);
-  let report: ReturnType<typeof auditReport>;
-  try {
-    report = auditReport(readAuditTrail(dir), dir, when, sinceMs);
-  } catch (err) {
-    process.stderr.write(`posbridge: cannot read the audit trail in ${dir}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatAuditReport(report));
-  return 0;
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
 }

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { Parity } from "../config/config-types.js";
 import type { ConformanceRunOptions } from "../conformance/register-conformance.js";
+import type { Command } from "./command.js";
 
 export const CONFORMANCE_USAGE = `Usage: posbridge conformance register --port PATH [options]
 
@@ -153,3 +154,14 @@ export async function runConformanceCommand(argv: string[], io: CliIo): Promise<
     stdin.destroy();
   }
 }
+
+/** The command-table entry: conformance parses its own options (ownArgs). */
+export const conformanceCommand: Command = {
+  name: "conformance",
+  summary:
+    "conformance register --port PATH: for POS vendors, play the payment terminal toward a register and check its side of docs/terminal-protocol.md, every deviation with its bytes",
+  usage: CONFORMANCE_USAGE.replace(/^Usage: /, ""),
+  options: {},
+  ownArgs: true,
+  run: ({ positionals }, io) => runConformanceCommand(positionals, io),
+};

@@ -30,17 +30,20 @@
 // A clean stop publishes the retained status online=false and waits (≤ STOP_ACK_MS) for its PUBACK
 // before a DISCONNECT that makes the broker drop the Will: the status then says "stopped", not the
 // Will's "connection lost"; the close it causes is logged at info, not as a lost connection.
+import { X509Certificate } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { describeReason } from "../../protocols/cloud/connack.js";
 import type { BridgeTopics } from "../../protocols/cloud/topics.js";
 import { type RetryPace, retryDelay, SLOW_RETRY_MS } from "../../protocols/core/retry.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import { checkTls, type TlsMaterial } from "../config/check-tls.js";
-import { brokerUrls } from "../config/broker-urls.js";
+import { brokerUrls, isTlsUrl } from "../config/broker-urls.js";
 import type { MqttConfig } from "../config/config-types.js";
+import type { LinkSnapshot } from "../diagnostics/snapshot.js";
 import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
+import { redactUrl } from "./redact-url.js";
 import { brokerProblem, classifyLinkError, type LinkErrorCode, type LinkProblem } from "./link-errors.js";
 import {
   heldPackets,
@@ -145,12 +148,16 @@ export class MqttLink {
   private connection = 0;
   /** Monotonic time of the CONNACK, while connected. */
   private connectedMono: number | undefined;
+  /** Expiry (wall ms) of the broker's certificate in the last TLS handshake. */
+  private brokerCertExpiresAt: number | null = null;
   /** What the current attempt failed with ('error', 'disconnect'), reported at its 'close'. */
   private problem: LinkProblem | undefined;
   private current: LinkStatus;
   private readonly responseHandlers: ((bytes: Uint8Array) => void)[] = [];
   private readonly onlineHandlers: ((online: boolean) => void)[] = [];
   private readonly statusHandlers: ((status: LinkStatus) => void)[] = [];
+  /** Topics besides `res` (remote diagnostics' diag/req): subscribed on every connect, apart from going online. */
+  private readonly extra = new Map<string, (bytes: Uint8Array, correlation: Buffer | undefined) => void>();
   readonly counters = {
     attempts: 0,
     connects: 0,
@@ -185,6 +192,46 @@ export class MqttLink {
 
   onResponse(fn: (bytes: Uint8Array) => void): void {
     this.responseHandlers.push(fn);
+  }
+
+  /**
+   * Subscribes `topic` (QoS 1) on every connect from now on, and hands its messages to `fn`. A
+   * refusal is logged and does not touch the link's state: sales do not depend on it.
+   */
+  subscribeExtra(topic: string, fn: (bytes: Uint8Array, correlation: Buffer | undefined) => void): void {
+    this.extra.set(topic, fn);
+    const client = this.client;
+    if (client?.connected) this.subscribeExtraOn(client, topic);
+  }
+
+  unsubscribeExtra(topic: string): void {
+    if (!this.extra.delete(topic)) return;
+    if (this.client?.connected && !this.stopped) this.client.unsubscribe(topic);
+  }
+
+  /** Publishes on a topic of this bridge (QoS 1, not retained) while connected; false otherwise. */
+  publishOn(topic: string, bytes: Uint8Array, correlation?: Buffer): boolean {
+    const client = this.client;
+    if (this.stopped || !client?.connected) return false;
+    const v5 = this.deps.config.protocolVersion === 5;
+    client.publish(topic, Buffer.from(bytes), {
+      qos: 1,
+      retain: false,
+      ...(v5 && correlation ? { properties: { correlationData: correlation } } : {}),
+    });
+    return true;
+  }
+
+  private subscribeExtraOn(client: MqttClient, topic: string): void {
+    client.subscribe(topic, { qos: 1 }, (err) => {
+      if (!err || this.stopped) return;
+      const rc = subackRefusalCode(err);
+      this.limiter.warn(
+        `extra:${topic}`,
+        { topic, reasonCode: rc === undefined ? undefined : `0x${rc.toString(16)}`, err: err.message },
+        "broker refused a subscription the bridge does not need for sales (remote diagnostics): check the ACL",
+      );
+    });
   }
 
   onOnlineChange(fn: (online: boolean) => void): void {
@@ -320,6 +367,34 @@ export class MqttLink {
     this.limiter.clearAll();
   }
 
+  /** The link for diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): LinkSnapshot {
+    const s = this.current;
+    const { config, clientId } = this.deps;
+    return {
+      state: s.state,
+      code: s.code ?? null,
+      reason: s.reason,
+      reasonCode: s.reasonCode === undefined ? null : `0x${s.reasonCode.toString(16).padStart(2, "0")}`,
+      since: s.since,
+      connectedSinceMs:
+        this.connectedMono === undefined ? null : this.deps.clock.monoNow() - this.connectedMono,
+      url: this.nodeUrl(),
+      nodes: this.urls.map(redactUrl),
+      clientId,
+      protocolVersion: config.protocolVersion,
+      tls: isTlsUrl(this.urls[0] as string)
+        ? {
+            brokerCertExpiresAt: this.brokerCertExpiresAt,
+            clientCertExpiresAt: certExpiry(this.options.cert),
+            caExpiresAt: certExpiry(this.options.ca),
+          }
+        : null,
+      queueDepth: this.queueDepth(),
+      counters: { ...this.counters },
+    };
+  }
+
   /** Packets mqtt.js holds in memory (offline queue + unacknowledged): stays 0 when offline. */
   queueDepth(): number {
     return heldPackets(this.client);
@@ -363,7 +438,19 @@ export class MqttLink {
     this.clientNode = this.node;
     const client = create(this.urls[this.node] as string, this.options);
     client.on("connect", () => this.onConnect(client));
-    client.on("message", (topic, payload) => {
+    client.on("message", (topic, payload, packet) => {
+      const extra = this.extra.get(topic);
+      if (extra) {
+        try {
+          extra(
+            new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+            packet.properties?.correlationData,
+          );
+        } catch (err) {
+          this.deps.log.error({ topic, err: (err as Error).message }, "handling a message failed");
+        }
+        return;
+      }
       if (topic !== topics.res) return;
       this.counters.received++;
       for (const fn of this.responseHandlers)
@@ -384,9 +471,15 @@ export class MqttLink {
   private onConnect(client: MqttClient): void {
     this.connection++;
     this.connectedMono = this.deps.clock.monoNow();
+    const peer = (
+      client.stream as { getPeerCertificate?: () => { valid_to?: string } }
+    ).getPeerCertificate?.();
+    const validTo = peer?.valid_to ? Date.parse(peer.valid_to) : Number.NaN;
+    if (Number.isFinite(validTo)) this.brokerCertExpiresAt = validTo;
     this.counters.connects++;
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.subscribe(client, this.connection);
+    for (const topic of this.extra.keys()) this.subscribeExtraOn(client, topic);
   }
 
   /** Online only once the broker granted `res`: a bridge that cannot hear answers takes no sale. */
@@ -715,13 +808,15 @@ function tlsOptions(deps: MqttLinkDeps): Partial<IClientOptions> {
   };
 }
 
-/** Drops credentials from a URL before it reaches a log line. */
-export function redactUrl(url: string): string {
+/** notAfter of the first certificate in a PEM, as wall ms; null when there is none. */
+function certExpiry(pem: IClientOptions["cert"]): number | null {
+  if (!pem) return null;
   try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
+    const first = Array.isArray(pem) ? pem[0] : pem;
+    return Date.parse(new X509Certificate(first as Buffer).validTo);
   } catch {
-    return "(unparseable url)";
+    return null;
   }
 }
+
+export { redactUrl };

@@ -7,7 +7,12 @@
 // PAID for an attempt that has long ended must be seen, not dropped. Otherwise it is counted and
 // ignored. Garbage payloads never reach a lane.
 import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
+import { maskCode } from "../../protocols/payment/mask.js";
+import { isTrainingAttempt } from "../../protocols/sale/training.js";
 import type { Clock } from "../clock.js";
+import { cloudChannel } from "../diagnostics/channels.js";
+import type { RpcSnapshot } from "../diagnostics/snapshot.js";
+import { BridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { MqttLink, PublishRefusal } from "./mqtt-link.js";
 import { decodeResponse, encodeRequest } from "./proto-codec.js";
@@ -88,6 +93,16 @@ export class CloudRpc {
     command: CloudCommand,
     options: { expiresAtMono: number; onAck?: (acked: boolean, refusal?: PublishRefusal) => void },
   ): { ok: true; requestId: string } | { ok: false; reason: string } {
+    // The last guard of training sales (posbridge test sale): the lane routes their requests to
+    // the simulated cloud; one that reaches this door anyway is a bug, and goes no further.
+    if (isTrainingAttempt(command.attemptId)) {
+      const err = new BridgeError(
+        "PB_TRAINING_GUARD",
+        `a ${command.type} request of training attempt ${command.attemptId} reached the real cloud's path; not sent`,
+      );
+      this.deps.log.error({ errCode: err.code, laneId, attemptId: command.attemptId }, err.message);
+      throw err;
+    }
     this.forgetOld();
     const mono = this.deps.clock.monoNow();
     if (mono >= options.expiresAtMono) {
@@ -121,6 +136,7 @@ export class CloudRpc {
       { laneId, requestId, attemptId: command.attemptId, kind: command.type },
       "request published",
     );
+    if (cloudChannel.hasSubscribers) publishRequest(laneId, command, this.deps.clock.wallNow(), false);
     return { ok: true, requestId };
   }
 
@@ -128,12 +144,20 @@ export class CloudRpc {
     return this.pending.size;
   }
 
+  /** For diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): RpcSnapshot {
+    return { pending: this.pending.size, counters: { ...this.counters } };
+  }
+
   private onResponse(bytes: Uint8Array): void {
     const { log } = this.deps;
     const decoded = decodeResponse(bytes);
     if (!decoded.ok) {
       this.counters.garbage++;
-      log.warn({ length: bytes.length, problem: decoded.error }, "undecodable response from broker ignored");
+      log.warn(
+        { errCode: "PB_MQTT_DECODE", length: bytes.length, problem: decoded.error },
+        "undecodable response from broker ignored",
+      );
       return;
     }
     const res = decoded.value;
@@ -185,6 +209,7 @@ export class CloudRpc {
   }
 
   private deliver(laneId: string, res: CloudResponse, answers: Answers): void {
+    if (cloudChannel.hasSubscribers) publishResponse(laneId, res, this.deps.clock.wallNow(), false);
     try {
       this.handler?.(laneId, res, answers);
     } catch (err) {
@@ -201,4 +226,35 @@ export class CloudRpc {
     const now = this.deps.clock.monoNow();
     for (const [id, p] of this.pending) if (now - p.sentMono > limit) this.pending.delete(id);
   }
+}
+
+/** A request as `posbridge monitor` shows it: kind, attempt, amount, masked code; never the code. */
+export function publishRequest(laneId: string, command: CloudCommand, at: number, training: boolean): void {
+  cloudChannel.publish({
+    type: "cloud",
+    at,
+    lane: laneId,
+    dir: "out",
+    kind: command.type,
+    attemptId: command.attemptId,
+    amountFen: command.type === "pay" || command.type === "refund" ? command.amountFen : null,
+    ...(command.type === "pay" ? { masked: maskCode(command.authCode, command.scheme) } : {}),
+    training,
+  });
+}
+
+/** A result as `posbridge monitor` shows it: status, amount, reason code. */
+export function publishResponse(laneId: string, res: CloudResponse, at: number, training: boolean): void {
+  cloudChannel.publish({
+    type: "cloud",
+    at,
+    lane: laneId,
+    dir: "in",
+    kind: res.result.type,
+    attemptId: res.attemptId,
+    amountFen: res.result.amountFen,
+    status: res.result.status,
+    reasonCode: res.result.reasonCode,
+    training,
+  });
 }

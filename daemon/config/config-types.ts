@@ -174,6 +174,13 @@ export interface LogConfig {
   repeatWindowMs: number;
 }
 
+export interface DiagnosticsConfig {
+  /** The control socket status, monitor, test, log-level and bundle talk to; default /run/posbridge/control.sock. */
+  socket: string;
+  /** Answer read-only diagnostics (status, devices, doctor, bundle) over MQTT on <prefix>/<store>/<bridge>/diag/req; default false. */
+  remote: boolean;
+}
+
 export interface Config {
   /** [A-Za-z0-9_-]{1,32} */
   store: string;
@@ -185,5 +192,6 @@ export interface Config {
   audit: AuditConfig;
   mqtt: MqttConfig;
   sale: SaleConfig;
+  diagnostics: DiagnosticsConfig;
   lanes: LaneConfig[]; // at least one
 }

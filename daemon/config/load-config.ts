@@ -8,7 +8,7 @@ import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
 import { brokerUrls, isTlsUrl } from "./broker-urls.js";
 import type { Config, UsbDeviceId } from "./config-types.js";
-import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
+import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, SECRET_KEYWORD, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -27,8 +27,11 @@ export interface LoadConfigOptions {
 }
 
 export const ENV_PREFIX = "POSBRIDGE_";
-/** POSBRIDGE_* variables that are not overrides. */
-export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG"];
+/**
+ * POSBRIDGE_* variables that are not overrides: the config's path, and the support account's
+ * broker password of `posbridge status --remote` (daemon/cli/status.ts).
+ */
+export const NON_OVERRIDE_ENV: readonly string[] = ["POSBRIDGE_CONFIG", "POSBRIDGE_SUPPORT_PASSWORD"];
 
 type Segment = string | number;
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -50,6 +53,7 @@ const ajv = new Ajv({
   verbose: true,
   allowUnionTypes: true,
 });
+ajv.addKeyword(SECRET_KEYWORD);
 const validate = ajv.compile(configSchema);
 
 export function loadConfig(opts: LoadConfigOptions): Config {

@@ -6,6 +6,7 @@
 import type {
   AuditConfig,
   Config,
+  DiagnosticsConfig,
   JournalConfig,
   LaneConfig,
   LogConfig,
@@ -43,6 +44,16 @@ export const TYPE_HINTS: Readonly<Record<string, string>> = {
   serialNumber: "must be a string: put the serial number in quotes (unquoted, YAML may read it as a number)",
   url: "must be a URL, or a list of URLs (the nodes of a broker cluster)",
 };
+
+/**
+ * The `secret` keyword marks what must never leave the bridge (support bundles, remote answers,
+ * logs): `true` for the whole value, "userinfo" for the credentials inside a URL. config/redact.ts
+ * reads it; load-config.ts registers it with Ajv. One mark here instead of a second list to keep.
+ */
+export const SECRET_KEYWORD = {
+  keyword: "secret",
+  metaSchema: { enum: [true, "userinfo"] },
+} as const;
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 
@@ -268,9 +279,10 @@ const mqttSchema = {
       // URL, `items` each URL of a list.
       type: ["string", "array"],
       pattern: MQTT_URL_PATTERN,
+      secret: "userinfo",
       minItems: 1,
       maxItems: 16,
-      items: { type: "string", pattern: MQTT_URL_PATTERN },
+      items: { type: "string", pattern: MQTT_URL_PATTERN, secret: "userinfo" },
       description:
         "Broker URL: mqtt://, mqtts://, ws:// or wss://, e.g. mqtts://broker.example.com:8883. Or a list of the nodes of a broker cluster, e.g. [mqtts://mq1.example.com:8883, mqtts://mq2.example.com:8883]: the bridge connects to the first and, on each failed attempt or lost connection, moves on to the next (with the usual back-off). All nodes TLS (mqtts://, wss://) or all plain, each named once.",
     },
@@ -295,6 +307,7 @@ const mqttSchema = {
     username: { type: "string", description: "Broker user name." },
     password: {
       type: "string",
+      secret: true,
       description:
         "Broker password; prefer setting it with POSBRIDGE_MQTT__PASSWORD in the unit's environment file.",
     },
@@ -568,6 +581,28 @@ const auditSchema = {
   },
 } as const;
 
+const diagnosticsSchema = {
+  type: "object",
+  description: "Diagnostics for technicians and support (docs/diagnostics.md).",
+  additionalProperties: false,
+  default: {},
+  properties: {
+    socket: {
+      type: "string",
+      minLength: 1,
+      default: "/run/posbridge/control.sock",
+      description:
+        "The control socket (mode 0660, group posbridge) that `posbridge status`, `monitor`, `test`, `log-level` and `bundle` use; systemd's RuntimeDirectory= provides /run/posbridge.",
+    },
+    remote: {
+      type: "boolean",
+      default: false,
+      description:
+        "Answer the read-only questions (status, devices, doctor, bundle) over MQTT on <prefix>/<store>/<bridge>/diag/req, for the support team. Never changes anything or moves money; the broker's ACL must allow it (docs/cloud-contract.md).",
+    },
+  },
+} as const;
+
 export const configSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
   title: "posbridge configuration",
@@ -598,6 +633,7 @@ export const configSchema = {
     audit: auditSchema,
     mqtt: mqttSchema,
     sale: saleSchema,
+    diagnostics: diagnosticsSchema,
     lanes: {
       type: "array",
       minItems: 1,
@@ -626,6 +662,7 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof journalSchema>, JournalConfig>>,
   Assert<SameKeys<Props<typeof auditSchema>, AuditConfig>>,
   Assert<SameKeys<Props<typeof logSchema>, LogConfig>>,
+  Assert<SameKeys<Props<typeof diagnosticsSchema>, DiagnosticsConfig>>,
   Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
   Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,
   Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,

@@ -9,10 +9,11 @@
 // A display that keeps failing fails on every reopen: its warnings are one line per window with a
 // count (RepeatLimiter), reported at once when a write completes again.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
-import { CD5220_INIT, encodeCd5220 } from "../../protocols/display/cd5220.js";
+import { CD5220_INIT, cd5220Lines, encodeCd5220 } from "../../protocols/display/cd5220.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
-import { ESCPOS_INIT, encodeEscPosView } from "../../protocols/display/escpos-display.js";
-import { encodeLed8View, LED8_INIT } from "../../protocols/display/led8.js";
+import { ESCPOS_INIT, encodeEscPosView, escPosChineseLines } from "../../protocols/display/escpos-display.js";
+import { encodeLed8View, LED8_INIT, led8Reading } from "../../protocols/display/led8.js";
+import { formatYuan } from "../../protocols/payment/amount.js";
 import type { TimerHandle } from "../clock.js";
 import type { DisplayConfig } from "../config/config-types.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
@@ -27,6 +28,22 @@ export const DISPLAY_STALLED = "display does not accept data";
 export interface DisplayEncoder {
   init: Uint8Array;
   encode(view: DisplayView): Uint8Array;
+}
+
+/** What a display shows for a view, line by line (an LED display: its lamp and number), for diagnostics. */
+export function displayText(config: Pick<DisplayConfig, "type" | "charset">, view: DisplayView): string[] {
+  switch (config.type) {
+    case "cd5220":
+      return cd5220Lines(view).map((l) => l.trimEnd());
+    case "escpos":
+      return (config.charset === "gb18030" ? escPosChineseLines(view) : cd5220Lines(view)).map((l) =>
+        l.trimEnd(),
+      );
+    case "led8": {
+      const r = led8Reading(view);
+      return [`${formatYuan(r.amountFen)} (lamp ${r.lamp})`];
+    }
+  }
 }
 
 /** The command set of a display type. */

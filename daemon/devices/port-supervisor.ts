@@ -18,6 +18,7 @@ import { backoffDelay } from "../../protocols/cloud/backoff.js";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { SerialDeviceConfig } from "../config/config-types.js";
+import type { BridgeErrorCode } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import {
   type DeviceClaims,
@@ -72,9 +73,14 @@ export type PortDeps = Omit<SupervisorOptions, "settings" | "onOpen" | "onState"
 
 export type SupervisorPhase = "stopped" | "opening" | "settling" | "ready" | "waiting";
 
+/** The codes a serial port's trouble is logged with (docs/errors.md). */
+export type PortErrorCode = Extract<BridgeErrorCode, "PB_PORT_OPEN" | "PB_PORT_LOCKED" | "PB_PORT_CLOSED">;
+
 export interface SupervisorStatus {
   state: DeviceState;
   error: string;
+  /** The code of `error` (logged as errCode); undefined while CONNECTED. */
+  code: PortErrorCode | undefined;
   /** The node open now (or last tried), e.g. /dev/ttyUSB1 for a device named by USB ids. */
   device: string;
   /** Ports opened since start. */
@@ -99,6 +105,7 @@ export class PortSupervisor {
   private failures = 0;
   private state: DeviceState = "ABSENT";
   private lastError = "";
+  private lastCode: PortErrorCode | undefined;
   private device = "";
   private opens = 0;
   private flaps = 0;
@@ -125,6 +132,7 @@ export class PortSupervisor {
     return {
       state: this.state,
       error: this.lastError,
+      code: this.lastCode,
       device: this.device,
       opens: this.opens,
       flaps: this.flaps,
@@ -176,7 +184,7 @@ export class PortSupervisor {
     const held = this.release();
     this.cancelTimers();
     if (held && this.opts.clock.monoNow() - held.openedAt >= HEALTHY_MS) this.failures = 0;
-    this.setState(state, error);
+    this.setState(state, error, "PB_PORT_CLOSED");
     this.scheduleRetry(state);
     void port.close().catch(() => {});
   }
@@ -188,10 +196,12 @@ export class PortSupervisor {
     const stale = () => this.phase !== "opening" || this.generation !== generation;
     const { settings, opener, log } = this.opts;
     const r = this.resolver.resolve(settings);
-    if (!r.ok) return this.failed(r.absent ? "ABSENT" : "FAULT", r.error);
+    if (!r.ok) return this.failed(r.absent ? "ABSENT" : "FAULT", r.error, "PB_PORT_OPEN");
     this.device = r.path;
-    if (r.node === "directory") return this.failed("FAULT", `${r.path} is a directory, not a serial device`);
-    if (r.node === "file") return this.failed("FAULT", `${r.path} is a regular file, not a serial device`);
+    if (r.node === "directory")
+      return this.failed("FAULT", `${r.path} is a directory, not a serial device`, "PB_PORT_OPEN");
+    if (r.node === "file")
+      return this.failed("FAULT", `${r.path} is a regular file, not a serial device`, "PB_PORT_OPEN");
     const claimed = r.node !== "missing";
     if (claimed) {
       const other = this.claims.claim(r.realPath, this.name);
@@ -199,6 +209,7 @@ export class PortSupervisor {
         return this.failed(
           "FAULT",
           `${describeLocation(settings)} is the same device as ${other} (${r.realPath}); each device serves one role`,
+          "PB_PORT_LOCKED",
         );
       }
     }
@@ -217,8 +228,8 @@ export class PortSupervisor {
         return; // stopped meanwhile
       }
       if (claimed) this.claims.release(r.realPath, this.name);
-      const [state, message] = classifyOpenError(err as Error, r.path);
-      return this.failed(state, message);
+      const [state, message, code] = classifyOpenError(err as Error, r.path);
+      return this.failed(state, message, code);
     }
     if (stale()) {
       // A newer attempt (after stop() and start()) holds the same claim under the same name.
@@ -237,7 +248,7 @@ export class PortSupervisor {
       this.release();
       await port.close().catch(() => {});
       if (stale()) return;
-      return this.failed("FAULT", (err as Error).message);
+      return this.failed("FAULT", (err as Error).message, "PB_PORT_OPEN");
     }
     if (this.held?.port !== port) return; // closed during onOpen: lost() handled it
     this.phase = "settling";
@@ -271,12 +282,12 @@ export class PortSupervisor {
     if (flapped) {
       this.flaps++;
       this.recentFlaps++;
-      this.setState("FAULT", `port closed right after opening (flapping): ${err.message}`);
+      this.setState("FAULT", `port closed right after opening (flapping): ${err.message}`, "PB_PORT_CLOSED");
       this.scheduleRetry("FAULT");
       return;
     }
     if (held && this.opts.clock.monoNow() - held.openedAt >= HEALTHY_MS) this.failures = 0;
-    this.setState("ABSENT", err.message);
+    this.setState("ABSENT", err.message, "PB_PORT_CLOSED");
     this.scheduleRetry("ABSENT");
   }
 
@@ -310,9 +321,9 @@ export class PortSupervisor {
     }, every);
   }
 
-  private failed(state: Exclude<DeviceState, "CONNECTED">, error: string): void {
+  private failed(state: Exclude<DeviceState, "CONNECTED">, error: string, code: PortErrorCode): void {
     if (this.phase === "stopped") return;
-    this.setState(state, error);
+    this.setState(state, error, code);
     this.scheduleRetry(state);
   }
 
@@ -352,36 +363,46 @@ export class PortSupervisor {
     this.reconcileTimer = undefined;
   }
 
-  private setState(state: DeviceState, error: string): void {
+  private setState(state: DeviceState, error: string, code?: PortErrorCode): void {
     const changed = state !== this.state || error !== this.lastError;
     this.state = state;
     this.lastError = error;
+    this.lastCode = state === "CONNECTED" ? undefined : code;
     if (!changed) return;
     const { log } = this.opts;
     // "device opened" says CONNECTED; the logger's bindings already carry the device and its path.
-    if (state !== "CONNECTED") log.warn({ state, error }, "device unavailable; retrying in the background");
+    // The code makes `journalctl -u posbridge | grep PB_PORT_LOCKED` find what docs/errors.md names.
+    if (state !== "CONNECTED")
+      log.warn({ state, error, errCode: code }, "device unavailable; retrying in the background");
     this.opts.onState?.(state, error);
   }
 }
 
-/** An open failure as a state and a message a technician can act on. */
-export function classifyOpenError(err: Error, path: string): [Exclude<DeviceState, "CONNECTED">, string] {
+/** An open failure as a state, a message a technician can act on, and its code. */
+export function classifyOpenError(
+  err: Error,
+  path: string,
+): [Exclude<DeviceState, "CONNECTED">, string, PortErrorCode] {
   const message = err?.message ?? String(err);
-  if (/EISDIR|Is a directory/i.test(message)) return ["FAULT", `${path} is a directory, not a serial device`];
-  if (/ENOENT|No such file|not found|does not exist|ENODEV|ENXIO/i.test(message)) return ["ABSENT", message];
+  if (/EISDIR|Is a directory/i.test(message))
+    return ["FAULT", `${path} is a directory, not a serial device`, "PB_PORT_OPEN"];
+  if (/ENOENT|No such file|not found|does not exist|ENODEV|ENXIO/i.test(message))
+    return ["ABSENT", message, "PB_PORT_OPEN"];
   if (/EACCES|permission denied/i.test(message)) {
     return [
       "FAULT",
       `${message} (the service user needs access: group dialout, or systemd/99-posbridge.rules; docs/hardware.md)`,
+      "PB_PORT_OPEN",
     ];
   }
   if (/Cannot lock port|EBUSY|Resource temporarily unavailable/i.test(message)) {
     return [
       "FAULT",
       `${message} (another program holds the port: ModemManager, a terminal program, a second posbridge; docs/hardware.md)`,
+      "PB_PORT_LOCKED",
     ];
   }
   if (/ENOTTY|Inappropriate ioctl/i.test(message))
-    return ["FAULT", `${path} is not a serial device (${message})`];
-  return ["FAULT", message];
+    return ["FAULT", `${path} is not a serial device (${message})`, "PB_PORT_OPEN"];
+  return ["FAULT", message, "PB_PORT_OPEN"];
 }

@@ -7,6 +7,7 @@
 // frames, noise, requests that mean nothing, answers never acknowledged) without end: each kind is
 // one line per window with a count (RepeatLimiter), and the count is reported as soon as the
 // register sends a request the bridge understands again.
+import { TextDecoder } from "node:util";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { type EcrChunk, EcrFramer } from "../../protocols/ecr/framer.js";
 import {
@@ -18,6 +19,9 @@ import {
   type LinkState,
   linkStep,
 } from "../../protocols/ecr/link-machine.js";
+import { ACK, ENQ, NAK } from "../../protocols/ecr/constants.js";
+import { describeFrame } from "../../protocols/ecr/describe-frame.js";
+import { encodeEcrFrame } from "../../protocols/ecr/frame-encoder.js";
 import { decodeEcrRequest, encodeEcrAnswer } from "../../protocols/ecr/messages.js";
 import {
   decodeLineRequest,
@@ -30,6 +34,7 @@ import {
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { TimerHandle } from "../clock.js";
 import type { TerminalConfig } from "../config/config-types.js";
+import { type FrameEvent, frameChannel, maskedHex } from "../diagnostics/channels.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { textEncoder } from "../text/text-encoder.js";
 import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
@@ -55,6 +60,16 @@ const LINE_TROUBLE = ["badFrame", "noise", "rejected", "noAck", "lineDiscarded"]
 
 export interface TerminalPortDeps extends PortDeps {
   maxAmountFen: number;
+  /** The lane this link serves, for `posbridge monitor`. */
+  laneId?: string;
+}
+
+/** What `posbridge test register` found: the register acknowledged the frame, or why not. */
+export interface ProbeResult {
+  /** acked: ACK within the link's sends; noAck: none after 3 sends; sent: `line` profile (no ACK exists); down: no port. */
+  outcome: "acked" | "noAck" | "sent" | "down";
+  /** From the send to the ACK (or to giving up). */
+  ms: number;
 }
 
 export class TerminalPort {
@@ -69,6 +84,13 @@ export class TerminalPort {
   private staleTimer: TimerHandle | undefined;
   /** This line's repeated warnings, keyed by kind of trouble. */
   private readonly repeats: RepeatLimiter;
+  /** Monotonic time of the last well-formed frame (or line) from the register. */
+  private lastGoodMono: number | undefined;
+  /** Resolved when nothing is in flight or queued on the ecr link any more (probe()). */
+  private idleWaiters: (() => void)[] = [];
+  /** The last frame written, to tell a resend in `monitor`. */
+  private lastFrameOut: Uint8Array | undefined;
+  private textDecoder: TextDecoder | undefined;
 
   constructor(
     private readonly config: TerminalConfig,
@@ -93,6 +115,11 @@ export class TerminalPort {
     return { ...this.supervisor.status, counters: { ...counters } };
   }
 
+  /** ms since the register last sent a well-formed frame (or line); undefined when it never did. */
+  get lastGoodAgoMs(): number | undefined {
+    return this.lastGoodMono === undefined ? undefined : this.deps.clock.monoNow() - this.lastGoodMono;
+  }
+
   start(): void {
     this.supervisor.start();
   }
@@ -102,6 +129,33 @@ export class TerminalPort {
     this.staleTimer?.cancel();
     await this.supervisor.stop();
     this.repeats.clearAll(); // says what is still held back
+  }
+
+  /**
+   * `posbridge test register`: sends `answer` (an ES) and waits until the register acknowledged
+   * it or the link gave up after its sends. The `line` profile has no acknowledgement: it is sent.
+   */
+  async probe(answer: PosAnswer): Promise<ProbeResult> {
+    const { clock } = this.deps;
+    const started = clock.monoNow();
+    if (!this.supervisor.current) return { outcome: "down", ms: 0 };
+    if (this.config.profile === "line") {
+      this.sendLine(answer);
+      return { outcome: "sent", ms: 0 };
+    }
+    const faultsBefore = this.link.counters.faults;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.send(answer);
+    // The link machine ends every frame within its sends; this only guards against a lost port.
+    const limitMs = this.link.ackTimeoutMs * (this.link.maxSends + 1) + 1_000;
+    let timer: TimerHandle | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, limitMs);
+    });
+    await Promise.race([idle, gaveUp]);
+    timer?.cancel();
+    const ms = clock.monoNow() - started;
+    return { outcome: this.link.counters.faults === faultsBefore && this.linkIdle() ? "acked" : "noAck", ms };
   }
 
   send(answer: PosAnswer): void {
@@ -120,7 +174,9 @@ export class TerminalPort {
       return;
     }
     this.lineCounters.framesOut++;
-    this.write(port, this.encodeText(encodeLineAnswer(answer)));
+    const bytes = this.encodeText(encodeLineAnswer(answer));
+    if (frameChannel.hasSubscribers) this.publishFrame("out", "line", bytes, this.decode(bytes).trimEnd());
+    this.write(port, bytes);
   }
 
   /** The `line` profile: every complete line is one request; overlong lines are answered REJECTED. */
@@ -144,6 +200,9 @@ export class TerminalPort {
           continue;
         }
         this.lineCounters.framesIn++;
+        this.lastGoodMono = this.deps.clock.monoNow();
+        if (frameChannel.hasSubscribers)
+          this.publishFrame("in", "line", this.encodeText(chunk.text), chunk.text);
         this.deliver(decodeLineRequest(chunk.text, { maxAmountFen: this.deps.maxAmountFen }));
       }
     });
@@ -197,6 +256,8 @@ export class TerminalPort {
 
   /** One chunk from the framer: bad frames and noise are said (the link layer only counts them). */
   private chunkIn(chunk: EcrChunk): void {
+    if (chunk.type === "frame") this.lastGoodMono = this.deps.clock.monoNow();
+    if (frameChannel.hasSubscribers) this.publishChunk(chunk);
     if (chunk.type === "badFrame")
       this.repeats.warn("badFrame", { reason: chunk.reason }, "bad frame from register NAKed");
     else if (chunk.type === "discarded")
@@ -208,6 +269,80 @@ export class TerminalPort {
     const { state, effects } = linkStep(this.link, input, this.deps.clock.monoNow());
     this.link = state;
     for (const effect of effects) this.run(effect);
+    if (this.idleWaiters.length > 0 && this.linkIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private linkIdle(): boolean {
+    return this.link.inFlight === null && this.link.queue.length === 0;
+  }
+
+  // ── monitor (posbridge:frame): built only while someone watches ─────────────────────────────
+
+  private publishChunk(chunk: EcrChunk): void {
+    switch (chunk.type) {
+      case "frame":
+        this.publishFrame("in", "frame", encodeEcrFrame(chunk.data), describeFrame(this.decode(chunk.data)));
+        return;
+      case "control": {
+        const kind = chunk.byte === ACK ? "ack" : chunk.byte === NAK ? "nak" : "enq";
+        this.publishFrame("in", kind, Uint8Array.of(chunk.byte), kind.toUpperCase());
+        return;
+      }
+      case "badFrame":
+        this.publishFrame("in", "badFrame", new Uint8Array(0), `bad frame (${chunk.reason}): NAKed`);
+        return;
+      case "discarded":
+        this.publishFrame(
+          "in",
+          "noise",
+          new Uint8Array(0),
+          `${chunk.length} bytes outside a frame discarded`,
+        );
+        return;
+    }
+  }
+
+  private publishWrite(bytes: Uint8Array): void {
+    if (bytes.length === 1) {
+      const b = bytes[0];
+      const kind = b === ACK ? "ack" : b === NAK ? "nak" : b === ENQ ? "enq" : "frame";
+      this.publishFrame("out", kind, bytes, kind.toUpperCase());
+      return;
+    }
+    const resend = this.lastFrameOut !== undefined && sameBytes(this.lastFrameOut, bytes);
+    this.lastFrameOut = bytes;
+    // STX, 2 length bytes, DATA, ETX, LRC.
+    this.publishFrame(
+      "out",
+      "frame",
+      bytes,
+      describeFrame(this.decode(bytes.subarray(3, bytes.length - 2))),
+      resend,
+    );
+  }
+
+  private publishFrame(
+    dir: FrameEvent["dir"],
+    kind: FrameEvent["kind"],
+    bytes: Uint8Array,
+    meaning: string,
+    resend = false,
+  ): void {
+    frameChannel.publish({
+      type: "frame",
+      at: this.deps.clock.wallNow(),
+      lane: this.deps.laneId ?? "",
+      dir,
+      kind,
+      hex: maskedHex(bytes),
+      meaning: kind === "line" ? describeFrame(meaning) : meaning,
+      ...(resend ? { resend } : {}),
+    } satisfies FrameEvent);
+  }
+
+  private decode(bytes: Uint8Array): string {
+    this.textDecoder ??= new TextDecoder(this.config.encoding === "gb18030" ? "gb18030" : "utf-8");
+    return this.textDecoder.decode(bytes);
   }
 
   private run(effect: LinkEffect): void {
@@ -222,6 +357,7 @@ export class TerminalPort {
           );
           return;
         }
+        if (frameChannel.hasSubscribers) this.publishWrite(effect.bytes);
         this.write(port, effect.bytes);
         return;
       }
@@ -263,4 +399,8 @@ export class TerminalPort {
         return;
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

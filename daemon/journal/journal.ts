@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
 import type { JournalFault } from "../../protocols/sale/sale-types.js";
 import type { Clock } from "../clock.js";
+import type { JournalSnapshot } from "../diagnostics/snapshot.js";
 import { BridgeError, isBridgeError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
@@ -38,7 +39,7 @@ import {
   JOURNAL_VERSION,
   type JournalHeader,
   READABLE_JOURNAL_VERSIONS,
-  upgradeV1Record,
+  upgradeRecord,
 } from "./record-shape.js";
 
 export const JOURNAL_FILE = "journal.log";
@@ -143,16 +144,16 @@ function scan(bytes: Uint8Array, path: string): Scan {
       if (!READABLE_JOURNAL_VERSIONS.includes(version)) {
         throw new BridgeError(
           "PB_JOURNAL_CORRUPT",
-          `journal ${path} has format version ${version}; this posbridge reads versions ${READABLE_JOURNAL_VERSIONS.join(" and ")}`,
+          `journal ${path} has format version ${version}; this posbridge reads versions ${READABLE_JOURNAL_VERSIONS.join(", ")}`,
           { context: { path, version } },
         );
       }
       headerOk = true;
       return;
     }
-    // A version-1 journal (or one whose header was lost) holds records of the older shape.
+    // An older journal (or one whose header was lost) holds records of an older shape.
     if (decoded.ok) {
-      const value = version === JOURNAL_VERSION ? decoded.value : upgradeV1Record(decoded.value);
+      const value = version === JOURNAL_VERSION ? decoded.value : upgradeRecord(decoded.value);
       if (checkRecord(value) === undefined) {
         fold.put(canonicalRecord(value as JournalRecord), span.end - span.start);
         return;
@@ -221,6 +222,9 @@ export class Journal {
   private compactions = 0;
   private failedWrites = 0;
   private restores = 0;
+  private lastFsyncAt: number | null = null;
+  /** Wall ms the current fault began (for diagnostics; the fault's own clock is monotonic). */
+  private faultSinceWall = 0;
 
   private constructor(options: JournalOptions, fold: JournalFold, report: JournalLoadReport) {
     this.dir = options.dir;
@@ -234,7 +238,10 @@ export class Journal {
     this.repeats = new RepeatLimiter(options.log, options.clock);
     const hook = options.onSyscall ?? (() => {});
     this.onSyscall = (op, path) => {
-      if (op === "fsync" || op === "fsyncDir") this.fsyncs++;
+      if (op === "fsync" || op === "fsyncDir") {
+        this.fsyncs++;
+        this.lastFsyncAt = this.clock.wallNow();
+      }
       hook(op, path);
     };
     this.onHealth = options.onHealth ?? (() => {});
@@ -247,7 +254,8 @@ export class Journal {
    * Damaged lines or a torn tail: their bytes are saved to `journal.log.corrupt-<ms>`, the journal
    * is rewritten clean (compact), and a warning with the counts is logged.
    * Throws PB_JOURNAL_WRITE when the directory or file cannot be created or written,
-   * PB_JOURNAL_CORRUPT when the file cannot be read or has another format version.
+   * PB_JOURNAL_UNREADABLE when permissions forbid reading the file, PB_JOURNAL_CORRUPT when it
+   * cannot be read otherwise or has another format version.
    */
   static open(options: JournalOptions): Journal {
     const path = join(options.dir, JOURNAL_FILE);
@@ -428,6 +436,26 @@ export class Journal {
     };
   }
 
+  /** For diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): JournalSnapshot {
+    const f = this.fault;
+    const r = this.loadReport;
+    return {
+      path: this.path,
+      ...this.stats(),
+      lastFsyncAt: this.lastFsyncAt,
+      fault: f
+        ? { fault: f.fault, code: f.error.code, message: f.error.message, since: this.faultSinceWall }
+        : null,
+      loaded: {
+        records: r.records,
+        discardedLines: r.discardedLines,
+        tornTail: r.tornTail,
+        missing: r.missing,
+      },
+    };
+  }
+
   close(): void {
     this.closed = true;
     this.closeFile();
@@ -471,6 +499,7 @@ export class Journal {
       this.fault = { ...this.fault, error };
       return error;
     }
+    if (!this.fault) this.faultSinceWall = this.clock.wallNow();
     this.fault = { fault, error, sinceMono: this.fault?.sinceMono ?? this.clock.monoNow() };
     this.log.error(
       { errCode: error.code, fault, journal: this.path, errno: error.context?.errno },
@@ -562,7 +591,15 @@ function readOrNull(path: string): Buffer | null {
   try {
     return readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === "ENOENT") return null;
+    // Permissions are not damage: say which, so nobody "repairs" a journal that is whole.
+    if (errno === "EACCES" || errno === "EPERM")
+      throw new BridgeError(
+        "PB_JOURNAL_UNREADABLE",
+        `journal: permission denied reading ${path}: it belongs to the service user; run this as root or as that user (sudo -u posbridge …)`,
+        { context: { path, errno }, cause: err },
+      );
     throw new BridgeError("PB_JOURNAL_CORRUPT", `journal: cannot read ${path}: ${reason(err)}`, {
       context: { path, errno: (err as NodeJS.ErrnoException).code },
       cause: err,
@@ -589,7 +626,8 @@ export function isRefusedRecord(err: unknown): boolean {
 /**
  * Read-only load for tools (the day report): never writes, never truncates; a torn tail (a line
  * being appended right now) is ignored and reported. A missing file is an empty journal.
- * Throws PB_JOURNAL_CORRUPT only when the file cannot be read (or has another format version).
+ * Throws PB_JOURNAL_UNREADABLE when permissions forbid reading it, PB_JOURNAL_CORRUPT when it
+ * cannot be read otherwise or has another format version.
  */
 export function readJournal(path: string): { records: JournalRecord[]; report: JournalLoadReport } {
   const bytes = readOrNull(path);

@@ -28,12 +28,14 @@ export interface JournalHeader {
 }
 export const JOURNAL_MAGIC = "posbridge";
 /**
- * 2: monotonic schedule fields (`boot`, `…Mono`, `nextDueMono` for `nextAt`). Version 1 files are
- * read and upgraded (upgradeV1Record), then rewritten as version 2 at open.
+ * 2: monotonic schedule fields (`boot`, `…Mono`, `nextDueMono` for `nextAt`).
+ * 3: `training` on sales and attempts (posbridge test sale). A posbridge that reads only 1 and 2
+ *    refuses a version 3 file outright rather than discard its records as damaged.
+ * Older files are read and upgraded (upgradeRecord), then rewritten in the current version at open.
  */
-export const JOURNAL_VERSION = 2;
+export const JOURNAL_VERSION = 3;
 /** Versions this posbridge can read. */
-export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** Returns a problem ("must be …") or undefined when the value fits. */
 type Check = (v: unknown) => string | undefined;
@@ -168,6 +170,7 @@ const SALE: Spec<SaleRecord> = {
   endedAt: orNull(count),
   attention: oneOf(SALE_ATTENTIONS, "a sale attention"),
   attentionAt: orNull(count),
+  training: bool,
   updatedAt: count,
 };
 
@@ -196,6 +199,7 @@ const ATTEMPT: Spec<AttemptRecord> = {
   lateTradeNo: tradeNo,
   latePaidAt: orNull(count),
   nextDueMono: orNull(mono),
+  training: bool,
   updatedAt: count,
 };
 
@@ -277,20 +281,25 @@ export function canonicalRecord<R extends JournalRecord>(r: R): R {
 }
 
 /**
- * A version-1 record in today's shape. Version 1 kept due times on the wall clock (`nextAt`) and
- * no monotonic time: the due time is dropped (recovery sets one) and `boot` is "" so that a
- * restart measures how long ago it was sent on the wall clock (protocols/core/instant.ts).
- * Version 1 knew nothing of a cloud contradicting itself after the end: no sale needed attention
- * and no attempt had a late claim. Anything else is returned as it was, for checkRecord to judge.
+ * A record of an older version (1 or 2, or of a file whose header was lost) in today's shape.
+ * Version 1 kept due times on the wall clock (`nextAt`) and no monotonic time: the due time is
+ * dropped (recovery sets one) and `boot` is "" so that a restart measures how long ago it was sent
+ * on the wall clock (protocols/core/instant.ts). Version 1 knew nothing of a cloud contradicting
+ * itself after the end: no sale needed attention and no attempt had a late claim. Versions 1 and
+ * 2 knew no training sales: every sale and attempt was real. Fields a record already has are kept;
+ * anything else is returned as it was, for checkRecord to judge.
  */
-export function upgradeV1Record(v: unknown): unknown {
+export function upgradeRecord(v: unknown): unknown {
   if (!isPlainObject(v)) return v;
-  if (v.kind === "sale") return { attention: "", attentionAt: null, ...v };
+  if (v.kind === "sale") return { attention: "", attentionAt: null, training: false, ...v };
   if (v.kind !== "attempt" && v.kind !== "refund") return v;
-  const late = v.kind === "attempt" ? { latePaidAmountFen: null, lateTradeNo: "", latePaidAt: null } : {};
-  if (!Object.hasOwn(v, "nextAt")) return { ...late, ...v };
+  const added =
+    v.kind === "attempt"
+      ? { latePaidAmountFen: null, lateTradeNo: "", latePaidAt: null, training: false }
+      : {};
+  if (!Object.hasOwn(v, "nextAt")) return { ...added, ...v };
   const rest = Object.fromEntries(Object.entries(v).filter(([key]) => key !== "nextAt"));
   if (v.kind === "attempt")
-    return { ...late, ...rest, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null };
+    return { ...added, ...rest, boot: "", scannedMono: 0, sentMono: null, nextDueMono: null };
   return { ...rest, boot: "", requestedMono: 0, nextDueMono: null };
 }

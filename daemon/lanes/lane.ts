@@ -12,7 +12,7 @@ import type {
   LaneStatusView,
   PayCommand,
 } from "../../protocols/cloud/cloud-messages.js";
-import type { PosRequest } from "../../protocols/pos/pos-messages.js";
+import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
@@ -26,6 +26,15 @@ import type {
   TimerName,
 } from "../../protocols/sale/sale-types.js";
 import { hexCode } from "../../protocols/cloud/connack.js";
+import type { DisplayView } from "../../protocols/display/display-view.js";
+import { classifyCode } from "../../protocols/payment/classify-code.js";
+import { maskCode } from "../../protocols/payment/mask.js";
+import {
+  isTrainingAttempt,
+  TRAINING_ATTEMPT_PREFIX,
+  TRAINING_MARK,
+  TRAINING_ORDER_PREFIX,
+} from "../../protocols/sale/training.js";
 import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
 import type { AuditCause, JournaledWrite } from "../audit/audit-derive.js";
 import { type Clock, instantOf, type TimerHandle } from "../clock.js";
@@ -33,16 +42,18 @@ import type { LaneConfig } from "../config/config-types.js";
 import type { PublishRefusal } from "../cloud/mqtt-link.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
-import { DisplayPort } from "../devices/display-port.js";
-import type { ScannerDevice } from "../devices/scanner-device.js";
+import { DisplayPort, displayText } from "../devices/display-port.js";
+import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
-import { TerminalPort } from "../devices/terminal-port.js";
+import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
 import { type BridgeErrorCode, isBridgeError } from "../errors.js";
 import { isRefusedRecord } from "../journal/journal.js";
 import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
+import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
+import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
 import { RecentCodes } from "./recent-codes.js";
 
@@ -58,12 +69,21 @@ export interface LaneJournal {
   openRefunds(laneId?: string): RefundRecord[];
 }
 
+/** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
+export type CloudPort = Pick<CloudRpc, "send">;
+
 export interface LaneDeps {
   settings: SaleSettings;
   opener: SerialOpener;
   clock: Clock;
   log: Logger;
   rpc: CloudRpc;
+  /**
+   * The simulated cloud inside the bridge that answers training attempts (ids `trn_…`): every
+   * request of one goes here, never to `rpc` (daemon/lanes/training-cloud.ts). Without it a
+   * training attempt is never sent at all.
+   */
+  trainingCloud?: CloudPort;
   journal: LaneJournal;
   newId: () => string;
   cloudOnline: () => boolean;
@@ -172,6 +192,15 @@ export class Lane {
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
   private readonly crash: CrashPoint;
+  /** Monotonic time of the scanner's last read (for diagnostics). */
+  private lastScanMono: number | undefined;
+  /** `posbridge test scan`: the next read goes here instead of to the sale machine. */
+  private scanTap: ((code: string) => void) | undefined;
+  /** `posbridge test sale`: who hears the training sale's progress and result. */
+  private trainingWatch: { orderRef: string; listener: (event: TrainingEvent) => void } | undefined;
+  /** The current step belongs to a training sale (its display views get the training mark). */
+  private trainingStep = false;
+  private testDisplayTimer: TimerHandle | undefined;
   readonly counters = {
     scans: 0,
     scansIgnored: 0,
@@ -192,13 +221,23 @@ export class Lane {
     this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log, repeatWindowMs } = deps;
     this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
-    const deviceState = (device: string) => (state: DeviceState, error: string) => {
-      deps.onEvent(
-        state === "CONNECTED" ? "device_up" : "device_down",
-        `${device}: ${state}${error ? ` (${error})` : ""}`,
-      );
-      deps.onStatusChange();
-    };
+    const deviceState =
+      (device: "terminal" | "scanner" | "display") => (state: DeviceState, error: string) => {
+        if (stateChannel.hasSubscribers)
+          stateChannel.publish({
+            type: "state",
+            at: clock.wallNow(),
+            lane: config.id,
+            subject: device,
+            to: state,
+            detail: error,
+          });
+        deps.onEvent(
+          state === "CONNECTED" ? "device_up" : "device_down",
+          `${device}: ${state}${error ? ` (${error})` : ""}`,
+        );
+        deps.onStatusChange();
+      };
     this.terminal = new TerminalPort(
       config.terminal,
       {
@@ -208,6 +247,7 @@ export class Lane {
         name: `lane ${config.id} terminal`,
         repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
+        laneId: config.id,
       },
       {
         onRequest: (request: PosRequest) => this.onPosRequest(request),
@@ -370,20 +410,86 @@ export class Lane {
     };
   }
 
-  /** Unsettled work, for status and diagnostics (attempt ids and phases only). */
-  pending() {
+  /** Unsettled work, for status and diagnostics (ids, amounts, phases and masked codes only). */
+  pending(): LaneSnapshot["pending"] {
     return {
-      attempts: this.state.background.map((b) => ({
-        attemptId: b.attempt.attemptId,
-        orderRef: b.attempt.orderRef,
-        phase: b.attempt.phase,
-        reason: b.attempt.reason,
-      })),
+      attempts: this.state.background.map((b) => attemptSnapshot(b.attempt)),
       refunds: this.state.refunds.map((r) => ({
         refundId: r.refundId,
         orderRef: r.orderRef,
+        amountFen: r.amountFen,
         phase: r.phase,
       })),
+    };
+  }
+
+  /** The lane for diagnostics (daemon/diagnostics/snapshot.ts). */
+  describe(): LaneSnapshot {
+    const { clock } = this.deps;
+    const cur = this.state.current;
+    const t = this.terminal.status;
+    const sc = this.scanner.status as ScannerStatus & Partial<PortFields>;
+    const d = this.display?.status;
+    const { state: ts, error: te, code: tc, device: tn, opens: to, flaps: tf, counters: tcounters } = t;
+    return {
+      id: this.id,
+      state: laneState(this.state),
+      devices: {
+        terminal: {
+          kind: "terminal",
+          type: this.config.terminal.profile,
+          state: ts,
+          error: te,
+          code: tc ?? null,
+          identity: { configured: describeLocation(this.config.terminal), node: tn || null },
+          opens: to,
+          flaps: tf,
+          counters: { ...tcounters },
+          lastGoodAgoMs: this.terminal.lastGoodAgoMs ?? null,
+        },
+        scanner: {
+          kind: "scanner",
+          type: this.config.scanner.type,
+          state: sc.state,
+          error: sc.error,
+          code: sc.code ?? null,
+          identity: { configured: describeLocation(this.config.scanner), node: sc.device || null },
+          opens: sc.opens ?? null,
+          flaps: sc.flaps ?? null,
+          counters: { reads: sc.reads, discardedBytes: sc.discardedBytes },
+          lastGoodAgoMs: this.lastScanMono === undefined ? null : clock.monoNow() - this.lastScanMono,
+        },
+        display:
+          d && this.config.display
+            ? ({
+                kind: "display",
+                type: this.config.display.type,
+                state: d.state,
+                error: d.error,
+                code: d.code ?? null,
+                identity: { configured: describeLocation(this.config.display), node: d.device || null },
+                opens: d.opens,
+                flaps: d.flaps,
+                counters: { writes: d.writes, viewsSkipped: d.viewsSkipped, stalls: d.stalls },
+                lastGoodAgoMs: null,
+              } satisfies DeviceSnapshot)
+            : null,
+      },
+      sale: cur
+        ? {
+            orderRef: cur.record.orderRef,
+            amountFen: cur.record.amountFen,
+            status: cur.record.status,
+            openedAt: cur.record.openedAt,
+            training: cur.record.training,
+            attempt: cur.attempt ? attemptSnapshot(cur.attempt) : null,
+          }
+        : null,
+      pending: this.pending(),
+      journalOk: this.state.journalFault === null,
+      journalFault: this.state.journalFault,
+      heldInputs: this.held.length,
+      counters: { ...this.counters },
     };
   }
 
@@ -405,6 +511,176 @@ export class Lane {
       display: this.display?.status ?? null,
       counters: { ...this.counters },
     };
+  }
+
+  // ── diagnostics: test actions (daemon/diagnostics/methods/test.ts) ─────────────────────────
+
+  /** Why the lane cannot be lent to a test action now, or undefined when it can. */
+  busyReason(): string | undefined {
+    const cur = this.state.current;
+    if (cur)
+      return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
+    if (this.state.refunds.some((r) => !r.answered)) return `a refund is in progress on lane ${this.id}`;
+    return undefined;
+  }
+
+  /**
+   * `posbridge test display`: shows a view, then the idle view again after `forMs`, unless a sale
+   * began meanwhile. Returns the lines shown, or undefined when the lane has no display.
+   */
+  testDisplay(view: DisplayView, forMs: number): string[] | undefined {
+    if (!this.display || !this.config.display) return undefined;
+    this.showView(view);
+    this.testDisplayTimer?.cancel();
+    this.testDisplayTimer = this.deps.clock.setTimeout(() => {
+      this.testDisplayTimer = undefined;
+      if (!this.state.current) this.showView({ type: "idle" });
+    }, forMs);
+    return displayText(this.config.display, view);
+  }
+
+  /** `posbridge test scan`: the next read goes to `fn` instead of the sale machine; returns the cancel. */
+  tapNextScan(fn: (code: string) => void): () => void {
+    this.scanTap = fn;
+    return () => {
+      if (this.scanTap === fn) this.scanTap = undefined;
+    };
+  }
+
+  /** What a sale would do with `code` now (for `posbridge test scan`): never the code itself. */
+  judgeScan(code: string): { length: number; masked: string; classification: string; wouldDo: string } {
+    const cls = classifyCode(code, this.deps.settings.schemes);
+    const masked = maskCode(code, cls.type === "payment" ? cls.scheme : null);
+    const classification =
+      cls.type === "payment"
+        ? `payment code, ${cls.scheme}`
+        : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
+    const wouldDo = this.recentCodes.seen(code, this.deps.clock.monoNow())
+      ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
+      : cls.type === "payment"
+        ? `submit it to the payment cloud as a payment code of ${cls.scheme}`
+        : "ask the cashier to rescan, showing why on the register and the display";
+    return { length: code.length, masked, classification, wouldDo };
+  }
+
+  /** `posbridge test register`: an ES frame to the register and its ACK (ecr), with the link counters. */
+  probeRegister(): Promise<ProbeResult> {
+    return this.terminal.probe({
+      type: "echoReply",
+      seq: "00",
+      brokerOnline: this.state.cloudOnline,
+      laneState: laneState(this.state),
+    });
+  }
+
+  /** The register link's state and counters (for the probe's report). */
+  terminalStatus() {
+    return this.terminal.status;
+  }
+
+  /**
+   * `posbridge test sale`: opens a training sale of `amountFen` as if the register had sent SA
+   * (order TRAIN-…, seq "TR"); its attempts go to the simulated cloud. `listener` hears its
+   * progress, display and result; the register gets its progress marked 培训, never its result
+   * (it did not ask). Returns the order reference and a cancel (as CA would).
+   */
+  startTraining(
+    amountFen: number,
+    listener: (event: TrainingEvent) => void,
+  ): { orderRef: string; cancel(): void } {
+    const orderRef = `${TRAINING_ORDER_PREFIX}${this.deps.newId().slice(-10)}`;
+    this.trainingWatch = { orderRef, listener };
+    listener({ type: "started", lane: this.id, orderRef, amountFen });
+    this.feed({
+      type: "pos",
+      request: { type: "sale", seq: TRAINING_SEQ, orderRef, amountFen },
+      view: undefined,
+      newId: this.deps.newId(),
+      training: true,
+    });
+    return {
+      orderRef,
+      cancel: () => {
+        if (this.state.current?.record.orderRef === orderRef)
+          this.feed({
+            type: "pos",
+            request: { type: "cancel", seq: TRAINING_SEQ, orderRef },
+            view: this.viewOf(orderRef),
+          });
+        if (this.trainingWatch?.orderRef === orderRef) this.trainingWatch = undefined;
+      },
+    };
+  }
+
+  /**
+   * What the register gets of an answer about a training sale: its progress and the answers to
+   * its own requests marked 培训; nothing for the training sale's own requests (seq "TR": the
+   * register never sent them). Answers of real sales pass unchanged.
+   */
+  private trainingAnswer(answer: PosAnswer): PosAnswer | undefined {
+    if (answer.type === "echoReply") return answer;
+    const ownRequest = answer.type === "result" && answer.seq === TRAINING_SEQ;
+    const training =
+      ownRequest ||
+      (answer.orderRef.startsWith(TRAINING_ORDER_PREFIX) &&
+        this.deps.journal.sale(this.id, answer.orderRef)?.training);
+    const marked: PosAnswer = training ? { ...answer, text: `${TRAINING_MARK} ${answer.text}` } : answer;
+    const watch = this.trainingWatch;
+    if (watch && marked.orderRef === watch.orderRef) {
+      watch.listener(
+        marked.type === "progress"
+          ? { type: "progress", stage: marked.stage, text: marked.text }
+          : {
+              type: "result",
+              status: marked.status,
+              amountFen: marked.amountFen,
+              scheme: marked.scheme,
+              channelTradeNo: marked.channelTradeNo,
+              text: marked.text,
+            },
+      );
+      if (ownRequest) this.trainingWatch = undefined;
+    }
+    return ownRequest ? undefined : marked;
+  }
+
+  private showView(view: DisplayView): void {
+    if (view.type !== "text") {
+      this.testDisplayTimer?.cancel();
+      this.testDisplayTimer = undefined;
+    }
+    this.display?.show(view);
+    if (displayChannel.hasSubscribers && this.config.display)
+      displayChannel.publish({
+        type: "display",
+        at: this.deps.clock.wallNow(),
+        lane: this.id,
+        lines: displayText(this.config.display, view),
+        training: view.training === true,
+      });
+  }
+
+  private publishScan(code: string, repeated: boolean): void {
+    const judged = this.judgeScan(code);
+    const cur = this.state.current;
+    const outcome = repeated
+      ? "refused: the same code within a minute"
+      : !cur
+        ? "dropped: no sale open (the display asks the customer to wait for the cashier)"
+        : cur.attempt
+          ? `ignored: attempt ${cur.attempt.attemptId} in flight`
+          : judged.classification.startsWith("payment")
+            ? `submitted for order ${cur.record.orderRef}`
+            : `rescan asked for order ${cur.record.orderRef}`;
+    scanChannel.publish({
+      type: "scan",
+      at: this.deps.clock.wallNow(),
+      lane: this.id,
+      length: judged.length,
+      masked: judged.masked,
+      classification: judged.classification,
+      outcome,
+    });
   }
 
   /** One line of counters for P/event (kind "counters"): numbers only, never a code. */
@@ -455,11 +731,22 @@ export class Lane {
     const { clock, newId } = this.deps;
     this.counters.scans++;
     const now = clock.monoNow();
-    if (this.recentCodes.seen(code, now)) {
+    this.lastScanMono = now;
+    const tap = this.scanTap;
+    if (tap) {
+      // A test read: not a sale's, not remembered, never sent anywhere.
+      this.scanTap = undefined;
+      tap(code);
+      return;
+    }
+    const repeated = this.recentCodes.seen(code, now);
+    if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
+    if (repeated) {
       this.feed({ type: "scanRepeated" });
       return;
     }
-    const attemptId = newId();
+    // A training sale's attempts carry their own prefix: routed to the simulated cloud only.
+    const attemptId = this.state.current?.record.training ? `${TRAINING_ATTEMPT_PREFIX}${newId()}` : newId();
     this.codes.set(attemptId, {
       code,
       deadlineMono: now + this.deps.settings.codeLifetimeMs,
@@ -519,6 +806,7 @@ export class Lane {
     }
     const before = this.state;
     this.stepInput = input.type;
+    this.trainingStep = Boolean(before.current?.record.training);
     const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
     const writes: JournaledWrite[] | undefined = this.deps.onJournaled ? [] : undefined;
     const failed = this.journalRecords(effects, writes);
@@ -549,10 +837,24 @@ export class Lane {
       return;
     }
     this.state = state;
+    this.trainingStep ||= Boolean(state.current?.record.training);
     // Money first, then its audit line, then whatever the step does that others hear of.
     if (writes?.length) this.observeJournaled(input, writes);
     for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
     this.forgetCodes();
+    if (stateChannel.hasSubscribers) {
+      const from = laneState(before);
+      const to = laneState(state);
+      if (from !== to)
+        stateChannel.publish({
+          type: "state",
+          at: this.deps.clock.wallNow(),
+          lane: this.id,
+          subject: "lane",
+          to,
+          detail: `${from} → ${to}${state.current ? ` order ${state.current.record.orderRef}` : ""}`,
+        });
+    }
     // Pending work is part of the retained status: republish when it changes.
     if (
       before.background.length !== state.background.length ||
@@ -661,8 +963,15 @@ export class Lane {
     }
   }
 
+  /** The cloud an attempt's requests go to: a training attempt's never reach the real one. */
+  private cloudFor(attemptId: string): CloudPort | undefined {
+    return isTrainingAttempt(attemptId) ? this.deps.trainingCloud : this.deps.rpc;
+  }
+
   private publishPay(a: AttemptRecord, held: HeldCode): boolean {
-    const { clock, rpc } = this.deps;
+    const { clock } = this.deps;
+    const rpc = this.cloudFor(a.attemptId);
+    if (!rpc) return false;
     const command: PayCommand = {
       type: "pay",
       attemptId: a.attemptId,
@@ -710,17 +1019,24 @@ export class Lane {
   }
 
   private run(effect: SaleEffect): void {
-    const { log, clock, rpc } = this.deps;
+    const { log, clock } = this.deps;
     switch (effect.type) {
       case "journal":
         return; // carried out in carryOut
-      case "answer":
-        this.terminal.send(effect.answer);
+      case "answer": {
+        const answer = this.trainingAnswer(effect.answer);
+        if (answer) this.terminal.send(answer);
         if (effect.answer.type === "result") this.crash(`answer:${effect.answer.status}`);
         return;
-      case "display":
-        this.display?.show(effect.view);
+      }
+      case "display": {
+        const view: DisplayView =
+          this.trainingStep && effect.view.type !== "idle" ? { ...effect.view, training: true } : effect.view;
+        this.showView(view);
+        if (this.trainingWatch && this.trainingStep && this.display && this.config.display)
+          this.trainingWatch.listener({ type: "display", lines: displayText(this.config.display, view) });
         return;
+      }
       case "pay": {
         const a = effect.attempt;
         const held = this.codes.get(a.attemptId);
@@ -737,6 +1053,8 @@ export class Lane {
       case "cancel":
       case "refund": {
         const attemptId = effect.command.attemptId;
+        const rpc = this.cloudFor(attemptId);
+        if (!rpc) return;
         const sent = rpc.send(this.id, effect.command, {
           expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
           // Refused by the broker: delivered to no one. The link holds requests back meanwhile
@@ -804,3 +1122,41 @@ export class Lane {
     }
   }
 }
+
+/** What a serial scanner's status adds to ScannerStatus (USB HID scanners have none of it). */
+interface PortFields {
+  code: string | undefined;
+  device: string;
+  opens: number;
+  flaps: number;
+}
+
+function attemptSnapshot(a: AttemptRecord): AttemptSnapshot {
+  return {
+    attemptId: a.attemptId,
+    orderRef: a.orderRef,
+    amountFen: a.amountFen,
+    scheme: a.scheme,
+    maskedCode: a.maskedCode,
+    phase: a.phase,
+    reason: a.reason,
+    training: a.training,
+  };
+}
+
+/** The seq of a training sale's own SA and CA: no register sends it (seqs are two digits). */
+export const TRAINING_SEQ = "TR";
+
+/** What `posbridge test sale` hears of its training sale. */
+export type TrainingEvent =
+  | { type: "started"; lane: string; orderRef: string; amountFen: number }
+  | { type: "progress"; stage: string; text: string }
+  | { type: "display"; lines: string[] }
+  | {
+      type: "result";
+      status: string;
+      amountFen: number | null;
+      scheme: string | null;
+      channelTradeNo: string;
+      text: string;
+    };

@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { LogConfig } from "../config/config-types.js";
+import type { LogTail } from "./log-tail.js";
 
 export type { Logger } from "pino";
 
@@ -19,6 +20,10 @@ export interface CreateLoggerOptions {
   destination?: NodeJS.WritableStream | DestinationStream;
   /** Test seam: loads pino-pretty (default: require it; null when it is not installed). */
   loadPretty?: () => PrettyFactory | null;
+  /** Called with every child logger made from this one (log-levels.ts tracks them). */
+  onChild?: (child: Logger) => void;
+  /** Keeps the last lines written (log-tail.ts), for the support bundle. */
+  tail?: LogTail;
 }
 
 /** The part of pino-pretty's default export used here. */
@@ -76,14 +81,25 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       })
     : (opts.destination ?? pino.destination({ dest: 1, sync: true }));
 
+  const tail = opts.tail;
+  const target = stream as DestinationStream;
+  const destination: DestinationStream = tail
+    ? {
+        write(line: string) {
+          tail.push(line);
+          return target.write(line);
+        },
+      }
+    : target;
   const log = pino(
     {
       level: opts.level,
       redact: { paths: [...REDACT_PATHS], censor: REDACTED },
       serializers: { err: serializeError },
       hooks: { streamWrite: maskLongDigits },
+      ...(opts.onChild ? { onChild: opts.onChild } : {}),
     },
-    stream as DestinationStream,
+    destination,
   );
   if (wantPretty && !pretty) {
     log.info("pretty log output needs pino-pretty, which a production install leaves out: logging JSON");

@@ -16,6 +16,10 @@
 //       "netFen": 0 }                      sales.PAID.amountFen - refunds.refunded.amountFen
 //   ],
 //   "totals": { "sales": {…}, "refunds": {…}, "netFen": 0 },   the sum of the rows
+//   "training": { "sales": {…}, "refunds": {…}, "netFen": 0 },  training sales (posbridge test
+//                                          sale, answered by the simulated cloud: no money moved)
+//                                          and their refunds: counted here only, never in the rows,
+//                                          the totals or needsAttention
 //   "needsAttention": [                    sales a person must check, oldest first: the day's
 //                                          UNKNOWN sales, and sales the cloud contradicted after
 //                                          they ended (SaleRecord.attention) opened that day or
@@ -102,6 +106,8 @@ export interface DayReport {
   to: number;
   schemes: SchemeRow[];
   totals: ReportRow;
+  /** Training sales and their refunds (posbridge test sale): apart, never in the totals. */
+  training: ReportRow;
   needsAttention: AttentionItem[];
   journal: JournalNote | null;
 }
@@ -179,10 +185,15 @@ export function dayReport(
   }
 
   const rows = new Map<ReportScheme, ReportRow>(REPORT_SCHEMES.map((s) => [s, emptyRow()]));
+  const training = emptyRow();
   const row = (s: ReportScheme) => rows.get(s)!;
   const needsAttention: AttentionItem[] = [];
 
   for (const s of sales.values()) {
+    if (s.training) {
+      if (inDay(s.openedAt)) add(training.sales[STATUS_OF[s.status]], s.amountFen);
+      continue;
+    }
     const flagged =
       s.attention !== "" && (inDay(s.openedAt) || (s.attentionAt !== null && inDay(s.attentionAt)));
     if (flagged) {
@@ -224,6 +235,12 @@ export function dayReport(
 
   for (const r of refunds) {
     if (!inDay(r.requestedAt)) continue;
+    const refunded = sales.get(`${r.laneId}\u0000${r.orderRef}`);
+    if (refunded?.training || attempts.get(r.attemptId)?.training) {
+      const t = training.refunds;
+      add(r.phase === "refunded" ? t.refunded : r.phase === "failed" ? t.failed : t.open, r.amountFen);
+      continue;
+    }
     const scheme =
       attempts.get(r.attemptId)?.scheme ?? sales.get(`${r.laneId}\u0000${r.orderRef}`)?.scheme ?? "none";
     const t = row(scheme).refunds;
@@ -242,6 +259,7 @@ export function dayReport(
     return { scheme, ...r };
   });
 
+  training.netFen = training.sales.PAID.amountFen - training.refunds.refunded.amountFen;
   needsAttention.sort((a, b) => a.openedAt - b.openedAt || a.orderRef.localeCompare(b.orderRef));
   return {
     date,
@@ -250,6 +268,7 @@ export function dayReport(
     to: bounds.to,
     schemes,
     totals,
+    training,
     needsAttention,
     journal: source
       ? {
@@ -280,6 +299,21 @@ function hasActivity(r: ReportRow): boolean {
     REPORT_STATUSES.some((s) => r.sales[s].count > 0) ||
     r.refunds.refunded.count + r.refunds.failed.count + r.refunds.open.count > 0
   );
+}
+
+/** The training section: only when there were training sales, and always said to be apart. */
+function trainingLines(t: ReportRow): string[] {
+  if (!hasActivity(t)) return [];
+  const sales = REPORT_STATUSES.filter((st) => t.sales[st].count > 0).map(
+    (st) =>
+      `${st === "IN_PROGRESS" ? "IN PROGRESS" : st} ${t.sales[st].count} (${formatYuan(t.sales[st].amountFen)} yuan)`,
+  );
+  const refunds = t.refunds.refunded.count + t.refunds.failed.count + t.refunds.open.count;
+  return [
+    "",
+    "Training sales (posbridge test sale: the simulated cloud answered, no money moved; not in any figure above)",
+    `  ${sales.join(", ") || "none"}${refunds ? `; refunds ${refunds}` : ""}`,
+  ];
 }
 
 function clock(ms: number): string {
@@ -326,6 +360,7 @@ export function formatDayReport(r: DayReport): string {
   const active = r.schemes.filter(hasActivity);
   if (active.length === 0) {
     out.push("No sales and no refunds on this day.");
+    out.push(...trainingLines(r.training));
     return `${out.join("\n")}\n`;
   }
 
@@ -351,6 +386,8 @@ export function formatDayReport(r: DayReport): string {
   out.push("Net (paid - refunded), yuan");
   for (const s of active) out.push(`${s.scheme.padEnd(LABEL)}${yuanCol(s.netFen)}`);
   out.push(`${"total".padEnd(LABEL)}${yuanCol(r.totals.netFen)}`);
+
+  out.push(...trainingLines(r.training));
 
   if (r.needsAttention.length > 0) {
     out.push("");

@@ -8,6 +8,9 @@ export interface BridgeTopics {
   res: string;
   status: string;
   event: string;
+  /** Remote diagnostics (diag.proto): the support team's requests, and the bridge's answers. */
+  diagReq: string;
+  diagRes: string;
 }
 
 export function bridgeTopics(topicPrefix: string, store: string, bridge: string): BridgeTopics {
@@ -17,7 +20,15 @@ export function bridgeTopics(topicPrefix: string, store: string, bridge: string)
     throw new TypeError("topic prefix must be non-empty, without wildcards or a trailing /");
   }
   const base = `${topicPrefix}/${store}/${bridge}`;
-  return { base, req: `${base}/req`, res: `${base}/res`, status: `${base}/status`, event: `${base}/event` };
+  return {
+    base,
+    req: `${base}/req`,
+    res: `${base}/res`,
+    status: `${base}/status`,
+    event: `${base}/event`,
+    diagReq: `${base}/diag/req`,
+    diagRes: `${base}/diag/res`,
+  };
 }
 
 /** Splits `<prefix>/<store>/<bridge>/<leaf>`; undefined when the topic is not of that shape. */

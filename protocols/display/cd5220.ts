@@ -28,25 +28,41 @@ const RESCAN_TEXT: Record<RescanReason, string> = {
   notPayment: "NOT A PAY CODE",
 };
 
+/** A training sale's labels: the customer must see that no money moves. */
+const TRAINING_LABEL: Readonly<Record<string, string>> = {
+  TOTAL: "TRAINING",
+  PAID: "TRAINING PAID",
+  CANCELLED: "TRAINING CANCEL",
+};
+
 /** The two 20-column lines a view shows, exactly as sent. */
 export function cd5220Lines(view: DisplayView): [string, string] {
+  if (view.training && view.type === "unknown") return [padLine("TRAINING"), padLine("RESULT UNKNOWN")];
+  if (view.training && view.type === "waitForCashier")
+    return [padLine("TRAINING"), padLine("WAIT FOR CASHIER")];
+  const label = (text: string) => (view.training ? (TRAINING_LABEL[text] ?? `TRAINING ${text}`) : text);
   switch (view.type) {
+    case "text":
+      return [padLine(view.lines[0]), padLine(view.lines[1])];
     case "idle":
       return [padLine("WELCOME"), padLine("")];
     case "waitForCashier":
       return [padLine("PLEASE WAIT FOR"), padLine("THE CASHIER")];
     case "amountDue":
-      return [labelAmount("TOTAL", view.amountFen), padLine("PLEASE SHOW PAY CODE")];
+      return [labelAmount(label("TOTAL"), view.amountFen), padLine("PLEASE SHOW PAY CODE")];
     case "processing":
-      return [labelAmount("TOTAL", view.amountFen), padLine("PROCESSING...")];
+      return [labelAmount(label("TOTAL"), view.amountFen), padLine("PROCESSING...")];
     case "confirmOnPhone":
-      return [labelAmount("TOTAL", view.amountFen), padLine("CONFIRM ON PHONE")];
+      return [labelAmount(label("TOTAL"), view.amountFen), padLine("CONFIRM ON PHONE")];
     case "rescan":
-      return [labelAmount("TOTAL", view.amountFen), padLine(RESCAN_TEXT[view.reason])];
+      return [labelAmount(label("TOTAL"), view.amountFen), padLine(RESCAN_TEXT[view.reason])];
     case "paid":
-      return [labelAmount("PAID", view.amountFen), padLine("THANK YOU")];
+      return [
+        labelAmount(label("PAID"), view.amountFen),
+        padLine(view.training ? "NO MONEY MOVED" : "THANK YOU"),
+      ];
     case "cancelled":
-      return [labelAmount("CANCELLED", view.amountFen), padLine("")];
+      return [labelAmount(label("CANCELLED"), view.amountFen), padLine("")];
     case "unknown":
       // No amount: the customer must not read this as a total still to pay.
       return [padLine("RESULT UNKNOWN"), padLine("DO NOT PAY AGAIN")];

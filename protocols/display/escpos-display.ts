@@ -53,23 +53,31 @@ const ZH_TOTAL = "合计";
 
 /** The two lines of the Chinese layout, each exactly 20 columns (a CJK character counts 2). */
 export function escPosChineseLines(view: DisplayView): [string, string] {
+  if (view.training && view.type === "unknown") return [padLine("培训"), padLine("支付结果未知")];
+  if (view.training && view.type === "waitForCashier") return [padLine("培训"), padLine("请等待收银员")];
+  const label = (text: string) => (view.training ? `培训${text === ZH_TOTAL ? "" : text}` : text);
   switch (view.type) {
+    case "text":
+      return [padLine(view.lines[0]), padLine(view.lines[1])];
     case "idle":
       return [padLine("欢迎光临"), padLine("")];
     case "waitForCashier":
       return [padLine("请等待收银员"), padLine("")];
     case "amountDue":
-      return [labelAmount(ZH_TOTAL, view.amountFen), padLine("请出示付款码")];
+      return [labelAmount(label(ZH_TOTAL), view.amountFen), padLine("请出示付款码")];
     case "processing":
-      return [labelAmount(ZH_TOTAL, view.amountFen), padLine("支付中，请稍候")];
+      return [labelAmount(label(ZH_TOTAL), view.amountFen), padLine("支付中，请稍候")];
     case "confirmOnPhone":
-      return [labelAmount(ZH_TOTAL, view.amountFen), padLine("请在手机上确认支付")];
+      return [labelAmount(label(ZH_TOTAL), view.amountFen), padLine("请在手机上确认支付")];
     case "rescan":
-      return [labelAmount(ZH_TOTAL, view.amountFen), padLine(ZH_RESCAN[view.reason])];
+      return [labelAmount(label(ZH_TOTAL), view.amountFen), padLine(ZH_RESCAN[view.reason])];
     case "paid":
-      return [labelAmount("已支付", view.amountFen), padLine("支付成功，谢谢惠顾")];
+      return [
+        labelAmount(label("已支付"), view.amountFen),
+        padLine(view.training ? "培训，未扣款" : "支付成功，谢谢惠顾"),
+      ];
     case "cancelled":
-      return [labelAmount("已取消", view.amountFen), padLine("")];
+      return [labelAmount(label("已取消"), view.amountFen), padLine("")];
     case "unknown":
       // No amount, as on the CD5220: it must not read as a total still to pay.
       return [padLine("支付结果未知"), padLine("请勿重复付款")];

@@ -27,6 +27,10 @@
 // | cancelled       | '0' off       | 0.00     | nothing is owed; a bare amount would read as a total |
 // | unknown         | '0' off       | 0.00     | as the CD5220: never show a total that invites a     |
 // |                 |               |          | second payment                                       |
+// | text            | '1' 单价      | 888888.88| `posbridge test display`: every segment lit          |
+//
+// A training sale's views (`training: true`) look like any other here: eight digits leave no room
+// for a mark; the register's text and the technician's terminal say it.
 //
 // A lamp-off 0.00 is also what a display sniffer takes for "cleared" (lamp '0'), and a number is
 // only ever under 总计 while it is really due (scanbox-anchors.md §2.1.3).
@@ -40,6 +44,9 @@ import type { DisplayView } from "./display-view.js";
 
 /** ESC @: clear/reset. Sent once after the port opens. */
 export const LED8_INIT: Uint8Array = Uint8Array.of(0x1b, 0x40);
+
+/** `posbridge test display` on an LED display: 888888.88, every segment lit. */
+export const LED8_TEST_FEN = 88_888_888;
 
 /** Largest amount the 8 digits show: 999999.99 yuan (the point is not a digit). */
 export const LED8_MAX_FEN = 99_999_999;
@@ -63,6 +70,9 @@ const END_NUMBER = Uint8Array.of(0x0d);
 /** What the display shows for a view: the lit lamp and the amount in fen (0 when cleared). */
 export function led8Reading(view: DisplayView): { lamp: Led8Lamp; amountFen: number } {
   switch (view.type) {
+    case "text":
+      // No letters on 8 digits: a test shows the pattern that lights every segment.
+      return { lamp: "price", amountFen: LED8_TEST_FEN };
     case "idle":
     case "waitForCashier":
     case "cancelled":

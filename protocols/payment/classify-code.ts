@@ -9,11 +9,17 @@
 import { SCHEMES, type Scheme, type SchemeRule } from "./scheme.js";
 
 export type NotPaymentKind = "ean13" | "ean8" | "upc" | "url" | "text";
+/** Why a read is no code at all: the cashier's text is chosen by it (sale-texts.ts CASHIER_REASON). */
+export type InvalidKind = "empty" | "fullWidth" | "spaces" | "aim" | "control" | "noScheme";
 
+/**
+ * `reason` is English for logs and technicians; the register's text is made from `kind` and
+ * `length` in the register's language (protocols/sale/sale-texts.ts), never from `reason`.
+ */
 export type CodeClass =
   | { type: "payment"; scheme: Scheme; code: string }
-  | { type: "notPayment"; kind: NotPaymentKind; reason: string }
-  | { type: "invalid"; reason: string };
+  | { type: "notPayment"; kind: NotPaymentKind; length: number; reason: string }
+  | { type: "invalid"; kind: InvalidKind; length: number; reason: string };
 
 const WECHAT_PREFIXES = ["10", "11", "12", "13", "14", "15"] as const;
 const ALIPAY_PREFIXES = ["25", "26", "27", "28", "29", "30"] as const;
@@ -49,7 +55,7 @@ export function normaliseCode(raw: string): string {
 
 export function classifyCode(raw: string, rules: readonly SchemeRule[] = DEFAULT_SCHEME_RULES): CodeClass {
   const code = normaliseCode(raw);
-  if (code.length === 0) return { type: "invalid", reason: "empty read" };
+  if (code.length === 0) return { type: "invalid", kind: "empty", length: 0, reason: "empty read" };
 
   if (ASCII_DIGITS.test(code)) {
     // The table is checked for ambiguity by validateSchemeRules, so the first match is the only one.
@@ -63,12 +69,15 @@ export function classifyCode(raw: string, rules: readonly SchemeRule[] = DEFAULT
     return {
       type: "notPayment",
       kind: "url",
+      length: code.length,
       reason: "web address (merchant or app QR code), not a payment code",
     };
   }
   if (NON_ASCII_DIGIT.test(code)) {
     return {
       type: "invalid",
+      kind: "fullWidth",
+      length: code.length,
       reason:
         "full-width or non-ASCII digits (check the scanner's keyboard/IME setting), payment code unreadable",
     };
@@ -76,12 +85,16 @@ export function classifyCode(raw: string, rules: readonly SchemeRule[] = DEFAULT
   if (/^[0-9 ]+$/.test(code)) {
     return {
       type: "invalid",
+      kind: "spaces",
+      length: code.length,
       reason: `${code.length} characters with spaces inside the digits, payment code unreadable`,
     };
   }
   if (AIM_ID_THEN_DIGITS.test(code)) {
     return {
       type: "invalid",
+      kind: "aim",
+      length: code.length,
       reason:
         "digits behind an AIM symbology identifier (configure the scanner without AIM ids), payment code unreadable",
     };
@@ -89,12 +102,15 @@ export function classifyCode(raw: string, rules: readonly SchemeRule[] = DEFAULT
   if (CONTROL_CHAR.test(code)) {
     return {
       type: "invalid",
+      kind: "control",
+      length: code.length,
       reason: `${code.length} characters with control characters inside, payment code unreadable`,
     };
   }
   return {
     type: "notPayment",
     kind: "text",
+    length: code.length,
     reason: `${code.length} characters of text, not a payment code`,
   };
 }
@@ -111,6 +127,7 @@ function classifyUnmatchedDigits(code: string): CodeClass {
     return {
       type: "notPayment",
       kind: "ean13",
+      length: 13,
       reason: "13-digit product barcode (EAN-13), not a payment code",
     };
   }
@@ -118,6 +135,7 @@ function classifyUnmatchedDigits(code: string): CodeClass {
     return {
       type: "notPayment",
       kind: "upc",
+      length: 12,
       reason: "12-digit product barcode (UPC-A), not a payment code",
     };
   }
@@ -125,12 +143,18 @@ function classifyUnmatchedDigits(code: string): CodeClass {
     return {
       type: "notPayment",
       kind: "ean8",
+      length: 8,
       reason: "8-digit product barcode (EAN-8), not a payment code",
     };
   }
   const digits = code.length === 1 ? "1 digit" : `${code.length} digits`;
   const starting = code.length >= MIN_LENGTH_TO_NAME_PREFIX ? ` starting ${code.slice(0, 2)}` : "";
-  return { type: "invalid", reason: `${digits}${starting} match no payment scheme` };
+  return {
+    type: "invalid",
+    kind: "noScheme",
+    length: code.length,
+    reason: `${digits}${starting} match no payment scheme`,
+  };
 }
 
 /** GS1 mod-10: weights 3,1,3,… from the digit left of the check digit (EAN-8, UPC-A, EAN-13). */

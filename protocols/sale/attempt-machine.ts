@@ -101,7 +101,9 @@ export const ORDER_PAID_REASON = "ORDERPAID";
  */
 export function newAttempt(
   s: AttemptSettings,
-  fields: Pick<AttemptRecord, "attemptId" | "laneId" | "orderRef" | "amountFen" | "scheme" | "maskedCode">,
+  fields: Pick<AttemptRecord, "attemptId" | "laneId" | "orderRef" | "amountFen" | "scheme" | "maskedCode"> & {
+    training?: boolean;
+  },
   codeLifetimeMs: number,
   online: boolean,
   at: Instant,
@@ -126,6 +128,7 @@ export function newAttempt(
     lateTradeNo: "",
     latePaidAt: null,
     nextDueMono: null,
+    training: fields.training ?? false,
     updatedAt: at.wall,
   };
   const attempt = { ...base, nextDueMono: online ? at.mono + s.firstQueryMs : sendBy(s, base) };

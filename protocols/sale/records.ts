@@ -115,6 +115,11 @@ export interface AttemptRecord {
   latePaidAt: number | null;
   /** When the machine next acts on this attempt (query, reverse, send-by), monotonic; null when final. */
   nextDueMono: number | null;
+  /**
+   * A training attempt (`posbridge test sale`): answered by the simulated cloud inside the bridge,
+   * never published (its id starts with TRAINING_ATTEMPT_PREFIX; protocols/sale/training.ts).
+   */
+  training: boolean;
   updatedAt: number;
 }
 
@@ -165,6 +170,11 @@ export interface SaleRecord {
   attention: SaleAttention;
   /** When `attention` was set (wall clock); null while it is "". */
   attentionAt: number | null;
+  /**
+   * A training sale (`posbridge test sale`): opened by a technician, not by the register; its
+   * attempts moved no money. The day report keeps it apart, never in the totals.
+   */
+  training: boolean;
   updatedAt: number;
 }
 

@@ -10,6 +10,11 @@ import { display, type Effects, event, finalView, progress, saleAnswer } from ".
 import { failedText, rescanText, TEXT } from "./sale-texts.js";
 import type { ActiveSale, BackgroundAttempt, LaneSaleState, StepContext } from "./sale-types.js";
 
+/** A training attempt's cloud is the simulation inside the bridge: it is always reachable. */
+function onlineFor(state: LaneSaleState, attempt: AttemptRecord): boolean {
+  return state.cloudOnline || attempt.training;
+}
+
 export function resultInput(result: PaymentResult, answers: CloudCommand["type"]): AttemptInput {
   return { type: "result", result, answers };
 }
@@ -55,7 +60,7 @@ function onEndedAttempt(
   input: AttemptInput,
 ): LaneSaleState {
   const { s, at, out } = c;
-  const step = attemptStep(s.attempt, ended, input, state.cloudOnline, at);
+  const step = attemptStep(s.attempt, ended, input, onlineFor(state, ended), at);
   applyAttempt(step, ended, out);
   const late = step.notes.find((n): n is Extract<AttemptNote, { kind: "latePaid" }> => n.kind === "latePaid");
   if (!late) return state;
@@ -103,7 +108,7 @@ export function stepCurrent(c: StepContext, state: LaneSaleState, input: Attempt
   const sale = state.current;
   const before = sale?.attempt;
   if (!sale || !before) return state;
-  const step = attemptStep(s.attempt, before, input, state.cloudOnline, at);
+  const step = attemptStep(s.attempt, before, input, onlineFor(state, before), at);
   applyAttempt(step, before, out);
   const a = step.attempt;
   const orderRef = sale.record.orderRef;
@@ -208,7 +213,7 @@ export function stepBackground(
   startFrom: AttemptRecord = bg.attempt,
 ): LaneSaleState {
   const { s, at, out } = c;
-  const step = attemptStep(s.attempt, startFrom, input, state.cloudOnline, at);
+  const step = attemptStep(s.attempt, startFrom, input, onlineFor(state, startFrom), at);
   applyAttempt(step, bg.attempt, out);
   const a = step.attempt;
   const others = state.background.filter((b) => b !== bg);

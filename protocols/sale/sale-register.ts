@@ -16,10 +16,11 @@ export function onPos(
   req: PosRequest,
   view: SaleView | undefined,
   newId: string,
+  training = false,
 ): LaneSaleState {
   switch (req.type) {
     case "sale":
-      return onSale(c, state, req, view);
+      return onSale(c, state, req, view, training);
     case "query":
       return onQuery(c, state, req.seq, req.orderRef, view);
     case "cancel":
@@ -77,6 +78,7 @@ function onSale(
   state: LaneSaleState,
   req: Extract<PosRequest, { type: "sale" }>,
   view: SaleView | undefined,
+  training: boolean,
 ): LaneSaleState {
   const { s, at, out } = c;
   const prior = view?.sale;
@@ -89,7 +91,8 @@ function onSale(
   if (state.current) return reject(c, state, req, TEXT.busy(state.current.record.orderRef));
   if (req.amountFen > s.maxAmountFen) return reject(c, state, req, `金额超过上限 ${s.maxAmountFen} 分`);
   if (prior && answerKnownOrder(c, state, req, prior)) return state;
-  if (!state.cloudOnline) return reject(c, state, req, offlineText(state));
+  // A training sale is answered by the simulated cloud inside the bridge: the broker is not needed.
+  if (!state.cloudOnline && !training) return reject(c, state, req, offlineText(state));
   const record: SaleRecord = {
     kind: "sale",
     laneId: state.laneId,
@@ -107,6 +110,7 @@ function onSale(
     endedAt: null,
     attention: "",
     attentionAt: null,
+    training,
     updatedAt: at.wall,
   };
   out

@@ -6,7 +6,7 @@ import { maskCode } from "../payment/mask.js";
 import { newAttempt } from "./attempt-machine.js";
 import type { SaleRecord } from "./records.js";
 import { display, event, progress } from "./sale-outcomes.js";
-import { storageText, TEXT } from "./sale-texts.js";
+import { notACodeText, storageText, TEXT } from "./sale-texts.js";
 import type { LaneSaleState, StepContext } from "./sale-types.js";
 
 export function onScanRepeated(c: StepContext, state: LaneSaleState): LaneSaleState {
@@ -54,10 +54,7 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
   const cls = classifyCode(code, s.schemes);
   if (cls.type !== "payment") {
     const reason = cls.type === "notPayment" ? "notPayment" : "invalidCode";
-    const text =
-      cls.type === "notPayment"
-        ? `不是付款码（${cls.reason}），请扫顾客付款码`
-        : `付款码无法识别（${cls.reason}），请重扫`;
+    const text = notACodeText(cls);
     out.add(
       progress(sale.record.orderRef, "RETRY_SCAN", text),
       display({ type: "rescan", amountFen, reason }),
@@ -66,6 +63,8 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
     return state;
   }
   const masked = maskCode(cls.code, cls.scheme);
+  // A training sale's cloud is inside the bridge: always reachable.
+  const online = state.cloudOnline || sale.record.training;
   const started = newAttempt(
     s.attempt,
     {
@@ -75,9 +74,10 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
       amountFen,
       scheme: cls.scheme,
       maskedCode: masked,
+      training: sale.record.training,
     },
     s.codeLifetimeMs,
-    state.cloudOnline,
+    online,
     at,
   );
   const record: SaleRecord = {
@@ -93,11 +93,11 @@ export function onScan(c: StepContext, state: LaneSaleState, code: string, attem
   out.journal(record).journal(started.attempt).add({ type: "cancelTimer", name: "scan" });
   if (started.sends.length) out.add({ type: "pay", attempt: started.attempt, scannedAtMs: at.wall });
   out.add(
-    progress(record.orderRef, "SUBMITTED", state.cloudOnline ? TEXT.submitted : TEXT.waitingNetwork),
+    progress(record.orderRef, "SUBMITTED", online ? TEXT.submitted : TEXT.waitingNetwork),
     display({ type: "processing", amountFen }),
     event(
       "attemptSubmitted",
-      `attempt ${attemptId} ${masked}${state.cloudOnline ? "" : " queued: cloud offline"}`,
+      `attempt ${attemptId} ${masked}${online ? "" : " queued: cloud offline"}`,
       "info",
     ),
   );

@@ -1,6 +1,7 @@
 // Texts the register shows the cashier (PR/RS text fields). Chinese first, as the registers
 // this bridge serves expect; kept in one place so a profile can swap them later.
 import type { PaymentResult } from "../cloud/cloud-messages.js";
+import type { CodeClass, InvalidKind, NotPaymentKind } from "../payment/classify-code.js";
 import type { DisplayView } from "../display/display-view.js";
 import { formatYuan } from "../payment/amount.js";
 import { maskDigitsInText } from "../payment/mask.js";
@@ -46,6 +47,32 @@ export const TEXT = {
   sameCode: "同一付款码重复扫描，请顾客刷新付款码后重扫",
   reverseFailedPaid: "撤销未成功，顾客已支付",
 } as const;
+
+/**
+ * Why a read is not a payment code, in the cashier's words (the classifier's `reason` stays
+ * English, for logs): one language on the register, whatever was scanned.
+ */
+export const CASHIER_REASON: Readonly<Record<NotPaymentKind | InvalidKind, (length: number) => string>> = {
+  ean13: () => "13位商品条码",
+  ean8: () => "8位商品条码",
+  upc: () => "12位商品条码",
+  url: () => "网址二维码",
+  text: (n) => `${n}个字符的文字`,
+  empty: () => "没有读到内容",
+  fullWidth: () => "全角数字，请检查扫码枪输入法设置",
+  spaces: () => "数字中有空格",
+  aim: () => "带条码类型前缀，请关闭扫码枪的AIM标识",
+  control: () => "含控制字符",
+  noScheme: (n) => `${n}位数字，不属于任何付款方式`,
+};
+
+/** The RETRY_SCAN text for a read that is no payment code. */
+export function notACodeText(cls: Exclude<CodeClass, { type: "payment" }>): string {
+  const why = CASHIER_REASON[cls.kind](cls.length);
+  return cls.type === "notPayment"
+    ? `不是付款码（${why}），请扫顾客付款码`
+    : `付款码无法识别（${why}），请重扫`;
+}
 
 /**
  * The `30` text of a sale the cloud contradicted after it ended (`SaleRecord.attention`): the

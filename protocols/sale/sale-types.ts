@@ -86,8 +86,11 @@ export interface StepContext {
 export type TimerName = "scan" | "attempts" | "idleDisplay";
 
 export type SaleInput =
-  /** `view`: the journal's record of request.orderRef on this lane (sale, attempts, refunds). */
-  | { type: "pos"; request: PosRequest; view?: SaleView | undefined; newId?: string }
+  /**
+   * `view`: the journal's record of request.orderRef on this lane (sale, attempts, refunds).
+   * `training`: a sale opened by `posbridge test sale`, answered by the simulated cloud (training.ts).
+   */
+  | { type: "pos"; request: PosRequest; view?: SaleView | undefined; newId?: string; training?: boolean }
   /** A well-formed frame whose DATA could not be understood (terminal-protocol.md, Link layer). */
   | { type: "badRequest"; seq: string; orderRef: string; message: string }
   /** A scanner read. `attemptId` is a fresh id the runner made; used only if an attempt starts. */

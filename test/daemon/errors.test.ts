@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   BRIDGE_ERROR_CODES,
@@ -63,6 +64,50 @@ describe("docs/errors.md", () => {
       expect(cells, line).toHaveLength(3);
       expect(cells[1]?.length, line).toBeGreaterThan(10);
       expect(cells[2]?.length, line).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe("every documented code is raised or logged somewhere", () => {
+  it("appears as a string in the daemon's source outside errors.ts (a code nobody logs cannot be grepped for)", () => {
+    const root = new URL("../..", import.meta.url).pathname;
+    const files = ["daemon", "protocols"]
+      .flatMap((dir) =>
+        readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }).map((f) => `${dir}/${f}`),
+      )
+      .filter((f) => f.endsWith(".ts") && f !== "daemon/errors.ts");
+    const source = files.map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), "utf8")).join("\n");
+    const silent = BRIDGE_ERROR_CODES.filter((code) => !source.includes(`"${code}"`));
+    expect(silent).toEqual([]);
+  });
+});
+
+describe("docs/errors.md links", () => {
+  const docs = new URL("../../docs/", import.meta.url);
+  const root = new URL("../../", import.meta.url);
+
+  it("names only pages that exist (no 'operations guide' or other page that was never written)", () => {
+    expect(table).not.toMatch(/operations guide/i);
+    const pages = new Set([...table.matchAll(/([A-Za-z0-9_./-]+\.md)\b/g)].map((m) => m[1] as string));
+    expect(pages.size).toBeGreaterThan(0);
+    for (const page of pages) {
+      const found = page.includes("/") ? existsSync(new URL(page, root)) : existsSync(new URL(page, docs));
+      expect(found, `${page} is named in docs/errors.md but does not exist`).toBe(true);
+    }
+  });
+
+  it('points into sections that exist: docs/<page>.md, "<heading>"', () => {
+    const refs = [...table.matchAll(/(docs\/[a-z-]+\.md), "([^"]+)"/g)];
+    expect(refs.length).toBeGreaterThan(0);
+    for (const [, page, section] of refs) {
+      const headings = readFileSync(new URL(page as string, root), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("#"))
+        .map((l) => l.replace(/^#+\s*/, ""));
+      expect(
+        headings.some((h) => h.startsWith(section as string)),
+        `${page} has no section "${section}"`,
+      ).toBe(true);
     }
   });
 });

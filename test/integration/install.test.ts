@@ -184,10 +184,11 @@ describe("posbridge install into a scratch root", () => {
       return { code: r.status, out: `${r.stdout}${r.stderr}` };
     };
     expect(run(["--version"]).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    // The starter config is the annotated example: it names files the store must provide.
+    // The starter config is the annotated example: valid as installed; its devices are not here.
     const check = run(["check-config", "-c", join(root, "etc/posbridge/posbridge.yaml")]);
-    expect(check.code).toBe(78);
-    expect(check.out).toContain("mqtt.tls.ca");
+    expect(check.code).toBe(0);
+    expect(check.out).toMatch(/warning: lanes\[0\]\.terminal\.path: .* does not exist/);
+    expect(run(["status", "--help"]).out).toMatch(/^Usage: posbridge status/);
     const demo = run(["demo"]);
     expect(demo.code).toBe(1);
     expect(demo.out).toContain("the demo is not part of a production install");
@@ -207,6 +208,8 @@ describe("posbridge install into a scratch root", () => {
       [join(root, "opt/posbridge/bin/posbridge.js"), "run", "-c", config],
       {
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own control socket: not /run/posbridge, where another test's daemon may be.
+        env: { ...process.env, POSBRIDGE_DIAGNOSTICS__SOCKET: join(dir, "control.sock") },
       },
     );
     let out = "";
@@ -366,6 +369,7 @@ describe("posbridge uninstall in a scratch root", () => {
       endedAt: null,
       attention: "",
       attentionAt: null,
+      training: false,
       updatedAt: Date.now(),
     };
     const journal = Journal.open({

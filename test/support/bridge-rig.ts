@@ -2,6 +2,7 @@
 // ptys for the register and the scanner (and a display if asked), the virtual register on its
 // pty, and a watcher of the bridge's P/event topic. The cloud is the test's own (the simulated
 // cloud or a scripted one on the same prefix). `sell` and `ask` play the register's side.
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { decodeEvent } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { BridgeEventView } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
-import { type DaemonProcess, startDaemon } from "./daemon-process.js";
+import { BIN, type DaemonProcess, startDaemon } from "./daemon-process.js";
 import { createPtyPair, type PtyPair } from "./pty-pair.js";
 import { openSerialEnd, type SerialEnd } from "./serial-end.js";
 
@@ -44,6 +45,14 @@ export interface BridgeRigOptions {
   mqtt?: string;
   /** How the P/event watcher connects (its TLS identity on a broker that requires one). */
   watcher?: IClientOptions;
+  /** YAML added to the `diagnostics` mapping (its socket is always <dir>/control.sock), e.g. "remote: true". */
+  diagnostics?: string;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 type RegisterResult = Extract<PosAnswer, { type: "result" }>;
@@ -74,6 +83,16 @@ export interface BridgeRig {
   readonly store: string;
   /** The bridge's topic root `<prefix>/<store>/<bridge>`. */
   readonly topicRoot: string;
+  /** The control socket (diagnostics.socket), in the rig's directory. */
+  readonly socket: string;
+  /**
+   * Runs `posbridge <args> -c <config>` (the built CLI) without blocking this process (which plays
+   * the register); resolves when it exits.
+   */
+  cli(
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: { uid?: number; gid?: number } },
+  ): Promise<CliResult>;
   daemon: DaemonProcess;
   /** Every lane (options.lanes, default 1); the fields below are the first lane's. */
   readonly lanes: readonly LaneRig[];
@@ -121,6 +140,7 @@ export async function startBridgeRig(options: BridgeRigOptions): Promise<BridgeR
   const d = options.display ? await createPtyPair(dir, "display") : undefined;
   const ptys: PtyPair[] = [...lanePtys.flatMap((l) => [l.register, l.scanner]), ...(d ? [d] : [])];
   const configPath = join(dir, "posbridge.yaml");
+  const socket = join(dir, "control.sock");
   writeFileSync(
     configPath,
     `store: ${store}
@@ -128,6 +148,7 @@ bridge: ${bridge}
 stateDir: ${stateDir}
 log: { level: ${options.logLevel ?? "debug"}, format: json }
 mqtt: { url: ${url}, topicPrefix: "${prefix}", protocolVersion: ${protocolVersion}, reconnectMinMs: 200${options.mqtt ? `, ${options.mqtt}` : ""} }
+diagnostics: { socket: "${socket}"${options.diagnostics ? `, ${options.diagnostics}` : ""} }
 ${options.extraConfig ?? ""}
 lanes:
 ${lanePtys
@@ -209,6 +230,8 @@ ${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`
     prefix,
     store,
     topicRoot,
+    socket,
+    cli: (args, cliOptions = {}) => runCli([...args, "-c", configPath], cliOptions),
     daemon,
     lanes,
     register: first.register,
@@ -232,4 +255,36 @@ ${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`
     },
   };
   return rig;
+}
+
+/** The built CLI as a child process, without blocking the event loop; killed after `timeoutMs`. */
+export function runCli(
+  args: string[],
+  {
+    env = {},
+    timeoutMs = 20_000,
+    spawn: as = {},
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: { uid?: number; gid?: number } } = {},
+): Promise<CliResult> {
+  const { NOTIFY_SOCKET: _n, ...inherited } = process.env;
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { ...inherited, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    ...as,
+  });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (b: Buffer) => {
+    stdout += b.toString();
+  });
+  proc.stderr.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    proc.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }

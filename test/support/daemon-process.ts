@@ -1,7 +1,8 @@
 // Starts the built daemon (bin/posbridge.js) as a child process with a config file and keeps
 // every line it prints, parsed when it is JSON, so tests assert on logs and grep them for codes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -25,12 +26,27 @@ export function assertBuilt(): void {
   }
 }
 
+/**
+ * Each test daemon gets a control socket of its own in a temp directory, unless its config names
+ * one (diagnostics.socket) or the test sets POSBRIDGE_DIAGNOSTICS__SOCKET: daemons of parallel
+ * tests must not compete for /run/posbridge/control.sock (the second would log
+ * PB_CONTROL_UNAVAILABLE), and tests must not leave sockets in /run.
+ */
+function ownSocket(args: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.POSBRIDGE_DIAGNOSTICS__SOCKET !== undefined) return {};
+  const at = args.findIndex((a) => a === "--config" || a === "-c");
+  const config = at >= 0 ? args[at + 1] : undefined;
+  if (!config || !existsSync(config) || /^diagnostics:/m.test(readFileSync(config, "utf8"))) return {};
+  return { POSBRIDGE_DIAGNOSTICS__SOCKET: join(mkdtempSync(join(tmpdir(), "pb-sock-")), "control.sock") };
+}
+
 export function startDaemon(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   options: { /** Keep stdin open for the test to write to (`proc.stdin`). */ stdin?: boolean } = {},
 ): DaemonProcess {
   assertBuilt();
+  env = { ...ownSocket(args, env), ...env };
   // A test runner started by systemd must not lend its notify socket to the daemons it starts:
   // only a test that passes NOTIFY_SOCKET itself gets one.
   const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;

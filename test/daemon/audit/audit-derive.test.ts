@@ -32,6 +32,7 @@ const sale = (over: Partial<SaleRecord> = {}): SaleRecord => ({
   endedAt: null,
   attention: "",
   attentionAt: null,
+  training: false,
   updatedAt: T0,
   ...over,
 });
@@ -61,6 +62,7 @@ const attempt = (over: Partial<AttemptRecord> = {}): AttemptRecord => ({
   lateTradeNo: "",
   latePaidAt: null,
   nextDueMono: 5000,
+  training: false,
   updatedAt: T0,
   ...over,
 });

@@ -286,6 +286,8 @@ sale:
       POSBRIDGE_MQTT__KEEPALIVE_SEC: "60",
       POSBRIDGE_LOG__LEVEL: "debug",
       POSBRIDGE_CONFIG: "/etc/posbridge/other.yaml",
+      // The support account's password for `status --remote`: not a setting, not an error.
+      POSBRIDGE_SUPPORT_PASSWORD: "support-pw",
       PATH: "/usr/bin",
     });
     expect(c.mqtt.url).toBe("mqtts://cloud.example.com:8883");

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { configSchema, schemaJson } from "../../../daemon/config/schema.js";
+import { configSchema, SECRET_KEYWORD, schemaJson } from "../../../daemon/config/schema.js";
 
 const schemaFile = new URL("../../../schema/posbridge.schema.json", import.meta.url);
 const exampleFile = new URL("../../../schema/posbridge.example.yaml", import.meta.url);
@@ -17,9 +17,11 @@ describe("schema/posbridge.schema.json", () => {
     expect(text, "same content, different layout: rerun with UPDATE_SCHEMA=1").toBe(schemaJson());
   });
 
-  it("is a valid draft-07 schema that strict Ajv compiles", () => {
+  it("is a valid draft-07 schema that strict Ajv compiles (with the secret keyword, and only with it)", () => {
     // allowUnionTypes: mqtt.url is a string or a list of strings, as load-config.ts compiles it.
-    expect(() => new Ajv({ strict: true, allowUnionTypes: true }).compile(configSchema)).not.toThrow();
+    const strict = () => new Ajv({ strict: true, allowUnionTypes: true });
+    expect(() => strict().addKeyword(SECRET_KEYWORD).compile(configSchema)).not.toThrow();
+    expect(() => strict().compile(configSchema)).toThrow(/unknown keyword: "secret"/);
   });
 
   it("describes every property, and forbids unknown ones in every object", () => {
@@ -48,7 +50,7 @@ describe("schema/posbridge.example.yaml", () => {
   });
 
   it("validates against the schema", () => {
-    const validate = new Ajv({ allErrors: true }).compile(configSchema);
+    const validate = new Ajv({ allErrors: true }).addKeyword(SECRET_KEYWORD).compile(configSchema);
     expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
   });
 });

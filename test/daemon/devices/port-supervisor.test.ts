@@ -9,6 +9,7 @@ import { PortSupervisor, type SupervisorOptions } from "../../../daemon/devices/
 import type { OpenPort, SerialOpener } from "../../../daemon/devices/serial-binding.js";
 import type { HotplugEvent, HotplugSource } from "../../../daemon/devices/usb-watch.js";
 import { FaultyOpener, ioError } from "../../support/faulty-binding.js";
+import { logSink } from "../../support/log-sink.js";
 import { fakeSysfs } from "./fake-sysfs.js";
 
 const line = { baudRate: 9600, dataBits: 8 as const, parity: "none" as const, stopBits: 1 as const };
@@ -255,6 +256,36 @@ describe("PortSupervisor back-off (scripted opener, manual clock)", () => {
     await flush();
     expect(sup.current).toBe(ports[1]?.port);
     expect(states).toEqual(["CONNECTED", "ABSENT:write failed: EIO", "CONNECTED"]);
+  });
+});
+
+describe("PortSupervisor names its trouble with the codes docs/errors.md lists", () => {
+  it("logs PB_PORT_LOCKED for a port another program holds, PB_PORT_OPEN for permissions, PB_PORT_CLOSED when it is lost", async () => {
+    const sink = logSink();
+    const { opener, ports } = scriptedOpener([
+      new Error("Error Resource temporarily unavailable Cannot lock port"),
+      new Error("Error: EACCES: permission denied, open '/dev/ttyUSB9'"),
+      "ok",
+    ]);
+    const clock = new ManualClock();
+    const { sup } = supervise({ opener, clock, log: sink.log, random: () => 0 });
+    sup.start();
+    await flush();
+    expect(sup.status).toMatchObject({ state: "FAULT", code: "PB_PORT_LOCKED" });
+    clock.advance(10_000);
+    await flush();
+    expect(sup.status).toMatchObject({ state: "FAULT", code: "PB_PORT_OPEN" });
+    clock.advance(10_000);
+    await flush();
+    expect(sup.status).toMatchObject({ state: "CONNECTED", code: undefined });
+    clock.advance(1_000); // settled
+    ports[0]?.close(new Error("disconnected"));
+    await flush();
+    expect(sup.status).toMatchObject({ state: "ABSENT", code: "PB_PORT_CLOSED" });
+    const codes = sink.entries
+      .filter((e) => e.msg === "device unavailable; retrying in the background")
+      .map((e) => e.errCode);
+    expect(codes).toEqual(["PB_PORT_LOCKED", "PB_PORT_OPEN", "PB_PORT_CLOSED"]);
   });
 });
 

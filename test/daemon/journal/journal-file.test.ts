@@ -149,6 +149,7 @@ describe("Journal: a file that is gone, and the directory back", () => {
       endedAt: status === "OPEN" ? null : T0,
       attention: "",
       attentionAt: null,
+      training: false,
       updatedAt: T0,
     };
   }

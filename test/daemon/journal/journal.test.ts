@@ -50,6 +50,7 @@ function sale(over: Partial<SaleRecord> = {}): SaleRecord {
     endedAt: null,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: T0,
     ...over,
   };
@@ -81,6 +82,7 @@ function attempt(over: Partial<AttemptRecord> = {}): AttemptRecord {
     lateTradeNo: "",
     latePaidAt: null,
     nextDueMono: T0 + 5000,
+    training: false,
     updatedAt: T0,
     ...over,
   };
@@ -180,7 +182,7 @@ describe("Journal file format", () => {
     }
     expect(JSON.parse(lines[0]!.split("\t")[1]!)).toEqual({
       journal: "posbridge",
-      version: 2,
+      version: 3,
       createdAt: T0,
     });
     expect(JSON.parse(lines[1]!.split("\t")[1]!)).toEqual(sale());
@@ -514,15 +516,15 @@ describe("Journal damaged files", () => {
 
   it("refuses a journal of another format version with PB_JOURNAL_CORRUPT and leaves it alone", () => {
     const dir = tempDir();
-    const json = JSON.stringify({ journal: "posbridge", version: 3, createdAt: T0 });
+    const json = JSON.stringify({ journal: "posbridge", version: 4, createdAt: T0 });
     const text = `${crc32Hex(Buffer.from(json))}\t${json}\n`;
     writeFileSync(join(dir, JOURNAL_FILE), text);
     const err = expectJournalError(() => open(dir), "PB_JOURNAL_CORRUPT");
-    expect(err.message).toContain("version 3");
+    expect(err.message).toContain("version 4");
     expect(journalBytes(dir).toString()).toBe(text);
   });
 
-  it("reads a version-1 journal (wall-clock due times), upgrades its records and rewrites it as version 2", () => {
+  it("reads a version-1 journal (wall-clock due times), upgrades its records and rewrites it as version 3", () => {
     const dir = tempDir();
     const line = (v: unknown) => {
       const json = JSON.stringify(v);
@@ -540,9 +542,10 @@ describe("Journal damaged files", () => {
     writeFileSync(
       join(dir, JOURNAL_FILE),
       line({ journal: "posbridge", version: 1, createdAt: T0 }) +
-        line(v1(sale() as unknown as Record<string, unknown>, ["attention", "attentionAt"])) +
+        line(v1(sale() as unknown as Record<string, unknown>, ["attention", "attentionAt", "training"])) +
         line(
           v1(a as unknown as Record<string, unknown>, [
+            "training",
             "boot",
             "scannedMono",
             "sentMono",
@@ -568,9 +571,42 @@ describe("Journal damaged files", () => {
     expect(logged.some((l) => l.includes("journal upgraded to the current format"))).toBe(true);
     j.close();
     const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
-    expect(JSON.parse(header)).toMatchObject({ version: 2 });
+    expect(JSON.parse(header)).toMatchObject({ version: 3 });
     const again = open(dir);
     expect(again.records()).toHaveLength(3);
+  });
+
+  it("reads a version-2 journal (no training field): every sale and attempt was real; rewrites it as version 3", () => {
+    const dir = tempDir();
+    const line = (v: unknown) => {
+      const json = JSON.stringify(v);
+      return `${crc32Hex(Buffer.from(json))}\t${json}\n`;
+    };
+    const without = (r: object) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "training"));
+    writeFileSync(
+      join(dir, JOURNAL_FILE),
+      line({ journal: "posbridge", version: 2, createdAt: T0 }) +
+        line(without(sale())) +
+        line(without(attempt({ phase: "unknown" }))) +
+        line(refund()),
+    );
+    const j = open(dir);
+    expect(j.loadReport).toMatchObject({ records: 3, discardedLines: 0 });
+    expect(j.sale("l1", "O1")).toEqual(sale());
+    expect(j.attempt("A1")).toEqual(attempt({ phase: "unknown" }));
+    expect(j.sale("l1", "O1")?.training).toBe(false);
+    j.close();
+    const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
+    expect(JSON.parse(header)).toMatchObject({ version: 3 });
+    // Written back with the field: read again as version 3, nothing discarded.
+    expect(open(dir).loadReport).toMatchObject({ records: 3, discardedLines: 0 });
+  });
+
+  it("refuses a training flag that is not true or false", () => {
+    const j = open(tempDir());
+    expect(() => j.write({ ...sale(), training: "yes" } as unknown as SaleRecord)).toThrow(
+      /sale\.training must be true or false/,
+    );
   });
 });
 

@@ -44,6 +44,7 @@ function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
     endedAt: NOON + 5000,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: NOON + 5000,
     ...over,
   };
@@ -75,6 +76,7 @@ function attempt(attemptId: string, orderRef: string, over: Partial<AttemptRecor
     lateTradeNo: "",
     latePaidAt: null,
     nextDueMono: null,
+    training: false,
     updatedAt: NOON,
     ...over,
   };
@@ -226,6 +228,35 @@ describe("dayReport", () => {
     );
     expect(row(r, "UNIONPAY").refunds.refunded.count).toBe(1);
     expect(row(r, "none").refunds.refunded.count).toBe(1);
+  });
+
+  it("keeps training sales and their refunds apart: never in a scheme row, the totals or needsAttention", () => {
+    const r = dayReport(
+      [
+        sale("P1", { amountFen: 1000 }),
+        sale("TRAIN-A", { amountFen: 1, training: true, attemptId: "trn_A" }),
+        attempt("trn_A", "TRAIN-A", { amountFen: 1, training: true }),
+        sale("TRAIN-U", { amountFen: 98, status: "UNKNOWN", training: true, attemptId: "trn_U" }),
+        attempt("trn_U", "TRAIN-U", { amountFen: 98, phase: "unresolved", training: true }),
+        refund("R1", "TRAIN-A", "trn_A", { amountFen: 1 }),
+      ],
+      "2026-03-14",
+    );
+    expect(row(r, "WECHAT").sales.PAID).toEqual({ count: 1, amountFen: 1000 });
+    expect(r.totals.sales.PAID).toEqual({ count: 1, amountFen: 1000 });
+    expect(r.totals.sales.UNKNOWN).toEqual({ count: 0, amountFen: 0 });
+    expect(r.totals.refunds.refunded).toEqual({ count: 0, amountFen: 0 });
+    expect(r.totals.netFen).toBe(1000);
+    expect(r.needsAttention).toEqual([]);
+    expect(r.training.sales.PAID).toEqual({ count: 1, amountFen: 1 });
+    expect(r.training.sales.UNKNOWN).toEqual({ count: 1, amountFen: 98 });
+    expect(r.training.refunds.refunded).toEqual({ count: 1, amountFen: 1 });
+    const text = formatDayReport(r);
+    expect(text).toMatch(/^total\s+1\s+10\.00\s/m);
+    expect(text).toContain(
+      "Training sales (posbridge test sale: the simulated cloud answered, no money moved; not in any figure above)",
+    );
+    expect(text).toContain("PAID 1 (0.01 yuan), UNKNOWN 1 (0.98 yuan); refunds 1");
   });
 
   it("refuses what is not a calendar date", () => {

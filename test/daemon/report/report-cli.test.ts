@@ -2,7 +2,7 @@
 // with Journal, in TZ=Asia/Shanghai: the JSON shape and figures, the text form, usage errors (64)
 // and a bad config (78). The report only reads: the journal is byte-for-byte the same afterwards.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -46,6 +46,7 @@ function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
     endedAt: NOON + 5000,
     attention: "",
     attentionAt: null,
+    training: false,
     updatedAt: NOON + 5000,
     ...over,
   };
@@ -77,6 +78,7 @@ function attempt(orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRe
     lateTradeNo: "",
     latePaidAt: null,
     nextDueMono: null,
+    training: false,
     updatedAt: NOON,
     ...over,
   };
@@ -224,11 +226,51 @@ describe("posbridge report day", () => {
     expect(missing.stderr).toContain("nope.yaml");
   });
 
-  it("is listed in --help", () => {
+  it("is listed in --help, and report --help gives its own options", () => {
     const { code, stdout } = run(["--help"]);
     expect(code).toBe(0);
-    expect(stdout).toContain("report day");
-    expect(stdout).toContain("--date");
-    expect(stdout).toContain("--json");
+    expect(stdout).toMatch(/^ {2}report +report day/m);
+    const own = run(["report", "--help"]);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/^Usage: posbridge report day/);
+    expect(own.stdout).toContain("--date");
+    expect(own.stdout).toContain("--json");
+    expect(own.stdout).not.toContain("cloud-sim");
+  });
+
+  it("warns on stderr when there is no journal at all, in text and in JSON", () => {
+    const cfg = join(dir, "nojournal.yaml");
+    writeFileSync(cfg, readFileSync(config, "utf8").replace(stateDir, join(dir, "never-ran")));
+    for (const args of [[], ["--json"]]) {
+      const r = run(["report", "day", "--date", "2026-03-14", ...args, "-c", cfg]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/warning: there is no journal at \S+never-ran\/journal\.log/);
+    }
+  });
+
+  it("tells a permission problem (PB_JOURNAL_UNREADABLE) from a corrupt journal (PB_JOURNAL_CORRUPT)", () => {
+    // As an ordinary user (nobody), as a technician without sudo would: the config is readable,
+    // stateDir is 0700 and not theirs.
+    chmodSync(dir, 0o755);
+    const r = spawnSync(process.execPath, [BIN, "report", "day", "--date", "2026-03-14", "-c", config], {
+      env: { ...process.env, TZ: "Asia/Shanghai" },
+      encoding: "utf8",
+      timeout: 15_000,
+      uid: 65534,
+      gid: 65534,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /permission denied reading \S+journal\.log.*sudo -u posbridge.*\(PB_JOURNAL_UNREADABLE\)/,
+    );
+    expect(r.stderr).not.toContain("PB_JOURNAL_CORRUPT");
+
+    const broken = join(dir, "broken");
+    mkdirSync(join(broken, JOURNAL_FILE), { recursive: true }); // journal.log is a directory: unreadable, not a permission
+    const cfg = join(dir, "broken.yaml");
+    writeFileSync(cfg, readFileSync(config, "utf8").replace(stateDir, broken));
+    const corrupt = run(["report", "day", "--date", "2026-03-14", "-c", cfg]);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toContain("(PB_JOURNAL_CORRUPT)");
   });
 });

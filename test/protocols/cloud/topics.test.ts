@@ -2,13 +2,15 @@ import { describe, expect, it } from "vitest";
 import { bridgeTopics, parseBridgeTopic } from "../../../protocols/cloud/topics.js";
 
 describe("bridge topics", () => {
-  it("builds the contract's four topics under <prefix>/<store>/<bridge>", () => {
+  it("builds the contract's topics under <prefix>/<store>/<bridge>, remote diagnostics included", () => {
     expect(bridgeTopics("posbridge/v1", "S001", "PC-1")).toEqual({
       base: "posbridge/v1/S001/PC-1",
       req: "posbridge/v1/S001/PC-1/req",
       res: "posbridge/v1/S001/PC-1/res",
       status: "posbridge/v1/S001/PC-1/status",
       event: "posbridge/v1/S001/PC-1/event",
+      diagReq: "posbridge/v1/S001/PC-1/diag/req",
+      diagRes: "posbridge/v1/S001/PC-1/diag/res",
     });
   });
 

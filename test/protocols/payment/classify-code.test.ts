@@ -28,10 +28,20 @@ describe("classifyCode with the default table", () => {
   it("rejects WeChat-like 17 and 19 digit codes and the prefixes 09 and 16", () => {
     expect(classifyCode(digits("13", 17))).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 17,
+
       reason: "17 digits starting 13 match no payment scheme",
     });
     expect(classifyCode(digits("13", 19))).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 19,
+
       reason: "19 digits starting 13 match no payment scheme",
     });
     expect(classifyCode(digits("09", 18)).type).toBe("invalid");
@@ -52,10 +62,20 @@ describe("classifyCode with the default table", () => {
     }
     expect(classifyCode(digits("28", 15))).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 15,
+
       reason: "15 digits starting 28 match no payment scheme",
     });
     expect(classifyCode(digits("28", 25))).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 25,
+
       reason: "25 digits starting 28 match no payment scheme",
     });
   });
@@ -80,13 +100,28 @@ describe("classifyCode with the default table", () => {
   it("names the length and first two digits of an unmatched long digit string", () => {
     expect(classifyCode(digits("99", 19))).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 19,
+
       reason: "19 digits starting 99 match no payment scheme",
     });
   });
 
   it("does not name the first digits of a short digit string", () => {
-    expect(classifyCode("4711")).toEqual({ type: "invalid", reason: "4 digits match no payment scheme" });
-    expect(classifyCode("7")).toEqual({ type: "invalid", reason: "1 digit match no payment scheme" });
+    expect(classifyCode("4711")).toEqual({
+      type: "invalid",
+      kind: "noScheme",
+      length: 4,
+      reason: "4 digits match no payment scheme",
+    });
+    expect(classifyCode("7")).toEqual({
+      type: "invalid",
+      kind: "noScheme",
+      length: 1,
+      reason: "1 digit match no payment scheme",
+    });
   });
 });
 
@@ -114,8 +149,13 @@ describe("normalisation (payment-domain.md §7 rule 2)", () => {
   });
 
   it("treats an empty or blank read as invalid", () => {
-    expect(classifyCode("")).toEqual({ type: "invalid", reason: "empty read" });
-    expect(classifyCode(" \r\n")).toEqual({ type: "invalid", reason: "empty read" });
+    expect(classifyCode("")).toEqual({ type: "invalid", kind: "empty", length: 0, reason: "empty read" });
+    expect(classifyCode(" \r\n")).toEqual({
+      type: "invalid",
+      kind: "empty",
+      length: 0,
+      reason: "empty read",
+    });
   });
 });
 
@@ -124,6 +164,7 @@ describe("not a payment code vs unreadable (rule 4)", () => {
     expect(classifyCode("5901234123457")).toEqual({
       type: "notPayment",
       kind: "ean13",
+      length: 13,
       reason: "13-digit product barcode (EAN-13), not a payment code",
     });
   });
@@ -136,6 +177,11 @@ describe("not a payment code vs unreadable (rule 4)", () => {
   it("treats 13, 12 and 8 digits with a wrong check digit as unreadable", () => {
     expect(classifyCode("5901234123458")).toEqual({
       type: "invalid",
+
+      kind: "noScheme",
+
+      length: 13,
+
       reason: "13 digits starting 59 match no payment scheme",
     });
     expect(classifyCode("036000291453").type).toBe("invalid");
@@ -173,6 +219,8 @@ describe("not a payment code vs unreadable (rule 4)", () => {
   it("treats spaces inside the digits as unreadable", () => {
     expect(classifyCode("1345 6789 0123 4567 89")).toEqual({
       type: "invalid",
+      kind: "spaces",
+      length: 22,
       reason: "22 characters with spaces inside the digits, payment code unreadable",
     });
   });

@@ -320,6 +320,33 @@ describe("sale machine", () => {
     expect(texts[1]).toContain("不是付款码");
   });
 
+  it("tells the cashier why a read is no payment code in one language (the classifier's English stays in the log)", () => {
+    const h = new SaleHarness();
+    h.sale("01", "ORD1", 100);
+    const reads = [
+      "5901234123457", // EAN-13
+      "036000291452", // UPC-A
+      "https://example.com/x",
+      "fp0123456789abcdefghijklmnop",
+      "１３４５６７８９０１２３４５６７８９", // full-width digits
+      "1345 6789 0123 4567 89",
+      "]E05901234123457", // behind an AIM id
+      "1345\u00076789012345678",
+      "99123456789012345678", // no scheme
+    ];
+    for (const r of reads) h.scan(r);
+    const texts = answersOf(h.effects).flatMap((a) =>
+      a.type === "progress" && a.stage === "RETRY_SCAN" ? [a.text] : [],
+    );
+    expect(texts).toHaveLength(reads.length);
+    expect(texts[0]).toBe("不是付款码（13位商品条码），请扫顾客付款码");
+    for (const text of texts) {
+      // "AIM" names a scanner setting as the scanner's manual does; nothing else in Latin letters.
+      expect(text.replace(/AIM/g, ""), text).not.toMatch(/[A-Za-z]{2,}/);
+      expect(text).toMatch(/^(不是付款码|付款码无法识别)/);
+    }
+  });
+
   it("a second SA while busy is REJECTED and the first sale is untouched", () => {
     const h = new SaleHarness();
     h.sale("01", "ORD1", 100);
