@@ -76,7 +76,7 @@ export function formatStatus(s: BridgeSnapshot): string {
   );
   const p = s.process;
   out.push(
-    `process  RSS ${bytes(p.rssBytes)}, heap ${bytes(p.heapUsedBytes)}, event loop delay p99 ${p.eventLoopDelayMs.p99} ms, max ${p.eventLoopDelayMs.max} ms (since last look ${p.eventLoopDelayMs.maxSinceLastSnapshot} ms)`,
+    `process  RSS ${bytes(p.rssBytes)}, heap ${bytes(p.heapUsedBytes)}, event loop delay p99 ${p.eventLoopDelayMs.p99} ms, max ${p.eventLoopDelayMs.max} ms (worst in the last minute ${p.eventLoopDelayMs.maxLastMinute} ms)`,
   );
   for (const lane of s.lanes) out.push(...formatLane(lane));
   out.push(

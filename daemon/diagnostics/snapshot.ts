@@ -157,45 +157,72 @@ export interface ProcessSnapshot {
   rssBytes: number;
   heapUsedBytes: number;
   /**
-   * How late the event loop ran timers, from perf_hooks.monitorEventLoopDelay (20 ms resolution):
-   * since start, and its worst since the previous snapshot (a blocked loop shows there).
+   * How late the event loop ran timers: since start (perf_hooks.monitorEventLoopDelay, 20 ms
+   * resolution), and the worst stall in the last minute (a sampling timer; a blocked loop shows
+   * there for a minute, whoever looked in between).
    */
-  eventLoopDelayMs: { mean: number; p99: number; max: number; maxSinceLastSnapshot: number };
+  eventLoopDelayMs: { mean: number; p99: number; max: number; maxLastMinute: number };
   /** Node's active handles (sockets, ports, timers): grows without bound on a leak. */
   activeHandles: number;
 }
 
-/** Measures the event loop for the process snapshots; one per daemon. */
+const SAMPLE_MS = 50;
+const BUCKET_MS = 5_000;
+const BUCKETS = 12; // × 5 s: the last minute
+
+/**
+ * Measures the event loop for the process snapshots; one per daemon. The last minute's worst
+ * stall is kept in 5-second buckets that age out by themselves: a snapshot never resets them, so
+ * one client looking (or a request left behind by a client that gave up waiting) cannot hide a
+ * stall from the next.
+ */
 export class ProcessProbe {
   private readonly total = monitorEventLoopDelay({ resolution: 20 });
-  private readonly window = monitorEventLoopDelay({ resolution: 20 });
+  private readonly buckets: { start: number; max: number }[] = [];
+  private last = performance.now();
+  private readonly timer: NodeJS.Timeout;
 
   constructor() {
     this.total.enable();
-    this.window.enable();
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer.unref();
   }
 
   describe(): ProcessSnapshot {
+    this.sample(); // counts a stall still open (a snapshot taken right after it)
     const mem = process.memoryUsage();
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-    const snapshot: ProcessSnapshot = {
+    return {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       eventLoopDelayMs: {
         mean: Number.isFinite(this.total.mean) ? ms(this.total.mean) : 0,
         p99: ms(this.total.percentile(99)),
         max: ms(this.total.max),
-        maxSinceLastSnapshot: ms(this.window.max),
+        maxLastMinute: Math.round(Math.max(0, ...this.buckets.map((b) => b.max)) * 10) / 10,
       },
       activeHandles: activeHandles(),
     };
-    this.window.reset();
-    return snapshot;
   }
 
   stop(): void {
     this.total.disable();
-    this.window.disable();
+    clearInterval(this.timer);
+  }
+
+  /** How late this sample is, into the current 5-second bucket; buckets older than a minute go. */
+  private sample(): void {
+    const now = performance.now();
+    const late = Math.max(0, now - this.last - SAMPLE_MS);
+    this.last = now;
+    const current = this.buckets.at(-1);
+    if (!current || now - current.start >= BUCKET_MS) this.buckets.push({ start: now, max: late });
+    else current.max = Math.max(current.max, late);
+    while (
+      this.buckets.length > BUCKETS ||
+      (this.buckets[0] && now - this.buckets[0].start > BUCKET_MS * BUCKETS)
+    )
+      this.buckets.shift();
   }
 }
 
