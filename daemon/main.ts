@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "./app.js";
+import { DEFAULT_CONFIG_PATH } from "./cli/config-path.js";
 import { systemClock } from "./clock.js";
 import { checkConfigFiles } from "./config/check-files.js";
 import { exitCodeFor, loadConfig } from "./config/load-config.js";
@@ -14,7 +15,7 @@ import { installTestStall } from "./health/test-stall.js";
 import { createLogger } from "./log/logger.js";
 import { version } from "./version.js";
 
-export const DEFAULT_CONFIG_PATH = "/etc/posbridge/posbridge.yaml";
+export { DEFAULT_CONFIG_PATH };
 
 export const HELP = `posbridge ${"<version>"} — bridges a cash register, barcode scanners and a customer display to a payment cloud over MQTT
 
@@ -28,6 +29,12 @@ Commands:
   cloud-sim           run the simulated payment cloud against a broker (--broker URL)
   report day          print the end-of-day report from the sale journal in stateDir: sales by
                       scheme and status, refunds, net, and UNKNOWN sales to check (--date, --json)
+  devices             every serial, hidraw and input node (by-id link, USB ids, serial number,
+                      driver) and which configured lane device each is, or why one is missing (--json)
+  doctor              check this PC for what stops the bridge: devices (missing, permissions, held by
+                      another program, ModemManager, brltty), native modules, config, broker (network,
+                      DNS, TLS, credentials, ACL), clock, stateDir, journal; one line per finding with
+                      its fix (--json); exit 0 all fine, 1 warnings, 2 errors
   install             as root, from a built checkout: install the production tree in --prefix, the
                       service user and groups, /etc/posbridge (starter config and env file), the
                       systemd unit, the udev rules and the posbridge command (docs/deployment.md)
@@ -41,13 +48,14 @@ Options:
       --prefix TOPIC  cloud-sim: topic prefix (default posbridge/v1)
       --protocol 5|4  cloud-sim: MQTT protocol version (default 5; 4 = MQTT 3.1.1)
       --date DATE     report: the local calendar day, YYYY-MM-DD (default today; time zone: TZ)
-      --json          report: print one JSON object, amounts in integer fen
+      --json          report, devices, doctor: print one JSON object (report: amounts in integer fen)
       --prefix DIR    install/uninstall: where the program goes (default /opt/posbridge)
       --root DIR      install/uninstall: work in a scratch tree under DIR; run no command
       --dry-run       install/uninstall: print what would be done, change nothing
       --node PATH     install: the Node.js (>= 20) the service runs (default: this one)
       --purge         uninstall: also configuration, state (the sale journal), user and group
       --force         uninstall --purge: even with unsettled payments in the journal
+      --user NAME     doctor: the user the service runs as, whose access is judged (default posbridge)
   -h, --help          show this text
   -v, --version       print the version
 
@@ -96,10 +104,27 @@ export async function main(argv: string[]): Promise<number> {
       );
     case "report":
       return runReport(configPath, positionals.slice(1), values.date, values.json ?? false);
+    case "devices":
+    case "doctor": {
+      // Until the command table (h-diag) takes them over: each command parses nothing itself here.
+      const { devicesCommand } = await import("./cli/devices.js");
+      const { doctorCommand } = await import("./cli/doctor.js");
+      const cmd = command === "devices" ? devicesCommand : doctorCommand;
+      return cmd.run({ values, positionals: positionals.slice(1) }, processIo());
+    }
     default:
       process.stderr.write(`posbridge: unknown command '${command}'\nTry 'posbridge --help'.\n`);
       return 64;
   }
+}
+
+function processIo() {
+  return {
+    out: (text: string) => process.stdout.write(text),
+    err: (text: string) => process.stderr.write(text),
+    env: process.env,
+    clock: systemClock,
+  };
 }
 
 function parse(argv: string[]) {
@@ -118,6 +143,7 @@ function parse(argv: string[]) {
       node: { type: "string" },
       purge: { type: "boolean" },
       force: { type: "boolean" },
+      user: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
