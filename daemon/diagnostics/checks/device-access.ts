@@ -5,7 +5,7 @@
 import { accessSync, constants } from "node:fs";
 import { OPEN_HINTS } from "../../devices/open-errors.js";
 import { accessFor, describeOwnership } from "../accounts.js";
-import { describeIds } from "../device-nodes.js";
+import type { DeviceNode, NodeKind } from "../device-nodes.js";
 import { type Check, finding, type Finding, type LaneDeviceFacts } from "./check.js";
 
 const RULES = "systemd/99-posbridge.rules";
@@ -43,10 +43,9 @@ export const deviceAccessCheck: Check = {
       const groupWouldDo =
         ((st.mode >> 3) & (f.device.need === "rw" ? 0o6 : 0o4)) === (f.device.need === "rw" ? 0o6 : 0o4);
       const node = f.match.status === "found" ? f.match.node : undefined;
-      const ids = node?.usb ? ` (its ids: ${describeIds(node.usb)}, USB port ${node.usb.port})` : "";
       const fix = groupWouldDo
         ? `add ${user.name} to group ${group} (usermod -aG ${group} ${user.name}; systemctl restart posbridge), or give the device to group posbridge with ${RULES}`
-        : `install ${RULES} with a line for this device${ids} (GROUP="posbridge", MODE="0660"), then ${RELOAD}`;
+        : `add this line to /etc/udev/rules.d/99-posbridge.rules (examples: ${RULES}): ${udevRule(f.device.kind, node)} then ${RELOAD}`;
       out.push(
         finding(
           this.id,
@@ -73,6 +72,27 @@ export const deviceAccessCheck: Check = {
     return out;
   },
 };
+
+const SUBSYSTEM: Record<NodeKind, string> = { serial: "tty", hidraw: "hidraw", evdev: "input" };
+
+/**
+ * The rule that gives this device to group posbridge, in the shape of systemd/99-posbridge.rules:
+ * matched by USB ids and serial number, or by USB port (KERNELS) for a device without one, or by
+ * kernel name for a device not on USB.
+ */
+export function udevRule(kind: NodeKind, node: DeviceNode | undefined): string {
+  const match = node?.usb
+    ? [
+        `ATTRS{idVendor}=="${node.usb.vendorId}"`,
+        `ATTRS{idProduct}=="${node.usb.productId}"`,
+        node.usb.serialNumber !== undefined
+          ? `ATTRS{serial}=="${node.usb.serialNumber}"`
+          : `KERNELS=="${node.usb.port}"`,
+      ]
+    : [`KERNEL=="${node?.name ?? "…"}"`];
+  const mm = kind === "serial" ? [`ENV{ID_MM_DEVICE_IGNORE}="1"`] : [];
+  return [`SUBSYSTEM=="${SUBSYSTEM[kind]}"`, ...match, 'GROUP="posbridge"', 'MODE="0660"', ...mm].join(", ");
+}
 
 function tryOpen(path: string, need: "r" | "rw"): boolean {
   try {

@@ -4,7 +4,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { accessFor, describeOwnership, readAccounts, serviceUser } from "../../../daemon/diagnostics/accounts.js";
+import {
+  accessFor,
+  describeOwnership,
+  readAccounts,
+  serviceUser,
+} from "../../../daemon/diagnostics/accounts.js";
 import { STORE_PC_ACCOUNTS } from "./fake-system.js";
 
 function etc(passwd: string[], group: string[]): string {
@@ -18,7 +23,12 @@ describe("accounts", () => {
   const accounts = readAccounts(etc(STORE_PC_ACCOUNTS.passwd, STORE_PC_ACCOUNTS.group));
 
   it("the service user gets its primary group, its memberships and the unit's SupplementaryGroups=dialout", () => {
-    expect(serviceUser(accounts, "posbridge")).toEqual({ name: "posbridge", uid: 998, gid: 998, groups: [20, 998] });
+    expect(serviceUser(accounts, "posbridge")).toEqual({
+      name: "posbridge",
+      uid: 998,
+      gid: 998,
+      groups: [20, 998],
+    });
     expect(serviceUser(accounts, "cashier")?.groups).toEqual([20, 46, 1000]);
     expect(serviceUser(accounts, "nobody-here")).toBeUndefined();
   });
@@ -32,12 +42,21 @@ describe("accounts", () => {
     // The owner's bits decide for the owner, even when the group's would allow more.
     expect(accessFor(user, { mode: 0o20060, uid: 998, gid: 998 }, "rw")).toEqual({ ok: false, via: "owner" });
     expect(accessFor(user, { mode: 0o40700, uid: 998, gid: 998 }, "rwx")).toEqual({ ok: true, via: "owner" });
-    expect(accessFor(user, { mode: 0o40600, uid: 998, gid: 998 }, "rwx")).toEqual({ ok: false, via: "owner" });
-    expect(accessFor({ name: "root", uid: 0, gid: 0, groups: [0] }, { mode: 0o20000, uid: 5, gid: 5 }, "rw").ok).toBe(true);
+    expect(accessFor(user, { mode: 0o40600, uid: 998, gid: 998 }, "rwx")).toEqual({
+      ok: false,
+      via: "owner",
+    });
+    expect(
+      accessFor({ name: "root", uid: 0, gid: 0, groups: [0] }, { mode: 0o20000, uid: 5, gid: 5 }, "rw").ok,
+    ).toBe(true);
   });
 
   it("names owner and group, or their numbers when /etc does not", () => {
-    expect(describeOwnership(accounts, { mode: 0o20660, uid: 0, gid: 20 })).toBe("owner root, group dialout, mode 0660");
-    expect(describeOwnership(accounts, { mode: 0o20600, uid: 4711, gid: 4712 })).toBe("owner 4711, group 4712, mode 0600");
+    expect(describeOwnership(accounts, { mode: 0o20660, uid: 0, gid: 20 })).toBe(
+      "owner root, group dialout, mode 0660",
+    );
+    expect(describeOwnership(accounts, { mode: 0o20600, uid: 4711, gid: 4712 })).toBe(
+      "owner 4711, group 4712, mode 0600",
+    );
   });
 });

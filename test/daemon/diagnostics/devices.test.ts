@@ -25,15 +25,34 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
     sys.accounts(STORE_PC_ACCOUNTS.passwd, STORE_PC_ACCOUNTS.group);
     terminal = sys.addUsbSerial(
       "ttyUSB0",
-      { vendorId: "0403", productId: "6001", serial: "A10KZ3QX", manufacturer: "FTDI", product: "FT232R USB UART", port: "1-1.2" },
-      { gid: 20, links: [`serial/by-id/${FTDI_ID}`, "serial/by-path/pci-0000:00:14.0-usb-0:1.2:1.0-port0"], udev: { ID_MM_DEVICE_IGNORE: "1", ID_SERIAL: "FTDI_FT232R_USB_UART_A10KZ3QX" } },
+      {
+        vendorId: "0403",
+        productId: "6001",
+        serial: "A10KZ3QX",
+        manufacturer: "FTDI",
+        product: "FT232R USB UART",
+        port: "1-1.2",
+      },
+      {
+        gid: 20,
+        links: [`serial/by-id/${FTDI_ID}`, "serial/by-path/pci-0000:00:14.0-usb-0:1.2:1.0-port0"],
+        udev: { ID_MM_DEVICE_IGNORE: "1", ID_SERIAL: "FTDI_FT232R_USB_UART_A10KZ3QX" },
+      },
     );
     sys.addUsbSerial("ttyACM1", { ...HONEYWELL, serial: "21100B4F72", port: "1-4" }, { gid: 20 });
     sys.addUart("ttyS0", 4, { mode: 0o660, gid: 20 });
     sys.addUart("ttyS1", 0); // no UART answered: not listed
-    sys.addHidraw("hidraw0", { vendorId: "05e0", productId: "1300", serial: "S19224520501234", hidName: "Symbol Bar Code Scanner" }, { mode: 0o600 });
+    sys.addHidraw(
+      "hidraw0",
+      { vendorId: "05e0", productId: "1300", serial: "S19224520501234", hidName: "Symbol Bar Code Scanner" },
+      { mode: 0o600 },
+    );
     sys.addEvdev("event0", { name: "Power Button" });
-    sys.addEvdev("event3", { name: "Newland Scanner", usb: { vendorId: "1eab", productId: "0d10", serial: "NLS0000001" } }, { links: ["input/by-id/usb-Newland_Scanner_NLS0000001-event-kbd"] });
+    sys.addEvdev(
+      "event3",
+      { name: "Newland Scanner", usb: { vendorId: "1eab", productId: "0d10", serial: "NLS0000001" } },
+      { links: ["input/by-id/usb-Newland_Scanner_NLS0000001-event-kbd"] },
+    );
   });
   afterEach(() => sys.remove());
 
@@ -52,9 +71,19 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
       name: "ttyUSB0",
       path: terminal,
       present: true,
-      links: [`${sys.roots.dev}/serial/by-id/${FTDI_ID}`, `${sys.roots.dev}/serial/by-path/pci-0000:00:14.0-usb-0:1.2:1.0-port0`],
+      links: [
+        `${sys.roots.dev}/serial/by-id/${FTDI_ID}`,
+        `${sys.roots.dev}/serial/by-path/pci-0000:00:14.0-usb-0:1.2:1.0-port0`,
+      ],
       devno: "188:0",
-      usb: { vendorId: "0403", productId: "6001", serialNumber: "A10KZ3QX", manufacturer: "FTDI", product: "FT232R USB UART", port: "1-1.2" },
+      usb: {
+        vendorId: "0403",
+        productId: "6001",
+        serialNumber: "A10KZ3QX",
+        manufacturer: "FTDI",
+        product: "FT232R USB UART",
+        port: "1-1.2",
+      },
       driver: "ftdi_sio",
       access: { owner: "root", group: "dialout", mode: "0660" },
       udev: { mmDeviceIgnore: true, serial: "FTDI_FT232R_USB_UART_A10KZ3QX" },
@@ -62,7 +91,10 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
     const acm = nodes.find((n) => n.name === "ttyACM1");
     expect(acm).toMatchObject({ driver: "cdc_acm", usb: { serialNumber: "21100B4F72", port: "1-4" } });
     expect(acm?.udev).toBeUndefined(); // no udev entry: unknown, not "not ignored"
-    expect(nodes.find((n) => n.name === "ttyS0")).toMatchObject({ driver: "port", access: { group: "dialout" } });
+    expect(nodes.find((n) => n.name === "ttyS0")).toMatchObject({
+      driver: "port",
+      access: { group: "dialout" },
+    });
     expect(nodes.find((n) => n.name === "ttyS0")?.usb).toBeUndefined();
     expect(nodes.find((n) => n.name === "hidraw0")).toMatchObject({
       driver: "hid-generic",
@@ -92,7 +124,9 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
       ].join("\n"),
     );
     const nodes = scanDeviceNodes(sys.roots, readAccounts(sys.roots.etc));
-    const said = laneDevices(c).map((d) => `${d.subject}: ${describeMatch(matchLaneDevice(d, nodes, sys.roots), d.configured)}`);
+    const said = laneDevices(c).map(
+      (d) => `${d.subject}: ${describeMatch(matchLaneDevice(d, nodes, sys.roots), d.configured)}`,
+    );
     expect(said).toEqual([
       `lane-1 terminal: ${sys.roots.dev}/serial/by-id/${FTDI_ID} is ${terminal} (0403:6001 serial A10KZ3QX)`,
       `lane-1 scanner: 0c2e:0b61 serial 21100B4F71 not present; 0c2e:0b61 serial 21100B4F72 is (${sys.roots.dev}/ttyACM1)`,
@@ -163,7 +197,10 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
               id: "lane-1",
               devices: {
                 terminal: { state: "CONNECTED", error: "", node: terminal },
-                scanner: { state: "ABSENT", error: "no serial port of usb 0c2e:0b61 serial 21100B4F71 is plugged in" },
+                scanner: {
+                  state: "ABSENT",
+                  error: "no serial port of usb 0c2e:0b61 serial 21100B4F71 is plugged in",
+                },
               },
             },
           ],
@@ -182,10 +219,17 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
         realPath: terminal,
         daemon: { state: "CONNECTED", error: "", node: terminal },
       }),
-      expect.objectContaining({ subject: "lane-1 scanner", status: "absent", field: "lanes[0].scanner", kind: "serial" }),
+      expect.objectContaining({
+        subject: "lane-1 scanner",
+        status: "absent",
+        field: "lanes[0].scanner",
+        kind: "serial",
+      }),
     ]);
     const text = formatDevices(report);
-    expect(text).toContain(`  ${terminal}  usb 0403:6001 serial A10KZ3QX port 1-1.2  driver ftdi_sio  root:dialout 0660  "FTDI FT232R USB UART"\n      ${sys.roots.dev}/serial/by-id/${FTDI_ID}\n`);
+    expect(text).toContain(
+      `  ${terminal}  usb 0403:6001 serial A10KZ3QX port 1-1.2  driver ftdi_sio  root:dialout 0660  "FTDI FT232R USB UART"\n      ${sys.roots.dev}/serial/by-id/${FTDI_ID}\n`,
+    );
     expect(text).toContain("      → lane-1 terminal\n");
     expect(text).toContain(
       `  lane-1 scanner   0c2e:0b61 serial 21100B4F71 not present; 0c2e:0b61 serial 21100B4F72 is (${sys.roots.dev}/ttyACM1) [daemon: ABSENT: no serial port of usb 0c2e:0b61 serial 21100B4F71 is plugged in]\n`,
@@ -205,7 +249,9 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
     expect(report.lanes).toEqual([]);
     expect(report.nodes).toHaveLength(6);
     const text = formatDevices(report);
-    expect(text).toContain("Lanes: none shown: configuration file not found: /etc/posbridge/posbridge.yaml (PB_CONFIG_NOT_FOUND)\n");
+    expect(text).toContain(
+      "Lanes: none shown: configuration file not found: /etc/posbridge/posbridge.yaml (PB_CONFIG_NOT_FOUND)\n",
+    );
     expect(text).toContain("Daemon: not running (no control socket at /run/posbridge/control.sock)");
   });
 });

@@ -47,7 +47,13 @@ export interface FakeSystem {
   /** A character node in /dev that sysfs does not list (stands for a pty). */
   addLoneNode(path: string, node?: NodeOptions): string;
   /** A process: its comm, cmdline and open fds (targets); fdinfo text per fd. */
-  addProcess(pid: number, comm: string, cmdline: string[], fds?: string[], fdinfo?: Record<number, string>): void;
+  addProcess(
+    pid: number,
+    comm: string,
+    cmdline: string[],
+    fds?: string[],
+    fdinfo?: Record<number, string>,
+  ): void;
   /** A FLOCK line in /proc/locks for `path` held by `pid`. */
   addFlock(pid: number, path: string): void;
   accounts(passwd: string[], group: string[]): void;
@@ -181,10 +187,16 @@ export function fakeSystem(): FakeSystem {
     addHidraw(name, usb, o = {}) {
       const dev = usbDevice(usb);
       const iface = join(dev, `${dev.split("/").pop()}:1.0`);
-      const hid = join(iface, `0003:${usb.vendorId.toUpperCase()}:${usb.productId.toUpperCase()}.000${minors}`);
+      const hid = join(
+        iface,
+        `0003:${usb.vendorId.toUpperCase()}:${usb.productId.toUpperCase()}.000${minors}`,
+      );
       mkdirSync(hid, { recursive: true });
       driverLink(hid, "hid", "hid-generic");
-      writeFileSync(join(hid, "uevent"), `HID_ID=0003:0000${usb.vendorId}:0000${usb.productId}\nHID_NAME=${usb.hidName ?? ""}\n`);
+      writeFileSync(
+        join(hid, "uevent"),
+        `HID_ID=0003:0000${usb.vendorId}:0000${usb.productId}\nHID_NAME=${usb.hidName ?? ""}\n`,
+      );
       const minor = minors++;
       const cls = join(hid, "hidraw", name);
       mkdirSync(cls, { recursive: true });
@@ -198,7 +210,11 @@ export function fakeSystem(): FakeSystem {
       let parent: string;
       if (input.usb) {
         const dev = usbDevice(input.usb);
-        parent = join(dev, `${dev.split("/").pop()}:1.0`, `0003:${input.usb.vendorId}:${input.usb.productId}.00${minors}`);
+        parent = join(
+          dev,
+          `${dev.split("/").pop()}:1.0`,
+          `0003:${input.usb.vendorId}:${input.usb.productId}.00${minors}`,
+        );
         mkdirSync(parent, { recursive: true });
         driverLink(parent, "hid", "hid-generic");
       } else {

@@ -28,7 +28,9 @@ describe.skipIf(!canMknod())("processes and holders", () => {
   it("lists processes with comm and cmdline, and finds them by name", () => {
     const all = listProcesses(sys.roots.proc);
     expect(all.map((p) => p.pid)).toEqual([100, 4242, 4300, 5000, 5100]);
-    expect(running(all, "ModemManager")).toEqual([{ pid: 100, comm: "ModemManager", cmdline: "/usr/sbin/ModemManager" }]);
+    expect(running(all, "ModemManager")).toEqual([
+      { pid: 100, comm: "ModemManager", cmdline: "/usr/sbin/ModemManager" },
+    ]);
     expect(running(all, "brltty")).toEqual([]);
   });
 
@@ -46,7 +48,9 @@ describe.skipIf(!canMknod())("processes and holders", () => {
   it("marks the holder of the node's flock (serialport's lock: 'Cannot lock port')", () => {
     sys.addFlock(4242, tty);
     expect(holdersOf(sys.roots.proc, tty)).toEqual([expect.objectContaining({ pid: 4242, locks: true })]);
-    expect(describeHolder(holdersOf(sys.roots.proc, tty)[0] as never)).toBe(`pid 4242 minicom (minicom -D ${tty}), holding its lock`);
+    expect(describeHolder(holdersOf(sys.roots.proc, tty)[0] as never)).toBe(
+      `pid 4242 minicom (minicom -D ${tty}), holding its lock`,
+    );
   });
 
   it("a lock on another inode is not this node's", () => {
