@@ -27,7 +27,7 @@ export const deviceHoldersCheck: Check = {
               ? "a posbridge holds it but did not answer on the control socket: a second bridge, or the daemon's socket is not reachable (/run/posbridge)"
               : f.holders.some((h) => h.locks)
                 ? "it holds the port's lock: the bridge's open fails with 'Cannot lock port'"
-                : "it has the port open: bytes meant for the bridge go to it, or the bridge's go to it",
+                : "it has the port open without its lock: it reads bytes meant for the bridge",
           fix: fixFor(f.holders, bridges.length > 0),
         }),
       );
