@@ -39,6 +39,7 @@ import type {
   DoctorContext,
   Finding,
   JournalRead,
+  JournalUnreadable,
   LaneDeviceFacts,
 } from "./checks/check.js";
 import { clockSaneCheck } from "./checks/clock-sane.js";
@@ -216,17 +217,21 @@ function doctorContext(input: DoctorInput): DoctorContext {
       return { device, match, holders, ...(stat ? { stat } : {}) };
     }),
   );
-  const journal = once(
-    (): JournalRead | { path: string; error: string; code: undefined | "PB_JOURNAL_CORRUPT" } => {
-      const path = join((config as Config).stateDir, JOURNAL_FILE);
-      try {
-        return { path, ...readJournal(path) };
-      } catch (err) {
-        if (!isBridgeError(err)) throw err;
-        return { path, error: err.message, code: err.code === "PB_JOURNAL_CORRUPT" ? err.code : undefined };
-      }
-    },
-  );
+  const journal = once((): JournalRead | JournalUnreadable => {
+    const path = join((config as Config).stateDir, JOURNAL_FILE);
+    try {
+      return { path, ...readJournal(path) };
+    } catch (err) {
+      if (!isBridgeError(err)) throw err;
+      const errno = err.context?.errno;
+      return {
+        path,
+        error: err.message.replace(/ \(PB_[A-Z_]+\)$/, ""),
+        code: err.code,
+        ...(typeof errno === "string" ? { errno } : {}),
+      };
+    }
+  });
   const probe = once(() =>
     (input.probeBroker ?? probeBroker)({
       config: config as Config,

@@ -198,7 +198,8 @@ describe("posbridge doctor without the daemon", () => {
     "run as an unprivileged user: the pty it cannot open and the stateDir it cannot write, for real",
     () => {
       const stateDir = join(dir, "root-state");
-      mkdirSync(stateDir, { mode: 0o755 });
+      writeJournal(stateDir, [saleRecord("P1")]); // journal.log 0600, root's
+      chmodSync(stateDir, 0o755);
       const r = doctor(writeConfig({ stateDir }), {
         prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
         user: "no-such-service-user",
@@ -214,6 +215,9 @@ describe("posbridge doctor without the daemon", () => {
         level: "error",
         title: `${stateDir} is not writable: permission denied (EACCES)`,
       });
+      expect(of(r, "journal").map(brief)).toEqual([
+        `error journal: ${join(stateDir, "journal.log")} cannot be read: permission denied (EACCES)`,
+      ]);
       // Other users' processes are hidden from it: it says so instead of claiming no one holds a port.
       expect(of(r, "device-holders")[0]?.detail).toBe("run as root to see other users' processes too");
     },

@@ -90,7 +90,7 @@ export const brokerCheck: Check = {
       return [
         finding(this.id, "error", SUBJECT, `cannot connect to ${p.url}: ${problem.reason}`, {
           code: problem.code,
-          detail: `the doctor's own attempt (${p.elapsedMs} ms), as client ${p.clientId}`,
+          detail: `the doctor's own attempt as client ${p.clientId}, after ${p.elapsedMs} ms`,
           fix: problem.fix,
         }),
       ];

@@ -52,6 +52,15 @@ export interface JournalRead {
   report: JournalLoadReport;
 }
 
+export interface JournalUnreadable {
+  path: string;
+  /** The reader's message, without its code suffix. */
+  error: string;
+  code: BridgeErrorCode;
+  /** The system's errno when the file could not be read (EACCES, EIO …). */
+  errno?: string;
+}
+
 export interface CommandResult {
   ok: boolean;
   stdout: string;
@@ -75,7 +84,7 @@ export interface DoctorContext {
   /** The doctor's own connection to the broker (never made while the daemon runs). */
   probeBroker(): Promise<BrokerProbe>;
   /** The journal read-only, or why it cannot be read. */
-  journal(): JournalRead | { path: string; error: string; code: BridgeErrorCode | undefined };
+  journal(): JournalRead | JournalUnreadable;
   importer: NativeImporter | undefined;
   runCommand(file: string, args: string[], timeoutMs: number): Promise<CommandResult>;
   statfs(path: string): { bsize: number; blocks: number; bavail: number };

@@ -43,9 +43,12 @@ export const deviceAccessCheck: Check = {
       const groupWouldDo =
         ((st.mode >> 3) & (f.device.need === "rw" ? 0o6 : 0o4)) === (f.device.need === "rw" ? 0o6 : 0o4);
       const node = f.match.status === "found" ? f.match.node : undefined;
+      // A node sysfs does not list (a pty) is not udev's: whoever makes it sets its owner.
       const fix = groupWouldDo
         ? `add ${user.name} to group ${group} (usermod -aG ${group} ${user.name}; systemctl restart posbridge), or give the device to group posbridge with ${RULES}`
-        : `add this line to /etc/udev/rules.d/99-posbridge.rules (examples: ${RULES}): ${udevRule(f.device.kind, node)} then ${RELOAD}`;
+        : node
+          ? `add this line to /etc/udev/rules.d/99-posbridge.rules (examples: ${RULES}): ${udevRule(f.device.kind, node)} then ${RELOAD}`
+          : `it is not a device udev manages: the program that makes it must give it to the service user (socat: pty,link=…,user=${user.name},mode=600)`;
       out.push(
         finding(
           this.id,

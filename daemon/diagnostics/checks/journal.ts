@@ -44,11 +44,20 @@ export const journalCheck: Check = {
       );
     const j = ctx.journal();
     if (!("records" in j)) {
+      const denied = j.errno === "EACCES" || j.errno === "EPERM";
       out.push(
-        finding(this.id, "error", SUBJECT, `${j.path} cannot be read: ${j.error}`, {
-          ...(j.code ? { code: j.code } : {}),
-          fix: "keep a copy of stateDir for support (docs/errors.md, PB_JOURNAL_CORRUPT)",
-        }),
+        finding(
+          this.id,
+          "error",
+          SUBJECT,
+          denied ? `${j.path} cannot be read: permission denied (${j.errno})` : j.error,
+          {
+            ...(denied ? {} : { code: j.code }),
+            fix: denied
+              ? "run the doctor as root (sudo posbridge doctor) or as the service user"
+              : "keep a copy of stateDir for support (docs/errors.md, PB_JOURNAL_CORRUPT)",
+          },
+        ),
       );
       return out;
     }

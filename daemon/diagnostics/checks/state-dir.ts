@@ -43,13 +43,13 @@ export const stateDirCheck: Check = {
             code: ctx.daemon.running ? "PB_JOURNAL_GONE" : undefined,
             detail:
               "the daemon creates it at start; so does the unit's StateDirectory= for /var/lib/posbridge",
-            fix: `start the daemon, or create it: install -d -m 0700 -o posbridge -g posbridge ${dir}`,
+            fix: `start the daemon, or create it: install -d -m 0700 -o ${ctx.user.wanted} -g ${ctx.user.wanted} ${dir}`,
           }),
         ];
       return [
         finding(this.id, "error", SUBJECT, `${dir} cannot be used: ${ERRNO_WORDS[code] ?? code} (${code})`, {
           code: "PB_JOURNAL_WRITE",
-          fix: `make ${dir} a directory the service user owns (install -d -m 0700 -o posbridge -g posbridge ${dir})`,
+          fix: `make ${dir} a directory the service user owns (install -d -m 0700 -o ${ctx.user.wanted} -g ${ctx.user.wanted} ${dir})`,
         }),
       ];
     }
@@ -57,7 +57,7 @@ export const stateDirCheck: Check = {
       return [
         finding(this.id, "error", SUBJECT, `${dir} is not a directory`, {
           code: "PB_JOURNAL_WRITE",
-          fix: `move that file away and create the directory (install -d -m 0700 -o posbridge -g posbridge ${dir})`,
+          fix: `move that file away and create the directory (install -d -m 0700 -o ${ctx.user.wanted} -g ${ctx.user.wanted} ${dir})`,
         }),
       ];
     const out: Finding[] = [];
@@ -72,7 +72,7 @@ export const stateDirCheck: Check = {
           {
             code: "PB_JOURNAL_WRITE",
             detail: "the doctor's own test file could not be written: every sale would be refused",
-            fix: fixFor(write, dir),
+            fix: fixFor(write, dir, ctx.user.wanted),
           },
         ),
       );
@@ -123,11 +123,11 @@ function tryWrite(dir: string): string {
   }
 }
 
-function fixFor(errno: string, dir: string): string {
+function fixFor(errno: string, dir: string, user: string): string {
   if (errno === "EROFS")
     return `the filesystem of ${dir} went read-only (after an error?): see dmesg, then fsck and remount it read-write`;
   if (errno === "ENOSPC" || errno === "EDQUOT") return `free space on the filesystem of ${dir}`;
-  return `make ${dir} writable for the service user (chown posbridge:posbridge ${dir} && chmod 0700 ${dir})`;
+  return `make ${dir} writable for the service user (chown ${user}:${user} ${dir} && chmod 0700 ${dir})`;
 }
 
 function space(ctx: DoctorContext, dir: string): Finding[] {

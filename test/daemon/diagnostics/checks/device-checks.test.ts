@@ -136,6 +136,18 @@ describe.skipIf(!canMknod())("device checks", () => {
       );
     });
 
+    it("a pty the user cannot open: not udev's, so the fix is the program that makes it", async () => {
+      const pty = sys.addLoneNode(join(sys.roots.dev, "pts", "7"), { mode: 0o600 });
+      const c = testConfig(`  - id: l1\n    terminal: { path: ${pty} }\n    scanner: { path: ${tty} }\n`);
+      const f = await findingsOf(deviceAccessCheck, harness(sys, { config: c }).input);
+      expect(f).toMatchObject([
+        {
+          title: `${pty}: permission denied for user posbridge (owner root, group root, mode 0600)`,
+          fix: "it is not a device udev manages: the program that makes it must give it to the service user (socat: pty,link=…,user=posbridge,mode=600)",
+        },
+      ]);
+    });
+
     it("all reachable: one ok line; --user names another service user", async () => {
       const c = testConfig(`  - id: l1\n    terminal: { path: ${tty} }\n    scanner: { path: ${acm} }\n`);
       expect(lines(await findingsOf(deviceAccessCheck, harness(sys, { config: c }).input))).toEqual([

@@ -110,7 +110,7 @@ describe("journal", () => {
       {
         level: "error",
         code: "PB_JOURNAL_CORRUPT",
-        title: expect.stringMatching(/journal\.log cannot be read: /),
+        title: expect.stringMatching(/^journal: cannot read .*journal\.log: EISDIR/),
       },
     ]);
   });
