@@ -121,8 +121,9 @@ export function formatDevices(r: DevicesReport): string {
     const nodes = r.nodes.filter((n) => n.kind === kind);
     out.push(`${HEADINGS[kind]} (${nodes.length})`);
     if (nodes.length === 0) out.push("  none");
+    const width = Math.max(0, ...nodes.map((n) => n.path.length));
     for (const n of nodes) {
-      out.push(`  ${nodeLine(n)}`);
+      out.push(`  ${nodeLine(n, width)}`);
       for (const l of n.links) out.push(`      ${l}`);
       for (const u of n.usedBy) out.push(`      → ${u}`);
     }
@@ -150,8 +151,8 @@ export function formatDevices(r: DevicesReport): string {
   return `${out.join("\n")}\n`;
 }
 
-function nodeLine(n: DeviceNode): string {
-  const parts = [n.path + (n.present ? "" : " (no node in /dev)")];
+function nodeLine(n: DeviceNode, width: number): string {
+  const parts = [n.path.padEnd(width) + (n.present ? "" : " (no node in /dev)")];
   parts.push(n.usb ? `usb ${describeIds(n.usb)} port ${n.usb.port}` : "not on USB");
   if (n.driver) parts.push(`driver ${n.driver}`);
   if (n.access) parts.push(`${n.access.owner}:${n.access.group} ${n.access.mode}`);
