@@ -30,8 +30,8 @@ export function runningDaemon(over: Partial<DaemonFacts> = {}): DaemonView {
   };
 }
 
-export function testConfig(lanesYaml: string, extra = ""): Config {
-  const yaml = `store: S1\nbridge: PC1\nmqtt: { url: "mqtt://127.0.0.1:1883" }\n${extra}lanes:\n${lanesYaml}`;
+export function testConfig(lanesYaml: string, extra = "", mqtt = '{ url: "mqtt://127.0.0.1:1883" }'): Config {
+  const yaml = `store: S1\nbridge: PC1\nmqtt: ${mqtt}\n${extra}lanes:\n${lanesYaml}`;
   return loadConfig({ path: "test.yaml", env: {}, readFile: () => yaml });
 }
 
