@@ -28,6 +28,7 @@ export const doctorCommand: Command = {
       const { config } = loadConfigOrProblem(configPath, io.env);
       const report = await runDoctor({
         configPath,
+        ...(config ? { config } : {}),
         env: io.env,
         clock: io.clock,
         daemon: await askDaemonView(config),

@@ -204,7 +204,7 @@ function doctorContext(input: DoctorInput): DoctorContext {
       let stat: LaneDeviceFacts["stat"];
       try {
         const st = statSync(match.realPath);
-        stat = { mode: st.mode, uid: st.uid, gid: st.gid, rdev: st.rdev };
+        stat = { mode: st.mode, uid: st.uid, gid: st.gid };
       } catch {
         // vanished meanwhile
       }

@@ -41,7 +41,7 @@ export interface LaneDeviceFacts {
   device: LaneDevice;
   match: LaneMatch;
   /** The node's owner and mode, when present. */
-  stat?: { mode: number; uid: number; gid: number; rdev: number };
+  stat?: { mode: number; uid: number; gid: number };
   /** Processes other than the daemon holding the node open. */
   holders: Holder[];
 }
