@@ -7,7 +7,7 @@
 // subscription to res (Mosquitto's dynamic security plugin), and a journal with unsettled
 // attempts. Tests run as root here: root opens anything, so the permission faults are reproduced
 // by running the doctor as `nobody` (setpriv), and the read-only stateDir with a bind mount.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ import { TestCa } from "../support/certs.js";
 import { type BridgeRig, startBridgeRig } from "../support/bridge-rig.js";
 import { assertBuilt, BIN } from "../support/daemon-process.js";
 import { attemptRecord, saleRecord, writeJournal } from "../support/journal-records.js";
-import { createTestBroker, freePort, type TestBroker } from "../support/mosquitto.js";
+import { createTestBroker, freePort } from "../support/mosquitto.js";
 import { createPtyPair, type PtyPair } from "../support/pty-pair.js";
 
 const BROKER = process.env.PB_TEST_BROKER ?? "mqtt://127.0.0.1:1883";
@@ -53,18 +53,39 @@ ${
   return path;
 }
 
-function cli(args: string[], o: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}) {
-  const [cmd, ...pre] = [...(o.prefix ?? []), process.execPath, BIN, ...args];
-  const r = spawnSync(cmd as string, [...pre], {
-    env: { ...process.env, ...o.env },
-    encoding: "utf8",
-    timeout: 20_000,
+/** The built CLI as a child; async, so independent runs overlap (most of a run is Node starting). */
+function cli(
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = [...(o.prefix ?? []), process.execPath, BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd as string, rest, {
+      env: { ...process.env, ...o.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function doctor(configPath: string, o: { env?: NodeJS.ProcessEnv; prefix?: string[]; user?: string } = {}) {
-  const r = cli(["doctor", "--json", "-c", configPath, "--user", o.user ?? "root"], o);
+async function doctor(
+  configPath: string,
+  o: { env?: NodeJS.ProcessEnv; prefix?: string[]; user?: string } = {},
+) {
+  const r = await cli(["doctor", "--json", "-c", configPath, "--user", o.user ?? "root"], o);
   if (r.code === 3 || r.code === null) throw new Error(`doctor failed (${r.code}): ${r.stderr}`);
   const report = JSON.parse(r.stdout) as DoctorReport;
   expect(report.exitCode).toBe(r.code);
@@ -97,12 +118,13 @@ afterAll(async () => {
   await scanner.close();
 });
 
-describe("posbridge doctor without the daemon", () => {
+// Independent runs (each its own config, stateDir, broker or pty) overlap: most of a run is Node starting.
+describe.concurrent("posbridge doctor without the daemon", () => {
   it("says the daemon is not running, then checks config, devices, broker, stateDir and journal itself", async () => {
     const stateDir = join(dir, "fine-state");
     mkdirSync(stateDir, { mode: 0o700 });
     const config = writeConfig({ stateDir });
-    const r = doctor(config);
+    const r = await doctor(config);
     expect(r.daemon).toEqual({ running: false, reason: expect.any(String) });
     expect(bad(r).map(brief)).toEqual([expect.stringMatching(/^warn daemon: not running: /)]);
     expect(r.exitCode).toBe(1);
@@ -126,7 +148,7 @@ describe("posbridge doctor without the daemon", () => {
       expect.stringMatching(/^the broker grants the subscription to posbridge\/v1\/DOC\/d\d+\/res$/),
     ]);
     // The text form: one line per finding, the daemon first, the counts last.
-    const text = cli(["doctor", "-c", config, "--user", "root"]);
+    const text = await cli(["doctor", "-c", config, "--user", "root"]);
     expect(text.code).toBe(1);
     const lines = text.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^WARN {2}daemon: not running: .* — fix: systemctl start posbridge/);
@@ -134,20 +156,27 @@ describe("posbridge doctor without the daemon", () => {
     expect(lines.at(-1)).toBe(`0 errors, 1 warning, ${r.summary.ok} ok (exit 1)`);
   });
 
-  it("a pty held by another process: pid and program named; gone once that process ends", async () => {
-    const config = writeConfig();
+  it("a pty held by another process: pid and program named; gone once that process ends", async ({
+    onTestFinished,
+  }) => {
+    // Its own register line: the other tests must not see this holder.
+    const line = await createPtyPair(dir, "held");
+    onTestFinished(() => line.close());
+    const config = writeConfig({
+      lanes: `  - id: lane-1\n    terminal: { path: ${line.daemonPath} }\n    scanner: { path: ${scanner.daemonPath} }\n`,
+    });
     // The other end of the pty is socat's, which holds it too: not reported (it is the line).
-    expect(of(doctor(config), "device-holders").map(brief)).toEqual([
+    expect(of(await doctor(config), "device-holders").map(brief)).toEqual([
       "ok devices: no other program holds a lane device",
     ]);
-    const holder: ChildProcess = spawn("sh", ["-c", 'exec 3<>"$0"; exec sleep 30', terminal.daemonPath], {
+    const holder: ChildProcess = spawn("sh", ["-c", 'exec 3<>"$0"; exec sleep 30', line.daemonPath], {
       stdio: "ignore",
     });
     try {
       await expect
         .poll(() => readdirSync(`/proc/${holder.pid}/fd`).length > 3 && readFileComm(holder.pid))
         .toBe("sleep");
-      const held = of(doctor(config), "device-holders");
+      const held = of(await doctor(config), "device-holders");
       expect(held).toEqual([
         expect.objectContaining({
           level: "error",
@@ -164,10 +193,10 @@ describe("posbridge doctor without the daemon", () => {
     }
   });
 
-  it("stateDir with a file in its path: not usable (ENOTDIR)", () => {
+  it("stateDir with a file in its path: not usable (ENOTDIR)", async () => {
     const file = join(dir, "a-file");
     writeFileSync(file, "");
-    const r = doctor(writeConfig({ stateDir: join(file, "state") }));
+    const r = await doctor(writeConfig({ stateDir: join(file, "state") }));
     expect(of(r, "state-dir")).toEqual([
       expect.objectContaining({
         level: "error",
@@ -178,29 +207,32 @@ describe("posbridge doctor without the daemon", () => {
     expect(r.exitCode).toBe(2);
   });
 
-  it.skipIf(!canUnshare)("stateDir on a read-only mount: the doctor's own write fails with EROFS", () => {
-    const stateDir = join(dir, "ro-state");
-    mkdirSync(stateDir, { mode: 0o700 });
-    // A private mount namespace: the read-only bind mount ends with the doctor.
-    const config = writeConfig({ stateDir });
-    const r = doctor(config, {
-      prefix: ["unshare", "-m", "sh", "-c", `mount --bind -o ro "$0" "$0" && exec "$@"`, stateDir],
-    });
-    expect(of(r, "state-dir")[0]).toMatchObject({
-      level: "error",
-      code: "PB_JOURNAL_WRITE",
-      title: `${stateDir} is not writable: the filesystem is read-only (EROFS)`,
-      fix: expect.stringContaining("fsck"),
-    });
-  });
+  it.skipIf(!canUnshare)(
+    "stateDir on a read-only mount: the doctor's own write fails with EROFS",
+    async () => {
+      const stateDir = join(dir, "ro-state");
+      mkdirSync(stateDir, { mode: 0o700 });
+      // A private mount namespace: the read-only bind mount ends with the doctor.
+      const config = writeConfig({ stateDir });
+      const r = await doctor(config, {
+        prefix: ["unshare", "-m", "sh", "-c", `mount --bind -o ro "$0" "$0" && exec "$@"`, stateDir],
+      });
+      expect(of(r, "state-dir")[0]).toMatchObject({
+        level: "error",
+        code: "PB_JOURNAL_WRITE",
+        title: `${stateDir} is not writable: the filesystem is read-only (EROFS)`,
+        fix: expect.stringContaining("fsck"),
+      });
+    },
+  );
 
   it.skipIf(!canSetpriv)(
     "run as an unprivileged user: the pty it cannot open and the stateDir it cannot write, for real",
-    () => {
+    async () => {
       const stateDir = join(dir, "root-state");
       writeJournal(stateDir, [saleRecord("P1")]); // journal.log 0600, root's
       chmodSync(stateDir, 0o755);
-      const r = doctor(writeConfig({ stateDir }), {
+      const r = await doctor(writeConfig({ stateDir }), {
         prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
         user: "no-such-service-user",
       });
@@ -223,7 +255,7 @@ describe("posbridge doctor without the daemon", () => {
     },
   );
 
-  it("a journal with unsettled attempts: listed with ids, amounts and masked codes, never a full code", () => {
+  it("a journal with unsettled attempts: listed with ids, amounts and masked codes, never a full code", async () => {
     const stateDir = join(dir, "journal-state");
     writeJournal(stateDir, [
       attemptRecord("U1", {
@@ -245,17 +277,17 @@ describe("posbridge doctor without the daemon", () => {
       }),
     ]);
     const config = writeConfig({ stateDir });
-    const r = doctor(config);
+    const r = await doctor(config);
     expect(of(r, "journal").map(brief)).toEqual([
       "warn lane-1 journal: attempt AU1: order U1, 12.34 yuan, WECHAT…6789: unknown (noAnswer) since 2026-03-14T04:00:00Z",
       "error lane-1 journal: attempt AU2: order U2, 5.00 yuan, ALIPAY…4242: unresolved (reverseExhausted) since 2026-03-14T04:00:00Z",
     ]);
-    const text = cli(["doctor", "-c", config, "--user", "root"]);
+    const text = await cli(["doctor", "-c", config, "--user", "root"]);
     expect(text.stdout + text.stderr).not.toContain(FULL_CODE);
   });
 
-  it("a missing config: an error, and what it can still check", () => {
-    const r = doctor(join(dir, "missing.yaml"));
+  it("a missing config: an error, and what it can still check", async () => {
+    const r = await doctor(join(dir, "missing.yaml"));
     expect(of(r, "config")).toEqual([
       expect.objectContaining({ level: "error", code: "PB_CONFIG_NOT_FOUND" }),
     ]);
@@ -264,42 +296,42 @@ describe("posbridge doctor without the daemon", () => {
     );
     expect(r.findings.some((f) => f.id === "broker" || f.id === "state-dir")).toBe(false);
     expect(r.exitCode).toBe(2);
-    expect(cli(["doctor", "extra-argument"]).code).toBe(64);
+    expect((await cli(["doctor", "extra-argument"])).code).toBe(64);
   });
 });
 
-describe("posbridge doctor and the broker, without the daemon", () => {
-  let broker: TestBroker | undefined;
-  afterEach(async () => {
-    await broker?.stop();
-    broker = undefined;
-  });
-  const brokerFindings = (mqtt: string, env?: NodeJS.ProcessEnv) =>
-    of(doctor(writeConfig({ mqtt }), { env: env ?? {} }), "broker");
+describe.concurrent("posbridge doctor and the broker, without the daemon", () => {
+  const brokerFindings = async (mqtt: string, env?: NodeJS.ProcessEnv) =>
+    of(await doctor(writeConfig({ mqtt }), { env: env ?? {} }), "broker");
 
   it("nothing listening, and a host name that does not resolve, told apart", async () => {
     const port = await freePort();
-    expect(brokerFindings(`{ url: "mqtt://127.0.0.1:${port}" }`)).toEqual([
+    expect(await brokerFindings(`{ url: "mqtt://127.0.0.1:${port}" }`)).toEqual([
       expect.objectContaining({
         level: "error",
         code: "PB_MQTT_CONNECT",
         title: `cannot connect to mqtt://127.0.0.1:${port}: nothing listens on the broker's port: 127.0.0.1:${port} (ECONNREFUSED)`,
       }),
     ]);
-    const [dns] = brokerFindings(`{ url: "mqtt://broker.posbridge-test.invalid:1883" }`);
+    const [dns] = await brokerFindings(`{ url: "mqtt://broker.posbridge-test.invalid:1883" }`);
     expect(dns).toMatchObject({ level: "error", code: "PB_MQTT_CONNECT" });
     expect(dns?.title).toMatch(
       /the broker's host name (does not resolve|cannot be resolved now \(DNS\)): broker\.posbridge-test\.invalid/,
     );
   });
 
-  it("a broker certificate signed by another CA: PB_MQTT_TLS; the right CA connects", async () => {
+  it("a broker certificate signed by another CA: PB_MQTT_TLS; the right CA connects", async ({
+    onTestFinished,
+  }) => {
     const ca = new TestCa();
     const other = new TestCa("another CA");
     const server = ca.issue("server", { cn: "127.0.0.1", san: "IP:127.0.0.1" });
-    broker = await createTestBroker({ tls: { cafile: ca.cert, certfile: server.cert, keyfile: server.key } });
+    const broker = await createTestBroker({
+      tls: { cafile: ca.cert, certfile: server.cert, keyfile: server.key },
+    });
+    onTestFinished(() => broker.stop());
     await broker.start();
-    const wrong = brokerFindings(`{ url: "${broker.url}", tls: { ca: ${other.cert} } }`);
+    const wrong = await brokerFindings(`{ url: "${broker.url}", tls: { ca: ${other.cert} } }`);
     expect(wrong).toEqual([
       expect.objectContaining({
         level: "error",
@@ -311,17 +343,19 @@ describe("posbridge doctor and the broker, without the daemon", () => {
         fix: "set mqtt.tls.ca to the CA that signed the broker's certificate",
       }),
     ]);
-    expect(brokerFindings(`{ url: "${broker.url}", tls: { ca: ${ca.cert} } }`).map((f) => f.level)).toEqual([
-      "ok",
-      "ok",
-    ]);
+    expect(
+      (await brokerFindings(`{ url: "${broker.url}", tls: { ca: ${ca.cert} } }`)).map((f) => f.level),
+    ).toEqual(["ok", "ok"]);
   });
 
-  it("bad credentials: PB_MQTT_AUTH from the CONNACK; the right password connects", async () => {
-    broker = await createTestBroker({ passwords: { bridge: "right-password" } });
+  it("bad credentials: PB_MQTT_AUTH from the CONNACK; the right password connects", async ({
+    onTestFinished,
+  }) => {
+    const broker = await createTestBroker({ passwords: { bridge: "right-password" } });
+    onTestFinished(() => broker.stop());
     await broker.start();
     const mqtt = `{ url: "${broker.url}", username: bridge }`;
-    expect(brokerFindings(mqtt, { POSBRIDGE_MQTT__PASSWORD: "wrong-password" })).toEqual([
+    expect(await brokerFindings(mqtt, { POSBRIDGE_MQTT__PASSWORD: "wrong-password" })).toEqual([
       expect.objectContaining({
         level: "error",
         code: "PB_MQTT_AUTH",
@@ -332,14 +366,15 @@ describe("posbridge doctor and the broker, without the daemon", () => {
         fix: expect.stringContaining("mqtt.username / mqtt.password"),
       }),
     ]);
-    expect(brokerFindings(mqtt, { POSBRIDGE_MQTT__PASSWORD: "right-password" }).map((f) => f.level)).toEqual([
-      "ok",
-      "ok",
-    ]);
+    expect(
+      (await brokerFindings(mqtt, { POSBRIDGE_MQTT__PASSWORD: "right-password" })).map((f) => f.level),
+    ).toEqual(["ok", "ok"]);
   });
 
-  it("an ACL refusing the subscription to res: PB_MQTT_REFUSED, the bridge could not hear answers", async () => {
-    broker = await createTestBroker({
+  it("an ACL refusing the subscription to res: PB_MQTT_REFUSED, the bridge could not hear answers", async ({
+    onTestFinished,
+  }) => {
+    const broker = await createTestBroker({
       dynsec: {
         defaultACLAccess: {
           publishClientSend: true,
@@ -358,8 +393,9 @@ describe("posbridge doctor and the broker, without the daemon", () => {
         anonymousGroup: "anon",
       },
     });
+    onTestFinished(() => broker.stop());
     await broker.start();
-    const f = brokerFindings(`{ url: "${broker.url}" }`);
+    const f = await brokerFindings(`{ url: "${broker.url}" }`);
     expect(f.map(brief)).toEqual([
       expect.stringMatching(/^ok broker: connected to /),
       expect.stringMatching(
@@ -381,7 +417,7 @@ describe("posbridge doctor with the daemon running on ptys and Mosquitto", () =>
 
   it("reads the daemon's own view when it answers; names the daemon holding its ports when it does not", async () => {
     rig = await startBridgeRig({ name: "doctor", env: { PB_TEST_STALL_MS: "1500" } });
-    const r = doctor(rig.configPath);
+    const r = await doctor(rig.configPath);
     const pid = rig.daemon.proc.pid;
     if (r.daemon.running) {
       // Through the control socket: the daemon's link and devices, and it holds its own ports.
@@ -391,7 +427,7 @@ describe("posbridge doctor with the daemon running on ptys and Mosquitto", () =>
       // A blocked event loop, measured by the daemon itself (test stall: SIGUSR2 holds it 1.5 s).
       rig.daemon.proc.kill("SIGUSR2");
       await rig.daemon.waitForLog((e) => e.msg === "test stall: event loop released");
-      expect(of(doctor(rig.configPath), "event-loop")).toEqual([
+      expect(of(await doctor(rig.configPath), "event-loop")).toEqual([
         expect.objectContaining({ level: "error", code: "PB_WATCHDOG_WITHHELD" }),
       ]);
     } else {
@@ -415,10 +451,10 @@ describe("posbridge doctor with the daemon running on ptys and Mosquitto", () =>
   }, 30_000);
 });
 
-describe("posbridge devices", () => {
-  it("on this machine: every serial node sysfs has (ptys are not devices); the lanes' ptys shown under their lane", () => {
+describe.concurrent("posbridge devices", () => {
+  it("on this machine: every serial node sysfs has (ptys are not devices); the lanes' ptys shown under their lane", async () => {
     const config = writeConfig();
-    const r = cli(["devices", "--json", "-c", config]);
+    const r = await cli(["devices", "--json", "-c", config]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as DevicesReport;
     // What sysfs lists as ttys with a device (and a UART where one answered), nothing else.
@@ -440,19 +476,19 @@ describe("posbridge devices", () => {
       expect.objectContaining({ subject: "lane-1 scanner", status: "found", node: null }),
     ]);
     expect(report.daemon.running).toBe(false);
-    const text = cli(["devices", "-c", config]);
+    const text = await cli(["devices", "-c", config]);
     expect(text.stdout).toMatch(/^Serial ports \(\d+\)\n/);
     expect(text.stdout).toContain(`  lane-1 terminal  ${terminal.daemonPath} is /dev/pts/`);
     expect(text.stdout).toMatch(/Daemon: not running \(.*\); the lanes above are what this PC shows\.\n$/);
   });
 
-  it("a configured USB device that is not plugged in, and no config at all", () => {
+  it("a configured USB device that is not plugged in, and no config at all", async () => {
     const config = writeConfig({
       lanes: `  - id: lane-1\n    terminal: { path: ${terminal.daemonPath} }\n    scanner: { usb: { vendorId: "0c2e", productId: "0b61", serialNumber: "21100B4F71" } }\n`,
     });
-    const r = JSON.parse(cli(["devices", "--json", "-c", config]).stdout) as DevicesReport;
+    const r = JSON.parse((await cli(["devices", "--json", "-c", config])).stdout) as DevicesReport;
     expect(r.lanes[1]).toMatchObject({ status: "absent", text: "0c2e:0b61 serial 21100B4F71 not present" });
-    const none = cli(["devices", "-c", join(dir, "missing.yaml")]);
+    const none = await cli(["devices", "-c", join(dir, "missing.yaml")]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain(
       `Lanes: none shown: configuration file not found: ${join(dir, "missing.yaml")} (PB_CONFIG_NOT_FOUND)`,
