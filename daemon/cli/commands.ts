@@ -6,6 +6,8 @@ import { cloudSimCommand } from "./cloud-sim.js";
 import { conformanceCommand } from "./conformance.js";
 import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
+import { devicesCommand } from "./devices.js";
+import { doctorCommand } from "./doctor.js";
 import { installCommand, uninstallCommand } from "./install-commands.js";
 import { logLevelCommand } from "./log-level.js";
 import { monitorCommand } from "./monitor.js";
@@ -14,11 +16,11 @@ import { runCommand } from "./run.js";
 import { statusCommand } from "./status.js";
 import { testCommand } from "./test.js";
 
-// devices and doctor (issue 10, items 3 and 4) come from daemon/cli/devices.ts and doctor.ts
-// (devicesCommand, doctorCommand): added here at merge, after status.
 export const COMMANDS: readonly Command[] = [
   runCommand,
   statusCommand,
+  devicesCommand,
+  doctorCommand,
   monitorCommand,
   testCommand,
   logLevelCommand,

@@ -6,7 +6,7 @@ import type { ConformanceEffect, ConformanceSummary } from "../../protocols/conf
 import { type ConformanceOptions, RegisterConformance } from "../../protocols/conformance/machine.js";
 import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import type { SerialSettings } from "../config/config-types.js";
-import { classifyOpenError } from "../devices/port-supervisor.js";
+import { classifyOpenError } from "../devices/open-errors.js";
 import { nativeSerialOpener, type OpenPort, type SerialOpener } from "../devices/serial-binding.js";
 import { BridgeError } from "../errors.js";
 import { type TextEncoding, textEncoder } from "../text/text-encoder.js";

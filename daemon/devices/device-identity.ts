@@ -8,7 +8,7 @@
 // have its bytes split between two readers): every opener claims the device's real path
 // (realpath of the resolved node) for as long as it holds it open.
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { DeviceLocation, UsbDeviceId } from "../config/config-types.js";
 
 /** What a device node turned out to be. "missing": no such node on disk (the opener decides). */
@@ -156,14 +156,43 @@ function scanUsbTtys(sysfsRoot: string): UsbTty[] {
     } catch {
       continue; // virtual terminals and ptys have no device
     }
-    const usbDir = usbDeviceDir(dir, sysfsRoot);
-    if (!usbDir) continue;
-    const vendorId = readAttr(usbDir, "idVendor")?.toLowerCase();
-    const productId = readAttr(usbDir, "idProduct")?.toLowerCase();
-    if (!vendorId || !productId) continue;
-    out.push({ name, vendorId, productId, serialNumber: readAttr(usbDir, "serial") });
+    const usb = usbAncestor(dir, sysfsRoot);
+    if (!usb) continue;
+    out.push({ name, vendorId: usb.vendorId, productId: usb.productId, serialNumber: usb.serialNumber });
   }
   return out;
+}
+
+/** The USB device a sysfs device sits on (a tty, a hidraw or an input device): its ids and port. */
+export interface UsbAncestor {
+  /** The USB device's sysfs directory. */
+  dir: string;
+  /** Lower-case hex, as udev's ATTRS{idVendor} and the config's usb.vendorId. */
+  vendorId: string;
+  productId: string;
+  serialNumber: string | undefined;
+  manufacturer: string | undefined;
+  product: string | undefined;
+  /** The USB port path, e.g. "1-1.2" (udev's KERNELS), the directory's name. */
+  port: string;
+}
+
+/** The nearest USB device above `deviceDir` (a realpath inside `sysfsRoot`); undefined when not on USB. */
+export function usbAncestor(deviceDir: string, sysfsRoot: string): UsbAncestor | undefined {
+  const usbDir = usbDeviceDir(deviceDir, sysfsRoot);
+  if (!usbDir) return undefined;
+  const vendorId = readAttr(usbDir, "idVendor")?.toLowerCase();
+  const productId = readAttr(usbDir, "idProduct")?.toLowerCase();
+  if (!vendorId || !productId) return undefined;
+  return {
+    dir: usbDir,
+    vendorId,
+    productId,
+    serialNumber: readAttr(usbDir, "serial"),
+    manufacturer: readAttr(usbDir, "manufacturer"),
+    product: readAttr(usbDir, "product"),
+    port: basename(usbDir),
+  };
 }
 
 /** The nearest ancestor (or self) holding idVendor and idProduct: the USB device, not its interface. */

@@ -157,8 +157,11 @@ function firstLine(err: unknown): string {
   return line.length > 300 ? `${line.slice(0, 297)}…` : line;
 }
 
+/** The serialport binding (a dependency, not optional): the doctor checks it with the other two. */
+export const SERIAL_BINDING_MODULE = "@serialport/bindings-cpp";
+
 /** The fix for the usual load failures; "" when the reason is not one we know. */
-export function fixHint(module: NativeModuleName, reason: string): string {
+export function fixHint(module: NativeModuleName | typeof SERIAL_BINDING_MODULE, reason: string): string {
   const platform = `${process.platform}-${process.arch}, Node ${process.versions.node}`;
   // package.json "allowScripts" denies node-hid's build script (its prebuilds load as shipped):
   // a build from source must be allowed first.
@@ -180,7 +183,9 @@ export function fixHint(module: NativeModuleName, reason: string): string {
     /Cannot find package|Cannot find module|ERR_MODULE_NOT_FOUND/.test(reason) &&
     !/\.node\b/.test(reason)
   ) {
-    return `the optional dependency ${module} is not installed: run npm ci without --omit=optional`;
+    return module === SERIAL_BINDING_MODULE
+      ? `${module} is not installed: run npm ci in the install`
+      : `the optional dependency ${module} is not installed: run npm ci without --omit=optional`;
   }
   if (
     /Failed to find binding|Cannot find native binding|Failed to load native binding|No native build|\.node\b|invalid ELF header|wrong ELF class/.test(

@@ -28,6 +28,7 @@ import {
   processClaims,
   type Resolution,
 } from "./device-identity.js";
+import { classifyOpenError } from "./open-errors.js";
 import type { OpenPort, SerialOpener } from "./serial-binding.js";
 import type { HotplugSource } from "./usb-watch.js";
 
@@ -376,33 +377,4 @@ export class PortSupervisor {
       log.warn({ state, error, errCode: code }, "device unavailable; retrying in the background");
     this.opts.onState?.(state, error);
   }
-}
-
-/** An open failure as a state, a message a technician can act on, and its code. */
-export function classifyOpenError(
-  err: Error,
-  path: string,
-): [Exclude<DeviceState, "CONNECTED">, string, PortErrorCode] {
-  const message = err?.message ?? String(err);
-  if (/EISDIR|Is a directory/i.test(message))
-    return ["FAULT", `${path} is a directory, not a serial device`, "PB_PORT_OPEN"];
-  if (/ENOENT|No such file|not found|does not exist|ENODEV|ENXIO/i.test(message))
-    return ["ABSENT", message, "PB_PORT_OPEN"];
-  if (/EACCES|permission denied/i.test(message)) {
-    return [
-      "FAULT",
-      `${message} (the service user needs access: group dialout, or systemd/99-posbridge.rules; docs/hardware.md)`,
-      "PB_PORT_OPEN",
-    ];
-  }
-  if (/Cannot lock port|EBUSY|Resource temporarily unavailable/i.test(message)) {
-    return [
-      "FAULT",
-      `${message} (another program holds the port: ModemManager, a terminal program, a second posbridge; docs/hardware.md)`,
-      "PB_PORT_LOCKED",
-    ];
-  }
-  if (/ENOTTY|Inappropriate ioctl/i.test(message))
-    return ["FAULT", `${path} is not a serial device (${message})`, "PB_PORT_OPEN"];
-  return ["FAULT", message, "PB_PORT_OPEN"];
 }

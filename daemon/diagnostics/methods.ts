@@ -10,6 +10,7 @@ import type { LogLevels } from "../log/log-levels.js";
 import type { Logger } from "../log/logger.js";
 import type { LogTail } from "../log/log-tail.js";
 import { bundleMethod } from "./methods/bundle.js";
+import { devicesMethod, doctorMethod } from "./methods/devices-doctor.js";
 import { logLevelMethod } from "./methods/log-level.js";
 import { monitorMethod } from "./methods/monitor.js";
 import { statusMethod } from "./methods/status.js";
@@ -69,12 +70,8 @@ export const DIAG_METHODS: DiagMethod[] = [
   testScanMethod,
   testRegisterMethod,
   testSaleMethod,
-  // ── devices and doctor (issue 10, items 3 and 4) ─────────────────────────────────────────────
-  // Registered here at merge, from daemon/diagnostics/devices.ts and doctor.ts (the other helper's
-  // runDevices and runDoctor), both read-only and remote, e.g.:
-  //   { name: "devices", remote: true, mutates: false, run: (ctx, params) => runDevices(ctx, params) },
-  //   { name: "doctor", remote: true, mutates: false, run: (ctx, params) => runDoctor(ctx, params) },
-  // bundle.ts includes their answers as soon as they are in this table.
+  devicesMethod,
+  doctorMethod,
 ];
 
 export function findMethod(methods: readonly DiagMethod[], name: string): DiagMethod | undefined {

@@ -2,7 +2,7 @@
 // an ACL, a TLS listener or the dynamic security plugin (which, unlike acl_file in Mosquitto
 // 2.0, refuses a subscription with a SUBACK failure code), or a listener configured the way a
 // document says a cloud team should (`listener`). Its log lines are kept.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -45,6 +45,8 @@ export interface TestBrokerOptions {
   acl?: string;
   /** The dynamic security plugin's JSON config (defaultACLAccess, roles, anonymousGroup…). */
   dynsec?: Record<string, unknown>;
+  /** Users and passwords (a password_file): anonymous clients are then refused (CONNACK 0x86/0x87). */
+  passwords?: Record<string, string>;
   /** A TLS listener (mqtts://) with these PEM files. */
   tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
   /**
@@ -67,7 +69,7 @@ export async function createTestBroker(options: TestBrokerOptions = {}): Promise
     ? [...options.listener.lines(port, dir), "persistence false", "log_dest stderr", "log_type all"]
     : [
         `listener ${port} 127.0.0.1`,
-        "allow_anonymous true",
+        `allow_anonymous ${options.passwords === undefined}`,
         "set_tcp_nodelay true",
         "persistence false",
         "log_dest stderr",
@@ -76,6 +78,15 @@ export async function createTestBroker(options: TestBrokerOptions = {}): Promise
   if (options.acl !== undefined) {
     writeFileSync(join(dir, "acl"), options.acl);
     lines.push(`acl_file ${join(dir, "acl")}`);
+  }
+  if (options.passwords !== undefined) {
+    const file = join(dir, "passwords");
+    writeFileSync(file, "");
+    for (const [user, password] of Object.entries(options.passwords))
+      execFileSync("mosquitto_passwd", ["-b", file, user, password], { stdio: "ignore" });
+    // Read by the "mosquitto" user Mosquitto drops to.
+    chmodSync(file, 0o644);
+    lines.push(`password_file ${file}`);
   }
   if (options.dynsec !== undefined) {
     writeFileSync(join(dir, "dynsec.json"), JSON.stringify(options.dynsec));
