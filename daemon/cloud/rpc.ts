@@ -45,7 +45,12 @@ export interface RpcCounters {
   mismatched: number;
 }
 
+/** How many of the cloud's last answers the clock-skew estimate is the median of. */
+const SKEW_SAMPLES = 5;
+
 export class CloudRpc {
+  /** The cloud's sent_at_ms minus our wall clock at receipt, for its last answers. */
+  private readonly skews: number[] = [];
   private readonly pending = new Map<string, Pending>();
   readonly counters: RpcCounters = {
     sent: 0,
@@ -146,7 +151,23 @@ export class CloudRpc {
 
   /** For diagnostics (daemon/diagnostics/snapshot.ts). */
   describe(): RpcSnapshot {
-    return { pending: this.pending.size, counters: { ...this.counters } };
+    return {
+      pending: this.pending.size,
+      counters: { ...this.counters },
+      cloudClockSkewMs: this.cloudSkewMs(),
+    };
+  }
+
+  /**
+   * The cloud's clock minus ours, from the `sent_at_ms` of its last answers (the median of up to 5,
+   * so one late delivery does not count): positive when this PC's clock is behind. Our deadlines
+   * and timestamps reach the cloud off by about that much (docs/diagnostics.md, doctor "clock").
+   * null before the first answer.
+   */
+  cloudSkewMs(): number | null {
+    if (this.skews.length === 0) return null;
+    const sorted = [...this.skews].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] as number;
   }
 
   private onResponse(bytes: Uint8Array): void {
@@ -161,6 +182,10 @@ export class CloudRpc {
       return;
     }
     const res = decoded.value;
+    if (res.sentAtMs > 0) {
+      this.skews.push(res.sentAtMs - this.deps.clock.wallNow());
+      if (this.skews.length > SKEW_SAMPLES) this.skews.shift();
+    }
     const entry = this.pending.get(res.requestId);
     if (!entry) {
       const laneId = res.result.type === "payment" ? this.deps.laneOfAttempt?.(res.attemptId) : undefined;

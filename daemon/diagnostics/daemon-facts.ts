@@ -26,6 +26,8 @@ export interface DaemonFacts {
   journal: { fault: JournalFaultName | null };
   /** The worst event-loop stall of the last minute, as the daemon measures it (ms). */
   eventLoopDelayMs: number;
+  /** The payment cloud's clock minus this PC's, from its answers; null before any answer. */
+  cloudClockSkewMs: number | null;
 }
 
 /** Whether the daemon answered, and what it said or why it did not. */
@@ -43,6 +45,7 @@ export interface SnapshotView {
   }[];
   journal: { fault: { fault: string } | null };
   process: { eventLoopDelayMs: { maxLastMinute: number } };
+  rpc: { cloudClockSkewMs: number | null };
 }
 
 // The real snapshot must stay readable as the view: this fails to compile when it drifts.
@@ -83,6 +86,7 @@ export function daemonFacts(s: SnapshotView): DaemonFacts {
         fault === undefined ? null : JOURNAL_FAULTS.includes(fault) ? (fault as JournalFaultName) : "failed",
     },
     eventLoopDelayMs: s.process.eventLoopDelayMs.maxLastMinute,
+    cloudClockSkewMs: s.rpc.cloudClockSkewMs,
   };
 }
 

@@ -42,6 +42,7 @@ import type {
   JournalUnreadable,
   LaneDeviceFacts,
 } from "./checks/check.js";
+import { clockSkewCheck } from "./checks/clock-skew.js";
 import { clockSaneCheck } from "./checks/clock-sane.js";
 import { clockSyncCheck } from "./checks/clock-sync.js";
 import { configCheck } from "./checks/config.js";
@@ -79,6 +80,7 @@ export const DOCTOR_CHECKS: readonly Check[] = [
   brokerCheck,
   clockSyncCheck,
   clockSaneCheck,
+  clockSkewCheck,
   stateDirCheck,
   journalCheck,
   eventLoopCheck,

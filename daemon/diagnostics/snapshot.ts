@@ -67,6 +67,12 @@ export interface RpcSnapshot {
   /** Requests published in the last 10 minutes, answered or not (kept to match late and repeated answers). */
   pending: number;
   counters: Record<string, number>;
+  /**
+   * The payment cloud's clock minus this PC's, from the `sent_at_ms` of its last answers (median
+   * of 5; includes the broker's delivery time, milliseconds); positive: this PC is behind. null
+   * before the first answer.
+   */
+  cloudClockSkewMs: number | null;
 }
 
 export interface DeviceSnapshot {

@@ -1,7 +1,8 @@
 // Is the wall clock plausible? It cannot be earlier than this program was built or installed,
 // nor earlier than the newest record this PC wrote to its journal: either means the clock was
-// set back (a dead CMOS battery resets it at every boot). Skew against the broker is not measured
-// (MQTT carries no time); a broker certificate "not yet valid" is the broker finding's, and says so.
+// set back (a dead CMOS battery resets it at every boot). Skew against the payment cloud is
+// clock-skew.ts's (from the cloud's answers, while the daemon runs); a broker certificate "not yet
+// valid" is the broker finding's, and says so.
 import { type Check, finding } from "./check.js";
 
 const SUBJECT = "clock";

@@ -173,3 +173,32 @@ describe("CloudRpc", () => {
     expect(rpc.counters).toMatchObject({ unsolicited: 2, unknown: 2 });
   });
 });
+
+describe("CloudRpc: the cloud's clock against ours", () => {
+  it("is the median of the last answers' sent_at_ms minus our wall clock at receipt; null before any", () => {
+    const { rpc, deliver, clock } = setup();
+    expect(rpc.cloudSkewMs()).toBeNull();
+    rpc.send("lane1", pay, within(clock, 60_000));
+    const at = (sentAtMs: number) =>
+      encodeResponse({
+        requestId: "REQ1",
+        attemptId: "ATTEMPT_1",
+        sentAtMs,
+        result: {
+          type: "payment",
+          status: "WAITING_CUSTOMER",
+          amountFen: 100,
+          scheme: "WECHAT",
+          channelTradeNo: "",
+          reasonCode: "",
+          message: "",
+          rescanAllowed: false,
+        },
+      });
+    const now = clock.wallNow();
+    // The cloud is an hour ahead; one answer was delivered late (it looks less ahead).
+    for (const late of [0, 0, 9_000, 0, 0]) deliver(at(now + 3_600_000 - late));
+    expect(rpc.cloudSkewMs()).toBe(3_600_000);
+    expect(rpc.describe().cloudClockSkewMs).toBe(3_600_000);
+  });
+});

@@ -206,6 +206,7 @@ describe.skipIf(!canMknod())("devices: nodes and lanes on a fake machine", () =>
           ],
           journal: { fault: null },
           eventLoopDelayMs: 3,
+          cloudClockSkewMs: null,
         },
       },
     });

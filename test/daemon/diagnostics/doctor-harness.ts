@@ -25,6 +25,7 @@ export function runningDaemon(over: Partial<DaemonFacts> = {}): DaemonView {
       lanes: [],
       journal: { fault: null },
       eventLoopDelayMs: 2,
+      cloudClockSkewMs: null,
       ...over,
     },
   };

@@ -92,6 +92,7 @@ describe("daemonFacts", () => {
       ],
       journal: { fault: { fault: "readOnly" } },
       process: { eventLoopDelayMs: { maxLastMinute: 12.5 } },
+      rpc: { cloudClockSkewMs: -4200 },
       extra: { ignored: true },
     };
     expect(daemonFacts(snapshot)).toEqual({
@@ -112,6 +113,7 @@ describe("daemonFacts", () => {
       ],
       journal: { fault: "readOnly" },
       eventLoopDelayMs: 12.5,
+      cloudClockSkewMs: -4200,
     });
   });
 });

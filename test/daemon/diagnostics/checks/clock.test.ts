@@ -4,10 +4,19 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { clockSaneCheck } from "../../../../daemon/diagnostics/checks/clock-sane.js";
+import { clockSkewCheck } from "../../../../daemon/diagnostics/checks/clock-skew.js";
 import { clockSyncCheck } from "../../../../daemon/diagnostics/checks/clock-sync.js";
 import { saleRecord, writeJournal } from "../../../support/journal-records.js";
 import { fakeSystem } from "../fake-system.js";
-import { findingsOf, harness, lines, NOW, testConfig } from "../doctor-harness.js";
+import {
+  findingsOf,
+  harness,
+  lines,
+  NOT_RUNNING,
+  NOW,
+  runningDaemon,
+  testConfig,
+} from "../doctor-harness.js";
 
 describe("clock-sync", () => {
   const sys = fakeSystem();
@@ -76,6 +85,43 @@ describe("clock-sane", () => {
     h.clock.stepWall(2 * 3_600_000 - 60_000); // a minute behind the record: rounding, an NTP step
     expect(lines(await findingsOf(clockSaneCheck, h.input))).toEqual([
       "ok clock: 2026-03-14T06:29:00Z is after this program's install and the journal's newest record",
+    ]);
+  });
+});
+
+describe("clock-skew: this PC against the payment cloud, from the cloud's answers", () => {
+  const sys = fakeSystem();
+  const withSkew = async (cloudClockSkewMs: number | null, running = true) =>
+    findingsOf(
+      clockSkewCheck,
+      harness(sys, { daemon: running ? runningDaemon({ cloudClockSkewMs }) : NOT_RUNNING }).input,
+    );
+
+  it("says nothing without the daemon, and 'not measured yet' before any answer", async () => {
+    expect(await withSkew(0, false)).toEqual([]);
+    expect(lines(await withSkew(null))).toEqual([
+      "ok clock: skew against the payment cloud not measured yet: the daemon measures it from the cloud's answers",
+    ]);
+  });
+
+  it("a few hundred ms is fine; seconds warn; half a minute is an error naming how far and which way", async () => {
+    expect(lines(await withSkew(250))).toEqual([
+      "ok clock: this PC's clock is 0.3 s behind the payment cloud's (from its answers)",
+    ]);
+    expect(await withSkew(-12_000)).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        code: "PB_CLOCK_WRONG",
+        title: "this PC's clock is 12.0 s ahead of the payment cloud's (from its answers)",
+      }),
+    ]);
+    expect(await withSkew(3_600_000)).toEqual([
+      expect.objectContaining({
+        level: "error",
+        code: "PB_CLOCK_WRONG",
+        detail: expect.stringContaining("3600.0 s off"),
+        fix: expect.stringContaining("timedatectl set-ntp true"),
+      }),
     ]);
   });
 });
