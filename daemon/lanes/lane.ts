@@ -13,7 +13,7 @@ import type {
   PayCommand,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
-import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
+import type { AttemptRecord, JournalRecord } from "../../protocols/sale/records.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
 import type {
@@ -55,19 +55,8 @@ import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
+import { type LaneJournal, previousOf, saleView, unsettledViews } from "./lane-journal.js";
 import { RecentCodes } from "./recent-codes.js";
-
-/** What a lane needs of the journal (daemon/journal/journal.ts). */
-export interface LaneJournal {
-  write(record: JournalRecord): void;
-  sale(laneId: string, orderRef: string): SaleRecord | undefined;
-  attempt(attemptId: string): AttemptRecord | undefined;
-  attemptsOf(laneId: string, orderRef: string): AttemptRecord[];
-  refundsOf(laneId: string, orderRef: string): RefundRecord[];
-  unsettledSales(laneId?: string): SaleRecord[];
-  openAttempts(laneId?: string): AttemptRecord[];
-  openRefunds(laneId?: string): RefundRecord[];
-}
 
 /** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
 export type CloudPort = Pick<CloudRpc, "send">;
@@ -298,21 +287,7 @@ export class Lane {
    */
   recover(): void {
     const { journal } = this.deps;
-    const sales = journal.unsettledSales(this.id);
-    const keys = new Set(sales.map((s) => s.orderRef));
-    // Open attempts whose sale record is settled or gone still resume (under their own sale).
-    for (const a of journal.openAttempts(this.id)) {
-      if (keys.has(a.orderRef)) continue;
-      const sale = journal.sale(this.id, a.orderRef);
-      if (sale) {
-        sales.push(sale);
-        keys.add(a.orderRef);
-      }
-    }
-    const views = sales.flatMap((sale) => {
-      const view = this.viewOf(sale.orderRef);
-      return view ? [view] : [];
-    });
+    const views = unsettledViews(journal, this.id);
     const refunds = journal.openRefunds(this.id);
     this.counters.recovered += views.length + refunds.length;
     if (views.length || refunds.length) {
@@ -717,14 +692,7 @@ export class Lane {
   }
 
   private viewOf(orderRef: string): SaleView | undefined {
-    const { journal } = this.deps;
-    const sale = journal.sale(this.id, orderRef);
-    if (!sale) return undefined;
-    return {
-      sale,
-      attempts: journal.attemptsOf(this.id, orderRef),
-      refunds: journal.refundsOf(this.id, orderRef),
-    };
+    return saleView(this.deps.journal, this.id, orderRef);
   }
 
   private onScan(code: string): void {
@@ -874,7 +842,7 @@ export class Lane {
     for (const effect of effects) {
       if (effect.type !== "journal") continue;
       const record = effect.record;
-      const before = writes ? this.previousOf(record) : undefined;
+      const before = writes ? previousOf(this.deps.journal, record) : undefined;
       try {
         this.deps.journal.write(record);
       } catch (err) {
@@ -885,19 +853,6 @@ export class Lane {
       this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
     }
     return undefined;
-  }
-
-  /** The journal's record under `record`'s key, before `record` replaces it. */
-  private previousOf(record: JournalRecord): JournalRecord | undefined {
-    const { journal } = this.deps;
-    switch (record.kind) {
-      case "sale":
-        return journal.sale(record.laneId, record.orderRef);
-      case "attempt":
-        return journal.attempt(record.attemptId);
-      case "refund":
-        return journal.refundsOf(record.laneId, record.orderRef).find((r) => r.refundId === record.refundId);
-    }
   }
 
   /** Tells the observer (the audit trail) what the step made durable; a scan's code stays here. */
