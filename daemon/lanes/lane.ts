@@ -10,7 +10,6 @@ import type {
   CloudResponse,
   DeviceState,
   LaneStatusView,
-  PayCommand,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { AttemptRecord, JournalRecord } from "../../protocols/sale/records.js";
@@ -25,7 +24,6 @@ import type {
   SaleSettings,
   TimerName,
 } from "../../protocols/sale/sale-types.js";
-import { hexCode } from "../../protocols/cloud/connack.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
 import { classifyCode } from "../../protocols/payment/classify-code.js";
 import { maskCode } from "../../protocols/payment/mask.js";
@@ -35,11 +33,9 @@ import {
   TRAINING_MARK,
   TRAINING_ORDER_PREFIX,
 } from "../../protocols/sale/training.js";
-import { codeDeadlineMono } from "../../protocols/sale/attempt-machine.js";
 import type { AuditCause, JournaledWrite } from "../audit/audit-derive.js";
 import { type Clock, instantOf, type TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
-import type { PublishRefusal } from "../cloud/mqtt-link.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
 import { DisplayPort, displayText } from "../devices/display-port.js";
@@ -56,7 +52,7 @@ import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channe
 import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
 import { type LaneJournal, previousOf, saleView, unsettledViews } from "./lane-journal.js";
-import { RecentCodes } from "./recent-codes.js";
+import { CodeCustody } from "./code-custody.js";
 
 /** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
 export type CloudPort = Pick<CloudRpc, "send">;
@@ -90,16 +86,6 @@ export interface LaneDeps {
    * observes the lane here (daemon/audit/).
    */
   onJournaled?: (cause: AuditCause, writes: JournaledWrite[]) => void;
-}
-
-interface HeldCode {
-  code: string;
-  /** Monotonic: the code is dead after this (scan + codeLifetimeMs). */
-  deadlineMono: number;
-  /** The pay request was handed to the broker and not (yet) acknowledged by it. */
-  inDoubt: boolean;
-  /** Pay requests published for this attempt (a resend after a reconnect makes two). */
-  publishes: number;
 }
 
 /** Queries, cancels and refunds are useless to the cloud after this long (their v5 expiry). */
@@ -163,9 +149,8 @@ export class Lane {
   private state: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly inbox: SaleInput[] = [];
-  private readonly recentCodes = new RecentCodes(60_000);
-  /** Codes of attempts still able to be (re)published, in memory only. */
-  private readonly codes = new Map<string, HeldCode>();
+  /** The scanned codes (code-custody.ts): the only place one lives. */
+  private readonly custody: CodeCustody;
   private stepping = false;
   /** The input being stepped: which events it gives are repeats is decided by it. */
   private stepInput: SaleInput["type"] | undefined;
@@ -210,6 +195,16 @@ export class Lane {
     this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log, repeatWindowMs } = deps;
     this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
+    this.custody = new CodeCustody({
+      laneId: config.id,
+      clock,
+      log,
+      codeLifetimeMs: deps.settings.codeLifetimeMs,
+      cloudFor: (attemptId) => this.cloudFor(attemptId),
+      onPayRefused: (attemptId, reasonCode) => this.feed({ type: "payRefused", attemptId, reasonCode }),
+      counters: this.counters,
+      crash: this.crash,
+    });
     const deviceState =
       (device: "terminal" | "scanner" | "display") => (state: DeviceState, error: string) => {
         if (stateChannel.hasSubscribers)
@@ -302,7 +297,7 @@ export class Lane {
   async stop(): Promise<void> {
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
-    this.codes.clear();
+    this.custody.clear();
     await Promise.allSettled([this.terminal.stop(), this.scanner.stop(), this.display?.stop()]);
     this.repeats.clearAll(); // says what is still held back
   }
@@ -334,7 +329,7 @@ export class Lane {
     // A pay request the broker never acknowledged goes out again first, then queries catch up.
     if (online) {
       for (const kind of ["query", "cancel", "refund"]) this.repeats.clear(`notSent:${kind}`);
-      this.resendInDoubt();
+      this.custody.resendInDoubt(this.state.current?.attempt);
     }
     this.feed({ type: "cloudLink", online, refusal });
   }
@@ -351,8 +346,7 @@ export class Lane {
       this.feed({ type: "refundResult", refundId: r.refundId, result: r });
       return;
     }
-    const held = this.codes.get(response.attemptId);
-    if (held) held.inDoubt = false; // the cloud has it
+    this.custody.answered(response.attemptId);
     // The journal's record of the attempt's order: a result for an attempt that has already ended
     // is judged against it (the cloud may contradict what the register was told).
     const attempt = this.deps.journal.attempt(response.attemptId);
@@ -480,7 +474,7 @@ export class Lane {
       journalOk: this.state.journalFault === null,
       journalFault: this.state.journalFault,
       heldInputs: this.held.length,
-      heldCodes: this.codes.size,
+      heldCodes: this.custody.size,
       terminal: this.terminal.status,
       scanner: this.scanner.status,
       display: this.display?.status ?? null,
@@ -530,7 +524,7 @@ export class Lane {
       cls.type === "payment"
         ? `payment code, ${cls.scheme}`
         : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
-    const wouldDo = this.recentCodes.seen(code, this.deps.clock.monoNow())
+    const wouldDo = this.custody.seen(code, this.deps.clock.monoNow())
       ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
       : cls.type === "payment"
         ? `submit it to the payment cloud as a payment code of ${cls.scheme}`
@@ -707,7 +701,7 @@ export class Lane {
       tap(code);
       return;
     }
-    const repeated = this.recentCodes.seen(code, now);
+    const repeated = this.custody.seen(code, now);
     if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
     if (repeated) {
       this.feed({ type: "scanRepeated" });
@@ -715,30 +709,8 @@ export class Lane {
     }
     // A training sale's attempts carry their own prefix: routed to the simulated cloud only.
     const attemptId = this.state.current?.record.training ? `${TRAINING_ATTEMPT_PREFIX}${newId()}` : newId();
-    this.codes.set(attemptId, {
-      code,
-      deadlineMono: now + this.deps.settings.codeLifetimeMs,
-      inDoubt: false,
-      publishes: 0,
-    });
+    this.custody.hold(attemptId, code, now);
     this.feed({ type: "scan", code, attemptId });
-  }
-
-  /**
-   * After a reconnect: a pay request the broker never acknowledged may not have arrived. Resend
-   * it under the same attempt id (the cloud executes an attempt once) while its code still lives.
-   */
-  private resendInDoubt(): void {
-    const a = this.state.current?.attempt;
-    if (!a || (a.phase !== "sent" && a.phase !== "unknown")) return;
-    const held = this.codes.get(a.attemptId);
-    if (!held?.inDoubt) return;
-    this.counters.paysResent++;
-    this.deps.log.info(
-      { attemptId: a.attemptId },
-      "pay request unacknowledged before the link dropped; resending",
-    );
-    this.publishPay(a, held);
   }
 
   /**
@@ -809,7 +781,7 @@ export class Lane {
     // Money first, then its audit line, then whatever the step does that others hear of.
     if (writes?.length) this.observeJournaled(input, writes);
     for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
-    this.forgetCodes();
+    this.custody.forgetAllBut(this.state.current?.attempt);
     if (stateChannel.hasSubscribers) {
       const from = laneState(before);
       const to = laneState(state);
@@ -894,17 +866,6 @@ export class Lane {
     return { ...input, view: this.viewOf(input.request.orderRef) };
   }
 
-  /** Codes are kept only for the attempt in flight, only while it may still be (re)published. */
-  private forgetCodes(): void {
-    const now = this.deps.clock.monoNow();
-    const a = this.state.current?.attempt;
-    for (const [id, held] of this.codes) {
-      const live =
-        a?.attemptId === id && (a.phase === "queued" || a.phase === "sent" || a.phase === "unknown");
-      if (!live || now >= held.deadlineMono) this.codes.delete(id);
-    }
-  }
-
   /** One effect failing (a serial write, an encoder refusing a field) must not stop the others. */
   private runSafely(effect: SaleEffect): void {
     try {
@@ -921,56 +882,6 @@ export class Lane {
   /** The cloud an attempt's requests go to: a training attempt's never reach the real one. */
   private cloudFor(attemptId: string): CloudPort | undefined {
     return isTrainingAttempt(attemptId) ? this.deps.trainingCloud : this.deps.rpc;
-  }
-
-  private publishPay(a: AttemptRecord, held: HeldCode): boolean {
-    const { clock } = this.deps;
-    const rpc = this.cloudFor(a.attemptId);
-    if (!rpc) return false;
-    const command: PayCommand = {
-      type: "pay",
-      attemptId: a.attemptId,
-      orderRef: a.orderRef,
-      amountFen: a.amountFen,
-      authCode: held.code,
-      scheme: a.scheme,
-      scannedAtMs: a.createdAt,
-      deadlineMs: a.deadlineMs,
-    };
-    const sent = rpc.send(this.id, command, {
-      expiresAtMono: Math.min(codeDeadlineMono(a), held.deadlineMono),
-      onAck: (acked, refusal) => {
-        const h = this.codes.get(a.attemptId);
-        if (h) h.inDoubt = !acked && !refusal;
-        if (refusal) this.payRefused(a.attemptId, refusal);
-      },
-    });
-    if (!sent.ok) return false;
-    held.inDoubt = true;
-    held.publishes++;
-    // Only a code that left the bridge is spent; one that never went out may be scanned again.
-    this.recentCodes.remember(held.code, clock.monoNow());
-    this.crash("publish:pay");
-    return true;
-  }
-
-  /**
-   * The broker refused a pay request (MQTT 5 PUBACK ≥ 0x80): it reached no one. When it was the
-   * attempt's only copy, the attempt ends at once as not sent and its code is not spent (it never
-   * left for the cloud); after a resend an earlier copy may have arrived, so the attempt goes on
-   * being resolved by query and reversal.
-   */
-  private payRefused(attemptId: string, refusal: PublishRefusal): void {
-    const held = this.codes.get(attemptId);
-    if (!held || held.publishes > 1) {
-      this.deps.log.warn(
-        { attemptId, reason: refusal.name },
-        "pay request refused by the broker, but an earlier copy may have reached the cloud: resolving it by query",
-      );
-      return;
-    }
-    this.recentCodes.forget(held.code);
-    this.feed({ type: "payRefused", attemptId, reasonCode: hexCode(refusal.reasonCode) });
   }
 
   private run(effect: SaleEffect): void {
@@ -993,15 +904,9 @@ export class Lane {
         return;
       }
       case "pay": {
-        const a = effect.attempt;
-        const held = this.codes.get(a.attemptId);
-        if (!held || !this.publishPay(a, held)) {
-          this.feed({
-            type: "payNotSent",
-            attemptId: a.attemptId,
-            reason: held ? "broker not connected" : "payment code no longer held",
-          });
-        }
+        const sent = this.custody.publish(effect.attempt);
+        if (!sent.ok)
+          this.feed({ type: "payNotSent", attemptId: effect.attempt.attemptId, reason: sent.reason });
         return;
       }
       case "query":
