@@ -12,14 +12,13 @@ import type {
   LaneStatusView,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
-import type { AttemptRecord, JournalRecord } from "../../protocols/sale/records.js";
+import type { JournalRecord } from "../../protocols/sale/records.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
 import type {
   JournalFault,
   LaneSaleState,
   SaleEffect,
-  SaleEventKind,
   SaleInput,
   SaleSettings,
   TimerName,
@@ -39,20 +38,32 @@ import type { LaneConfig } from "../config/config-types.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
 import { DisplayPort, displayText } from "../devices/display-port.js";
-import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
+import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
-import { type BridgeErrorCode, isBridgeError } from "../errors.js";
+import { isBridgeError } from "../errors.js";
 import { isRefusedRecord } from "../journal/journal.js";
 import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
-import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
+import type { LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
 import { type LaneJournal, previousOf, saleView, unsettledViews } from "./lane-journal.js";
 import { CodeCustody } from "./code-custody.js";
+import {
+  describeLane,
+  type LaneCounters,
+  type LaneParts,
+  laneCountersText,
+  laneDetails,
+  lanePending,
+  laneStatus,
+  newLaneCounters,
+  scanOutcome,
+} from "./lane-describe.js";
+import { reportSaleEvent } from "./sale-events.js";
 
 /** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
 export type CloudPort = Pick<CloudRpc, "send">;
@@ -125,26 +136,6 @@ function waitsForJournal(input: SaleInput): boolean {
   }
 }
 
-/**
- * The lane's RepeatLimiter key of a sale event that junk can repeat without end (a scanner
- * reading junk, a register sending frames that mean nothing, a cloud repeating answers), or
- * undefined for an event that is always logged: sales started and ended, attempts submitted and
- * resolved, alarms, amount mismatches, journal faults, and a real request refused are rare and
- * matter for money.
- */
-export function repeatKey(kind: SaleEventKind, input: SaleInput["type"] | undefined): string | undefined {
-  switch (kind) {
-    case "scanIgnored":
-    case "scanRejected":
-    case "resultIgnored":
-      return kind;
-    case "saleRejected":
-      return input === "badRequest" ? "badRequest" : undefined;
-    default:
-      return undefined;
-  }
-}
-
 export class Lane {
   private state: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
@@ -175,17 +166,9 @@ export class Lane {
   /** The current step belongs to a training sale (its display views get the training mark). */
   private trainingStep = false;
   private testDisplayTimer: TimerHandle | undefined;
-  readonly counters = {
-    scans: 0,
-    scansIgnored: 0,
-    scansRejected: 0,
-    resultsIgnored: 0,
-    alarms: 0,
-    journalWrites: 0,
-    journalFailures: 0,
-    recovered: 0,
-    paysResent: 0,
-  };
+  readonly counters: LaneCounters = newLaneCounters();
+  /** What the views read (lane-describe.ts). */
+  private readonly parts: LaneParts;
 
   constructor(
     readonly config: LaneConfig,
@@ -264,6 +247,19 @@ export class Lane {
           { onState: deviceState("display") },
         )
       : undefined;
+    this.parts = {
+      id: config.id,
+      config,
+      clock,
+      terminal: this.terminal,
+      scanner: this.scanner,
+      display: this.display,
+      counters: this.counters,
+      state: () => this.state,
+      heldInputs: () => this.held.length,
+      heldCodes: () => this.custody.size,
+      lastScanMono: () => this.lastScanMono,
+    };
   }
 
   get id(): string {
@@ -361,125 +357,26 @@ export class Lane {
   }
 
   status(): LaneStatusView {
-    const t = this.terminal.status;
-    const s = this.scanner.status;
-    const d = this.display?.status;
-    const fault = this.state.journalFault;
-    const lastError = fault
-      ? `journal ${fault}: sales stopped until it is restored`
-      : ([t, s, d].map((x) => x?.error).find((e) => e) ?? "");
-    return {
-      laneId: this.id,
-      terminal: t.state,
-      scanner: s.state,
-      display: d ? d.state : "ABSENT",
-      lastError,
-      pendingAttempts: this.state.background.length,
-      pendingRefunds: this.state.refunds.length,
-    };
+    return laneStatus(this.parts);
   }
 
   /** Unsettled work, for status and diagnostics (ids, amounts, phases and masked codes only). */
   pending(): LaneSnapshot["pending"] {
-    return {
-      attempts: this.state.background.map((b) => attemptSnapshot(b.attempt)),
-      refunds: this.state.refunds.map((r) => ({
-        refundId: r.refundId,
-        orderRef: r.orderRef,
-        amountFen: r.amountFen,
-        phase: r.phase,
-      })),
-    };
+    return lanePending(this.state);
   }
 
   /** The lane for diagnostics (daemon/diagnostics/snapshot.ts). */
   describe(): LaneSnapshot {
-    const { clock } = this.deps;
-    const cur = this.state.current;
-    const t = this.terminal.status;
-    const sc = this.scanner.status as ScannerStatus & Partial<PortFields>;
-    const d = this.display?.status;
-    const { state: ts, error: te, code: tc, device: tn, opens: to, flaps: tf, counters: tcounters } = t;
-    return {
-      id: this.id,
-      state: laneState(this.state),
-      devices: {
-        terminal: {
-          kind: "terminal",
-          type: this.config.terminal.profile,
-          state: ts,
-          error: te,
-          code: tc ?? null,
-          identity: { configured: describeLocation(this.config.terminal), node: tn || null },
-          opens: to,
-          flaps: tf,
-          counters: { ...tcounters },
-          lastGoodAgoMs: this.terminal.lastGoodAgoMs ?? null,
-        },
-        scanner: {
-          kind: "scanner",
-          type: this.config.scanner.type,
-          state: sc.state,
-          error: sc.error,
-          code: sc.code ?? null,
-          identity: { configured: describeLocation(this.config.scanner), node: sc.device || null },
-          opens: sc.opens ?? null,
-          flaps: sc.flaps ?? null,
-          counters: { reads: sc.reads, discardedBytes: sc.discardedBytes },
-          lastGoodAgoMs: this.lastScanMono === undefined ? null : clock.monoNow() - this.lastScanMono,
-        },
-        display:
-          d && this.config.display
-            ? ({
-                kind: "display",
-                type: this.config.display.type,
-                state: d.state,
-                error: d.error,
-                code: d.code ?? null,
-                identity: { configured: describeLocation(this.config.display), node: d.device || null },
-                opens: d.opens,
-                flaps: d.flaps,
-                counters: { writes: d.writes, viewsSkipped: d.viewsSkipped, stalls: d.stalls },
-                lastGoodAgoMs: null,
-              } satisfies DeviceSnapshot)
-            : null,
-      },
-      sale: cur
-        ? {
-            orderRef: cur.record.orderRef,
-            amountFen: cur.record.amountFen,
-            status: cur.record.status,
-            openedAt: cur.record.openedAt,
-            training: cur.record.training,
-            attempt: cur.attempt ? attemptSnapshot(cur.attempt) : null,
-          }
-        : null,
-      pending: this.pending(),
-      journalOk: this.state.journalFault === null,
-      journalFault: this.state.journalFault,
-      heldInputs: this.held.length,
-      counters: { ...this.counters },
-    };
+    return describeLane(this.parts);
   }
 
   details() {
-    return {
-      id: this.id,
-      state: laneState(this.state),
-      orderRef: this.state.current?.record.orderRef ?? null,
-      attempt: this.state.current?.attempt
-        ? { attemptId: this.state.current.attempt.attemptId, phase: this.state.current.attempt.phase }
-        : null,
-      pending: this.pending(),
-      journalOk: this.state.journalFault === null,
-      journalFault: this.state.journalFault,
-      heldInputs: this.held.length,
-      heldCodes: this.custody.size,
-      terminal: this.terminal.status,
-      scanner: this.scanner.status,
-      display: this.display?.status ?? null,
-      counters: { ...this.counters },
-    };
+    return laneDetails(this.parts);
+  }
+
+  /** One line of counters for P/event (kind "counters"): numbers only, never a code. */
+  countersText(): string {
+    return laneCountersText(this.parts);
   }
 
   // ── diagnostics: test actions (daemon/diagnostics/methods/test.ts) ─────────────────────────
@@ -631,16 +528,7 @@ export class Lane {
 
   private publishScan(code: string, repeated: boolean): void {
     const judged = this.judgeScan(code);
-    const cur = this.state.current;
-    const outcome = repeated
-      ? "refused: the same code within a minute"
-      : !cur
-        ? "dropped: no sale open (the display asks the customer to wait for the cashier)"
-        : cur.attempt
-          ? `ignored: attempt ${cur.attempt.attemptId} in flight`
-          : judged.classification.startsWith("payment")
-            ? `submitted for order ${cur.record.orderRef}`
-            : `rescan asked for order ${cur.record.orderRef}`;
+    const outcome = scanOutcome(this.state, judged.classification.startsWith("payment"), repeated);
     scanChannel.publish({
       type: "scan",
       at: this.deps.clock.wallNow(),
@@ -650,29 +538,6 @@ export class Lane {
       classification: judged.classification,
       outcome,
     });
-  }
-
-  /** One line of counters for P/event (kind "counters"): numbers only, never a code. */
-  countersText(): string {
-    const link = this.terminal.status.counters;
-    const scanner = this.scanner.status;
-    const parts: Record<string, number> = {
-      ...this.counters,
-      pendingAttempts: this.state.background.length,
-      pendingRefunds: this.state.refunds.length,
-      framesIn: link.framesIn,
-      framesOut: link.framesOut,
-      naksSent: link.naksSent,
-      naksReceived: link.naksReceived,
-      retransmits: link.retransmits,
-      linkFaults: link.faults,
-      lineNoiseBytes: link.discardedBytes,
-      scannerReads: scanner.reads,
-      scannerDiscardedBytes: scanner.discardedBytes,
-    };
-    return Object.entries(parts)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(" ");
   }
 
   private onPosRequest(request: PosRequest): void {
@@ -949,59 +814,16 @@ export class Lane {
         this.timers.get(effect.name)?.cancel();
         this.timers.delete(effect.name);
         return;
-      case "event": {
-        if (effect.kind === "scanIgnored") this.counters.scansIgnored++;
-        if (effect.kind === "scanRejected") this.counters.scansRejected++;
-        if (effect.kind === "resultIgnored") this.counters.resultsIgnored++;
-        if (
-          effect.kind === "amountMismatch" ||
-          effect.kind === "latePaid" ||
-          effect.kind === "orderAlreadyPaid"
-        ) {
-          this.counters.alarms++;
-          this.deps.onEvent("alarm", effect.detail);
-        }
-        if (effect.kind === "attemptResolved" || effect.kind === "recovered")
-          this.deps.onEvent(effect.kind, effect.detail);
-        if (effect.kind === "attemptSubmitted") {
-          // A payment code was read: the junk before it is over; say how much there was.
-          this.repeats.clear("scanIgnored");
-          this.repeats.clear("scanRejected");
-        }
-        // The cloud contradicting its own final answer is an error a technician greps for.
-        const contradiction: BridgeErrorCode = "PB_CLOUD_CONTRADICTION";
-        const fields = {
-          event: effect.kind,
-          ...(effect.kind === "latePaid" ? { errCode: contradiction } : {}),
-        };
-        const key = repeatKey(effect.kind, this.stepInput);
-        if (key) this.repeats[effect.level](key, fields, effect.detail);
-        else log[effect.level](fields, effect.detail);
+      case "event":
+        reportSaleEvent(effect, this.stepInput, {
+          log,
+          repeats: this.repeats,
+          counters: this.counters,
+          onEvent: this.deps.onEvent,
+        });
         return;
-      }
     }
   }
-}
-
-/** What a serial scanner's status adds to ScannerStatus (USB HID scanners have none of it). */
-interface PortFields {
-  code: string | undefined;
-  device: string;
-  opens: number;
-  flaps: number;
-}
-
-function attemptSnapshot(a: AttemptRecord): AttemptSnapshot {
-  return {
-    attemptId: a.attemptId,
-    orderRef: a.orderRef,
-    amountFen: a.amountFen,
-    scheme: a.scheme,
-    maskedCode: a.maskedCode,
-    phase: a.phase,
-    reason: a.reason,
-    training: a.training,
-  };
 }
 
 /** The seq of a training sale's own SA and CA: no register sends it (seqs are two digits). */

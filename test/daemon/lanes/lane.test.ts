@@ -14,7 +14,7 @@ import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
 import { Journal } from "../../../daemon/journal/journal.js";
-import { Lane, repeatKey } from "../../../daemon/lanes/lane.js";
+import { Lane } from "../../../daemon/lanes/lane.js";
 import { SETTINGS } from "../../support/sale-harness.js";
 
 const serialSettings = {
@@ -196,28 +196,6 @@ describe("Lane", () => {
     await expect.poll(() => events("saleRejected").length).toBe(3);
     expect(events("saleRejected").every((l) => l.repeated === undefined)).toBe(true);
     expect(events("saleStarted")).toHaveLength(1);
-  });
-
-  it("never holds back a sale event that matters for money", () => {
-    for (const kind of [
-      "saleStarted",
-      "saleEnded",
-      "attemptSubmitted",
-      "attemptFailed",
-      "attemptResolved",
-      "amountMismatch",
-      "notFound",
-      "recovered",
-      "refundEnded",
-      "journalFault",
-    ] as const) {
-      expect(repeatKey(kind, "pos")).toBeUndefined();
-      expect(repeatKey(kind, "cloudResult")).toBeUndefined();
-      expect(repeatKey(kind, "timer")).toBeUndefined();
-    }
-    expect(repeatKey("saleRejected", "pos")).toBeUndefined(); // a real request refused
-    expect(repeatKey("saleRejected", "badRequest")).toBe("badRequest"); // a frame that means nothing
-    expect(repeatKey("scanIgnored", "scan")).toBe("scanIgnored");
   });
 
   it("a pay request the broker refused was never spent: the cashier is told, the same code may be rescanned", async () => {
