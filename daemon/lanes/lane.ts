@@ -12,17 +12,9 @@ import type {
   LaneStatusView,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
-import type { JournalRecord } from "../../protocols/sale/records.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
-import { initialSaleState, laneState, saleStep } from "../../protocols/sale/sale-machine.js";
-import type {
-  JournalFault,
-  LaneSaleState,
-  SaleEffect,
-  SaleInput,
-  SaleSettings,
-  TimerName,
-} from "../../protocols/sale/sale-types.js";
+import { laneState } from "../../protocols/sale/sale-machine.js";
+import type { JournalFault, LaneSaleState, SaleSettings } from "../../protocols/sale/sale-types.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
 import { classifyCode } from "../../protocols/payment/classify-code.js";
 import { maskCode } from "../../protocols/payment/mask.js";
@@ -33,7 +25,7 @@ import {
   TRAINING_ORDER_PREFIX,
 } from "../../protocols/sale/training.js";
 import type { AuditCause, JournaledWrite } from "../audit/audit-derive.js";
-import { type Clock, instantOf, type TimerHandle } from "../clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import type { LaneConfig } from "../config/config-types.js";
 import type { CloudRpc } from "../cloud/rpc.js";
 import { describeLocation } from "../devices/device-identity.js";
@@ -42,15 +34,12 @@ import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
-import { isBridgeError } from "../errors.js";
-import { isRefusedRecord } from "../journal/journal.js";
-import { journalFaultOf } from "../journal/journal-file.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { LaneSnapshot } from "../diagnostics/snapshot.js";
 import type { CrashPoint } from "./crash-points.js";
-import { type LaneJournal, previousOf, saleView, unsettledViews } from "./lane-journal.js";
+import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
 import { CodeCustody } from "./code-custody.js";
 import {
   describeLane,
@@ -64,6 +53,7 @@ import {
   scanOutcome,
 } from "./lane-describe.js";
 import { reportSaleEvent } from "./sale-events.js";
+import { type CommandEffect, type SaleEffectsPort, SaleRunner } from "./sale-runner.js";
 
 /** Where a lane's requests go: the real cloud (CloudRpc), or the simulated one of training sales. */
 export type CloudPort = Pick<CloudRpc, "send">;
@@ -102,55 +92,11 @@ export interface LaneDeps {
 /** Queries, cancels and refunds are useless to the cloud after this long (their v5 expiry). */
 const COMMAND_EXPIRY_MS = 60_000;
 
-/** Effects that reach the register or the cloud: a failure of one is always logged. */
-const EXTERNAL_EFFECTS: ReadonlySet<SaleEffect["type"]> = new Set([
-  "answer",
-  "pay",
-  "query",
-  "cancel",
-  "refund",
-]);
-
-/**
- * Inputs that cannot be refused: the world moved (the cloud answered, time passed, the link
- * changed). When their step cannot be journaled they wait for the journal (Lane.held). Register
- * requests and scans are answered at once instead, without the journal.
- */
-function waitsForJournal(input: SaleInput): boolean {
-  switch (input.type) {
-    case "cloudResult":
-    case "refundResult":
-    case "payNotSent":
-    case "payRefused":
-    case "cancelRefused":
-    case "cloudLink":
-    case "timer":
-    case "recover":
-      return true;
-    case "pos":
-    case "badRequest":
-    case "scan":
-    case "scanRepeated":
-    case "journalHealth":
-      return false;
-  }
-}
-
 export class Lane {
-  private state: LaneSaleState;
-  private readonly timers = new Map<TimerName, TimerHandle>();
-  private readonly inbox: SaleInput[] = [];
+  /** Steps the sale machine and writes the journal (sale-runner.ts). */
+  private readonly runner: SaleRunner;
   /** The scanned codes (code-custody.ts): the only place one lives. */
   private readonly custody: CodeCustody;
-  private stepping = false;
-  /** The input being stepped: which events it gives are repeats is decided by it. */
-  private stepInput: SaleInput["type"] | undefined;
-  /**
-   * Inputs whose step could not be journaled (a cloud result, a timer, a link change), oldest
-   * first: stepped again once the journal is back. Every later input of those kinds waits behind
-   * them, so results are applied in the order they came.
-   */
-  private readonly held: SaleInput[] = [];
   /** The lane's repeated sale events (repeatKey) and journal failures; each device has its own limiter. */
   private readonly repeats: RepeatLimiter;
   private readonly terminal: TerminalPort;
@@ -163,8 +109,6 @@ export class Lane {
   private scanTap: ((code: string) => void) | undefined;
   /** `posbridge test sale`: who hears the training sale's progress and result. */
   private trainingWatch: { orderRef: string; listener: (event: TrainingEvent) => void } | undefined;
-  /** The current step belongs to a training sale (its display views get the training mark). */
-  private trainingStep = false;
   private testDisplayTimer: TimerHandle | undefined;
   readonly counters: LaneCounters = newLaneCounters();
   /** What the views read (lane-describe.ts). */
@@ -174,17 +118,30 @@ export class Lane {
     readonly config: LaneConfig,
     private readonly deps: LaneDeps,
   ) {
-    this.state = initialSaleState(config.id, deps.cloudOnline());
     this.crash = deps.crashPoint ?? (() => {});
     const { opener, clock, log, repeatWindowMs } = deps;
     this.repeats = new RepeatLimiter(log, clock, repeatWindowMs);
+    this.runner = new SaleRunner({
+      laneId: config.id,
+      settings: deps.settings,
+      clock,
+      log,
+      journal: deps.journal,
+      repeats: this.repeats,
+      counters: this.counters,
+      crash: this.crash,
+      cloudOnline: deps.cloudOnline(),
+      onJournaled: deps.onJournaled,
+      port: this.effectsPort(),
+    });
     this.custody = new CodeCustody({
       laneId: config.id,
       clock,
       log,
       codeLifetimeMs: deps.settings.codeLifetimeMs,
       cloudFor: (attemptId) => this.cloudFor(attemptId),
-      onPayRefused: (attemptId, reasonCode) => this.feed({ type: "payRefused", attemptId, reasonCode }),
+      onPayRefused: (attemptId, reasonCode) =>
+        this.runner.feed({ type: "payRefused", attemptId, reasonCode }),
       counters: this.counters,
       crash: this.crash,
     });
@@ -218,7 +175,8 @@ export class Lane {
       },
       {
         onRequest: (request: PosRequest) => this.onPosRequest(request),
-        onBadRequest: (seq, orderRef, message) => this.feed({ type: "badRequest", seq, orderRef, message }),
+        onBadRequest: (seq, orderRef, message) =>
+          this.runner.feed({ type: "badRequest", seq, orderRef, message }),
         onState: deviceState("terminal"),
         onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
       },
@@ -255,8 +213,8 @@ export class Lane {
       scanner: this.scanner,
       display: this.display,
       counters: this.counters,
-      state: () => this.state,
-      heldInputs: () => this.held.length,
+      state: () => this.runner.state,
+      heldInputs: () => this.runner.heldInputs,
       heldCodes: () => this.custody.size,
       lastScanMono: () => this.lastScanMono,
     };
@@ -286,13 +244,12 @@ export class Lane {
         { sales: views.length, refunds: refunds.length },
         "resuming unsettled sales and refunds from the journal",
       );
-      this.feed({ type: "recover", sales: views, refunds });
+      this.runner.feed({ type: "recover", sales: views, refunds });
     }
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
+    this.runner.stop();
     this.custody.clear();
     await Promise.allSettled([this.terminal.stop(), this.scanner.stop(), this.display?.stop()]);
     this.repeats.clearAll(); // says what is still held back
@@ -304,20 +261,7 @@ export class Lane {
    * open sale gets its answer now that its outcome can be recorded.
    */
   setJournalHealth(fault: JournalFault | null, detail: string): void {
-    this.feed({ type: "journalHealth", fault, detail });
-    if (fault !== null) return;
-    this.repeats.clear("journalWrite");
-    // What the cloud said (and the link did) happened before now: those go first, in the order
-    // they came. Timers only ask "what is due now?": asked last, they do not reverse a payment
-    // whose PAID is waiting behind them because the reversal deadline passed while it waited.
-    const held = this.held.splice(0);
-    const replay = [...held.filter((i) => i.type !== "timer"), ...held.filter((i) => i.type === "timer")];
-    if (replay.length > 0)
-      this.deps.log.info(
-        { inputs: replay.length },
-        "journal back: stepping the inputs held while it was down",
-      );
-    for (const input of replay) this.feed(input);
+    this.runner.setJournalHealth(fault, detail);
   }
 
   /** `refusal`: the broker's reason code ("0x87") while it refuses us; "" when merely offline. */
@@ -325,9 +269,9 @@ export class Lane {
     // A pay request the broker never acknowledged goes out again first, then queries catch up.
     if (online) {
       for (const kind of ["query", "cancel", "refund"]) this.repeats.clear(`notSent:${kind}`);
-      this.custody.resendInDoubt(this.state.current?.attempt);
+      this.custody.resendInDoubt(this.runner.state.current?.attempt);
     }
-    this.feed({ type: "cloudLink", online, refusal });
+    this.runner.feed({ type: "cloudLink", online, refusal });
   }
 
   /**
@@ -339,7 +283,7 @@ export class Lane {
     const r = response.result;
     this.crash(`result:${r.status}`);
     if (r.type === "refund") {
-      this.feed({ type: "refundResult", refundId: r.refundId, result: r });
+      this.runner.feed({ type: "refundResult", refundId: r.refundId, result: r });
       return;
     }
     this.custody.answered(response.attemptId);
@@ -347,7 +291,7 @@ export class Lane {
     // is judged against it (the cloud may contradict what the register was told).
     const attempt = this.deps.journal.attempt(response.attemptId);
     const view = attempt?.laneId === this.id ? this.viewOf(attempt.orderRef) : undefined;
-    this.feed({
+    this.runner.feed({
       type: "cloudResult",
       attemptId: response.attemptId,
       result: r,
@@ -362,7 +306,7 @@ export class Lane {
 
   /** Unsettled work, for status and diagnostics (ids, amounts, phases and masked codes only). */
   pending(): LaneSnapshot["pending"] {
-    return lanePending(this.state);
+    return lanePending(this.runner.state);
   }
 
   /** The lane for diagnostics (daemon/diagnostics/snapshot.ts). */
@@ -383,10 +327,11 @@ export class Lane {
 
   /** Why the lane cannot be lent to a test action now, or undefined when it can. */
   busyReason(): string | undefined {
-    const cur = this.state.current;
+    const cur = this.runner.state.current;
     if (cur)
       return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
-    if (this.state.refunds.some((r) => !r.answered)) return `a refund is in progress on lane ${this.id}`;
+    if (this.runner.state.refunds.some((r) => !r.answered))
+      return `a refund is in progress on lane ${this.id}`;
     return undefined;
   }
 
@@ -400,7 +345,7 @@ export class Lane {
     this.testDisplayTimer?.cancel();
     this.testDisplayTimer = this.deps.clock.setTimeout(() => {
       this.testDisplayTimer = undefined;
-      if (!this.state.current) this.showView({ type: "idle" });
+      if (!this.runner.state.current) this.showView({ type: "idle" });
     }, forMs);
     return displayText(this.config.display, view);
   }
@@ -434,8 +379,8 @@ export class Lane {
     return this.terminal.probe({
       type: "echoReply",
       seq: "00",
-      brokerOnline: this.state.cloudOnline,
-      laneState: laneState(this.state),
+      brokerOnline: this.runner.state.cloudOnline,
+      laneState: laneState(this.runner.state),
     });
   }
 
@@ -457,7 +402,7 @@ export class Lane {
     const orderRef = `${TRAINING_ORDER_PREFIX}${this.deps.newId().slice(-10)}`;
     this.trainingWatch = { orderRef, listener };
     listener({ type: "started", lane: this.id, orderRef, amountFen });
-    this.feed({
+    this.runner.feed({
       type: "pos",
       request: { type: "sale", seq: TRAINING_SEQ, orderRef, amountFen },
       view: undefined,
@@ -467,8 +412,8 @@ export class Lane {
     return {
       orderRef,
       cancel: () => {
-        if (this.state.current?.record.orderRef === orderRef)
-          this.feed({
+        if (this.runner.state.current?.record.orderRef === orderRef)
+          this.runner.feed({
             type: "pos",
             request: { type: "cancel", seq: TRAINING_SEQ, orderRef },
             view: this.viewOf(orderRef),
@@ -528,7 +473,7 @@ export class Lane {
 
   private publishScan(code: string, repeated: boolean): void {
     const judged = this.judgeScan(code);
-    const outcome = scanOutcome(this.state, judged.classification.startsWith("payment"), repeated);
+    const outcome = scanOutcome(this.runner.state, judged.classification.startsWith("payment"), repeated);
     scanChannel.publish({
       type: "scan",
       at: this.deps.clock.wallNow(),
@@ -543,11 +488,11 @@ export class Lane {
   private onPosRequest(request: PosRequest): void {
     this.repeats.clear("badRequest"); // the register makes sense again
     if (request.type === "echo") {
-      this.feed({ type: "pos", request });
+      this.runner.feed({ type: "pos", request });
       return;
     }
     const view = this.viewOf(request.orderRef);
-    this.feed({ type: "pos", request, view, newId: this.deps.newId() });
+    this.runner.feed({ type: "pos", request, view, newId: this.deps.newId() });
   }
 
   private viewOf(orderRef: string): SaleView | undefined {
@@ -569,179 +514,15 @@ export class Lane {
     const repeated = this.custody.seen(code, now);
     if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
     if (repeated) {
-      this.feed({ type: "scanRepeated" });
+      this.runner.feed({ type: "scanRepeated" });
       return;
     }
     // A training sale's attempts carry their own prefix: routed to the simulated cloud only.
-    const attemptId = this.state.current?.record.training ? `${TRAINING_ATTEMPT_PREFIX}${newId()}` : newId();
+    const attemptId = this.runner.state.current?.record.training
+      ? `${TRAINING_ATTEMPT_PREFIX}${newId()}`
+      : newId();
     this.custody.hold(attemptId, code, now);
-    this.feed({ type: "scan", code, attemptId });
-  }
-
-  /**
-   * Steps the machine. An effect may itself produce an input (a pay request that could not be
-   * sent); such inputs wait in the queue until every effect of the current step has been carried
-   * out, so the register and the display always see the steps in order.
-   */
-  private feed(input: SaleInput): void {
-    this.inbox.push(input);
-    if (this.stepping) return;
-    this.stepping = true;
-    try {
-      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) this.step(next);
-    } finally {
-      this.stepping = false;
-      this.stepInput = undefined;
-    }
-  }
-
-  /**
-   * One step, all or nothing: its journal records are made durable first; if one cannot be, none
-   * of its other effects is carried out (nothing reaches the register, the display, the broker or
-   * the timers) and the machine stays where it was before the step, so it never believes in
-   * something the journal does not hold. The machine is told the journal is down; then an input
-   * that needs an answer now (a register request, a scan) is stepped again and gets one without
-   * the journal (the storage error, or what the journal's memory knows), and any other input
-   * waits in `held` until the journal is back.
-   */
-  private step(input: SaleInput, again = false): void {
-    if (this.held.length > 0 && waitsForJournal(input)) {
-      this.hold(input);
-      return;
-    }
-    const before = this.state;
-    this.stepInput = input.type;
-    this.trainingStep = Boolean(before.current?.record.training);
-    const { state, effects } = saleStep(this.deps.settings, before, input, instantOf(this.deps.clock));
-    const writes: JournaledWrite[] | undefined = this.deps.onJournaled ? [] : undefined;
-    const failed = this.journalRecords(effects, writes);
-    if (failed && isRefusedRecord(failed.err)) {
-      // Not the storage: this step's record can never be written. Taken back and dropped (kept,
-      // it would block every input behind it for good); the journal and the lane stay up.
-      this.counters.journalFailures++;
-      this.deps.log.error(
-        {
-          errCode: "PB_INTERNAL",
-          record: failed.record.kind,
-          input: input.type,
-          err: (failed.err as Error).message,
-        },
-        "step dropped: the journal refused its record",
-      );
-      return;
-    }
-    if (failed) {
-      this.onJournalFailure(failed.record, failed.err, input);
-      if (waitsForJournal(input)) this.hold(input);
-      else if (!again) this.step(this.refreshed(input), true);
-      else
-        this.deps.log.error(
-          { input: input.type },
-          "input refused: its step needs the journal even while the journal is down (a bug)",
-        );
-      return;
-    }
-    this.state = state;
-    this.trainingStep ||= Boolean(state.current?.record.training);
-    // Money first, then its audit line, then whatever the step does that others hear of.
-    if (writes?.length) this.observeJournaled(input, writes);
-    for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect);
-    this.custody.forgetAllBut(this.state.current?.attempt);
-    if (stateChannel.hasSubscribers) {
-      const from = laneState(before);
-      const to = laneState(state);
-      if (from !== to)
-        stateChannel.publish({
-          type: "state",
-          at: this.deps.clock.wallNow(),
-          lane: this.id,
-          subject: "lane",
-          to,
-          detail: `${from} → ${to}${state.current ? ` order ${state.current.record.orderRef}` : ""}`,
-        });
-    }
-    // Pending work is part of the retained status: republish when it changes.
-    if (
-      before.background.length !== state.background.length ||
-      before.refunds.length !== state.refunds.length
-    )
-      this.deps.onStatusChange();
-  }
-
-  /**
-   * Writes the step's records in order; the first that cannot be made durable stops the rest.
-   * With `writes`, each durable record is added to it with the record it replaced.
-   */
-  private journalRecords(
-    effects: SaleEffect[],
-    writes?: JournaledWrite[],
-  ): { record: JournalRecord; err: unknown } | undefined {
-    for (const effect of effects) {
-      if (effect.type !== "journal") continue;
-      const record = effect.record;
-      const before = writes ? previousOf(this.deps.journal, record) : undefined;
-      try {
-        this.deps.journal.write(record);
-      } catch (err) {
-        return { record, err };
-      }
-      writes?.push({ record, before });
-      this.counters.journalWrites++;
-      this.crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
-    }
-    return undefined;
-  }
-
-  /** Tells the observer (the audit trail) what the step made durable; a scan's code stays here. */
-  private observeJournaled(input: SaleInput, writes: JournaledWrite[]): void {
-    const request =
-      input.type === "pos" && input.request.type !== "echo"
-        ? { type: input.request.type, seq: input.request.seq, orderRef: input.request.orderRef }
-        : undefined;
-    try {
-      this.deps.onJournaled?.({ input: input.type, ...(request ? { request } : {}) }, writes);
-    } catch (err) {
-      this.repeats.error("audit", { err: (err as Error).message }, "audit observer failed");
-    }
-  }
-
-  private onJournalFailure(record: JournalRecord, err: unknown, input: SaleInput): void {
-    this.counters.journalFailures++;
-    const fault = journalFaultOf(err);
-    const detail = isBridgeError(err) ? err.message : `journal write failed: ${(err as Error).message}`;
-    this.repeats.error(
-      "journalWrite",
-      { errCode: isBridgeError(err) ? err.code : undefined, fault, record: record.kind, input: input.type },
-      `step not taken, journal write failed: ${detail}`,
-    );
-    this.step({ type: "journalHealth", fault, detail });
-  }
-
-  private hold(input: SaleInput): void {
-    // A timer already waiting does the same work when stepped: one of each name is enough. Two
-    // link changes in a row: only the last state counts.
-    if (input.type === "timer" && this.held.some((h) => h.type === "timer" && h.name === input.name)) return;
-    if (input.type === "cloudLink" && this.held.at(-1)?.type === "cloudLink") this.held.pop();
-    this.held.push(input);
-  }
-
-  /** A request stepped again after a failed write sees the journal as it is now. */
-  private refreshed(input: SaleInput): SaleInput {
-    if (input.type !== "pos" || input.request.type === "echo") return input;
-    return { ...input, view: this.viewOf(input.request.orderRef) };
-  }
-
-  /** One effect failing (a serial write, an encoder refusing a field) must not stop the others. */
-  private runSafely(effect: SaleEffect): void {
-    try {
-      this.run(effect);
-    } catch (err) {
-      const fields = { effect: effect.type, err: (err as Error).message };
-      // One that reaches the register or the cloud matters for money: each is logged. A display
-      // or timer that fails fails on every step: one line per window.
-      if (EXTERNAL_EFFECTS.has(effect.type)) this.deps.log.error(fields, "sale effect failed");
-      else this.repeats.error(`effectFailed:${effect.type}`, fields, "sale effect failed");
-    }
+    this.runner.feed({ type: "scan", code, attemptId });
   }
 
   /** The cloud an attempt's requests go to: a training attempt's never reach the real one. */
@@ -749,80 +530,78 @@ export class Lane {
     return isTrainingAttempt(attemptId) ? this.deps.trainingCloud : this.deps.rpc;
   }
 
-  private run(effect: SaleEffect): void {
-    const { log, clock } = this.deps;
-    switch (effect.type) {
-      case "journal":
-        return; // carried out in carryOut
-      case "answer": {
-        const answer = this.trainingAnswer(effect.answer);
-        if (answer) this.terminal.send(answer);
-        if (effect.answer.type === "result") this.crash(`answer:${effect.answer.status}`);
-        return;
-      }
-      case "display": {
-        const view: DisplayView =
-          this.trainingStep && effect.view.type !== "idle" ? { ...effect.view, training: true } : effect.view;
-        this.showView(view);
-        if (this.trainingWatch && this.trainingStep && this.display && this.config.display)
-          this.trainingWatch.listener({ type: "display", lines: displayText(this.config.display, view) });
-        return;
-      }
-      case "pay": {
-        const sent = this.custody.publish(effect.attempt);
-        if (!sent.ok)
-          this.feed({ type: "payNotSent", attemptId: effect.attempt.attemptId, reason: sent.reason });
-        return;
-      }
-      case "query":
-      case "cancel":
-      case "refund": {
-        const attemptId = effect.command.attemptId;
-        const rpc = this.cloudFor(attemptId);
-        if (!rpc) return;
-        const sent = rpc.send(this.id, effect.command, {
-          expiresAtMono: clock.monoNow() + COMMAND_EXPIRY_MS,
-          // Refused by the broker: delivered to no one. The link holds requests back meanwhile
-          // (the schedule moves on without sending); a refused cancel is no reversal spent.
-          onAck: (_acked, refusal) => {
-            if (refusal && effect.type === "cancel") this.feed({ type: "cancelRefused", attemptId });
-          },
-        });
-        if (sent.ok) this.crash(`publish:${effect.type}`);
-        // Retried on every query interval while the broker is away: one line per window.
-        else
-          this.repeats.warn(
-            `notSent:${effect.type}`,
-            { attemptId: effect.command.attemptId, kind: effect.type },
-            `${effect.type} not sent: broker offline; will retry`,
-          );
-        return;
-      }
-      case "armTimer": {
-        this.timers.get(effect.name)?.cancel();
-        const name = effect.name;
-        this.timers.set(
-          name,
-          clock.setTimeout(() => {
-            this.timers.delete(name);
-            this.feed({ type: "timer", name });
-          }, effect.atMono - clock.monoNow()),
-        );
-        return;
-      }
-      case "cancelTimer":
-        this.timers.get(effect.name)?.cancel();
-        this.timers.delete(effect.name);
-        return;
-      case "event":
-        reportSaleEvent(effect, this.stepInput, {
-          log,
+  /** The runner's way out: what a durable step does on this lane's devices and toward the cloud. */
+  private effectsPort(): SaleEffectsPort {
+    return {
+      answer: (answer) => {
+        const marked = this.trainingAnswer(answer);
+        if (marked) this.terminal.send(marked);
+        if (answer.type === "result") this.crash(`answer:${answer.status}`);
+      },
+      display: (view, step) => {
+        const shown: DisplayView = step.training && view.type !== "idle" ? { ...view, training: true } : view;
+        this.showView(shown);
+        if (this.trainingWatch && step.training && this.display && this.config.display)
+          this.trainingWatch.listener({ type: "display", lines: displayText(this.config.display, shown) });
+      },
+      pay: (attempt) => this.custody.publish(attempt),
+      send: (effect) => this.send(effect),
+      event: (effect, step) =>
+        reportSaleEvent(effect, step.input, {
+          log: this.deps.log,
           repeats: this.repeats,
           counters: this.counters,
           onEvent: this.deps.onEvent,
+        }),
+      stepped: (before, after) => this.stepped(before, after),
+    };
+  }
+
+  /** A query, cancel or refund request to the cloud of its attempt. */
+  private send(effect: CommandEffect): void {
+    const attemptId = effect.command.attemptId;
+    const rpc = this.cloudFor(attemptId);
+    if (!rpc) return;
+    const sent = rpc.send(this.id, effect.command, {
+      expiresAtMono: this.deps.clock.monoNow() + COMMAND_EXPIRY_MS,
+      // Refused by the broker: delivered to no one. The link holds requests back meanwhile
+      // (the schedule moves on without sending); a refused cancel is no reversal spent.
+      onAck: (_acked, refusal) => {
+        if (refusal && effect.type === "cancel") this.runner.feed({ type: "cancelRefused", attemptId });
+      },
+    });
+    if (sent.ok) this.crash(`publish:${effect.type}`);
+    // Retried on every query interval while the broker is away: one line per window.
+    else
+      this.repeats.warn(
+        `notSent:${effect.type}`,
+        { attemptId: effect.command.attemptId, kind: effect.type },
+        `${effect.type} not sent: broker offline; will retry`,
+      );
+  }
+
+  /** After each step: codes of attempts that can no longer be sent go; who watches hears what changed. */
+  private stepped(before: LaneSaleState, after: LaneSaleState): void {
+    this.custody.forgetAllBut(after.current?.attempt);
+    if (stateChannel.hasSubscribers) {
+      const from = laneState(before);
+      const to = laneState(after);
+      if (from !== to)
+        stateChannel.publish({
+          type: "state",
+          at: this.deps.clock.wallNow(),
+          lane: this.id,
+          subject: "lane",
+          to,
+          detail: `${from} → ${to}${after.current ? ` order ${after.current.record.orderRef}` : ""}`,
         });
-        return;
     }
+    // Pending work is part of the retained status: republish when it changes.
+    if (
+      before.background.length !== after.background.length ||
+      before.refunds.length !== after.refunds.length
+    )
+      this.deps.onStatusChange();
   }
 }
 
