@@ -3,7 +3,7 @@
 // sales and takes it for itself while it runs.
 import { formatYuan } from "../../protocols/payment/amount.js";
 import { askDaemon, streamDaemon } from "../diagnostics/control-client.js";
-import type { TrainingEvent } from "../lanes/lane.js";
+import type { TrainingEvent } from "../lanes/lane-training.js";
 import { type Command, type Io, usageError } from "./command.js";
 import { DIAG_OPTIONS, DIAG_USAGE, notRunning, targetOf } from "./diag-client.js";
 

@@ -1,46 +1,43 @@
-// One checkout lane: register + scanner + display around the pure sale machine. The lane feeds
-// the machine its inputs (with the journal's view of the sale a request names) and carries out
-// the effects it returns, in order: journal records are durable (fsync) before anything after
-// them in the same step is published, answered or shown. Payment codes live here only, in
-// memory, under their attempt id, until the attempt leaves `sent`/`queued` or its deadline passes.
-// Events that junk repeats without end (scans refused or ignored, frames that mean nothing) are
-// one line per kind per window with a count; those that matter for money are all logged.
+// One checkout lane: its register, scanner and display wired around the runner of the pure sale
+// machine. This file builds the devices and the lane's parts, starts and stops them, routes what
+// the devices and the cloud say into the runner as sale inputs (with the journal's view of the
+// sale each one concerns), and carries out what a durable step does outside the journal: answers
+// to the register, views on the display, requests to the cloud, sale events (the runner's
+// SaleEffectsPort, called only once the step's records are on disk). Its parts, one job each:
+//   sale-runner.ts     steps the machine: journal first, all or nothing, held inputs, timers
+//   code-custody.ts    the only place a payment code lives: the pay request, its resend, unspend
+//   lane-journal.ts    what the lane reads of the journal, and the views it hands the machine
+//   lane-training.ts   test actions and training sales; the display's one way in
+//   lane-describe.ts   status, snapshot, details and counters views
+//   sale-events.ts     a sale event's counter, fleet event and log line
 import type {
   CloudCommand,
   CloudResponse,
   DeviceState,
   LaneStatusView,
 } from "../../protocols/cloud/cloud-messages.js";
-import type { PosAnswer, PosRequest } from "../../protocols/pos/pos-messages.js";
+import type { DisplayView } from "../../protocols/display/display-view.js";
+import type { PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { laneState } from "../../protocols/sale/sale-machine.js";
 import type { JournalFault, LaneSaleState, SaleSettings } from "../../protocols/sale/sale-types.js";
-import type { DisplayView } from "../../protocols/display/display-view.js";
-import { classifyCode } from "../../protocols/payment/classify-code.js";
-import { maskCode } from "../../protocols/payment/mask.js";
-import {
-  isTrainingAttempt,
-  TRAINING_ATTEMPT_PREFIX,
-  TRAINING_MARK,
-  TRAINING_ORDER_PREFIX,
-} from "../../protocols/sale/training.js";
+import { isTrainingAttempt } from "../../protocols/sale/training.js";
 import type { AuditCause, JournaledWrite } from "../audit/audit-derive.js";
-import type { Clock, TimerHandle } from "../clock.js";
-import type { LaneConfig } from "../config/config-types.js";
+import type { Clock } from "../clock.js";
 import type { CloudRpc } from "../cloud/rpc.js";
+import type { LaneConfig } from "../config/config-types.js";
 import { describeLocation } from "../devices/device-identity.js";
-import { DisplayPort, displayText } from "../devices/display-port.js";
+import { DisplayPort } from "../devices/display-port.js";
 import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
+import { scanChannel, stateChannel } from "../diagnostics/channels.js";
+import type { LaneSnapshot } from "../diagnostics/snapshot.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
-import { displayChannel, scanChannel, stateChannel } from "../diagnostics/channels.js";
-import type { LaneSnapshot } from "../diagnostics/snapshot.js";
-import type { CrashPoint } from "./crash-points.js";
-import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
 import { CodeCustody } from "./code-custody.js";
+import type { CrashPoint } from "./crash-points.js";
 import {
   describeLane,
   type LaneCounters,
@@ -52,6 +49,8 @@ import {
   newLaneCounters,
   scanOutcome,
 } from "./lane-describe.js";
+import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
+import { LaneTraining, type ScanJudgement, type TrainingEvent } from "./lane-training.js";
 import { reportSaleEvent } from "./sale-events.js";
 import { type CommandEffect, type SaleEffectsPort, SaleRunner } from "./sale-runner.js";
 
@@ -97,6 +96,8 @@ export class Lane {
   private readonly runner: SaleRunner;
   /** The scanned codes (code-custody.ts): the only place one lives. */
   private readonly custody: CodeCustody;
+  /** Test actions and training sales (lane-training.ts); the display is reached through it. */
+  private readonly training: LaneTraining;
   /** The lane's repeated sale events (repeatKey) and journal failures; each device has its own limiter. */
   private readonly repeats: RepeatLimiter;
   private readonly terminal: TerminalPort;
@@ -105,11 +106,6 @@ export class Lane {
   private readonly crash: CrashPoint;
   /** Monotonic time of the scanner's last read (for diagnostics). */
   private lastScanMono: number | undefined;
-  /** `posbridge test scan`: the next read goes here instead of to the sale machine. */
-  private scanTap: ((code: string) => void) | undefined;
-  /** `posbridge test sale`: who hears the training sale's progress and result. */
-  private trainingWatch: { orderRef: string; listener: (event: TrainingEvent) => void } | undefined;
-  private testDisplayTimer: TimerHandle | undefined;
   readonly counters: LaneCounters = newLaneCounters();
   /** What the views read (lane-describe.ts). */
   private readonly parts: LaneParts;
@@ -205,6 +201,17 @@ export class Lane {
           { onState: deviceState("display") },
         )
       : undefined;
+    this.training = new LaneTraining({
+      laneId: config.id,
+      clock,
+      newId: deps.newId,
+      schemes: deps.settings.schemes,
+      journal: deps.journal,
+      terminal: this.terminal,
+      display: this.display && config.display ? { port: this.display, config: config.display } : undefined,
+      runner: this.runner,
+      custody: this.custody,
+    });
     this.parts = {
       id: config.id,
       config,
@@ -300,6 +307,8 @@ export class Lane {
     });
   }
 
+  // ── views (lane-describe.ts) ───────────────────────────────────────────────────────────────
+
   status(): LaneStatusView {
     return laneStatus(this.parts);
   }
@@ -323,65 +332,31 @@ export class Lane {
     return laneCountersText(this.parts);
   }
 
-  // ── diagnostics: test actions (daemon/diagnostics/methods/test.ts) ─────────────────────────
+  // ── diagnostics: test actions (lane-training.ts; daemon/diagnostics/methods/test.ts) ───────
 
   /** Why the lane cannot be lent to a test action now, or undefined when it can. */
   busyReason(): string | undefined {
-    const cur = this.runner.state.current;
-    if (cur)
-      return `${cur.record.training ? "a training" : "a"} sale is open on lane ${this.id} (order ${cur.record.orderRef})`;
-    if (this.runner.state.refunds.some((r) => !r.answered))
-      return `a refund is in progress on lane ${this.id}`;
-    return undefined;
+    return this.training.busyReason();
   }
 
-  /**
-   * `posbridge test display`: shows a view, then the idle view again after `forMs`, unless a sale
-   * began meanwhile. Returns the lines shown, or undefined when the lane has no display.
-   */
+  /** `posbridge test display`: `view` for `forMs`; the lines shown, or undefined without a display. */
   testDisplay(view: DisplayView, forMs: number): string[] | undefined {
-    if (!this.display || !this.config.display) return undefined;
-    this.showView(view);
-    this.testDisplayTimer?.cancel();
-    this.testDisplayTimer = this.deps.clock.setTimeout(() => {
-      this.testDisplayTimer = undefined;
-      if (!this.runner.state.current) this.showView({ type: "idle" });
-    }, forMs);
-    return displayText(this.config.display, view);
+    return this.training.testDisplay(view, forMs);
   }
 
   /** `posbridge test scan`: the next read goes to `fn` instead of the sale machine; returns the cancel. */
   tapNextScan(fn: (code: string) => void): () => void {
-    this.scanTap = fn;
-    return () => {
-      if (this.scanTap === fn) this.scanTap = undefined;
-    };
+    return this.training.tapNextScan(fn);
   }
 
   /** What a sale would do with `code` now (for `posbridge test scan`): never the code itself. */
-  judgeScan(code: string): { length: number; masked: string; classification: string; wouldDo: string } {
-    const cls = classifyCode(code, this.deps.settings.schemes);
-    const masked = maskCode(code, cls.type === "payment" ? cls.scheme : null);
-    const classification =
-      cls.type === "payment"
-        ? `payment code, ${cls.scheme}`
-        : `${cls.type === "notPayment" ? `not a payment code (${cls.kind})` : "unreadable"}: ${cls.reason}`;
-    const wouldDo = this.custody.seen(code, this.deps.clock.monoNow())
-      ? "refuse it: the same code was sent within the last minute (the cashier is asked for a fresh code)"
-      : cls.type === "payment"
-        ? `submit it to the payment cloud as a payment code of ${cls.scheme}`
-        : "ask the cashier to rescan, showing why on the register and the display";
-    return { length: code.length, masked, classification, wouldDo };
+  judgeScan(code: string): ScanJudgement {
+    return this.training.judgeScan(code);
   }
 
   /** `posbridge test register`: an ES frame to the register and its ACK (ecr), with the link counters. */
   probeRegister(): Promise<ProbeResult> {
-    return this.terminal.probe({
-      type: "echoReply",
-      seq: "00",
-      brokerOnline: this.runner.state.cloudOnline,
-      laneState: laneState(this.runner.state),
-    });
+    return this.training.probeRegister();
   }
 
   /** The register link's state and counters (for the probe's report). */
@@ -389,90 +364,45 @@ export class Lane {
     return this.terminal.status;
   }
 
-  /**
-   * `posbridge test sale`: opens a training sale of `amountFen` as if the register had sent SA
-   * (order TRAIN-…, seq "TR"); its attempts go to the simulated cloud. `listener` hears its
-   * progress, display and result; the register gets its progress marked 培训, never its result
-   * (it did not ask). Returns the order reference and a cancel (as CA would).
-   */
+  /** `posbridge test sale`: a training sale of `amountFen`; `listener` hears it; returns its order and a cancel. */
   startTraining(
     amountFen: number,
     listener: (event: TrainingEvent) => void,
   ): { orderRef: string; cancel(): void } {
-    const orderRef = `${TRAINING_ORDER_PREFIX}${this.deps.newId().slice(-10)}`;
-    this.trainingWatch = { orderRef, listener };
-    listener({ type: "started", lane: this.id, orderRef, amountFen });
-    this.runner.feed({
-      type: "pos",
-      request: { type: "sale", seq: TRAINING_SEQ, orderRef, amountFen },
-      view: undefined,
-      newId: this.deps.newId(),
-      training: true,
-    });
-    return {
-      orderRef,
-      cancel: () => {
-        if (this.runner.state.current?.record.orderRef === orderRef)
-          this.runner.feed({
-            type: "pos",
-            request: { type: "cancel", seq: TRAINING_SEQ, orderRef },
-            view: this.viewOf(orderRef),
-          });
-        if (this.trainingWatch?.orderRef === orderRef) this.trainingWatch = undefined;
-      },
-    };
+    return this.training.startTraining(amountFen, listener);
   }
 
-  /**
-   * What the register gets of an answer about a training sale: its progress and the answers to
-   * its own requests marked 培训; nothing for the training sale's own requests (seq "TR": the
-   * register never sent them). Answers of real sales pass unchanged.
-   */
-  private trainingAnswer(answer: PosAnswer): PosAnswer | undefined {
-    if (answer.type === "echoReply") return answer;
-    const ownRequest = answer.type === "result" && answer.seq === TRAINING_SEQ;
-    const training =
-      ownRequest ||
-      (answer.orderRef.startsWith(TRAINING_ORDER_PREFIX) &&
-        this.deps.journal.sale(this.id, answer.orderRef)?.training);
-    const marked: PosAnswer = training ? { ...answer, text: `${TRAINING_MARK} ${answer.text}` } : answer;
-    const watch = this.trainingWatch;
-    if (watch && marked.orderRef === watch.orderRef) {
-      watch.listener(
-        marked.type === "progress"
-          ? { type: "progress", stage: marked.stage, text: marked.text }
-          : {
-              type: "result",
-              status: marked.status,
-              amountFen: marked.amountFen,
-              scheme: marked.scheme,
-              channelTradeNo: marked.channelTradeNo,
-              text: marked.text,
-            },
-      );
-      if (ownRequest) this.trainingWatch = undefined;
+  // ── inputs: what the devices say, into the runner ──────────────────────────────────────────
+
+  private onPosRequest(request: PosRequest): void {
+    this.repeats.clear("badRequest"); // the register makes sense again
+    if (request.type === "echo") {
+      this.runner.feed({ type: "pos", request });
+      return;
     }
-    return ownRequest ? undefined : marked;
+    const view = this.viewOf(request.orderRef);
+    this.runner.feed({ type: "pos", request, view, newId: this.deps.newId() });
   }
 
-  private showView(view: DisplayView): void {
-    if (view.type !== "text") {
-      this.testDisplayTimer?.cancel();
-      this.testDisplayTimer = undefined;
+  private onScan(code: string): void {
+    this.counters.scans++;
+    const now = this.deps.clock.monoNow();
+    this.lastScanMono = now;
+    if (this.training.tookScan(code)) return;
+    const repeated = this.custody.seen(code, now);
+    if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
+    if (repeated) {
+      this.runner.feed({ type: "scanRepeated" });
+      return;
     }
-    this.display?.show(view);
-    if (displayChannel.hasSubscribers && this.config.display)
-      displayChannel.publish({
-        type: "display",
-        at: this.deps.clock.wallNow(),
-        lane: this.id,
-        lines: displayText(this.config.display, view),
-        training: view.training === true,
-      });
+    const attemptId = this.training.newAttemptId();
+    this.custody.hold(attemptId, code, now);
+    this.runner.feed({ type: "scan", code, attemptId });
   }
 
+  /** What `posbridge monitor` sees of a read: its length, masked form, kind and fate; never the code. */
   private publishScan(code: string, repeated: boolean): void {
-    const judged = this.judgeScan(code);
+    const judged = this.training.judgeScan(code);
     const outcome = scanOutcome(this.runner.state, judged.classification.startsWith("payment"), repeated);
     scanChannel.publish({
       type: "scan",
@@ -485,45 +415,11 @@ export class Lane {
     });
   }
 
-  private onPosRequest(request: PosRequest): void {
-    this.repeats.clear("badRequest"); // the register makes sense again
-    if (request.type === "echo") {
-      this.runner.feed({ type: "pos", request });
-      return;
-    }
-    const view = this.viewOf(request.orderRef);
-    this.runner.feed({ type: "pos", request, view, newId: this.deps.newId() });
-  }
-
   private viewOf(orderRef: string): SaleView | undefined {
     return saleView(this.deps.journal, this.id, orderRef);
   }
 
-  private onScan(code: string): void {
-    const { clock, newId } = this.deps;
-    this.counters.scans++;
-    const now = clock.monoNow();
-    this.lastScanMono = now;
-    const tap = this.scanTap;
-    if (tap) {
-      // A test read: not a sale's, not remembered, never sent anywhere.
-      this.scanTap = undefined;
-      tap(code);
-      return;
-    }
-    const repeated = this.custody.seen(code, now);
-    if (scanChannel.hasSubscribers) this.publishScan(code, repeated);
-    if (repeated) {
-      this.runner.feed({ type: "scanRepeated" });
-      return;
-    }
-    // A training sale's attempts carry their own prefix: routed to the simulated cloud only.
-    const attemptId = this.runner.state.current?.record.training
-      ? `${TRAINING_ATTEMPT_PREFIX}${newId()}`
-      : newId();
-    this.custody.hold(attemptId, code, now);
-    this.runner.feed({ type: "scan", code, attemptId });
-  }
+  // ── effects: what a durable step does outside the journal ──────────────────────────────────
 
   /** The cloud an attempt's requests go to: a training attempt's never reach the real one. */
   private cloudFor(attemptId: string): CloudPort | undefined {
@@ -534,16 +430,11 @@ export class Lane {
   private effectsPort(): SaleEffectsPort {
     return {
       answer: (answer) => {
-        const marked = this.trainingAnswer(answer);
+        const marked = this.training.answer(answer);
         if (marked) this.terminal.send(marked);
         if (answer.type === "result") this.crash(`answer:${answer.status}`);
       },
-      display: (view, step) => {
-        const shown: DisplayView = step.training && view.type !== "idle" ? { ...view, training: true } : view;
-        this.showView(shown);
-        if (this.trainingWatch && step.training && this.display && this.config.display)
-          this.trainingWatch.listener({ type: "display", lines: displayText(this.config.display, shown) });
-      },
+      display: (view, step) => this.training.display(view, step.training),
       pay: (attempt) => this.custody.publish(attempt),
       send: (effect) => this.send(effect),
       event: (effect, step) =>
@@ -580,7 +471,7 @@ export class Lane {
       );
   }
 
-  /** After each step: codes of attempts that can no longer be sent go; who watches hears what changed. */
+  /** After each step: codes that can no longer be sent go; who watches hears what changed. */
   private stepped(before: LaneSaleState, after: LaneSaleState): void {
     this.custody.forgetAllBut(after.current?.attempt);
     if (stateChannel.hasSubscribers) {
@@ -604,20 +495,3 @@ export class Lane {
       this.deps.onStatusChange();
   }
 }
-
-/** The seq of a training sale's own SA and CA: no register sends it (seqs are two digits). */
-export const TRAINING_SEQ = "TR";
-
-/** What `posbridge test sale` hears of its training sale. */
-export type TrainingEvent =
-  | { type: "started"; lane: string; orderRef: string; amountFen: number }
-  | { type: "progress"; stage: string; text: string }
-  | { type: "display"; lines: string[] }
-  | {
-      type: "result";
-      status: string;
-      amountFen: number | null;
-      scheme: string | null;
-      channelTradeNo: string;
-      text: string;
-    };

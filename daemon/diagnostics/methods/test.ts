@@ -8,7 +8,7 @@
 //                  payment cloud is the simulation inside the bridge (lanes/training-cloud.ts);
 //                  streams its progress until its result
 import { BridgeError } from "../../errors.js";
-import type { TrainingEvent } from "../../lanes/lane.js";
+import type { TrainingEvent } from "../../lanes/lane-training.js";
 import { BoundedQueue } from "../bounded-queue.js";
 import type { DiagContext, DiagMethod, LaneDiagnostics } from "../methods.js";
 import { integerParam, laneParam, paramsOf, requestError, stringParam } from "../params.js";
