@@ -7,7 +7,7 @@
 //     a stall that long, wherever it falls between two pings, costs the bridge a restart.
 //   - every lane's journal is writable: a lane whose journal write failed refuses sales until a
 //     write succeeds (protocols/sale/sale-register.ts), which without a restart may be never.
-// Each lane's sale runner is synchronous on the event loop (daemon/lanes/lane.ts#feed), so "the
+// Each lane's sale runner is synchronous on the event loop (daemon/lanes/sale-runner.ts#feed), so "the
 // lane's loop turns" is the event loop turning: the loop check covers it.
 
 export interface LoopDelayProbe {

@@ -205,7 +205,7 @@ export class LaneTraining {
     };
   }
 
-  /** A fresh attempt id for a read: a training sale's attempts carry their own prefix (simulated cloud only). */
+  /** A fresh attempt id for a read; a training sale's carry their own prefix (simulated cloud only). */
   newAttemptId(): string {
     const { newId, runner } = this.deps;
     return runner.state.current?.record.training ? `${TRAINING_ATTEMPT_PREFIX}${newId()}` : newId();

@@ -364,7 +364,7 @@ export class Lane {
     return this.terminal.status;
   }
 
-  /** `posbridge test sale`: a training sale of `amountFen`; `listener` hears it; returns its order and a cancel. */
+  /** `posbridge test sale`: a training sale; `listener` hears it; returns its order and a cancel. */
   startTraining(
     amountFen: number,
     listener: (event: TrainingEvent) => void,

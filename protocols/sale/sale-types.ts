@@ -1,8 +1,9 @@
 // The per-lane sale machine's vocabulary: its state, the inputs it is fed and the effects it
-// asks the runner (daemon/lanes/lane.ts) to carry out. No I/O, no clocks: time arrives as an
-// Instant (wall for records, mono for every due time: protocols/core/instant.ts).
+// asks the runner (daemon/lanes/sale-runner.ts) to carry out. No I/O, no clocks: time arrives as
+// an Instant (wall for records, mono for every due time: protocols/core/instant.ts).
 // The machine never holds a payment code: a scan input carries one for classification only, and
-// the runner keeps it in memory under the attempt id until the attempt's deadline.
+// the lane keeps it in memory under the attempt id until the attempt's deadline
+// (daemon/lanes/code-custody.ts).
 import type {
   CancelCommand,
   CloudCommand,
@@ -151,7 +152,7 @@ export type SaleEffect =
   | { type: "journal"; record: JournalRecord }
   | { type: "answer"; answer: PosAnswer }
   | { type: "display"; view: DisplayView }
-  /** Publish the attempt's PayRequest; the runner adds the code it holds for this attempt id. */
+  /** Publish the attempt's PayRequest; the lane adds the code it holds for this attempt id (code-custody). */
   | { type: "pay"; attempt: AttemptRecord; scannedAtMs: number }
   | { type: "query"; command: QueryCommand }
   | { type: "cancel"; command: CancelCommand }

@@ -1,4 +1,4 @@
-// Drives the pure sale machine the way daemon/lanes/lane.ts does, without devices: journal
+// Drives the pure sale machine the way daemon/lanes/sale-runner.ts does, without devices: journal
 // effects fold into an in-memory map (the journal's view feeds register requests), armed timers
 // fire when `advance` passes them (on the monotonic clock), and every effect is kept for
 // assertions. `stepWall` moves the wall clock alone, as NTP does.
