@@ -143,25 +143,24 @@ describe("CodeCustody", () => {
   });
 
   it("resends only the attempt in flight, only while the broker's word on it is missing", () => {
-    const acked = custody();
-    acked.c.hold("A1", WECHAT, acked.clock.monoNow());
-    acked.c.publish(acked.attempt("queued"));
-    acked.acks[0]?.(true);
+    // A pay request published, then acknowledged by the broker (`acked`) or lost with the link.
+    const published = (acked: boolean) => {
+      const t = custody();
+      t.c.hold("A1", WECHAT, t.clock.monoNow());
+      t.c.publish(t.attempt("queued"));
+      t.acks[0]?.(acked);
+      return t;
+    };
+    const acked = published(true);
     acked.c.resendInDoubt(acked.attempt("sent"));
     expect(acked.sent).toHaveLength(1);
 
-    const answered = custody();
-    answered.c.hold("A1", WECHAT, answered.clock.monoNow());
-    answered.c.publish(answered.attempt("queued"));
-    answered.acks[0]?.(false);
+    const answered = published(false);
     answered.c.answered("A1"); // the cloud's result arrived: it has the request
     answered.c.resendInDoubt(answered.attempt("unknown"));
     expect(answered.sent).toHaveLength(1);
 
-    const ended = custody();
-    ended.c.hold("A1", WECHAT, ended.clock.monoNow());
-    ended.c.publish(ended.attempt("queued"));
-    ended.acks[0]?.(false);
+    const ended = published(false);
     ended.c.resendInDoubt(ended.attempt("paid"));
     ended.c.resendInDoubt(null);
     expect(ended.sent).toHaveLength(1);

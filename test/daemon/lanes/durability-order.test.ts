@@ -12,13 +12,12 @@ import type { LaneConfig } from "../../../daemon/config/config-types.js";
 import { VirtualRegister } from "../../../daemon/demo/virtual-register.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
 import type { SerialOpener } from "../../../daemon/devices/serial-binding.js";
-import { BridgeError } from "../../../daemon/errors.js";
 import { Journal } from "../../../daemon/journal/journal.js";
 import { Lane } from "../../../daemon/lanes/lane.js";
-import type { LaneJournal } from "../../../daemon/lanes/lane-journal.js";
 import type { CloudCommand } from "../../../protocols/cloud/cloud-messages.js";
 import type { JournalRecord } from "../../../protocols/sale/records.js";
 import { SETTINGS, WECHAT } from "../../support/sale-harness.js";
+import { watchedJournal } from "../../support/watched-journal.js";
 
 const serial = { baudRate: 9600, dataBits: 8 as const, parity: "none" as const, stopBits: 1 as const };
 let n = 0;
@@ -60,21 +59,7 @@ function setup(opts: { failOn?: (r: JournalRecord) => boolean } = {}) {
     log: pino({ level: "silent" }),
     onSyscall: (op) => log.push(`syscall:${op}`),
   });
-  const journal: LaneJournal = {
-    write(record) {
-      if (opts.failOn?.(record))
-        throw new BridgeError("PB_JOURNAL_WRITE", "disk full (test)", { context: { errno: "ENOSPC" } });
-      real.write(record);
-      log.push(`durable:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
-    },
-    sale: (l, o) => real.sale(l, o),
-    attempt: (id) => real.attempt(id),
-    attemptsOf: (l, o) => real.attemptsOf(l, o),
-    refundsOf: (l, o) => real.refundsOf(l, o),
-    unsettledSales: (l) => real.unsettledSales(l),
-    openAttempts: (l) => real.openAttempts(l),
-    openRefunds: (l) => real.openRefunds(l),
-  };
+  const journal = watchedJournal(real, { log, failOn: opts.failOn });
   const sent: CloudCommand[] = [];
   const rpc = {
     send: (_lane: string, command: CloudCommand) => {

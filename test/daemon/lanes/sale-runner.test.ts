@@ -7,13 +7,12 @@ import { join } from "node:path";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../daemon/clock.js";
-import { BridgeError } from "../../../daemon/errors.js";
 import { Journal } from "../../../daemon/journal/journal.js";
 import { newLaneCounters } from "../../../daemon/lanes/lane-describe.js";
-import type { LaneJournal } from "../../../daemon/lanes/lane-journal.js";
 import { type SaleEffectsPort, SaleRunner } from "../../../daemon/lanes/sale-runner.js";
 import { RepeatLimiter } from "../../../daemon/log/repeat-limiter.js";
 import { payment, SETTINGS, WECHAT } from "../../support/sale-harness.js";
+import { watchedJournal } from "../../support/watched-journal.js";
 
 function rig() {
   const clock = new ManualClock();
@@ -21,21 +20,7 @@ function rig() {
   const order: string[] = [];
   const real = Journal.open({ dir: mkdtempSync(join(tmpdir(), "pb-runner-")), clock, log });
   let failing = false;
-  const journal: LaneJournal = {
-    write(record) {
-      if (failing)
-        throw new BridgeError("PB_JOURNAL_WRITE", "disk full (test)", { context: { errno: "ENOSPC" } });
-      real.write(record);
-      order.push(`durable:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
-    },
-    sale: (l, o) => real.sale(l, o),
-    attempt: (id) => real.attempt(id),
-    attemptsOf: (l, o) => real.attemptsOf(l, o),
-    refundsOf: (l, o) => real.refundsOf(l, o),
-    unsettledSales: (l) => real.unsettledSales(l),
-    openAttempts: (l) => real.openAttempts(l),
-    openRefunds: (l) => real.openRefunds(l),
-  };
+  const journal = watchedJournal(real, { log: order, failOn: () => failing });
   const port: SaleEffectsPort = {
     answer: (a) =>
       order.push(`answer:${a.type === "result" ? a.status : a.type === "progress" ? a.stage : a.type}`),
