@@ -104,6 +104,13 @@ export class DisplayReader {
   discardedTotal = 0;
   /** Bytes read as commands or text since construction (for detect.ts). */
   decodedTotal = 0;
+  /** Commands of two bytes or more read (escape sequences: noise rarely forms one), for detect.ts. */
+  escapesRead = 0;
+  /**
+   * Text bytes no display font draws: not printable ASCII and not part of a GB2312 pair (lead
+   * A1–F7, trail A1–FE). Noise read as text at a wrong baud rate shows up here (detect.ts).
+   */
+  implausibleText = 0;
   private readonly grammar: Grammar;
   private readonly state: ScreenState;
   /** The unread start of a command, capped at grammar.maxCommandBytes. */
@@ -116,6 +123,8 @@ export class DisplayReader {
   /** The last wire bytes read, for `evidence`. */
   private tail: Uint8Array = new Uint8Array(0);
   private noise: { reason: DiscardReason; length: number } | null = null;
+  /** A GB2312 lead byte waiting for its trail byte (text may drip a byte at a time). */
+  private gbLead = false;
 
   constructor(grammar: Grammar, settings: ReaderSettings) {
     this.grammar = grammar;
@@ -169,6 +178,7 @@ export class DisplayReader {
       this.pending = new Uint8Array(0);
     }
     this.skipping = false;
+    this.closeGbPair();
     this.flushNoise(out);
     if (this.textRun) this.update(out, "lines");
   }
@@ -207,7 +217,10 @@ export class DisplayReader {
       } else if (step.kind === "text") {
         this.flushNoise(out);
         this.remember(work, i, i + step.length);
-        for (let k = i; k < i + step.length; k++) this.state.grid.write(work[k] as number);
+        for (let k = i; k < i + step.length; k++) {
+          this.state.grid.write(work[k] as number);
+          this.judgeText(work[k] as number);
+        }
         this.decodedTotal += step.length;
         this.textRun = true;
       } else {
@@ -217,6 +230,8 @@ export class DisplayReader {
         this.remember(work, i, i + step.length);
         step.apply(this.state);
         this.decodedTotal += step.length;
+        if (step.length >= 2) this.escapesRead++;
+        this.closeGbPair();
         if (step.change !== null) this.update(out, step.change);
       }
       i += step.length;
@@ -238,6 +253,21 @@ export class DisplayReader {
     if (this.noise === null) return;
     out.push({ type: "discarded", length: this.noise.length, reason: this.noise.reason });
     this.noise = null;
+  }
+
+  private judgeText(b: number): void {
+    if (this.gbLead) {
+      this.gbLead = false;
+      if (b >= 0xa1 && b <= 0xfe) return;
+      this.implausibleText++; // the lead byte without its trail
+    }
+    if (b >= 0xa1 && b <= 0xf7) this.gbLead = true;
+    else if (b >= 0x80) this.implausibleText++;
+  }
+
+  private closeGbPair(): void {
+    if (this.gbLead) this.implausibleText++;
+    this.gbLead = false;
   }
 
   private update(out: ScreenEvent[], change: ScreenChange): void {

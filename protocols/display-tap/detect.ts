@@ -1,0 +1,175 @@
+// Which serial setting and dialect a register's display line uses, from bytes read at candidate
+// settings (scanbox-anchors.md §2.1.1: displays run at 2400 or 9600, parity none/odd/even, and
+// vendors disagree about their own models). The daemon reopens the listen port at each setting,
+// reads for a while, and hands the samples here; this file only scores them. Pure.
+//
+// How a sample scores, per dialect: the sample goes through that dialect's reader, then
+//   clean     = (bytes read as commands or plausible text) / bytes — noise, unknown escapes,
+//               bytes a framing or parity error turned into 00, and text no display font draws
+//               (not ASCII, not GB2312) all count against it;
+//   structure = min(1, evidence / 6), evidence = escape sequences read + lamps set + 2 × lines
+//               that show an amount — noise read as plain text has none of these;
+//   score     = clean × structure.
+// At the right setting the right dialect reads everything (clean 1) with plenty of structure; at a
+// wrong baud rate or parity the bytes are garbled and both fall. Dialects that read a sample
+// equally well (within 0.02) are tied: the sample cannot tell them apart (a register that never
+// sent a lamp), and the verdict says so rather than guess. Among tied dialects the one that set
+// more lamps comes first (a bare '2' before a number is a lamp, not stray text).
+import { type AmountRules, amountRules, findAmounts, normalise } from "./amount-text.js";
+import { createDisplayReader, DISPLAY_DIALECTS, type DisplayDialect } from "./dialects.js";
+import type { DisplayReaderOptions } from "./display-reader.js";
+
+export interface SerialSetting {
+  baudRate: number;
+  parity: "none" | "odd" | "even";
+}
+
+/** The settings worth trying on a display line: 2400–19200 baud, 8 data bits, parity none/odd/even. */
+export const DETECT_SETTINGS: readonly SerialSetting[] = [2400, 4800, 9600, 19200].flatMap((baudRate) =>
+  (["none", "odd", "even"] as const).map((parity) => ({ baudRate, parity })),
+);
+
+export interface DialectScore {
+  dialect: DisplayDialect;
+  score: number;
+  clean: number;
+  evidence: number;
+  lamps: number;
+  amountLines: number;
+  bytes: number;
+  discarded: number;
+}
+
+export interface DetectOptions {
+  /** Dialects to try; default all. */
+  dialects?: readonly DisplayDialect[];
+  /** Reader options (decodeText is not needed: plausibility is judged on bytes). */
+  readerOptions?: Omit<DisplayReaderOptions, "decodeText">;
+  rules?: Partial<AmountRules>;
+}
+
+const EVIDENCE_FOR_FULL_STRUCTURE = 6;
+const TIE = 0.02;
+/** Below this the best candidate is not believed at all. */
+const MIN_SCORE = 0.5;
+/** A sample shorter than this says nothing. */
+const MIN_BYTES = 8;
+
+/** How well each dialect reads `bytes`, best first. */
+export function scoreDialects(bytes: Uint8Array, options: DetectOptions = {}): DialectScore[] {
+  const dialects = options.dialects ?? DISPLAY_DIALECTS;
+  const rules = amountRules(options.rules);
+  const scores = dialects.map((dialect) => scoreOne(bytes, dialect, rules, options.readerOptions ?? {}));
+  return scores.sort(byScore);
+}
+
+function scoreOne(
+  bytes: Uint8Array,
+  dialect: DisplayDialect,
+  rules: AmountRules,
+  readerOptions: DetectOptions["readerOptions"],
+): DialectScore {
+  const reader = createDisplayReader(dialect, { ...readerOptions });
+  const events = [...reader.push(bytes, 0), ...reader.end()];
+  let lamps = 0;
+  let amountLines = 0;
+  let previous: readonly string[] = [];
+  for (const event of events) {
+    if (event.type !== "update") continue;
+    if (event.change === "lamp" && event.screen.lamp !== "unknown") lamps++;
+    if (event.change === "lines") {
+      const lines = event.screen.lines;
+      const changed = lines.filter((line, i) => line !== previous[i]);
+      if (changed.some((line) => findAmounts(normalise(line), rules.wholeNumbers).some((t) => t.parsed.ok))) {
+        amountLines++;
+      }
+    }
+    previous = event.screen.lines;
+  }
+  const total = bytes.length;
+  const clean = total === 0 ? 0 : Math.max(0, reader.decodedTotal - reader.implausibleText) / total;
+  const evidence = reader.escapesRead + lamps + 2 * amountLines;
+  const structure = Math.min(1, evidence / EVIDENCE_FOR_FULL_STRUCTURE);
+  return {
+    dialect,
+    score: clean * structure,
+    clean,
+    evidence,
+    lamps,
+    amountLines,
+    bytes: total,
+    discarded: reader.discardedTotal,
+  };
+}
+
+/** Score first; at a tie the dialect that set more lamps; then the order of DISPLAY_DIALECTS. */
+function byScore(a: DialectScore, b: DialectScore): number {
+  if (Math.abs(a.score - b.score) > TIE) return b.score - a.score;
+  if (a.lamps !== b.lamps) return b.lamps - a.lamps;
+  return DISPLAY_DIALECTS.indexOf(a.dialect) - DISPLAY_DIALECTS.indexOf(b.dialect);
+}
+
+export interface SettingSample<S> {
+  setting: S;
+  /** What the port read at that setting. */
+  bytes: Uint8Array;
+}
+
+export interface DetectCandidate<S> extends DialectScore {
+  setting: S;
+}
+
+export interface Detection<S> {
+  /**
+   * - `found`: one setting and one dialect read the line clearly better than anything else.
+   * - `ambiguous`: the best setting is clear but several dialects read its sample equally well
+   *   (`tied`); more traffic (a sale with lamps) or the technician must decide.
+   * - `nothing`: no setting reads like a display line (silent, too short, or not a known dialect).
+   */
+  verdict: "found" | "ambiguous" | "nothing";
+  best: DetectCandidate<S> | null;
+  /** 0..1: the best score, scaled down when the runner-up comes close; divided among tied dialects. */
+  confidence: number;
+  tied: DisplayDialect[];
+  /** Every (setting, dialect) scored, best first. */
+  ranking: DetectCandidate<S>[];
+  /** One sentence for the technician. */
+  reason: string;
+}
+
+/** Picks the setting and dialect that read the samples best. */
+export function detectDisplay<S>(
+  samples: readonly SettingSample<S>[],
+  options: DetectOptions = {},
+): Detection<S> {
+  const ranking = samples
+    .flatMap(({ setting, bytes }) => scoreDialects(bytes, options).map((score) => ({ ...score, setting })))
+    .sort(byScore);
+  const best = ranking[0];
+  if (best === undefined || best.bytes < MIN_BYTES || best.score < MIN_SCORE) {
+    const longest = Math.max(0, ...samples.map((s) => s.bytes.length));
+    return {
+      verdict: "nothing",
+      best: null,
+      confidence: 0,
+      tied: [],
+      ranking,
+      reason:
+        longest < MIN_BYTES
+          ? `the line was silent (at most ${longest} bytes at any setting): ring up a sale while listening`
+          : "no setting reads like a known display dialect",
+    };
+  }
+  const tied = ranking
+    .filter((c) => c.setting === best.setting && best.score - c.score <= TIE)
+    .map((c) => c.dialect);
+  const runnerUp = ranking.find((c) => c.setting !== best.setting || !tied.includes(c.dialect));
+  const margin = best.score - (runnerUp?.score ?? 0);
+  const confidence = (best.score * Math.min(1, margin / 0.25)) / tied.length;
+  const verdict = tied.length > 1 ? "ambiguous" : "found";
+  const reason =
+    verdict === "found"
+      ? `${best.dialect} reads ${(best.clean * 100).toFixed(0)}% of the bytes at this setting`
+      : `${tied.join(", ")} read this line equally well: it has not shown what tells them apart (lamps)`;
+  return { verdict, best, confidence, tied, ranking, reason };
+}
