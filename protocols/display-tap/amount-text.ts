@@ -210,6 +210,11 @@ function findLabels(line: string, rules: AmountRules): LabelHit[] {
   return kept;
 }
 
+/** Whether a line shows any of the rules' labels (detect.ts: text, not LED digits). */
+export function hasLabel(line: string, rules: AmountRules): boolean {
+  return findLabels(normalise(line), rules).length > 0;
+}
+
 function isWordChar(c: string | undefined): boolean {
   return c !== undefined && /[A-Z0-9]/.test(c);
 }

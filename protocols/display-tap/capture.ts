@@ -8,6 +8,7 @@
 //
 // Times must not go backwards. A capture with no @ at all has no timing: every byte at 0 ms.
 // Quoted text is printable ASCII without '"' (use hex for anything else, GB2312 included).
+import { fromUtf8 } from "../core/bytes.js";
 
 export interface CaptureChunk {
   atMs: number;
@@ -60,7 +61,12 @@ function fail(index: number, message: string): ParsedCapture {
   return { ok: false, line: index + 1, message };
 }
 
-/** Whether raw file bytes look like the text form (only tab, CR, LF and printable ASCII). */
+/**
+ * Whether raw file bytes look like the text form: valid UTF-8 (comments may be in any language)
+ * with no control byte but tab, CR and LF. A display line's own bytes always hold some other
+ * control byte (ESC, FF, US), so a binary capture never passes for text.
+ */
 export function looksLikeCaptureText(bytes: Uint8Array): boolean {
-  return bytes.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b <= 0x7e));
+  if (!bytes.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || b >= 0x20)) return false;
+  return fromUtf8(bytes) !== undefined;
 }

@@ -8,15 +8,28 @@
 //               bytes a framing or parity error turned into 00, and text no display font draws
 //               (not ASCII, not GB2312) all count against it;
 //   structure = min(1, evidence / 6), evidence = escape sequences read + lamps set + 2 × lines
-//               that show an amount — noise read as plain text has none of these;
+//               that show an amount + (text displays only) 2 × lines that show a label such as
+//               合计/TOTAL — an LED shows no words; noise read as plain text has none of these;
 //   score     = clean × structure.
 // At the right setting the right dialect reads everything (clean 1) with plenty of structure; at a
-// wrong baud rate or parity the bytes are garbled and both fall. Dialects that read a sample
-// equally well (within 0.02) are tied: the sample cannot tell them apart (a register that never
-// sent a lamp), and the verdict says so rather than guess. Among tied dialects the one that set
-// more lamps comes first (a bare '2' before a number is a lamp, not stray text).
-import { type AmountRules, amountRules, findAmounts, normalise } from "./amount-text.js";
-import { createDisplayReader, DISPLAY_DIALECTS, type DisplayDialect } from "./dialects.js";
+// wrong baud rate or parity the bytes are garbled and both fall.
+//
+// Dialects that read a sample equally well (within 0.02) are tied, and then:
+// - a dialect that set lamps outranks the lampless ones: they can only read a lamp byte as a
+//   character written and at once overwritten by the next line, which no register does;
+// - dialects that turn the sample into the same readings (kind and amount of every update) are
+//   equivalent for it — a register that never sent a lamp — and the one that assumes least is
+//   taken (TIE_ORDER);
+// - otherwise the sample cannot tell them apart: the verdict is `ambiguous`, never a guess.
+import {
+  type AmountRules,
+  amountRules,
+  findAmounts,
+  hasLabel,
+  normalise,
+  readScreen,
+} from "./amount-text.js";
+import { createDisplayReader, DISPLAY_DIALECTS, type DisplayDialect, dialectInfo } from "./dialects.js";
 import type { DisplayReaderOptions } from "./display-reader.js";
 
 export interface SerialSetting {
@@ -36,8 +49,11 @@ export interface DialectScore {
   evidence: number;
   lamps: number;
   amountLines: number;
+  labelLines: number;
   bytes: number;
   discarded: number;
+  /** The kind and amount of every update, to tell equivalent dialects from different ones. */
+  readings: string;
 }
 
 export interface DetectOptions {
@@ -71,24 +87,29 @@ function scoreOne(
 ): DialectScore {
   const reader = createDisplayReader(dialect, { ...readerOptions });
   const events = [...reader.push(bytes, 0), ...reader.end()];
+  const text = dialectInfo(dialect).shows === "text";
   let lamps = 0;
   let amountLines = 0;
+  let labelLines = 0;
   let previous: readonly string[] = [];
+  const readings: string[] = [];
   for (const event of events) {
     if (event.type !== "update") continue;
     if (event.change === "lamp" && event.screen.lamp !== "unknown") lamps++;
     if (event.change === "lines") {
-      const lines = event.screen.lines;
-      const changed = lines.filter((line, i) => line !== previous[i]);
+      const changed = event.screen.lines.filter((line, i) => line !== previous[i]);
       if (changed.some((line) => findAmounts(normalise(line), rules.wholeNumbers).some((t) => t.parsed.ok))) {
         amountLines++;
       }
+      if (text && changed.some((line) => hasLabel(line, rules))) labelLines++;
     }
     previous = event.screen.lines;
+    const reading = readScreen(event.screen, rules);
+    readings.push(`${reading.kind}:${reading.amountFen}`);
   }
   const total = bytes.length;
   const clean = total === 0 ? 0 : Math.max(0, reader.decodedTotal - reader.implausibleText) / total;
-  const evidence = reader.escapesRead + lamps + 2 * amountLines;
+  const evidence = reader.escapesRead + lamps + 2 * amountLines + 2 * labelLines;
   const structure = Math.min(1, evidence / EVIDENCE_FOR_FULL_STRUCTURE);
   return {
     dialect,
@@ -97,16 +118,34 @@ function scoreOne(
     evidence,
     lamps,
     amountLines,
+    labelLines,
     bytes: total,
     discarded: reader.discardedTotal,
+    readings: readings.join(" "),
   };
 }
 
-/** Score first; at a tie the dialect that set more lamps; then the order of DISPLAY_DIALECTS. */
+/**
+ * Among tied dialects that set no lamps, the one that assumes least comes first: a register that
+ * sends numbers and never a lamp is a value-only display (led8-plain, never charged), not an LED
+ * whose lamps were merely not seen (every lamp driver sends the lamp with every number).
+ */
+const TIE_ORDER: readonly DisplayDialect[] = [
+  "led8-plain",
+  "cd5220",
+  "cd5220-4row",
+  "escpos",
+  "led8-ascii",
+  "led8-binary",
+  "led8-partner",
+  "led8-bare",
+];
+
+/** Score first; at a tie the dialect that set more lamps; then TIE_ORDER. */
 function byScore(a: DialectScore, b: DialectScore): number {
   if (Math.abs(a.score - b.score) > TIE) return b.score - a.score;
   if (a.lamps !== b.lamps) return b.lamps - a.lamps;
-  return DISPLAY_DIALECTS.indexOf(a.dialect) - DISPLAY_DIALECTS.indexOf(b.dialect);
+  return TIE_ORDER.indexOf(a.dialect) - TIE_ORDER.indexOf(b.dialect);
 }
 
 export interface SettingSample<S> {
@@ -160,13 +199,14 @@ export function detectDisplay<S>(
           : "no setting reads like a known display dialect",
     };
   }
-  const tied = ranking
-    .filter((c) => c.setting === best.setting && best.score - c.score <= TIE)
-    .map((c) => c.dialect);
-  const runnerUp = ranking.find((c) => c.setting !== best.setting || !tied.includes(c.dialect));
+  const level = ranking.filter((c) => c.setting === best.setting && best.score - c.score <= TIE);
+  const contenders = best.lamps > 0 ? level.filter((c) => c.lamps > 0) : level;
+  const distinct = new Set(contenders.map((c) => c.readings)).size;
+  const tied = distinct > 1 ? contenders.map((c) => c.dialect) : [best.dialect];
+  const runnerUp = ranking.find((c) => !level.includes(c));
   const margin = best.score - (runnerUp?.score ?? 0);
-  const confidence = (best.score * Math.min(1, margin / 0.25)) / tied.length;
-  const verdict = tied.length > 1 ? "ambiguous" : "found";
+  const confidence = (best.score * Math.min(1, margin / 0.25)) / distinct;
+  const verdict = distinct > 1 ? "ambiguous" : "found";
   const reason =
     verdict === "found"
       ? `${best.dialect} reads ${(best.clean * 100).toFixed(0)}% of the bytes at this setting`
