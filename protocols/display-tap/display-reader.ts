@@ -118,8 +118,8 @@ export class DisplayReader {
   private lastByteMono: number | null = null;
   /** Text was written at the cursor since the last update. */
   private textRun = false;
-  /** Dropping the rest of an overlong line, up to its CR. */
-  private skipping = false;
+  /** Dropping the rest of a line, up to its CR, and why (an overlong line, an unknown row). */
+  private skipping: DiscardReason | null = null;
   /** The last wire bytes read, for `evidence`. */
   private tail: Uint8Array = new Uint8Array(0);
   private noise: { reason: DiscardReason; length: number } | null = null;
@@ -168,7 +168,7 @@ export class DisplayReader {
   }
 
   private isOpen(): boolean {
-    return this.pending.length > 0 || this.textRun || this.skipping;
+    return this.pending.length > 0 || this.textRun || this.skipping !== null;
   }
 
   private cut(out: ScreenEvent[]): void {
@@ -177,7 +177,7 @@ export class DisplayReader {
       this.discard(out, "incomplete", this.pending.length);
       this.pending = new Uint8Array(0);
     }
-    this.skipping = false;
+    this.skipping = null;
     this.closeGbPair();
     this.flushNoise(out);
     if (this.textRun) this.update(out, "lines");
@@ -187,16 +187,17 @@ export class DisplayReader {
     const work = this.pending.length === 0 ? bytes : concatBytes(this.pending, bytes);
     let i = 0;
     while (i < work.length) {
-      if (this.skipping) {
+      if (this.skipping !== null) {
+        const reason = this.skipping;
         const b = work[i] as number;
-        // An overlong line ends at its CR; a byte that starts a command resyncs at once.
+        // The skipped line ends at its CR; a byte that starts a command resyncs at once.
         if (b === ESC || b === FF || b === US) {
-          this.skipping = false;
+          this.skipping = null;
           continue;
         }
-        if (b === CR) this.skipping = false;
+        if (b === CR) this.skipping = null;
         this.remember(work, i, i + 1);
-        this.discard(out, "overflow", 1);
+        this.discard(out, reason, 1);
         i++;
         continue;
       }
@@ -213,7 +214,7 @@ export class DisplayReader {
       if (step.kind === "junk") {
         this.remember(work, i, i + step.length);
         this.discard(out, step.reason, step.length);
-        if (step.skipLine) this.skipping = true;
+        if (step.skipLine) this.skipping = step.reason;
       } else if (step.kind === "text") {
         this.flushNoise(out);
         this.remember(work, i, i + step.length);

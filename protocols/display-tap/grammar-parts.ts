@@ -56,8 +56,10 @@ export function readLineWrite(bytes: Uint8Array, at: number, end: number, maxLin
     if (b === CR) return { kind: "line", textFrom, textTo: k, length: k + 1 - at };
     if (b === ESC) return junk(k - at, "malformed");
   }
-  if (end - textFrom > maxLineBytes)
-    return { kind: "junk", length: end - at, reason: "overflow", skipLine: true };
+  // maxLineBytes + 1 text bytes and no CR: too long. Dropped so far; the rest up to the CR is skipped.
+  if (end > textFrom + maxLineBytes) {
+    return { kind: "junk", length: textFrom + maxLineBytes + 1 - at, reason: "overflow", skipLine: true };
+  }
   return { kind: "need" };
 }
 
