@@ -215,8 +215,9 @@ export function hasLabel(line: string, rules: AmountRules): boolean {
   return findLabels(normalise(line), rules).length > 0;
 }
 
+/** A letter: an ASCII label must not be part of a longer word (SUBTOTAL); a digit may touch it (TOTAL12.50). */
 function isWordChar(c: string | undefined): boolean {
-  return c !== undefined && /[A-Z0-9]/.test(c);
+  return c !== undefined && /[A-Z]/.test(c);
 }
 
 export type ReadingKind =
