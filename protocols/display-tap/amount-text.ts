@@ -29,6 +29,11 @@ export interface AmountRules {
   notCharged: readonly string[];
   /** Labels of a cash tender in progress: nothing is charged while one is shown. */
   tender: readonly string[];
+  /**
+   * Phrases that contain a label word but are no label ("PAY CODE" holds PAY, 收款码 holds 收款):
+   * the longer match wins, so they hide the word and mean nothing themselves.
+   */
+  ignore: readonly string[];
   wholeNumbers: WholeNumbers;
 }
 
@@ -55,11 +60,12 @@ export const DEFAULT_AMOUNT_RULES: AmountRules = {
     "DISCOUNT",
   ],
   tender: ["收款", "实收", "找零", "现金", "收现", "CASH", "CHANGE", "PAY", "PAID", "TENDER"],
+  ignore: ["PAY CODE", "付款码", "收款码"],
   wholeNumbers: "refuse",
 };
 
 const WHOLE_NUMBERS: readonly WholeNumbers[] = ["refuse", "yuan", "fen"];
-const LABEL_LISTS = ["total", "notCharged", "tender"] as const;
+const LABEL_LISTS = ["total", "notCharged", "tender", "ignore"] as const;
 
 /** The rules with `overrides` on the defaults; throws TypeError naming the bad field. */
 export function amountRules(overrides: Partial<AmountRules> = {}): AmountRules {
@@ -177,7 +183,7 @@ function parseDigits(
   return { ok: true, fen: Number(whole + decimals.padEnd(2, "0")) };
 }
 
-export type LabelKind = "total" | "notCharged" | "tender";
+export type LabelKind = (typeof LABEL_LISTS)[number];
 
 interface LabelHit {
   start: number;
@@ -212,7 +218,7 @@ function findLabels(line: string, rules: AmountRules): LabelHit[] {
 
 /** Whether a line shows any of the rules' labels (detect.ts: text, not LED digits). */
 export function hasLabel(line: string, rules: AmountRules): boolean {
-  return findLabels(normalise(line), rules).length > 0;
+  return findLabels(normalise(line), rules).some((hit) => hit.kind !== "ignore");
 }
 
 /** A letter: an ASCII label must not be part of a longer word (SUBTOTAL); a digit may touch it (TOTAL12.50). */
@@ -269,7 +275,7 @@ export function readScreen(screen: Screen, rules: AmountRules): ScreenReading {
     if (glued !== undefined && glued.start === 0) return glued;
     if (nextLabel !== Number.POSITIVE_INFINITY) return null;
     const next = row + 1;
-    if (next < lines.length && (labels[next] as LabelHit[]).length === 0)
+    if (next < lines.length && (labels[next] as LabelHit[]).every((l) => l.kind === "ignore"))
       return (amounts[next] as AmountToken[])[0] ?? null;
     return null;
   };

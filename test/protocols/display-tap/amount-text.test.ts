@@ -155,6 +155,9 @@ describe("readScreen: labels decide on text displays", () => {
     [["TOTAL 12.50", "TOTAL 12.50"], "total", 1250],
     [["TOTALLY 12.50"], "unlabelled", 1250],
     [["LANE2 TOTAL 12.50"], "total", 1250],
+    [["TOTAL 12.34", "PLEASE SHOW PAY CODE"], "total", 1234],
+    [["合计 12.34", "请出示付款码"], "total", 1234],
+    [["TOTAL 12.34", "PLEASE PAY"], "tender", null],
   ])("%j: %s", (lines, kind, amountFen) => {
     expect(readScreen(text(...lines), rules)).toMatchObject({ kind, amountFen });
   });
