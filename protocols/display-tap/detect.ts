@@ -65,6 +65,10 @@ export interface DetectOptions {
 }
 
 const EVIDENCE_FOR_FULL_STRUCTURE = 6;
+/** A dialect that misreads a tenth of the bytes the best one reads is clearly wrong. */
+const DIALECT_MARGIN = 0.1;
+/** A wrong setting garbles a lot; one that comes within a quarter is suspicious. */
+const SETTING_MARGIN = 0.25;
 const TIE = 0.02;
 /** Below this the best candidate is not believed at all. */
 const MIN_SCORE = 0.5;
@@ -167,8 +171,16 @@ export interface Detection<S> {
    */
   verdict: "found" | "ambiguous" | "nothing";
   best: DetectCandidate<S> | null;
-  /** 0..1: the best score, scaled down when the runner-up comes close; divided among tied dialects. */
+  /**
+   * 0..1: the best score, scaled down when another dialect at the same setting comes within
+   * DIALECT_MARGIN of it or another setting within SETTING_MARGIN, and divided among dialects the
+   * sample cannot tell apart.
+   */
   confidence: number;
+  /** How much better the best reads than the best other dialect (outside the tie) at its setting. */
+  dialectMargin: number;
+  /** How much better the best reads than anything at another setting. */
+  settingMargin: number;
   tied: DisplayDialect[];
   /** Every (setting, dialect) scored, best first. */
   ranking: DetectCandidate<S>[];
@@ -191,6 +203,8 @@ export function detectDisplay<S>(
       verdict: "nothing",
       best: null,
       confidence: 0,
+      dialectMargin: 0,
+      settingMargin: 0,
       tied: [],
       ranking,
       reason:
@@ -203,13 +217,17 @@ export function detectDisplay<S>(
   const contenders = best.lamps > 0 ? level.filter((c) => c.lamps > 0) : level;
   const distinct = new Set(contenders.map((c) => c.readings)).size;
   const tied = distinct > 1 ? contenders.map((c) => c.dialect) : [best.dialect];
-  const runnerUp = ranking.find((c) => !level.includes(c));
-  const margin = best.score - (runnerUp?.score ?? 0);
-  const confidence = (best.score * Math.min(1, margin / 0.25)) / distinct;
+  const otherDialect = ranking.find((c) => c.setting === best.setting && !level.includes(c));
+  const otherSetting = ranking.find((c) => c.setting !== best.setting);
+  const dialectMargin = best.score - (otherDialect?.score ?? 0);
+  const settingMargin = best.score - (otherSetting?.score ?? 0);
+  const confidence =
+    (best.score * Math.min(1, dialectMargin / DIALECT_MARGIN) * Math.min(1, settingMargin / SETTING_MARGIN)) /
+    distinct;
   const verdict = distinct > 1 ? "ambiguous" : "found";
   const reason =
     verdict === "found"
       ? `${best.dialect} reads ${(best.clean * 100).toFixed(0)}% of the bytes at this setting`
       : `${tied.join(", ")} read this line equally well: it has not shown what tells them apart (lamps)`;
-  return { verdict, best, confidence, tied, ranking, reason };
+  return { verdict, best, confidence, dialectMargin, settingMargin, tied, ranking, reason };
 }
