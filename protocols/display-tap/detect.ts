@@ -17,6 +17,8 @@
 // Dialects that read a sample equally well (within 0.02) are tied, and then:
 // - a dialect that set lamps outranks the lampless ones: they can only read a lamp byte as a
 //   character written and at once overwritten by the next line, which no register does;
+// - a text dialect that showed labels (合计, TOTAL) outranks the LED dialects: an LED has no
+//   letters, so a line with words in it was meant for a text display;
 // - dialects that turn the sample into the same readings (kind and amount of every update) are
 //   equivalent for it — a register that never sent a lamp — and the one that assumes least is
 //   taken (TIE_ORDER);
@@ -145,10 +147,11 @@ const TIE_ORDER: readonly DisplayDialect[] = [
   "led8-bare",
 ];
 
-/** Score first; at a tie the dialect that set more lamps; then TIE_ORDER. */
+/** Score first; at a tie the dialect that set more lamps, then showed more labels; then TIE_ORDER. */
 function byScore(a: DialectScore, b: DialectScore): number {
   if (Math.abs(a.score - b.score) > TIE) return b.score - a.score;
   if (a.lamps !== b.lamps) return b.lamps - a.lamps;
+  if (a.labelLines !== b.labelLines) return b.labelLines - a.labelLines;
   return TIE_ORDER.indexOf(a.dialect) - TIE_ORDER.indexOf(b.dialect);
 }
 
@@ -214,7 +217,12 @@ export function detectDisplay<S>(
     };
   }
   const level = ranking.filter((c) => c.setting === best.setting && best.score - c.score <= TIE);
-  const contenders = best.lamps > 0 ? level.filter((c) => c.lamps > 0) : level;
+  const contenders =
+    best.lamps > 0
+      ? level.filter((c) => c.lamps > 0)
+      : best.labelLines > 0
+        ? level.filter((c) => c.labelLines > 0)
+        : level;
   const distinct = new Set(contenders.map((c) => c.readings)).size;
   const tied = distinct > 1 ? contenders.map((c) => c.dialect) : [best.dialect];
   const otherDialect = ranking.find((c) => c.setting === best.setting && !level.includes(c));

@@ -85,6 +85,13 @@ describe("detectDisplay picks the setting and dialect", () => {
     expect(scores[1]?.clean).toBeLessThan(1);
   });
 
+  it("words on the display make it a text display: an LED shows no TOTAL", () => {
+    // ESC Q A is both an LED number frame and a CD5220 line; only the label tells them apart.
+    const found = detectDisplay([{ setting: "file", bytes: traffic("cd5220-lcdproc.hex") }]);
+    expect(found.verdict).toBe("found");
+    expect(found.best?.dialect).toBe("cd5220");
+  });
+
   it("dialects that read a sample the same way are equivalent for it: found, not ambiguous", () => {
     // A number and nothing else: every LED form and the text displays read the same screens.
     const found = detectDisplay([{ setting: "file", bytes: traffic("et112-value-only.hex") }]);
