@@ -7,6 +7,7 @@ import { conformanceCommand } from "./conformance.js";
 import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
 import { devicesCommand } from "./devices.js";
+import { displayCommand } from "./display.js";
 import { doctorCommand } from "./doctor.js";
 import { installCommand, uninstallCommand } from "./install-commands.js";
 import { logLevelCommand } from "./log-level.js";
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   bundleCommand,
   checkConfigCommand,
   reportCommand,
+  displayCommand,
   demoCommand,
   cloudSimCommand,
   installCommand,
