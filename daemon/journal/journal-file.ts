@@ -4,20 +4,31 @@
 // one at its path. Why: after `rm -rf <stateDir>`, or a file copied over journal.log, the open fd
 // writes to an inode nobody will ever read again, and those appends and fsyncs succeed; without
 // the check every record written from then on is lost at the next start (docs/journal.md).
+// Two ways to append: append() (writeSync + fsyncSync, for callers that must finish before they
+// go on) and appendAsync() (the same steps on libuv's threadpool, for group commit: the main
+// thread never waits for the disk). One append at a time: group-commit.ts serialises them, and
+// close() during an asynchronous append closes the descriptor only once that append is done (a
+// descriptor closed under a pending write could be reused by another file and written into).
 // No fold, no records: journal.ts keeps those.
 import {
   closeSync,
   constants,
+  fstat,
   fstatSync,
+  fsync,
   fsyncSync,
+  ftruncate,
   ftruncateSync,
   openSync,
   type Stats,
+  stat,
   statSync,
   unlinkSync,
+  write,
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import { promisify } from "node:util";
 import type { JournalFault } from "../../protocols/sale/sale-types.js";
 import { BridgeError, isBridgeError } from "../errors.js";
 
@@ -67,11 +78,29 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const ftruncateAsync = promisify(ftruncate);
+const fstatAsync = promisify(fstat);
+const statAsync = promisify(stat);
+
+async function writeAllAsync(fd: number, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const { bytesWritten } = await writeAsync(fd, bytes, off, bytes.length - off);
+    off += bytesWritten;
+  }
+}
+
 /** The open journal file: appends are durable (fsync) and checked to land in the file at `path`. */
 export class JournalFile {
   /** A failed append may have left bytes past `size` that could not be cut yet. */
   private dirty = false;
   private fd: number | null;
+  /** An appendAsync() is running: no other append, no verify(), and close() waits for it. */
+  private inFlight = false;
+  /** close() was called during an asynchronous append: the descriptor closes when it ends. */
+  private closing = false;
 
   private constructor(
     readonly path: string,
@@ -129,6 +158,11 @@ export class JournalFile {
     return this.size;
   }
 
+  /** An asynchronous append is running (the file may be longer than `bytes` meanwhile). */
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
   /**
    * Appends `line` and fsyncs it; then verify(). A write or fsync that fails is cut off the file
    * again (PB_JOURNAL_WRITE); a file no longer at its path throws PB_JOURNAL_GONE (the line is in
@@ -136,6 +170,7 @@ export class JournalFile {
    */
   append(line: Uint8Array): void {
     const fd = this.openFd();
+    this.notBusy();
     if (this.dirty) {
       try {
         ftruncateSync(fd, this.size);
@@ -158,12 +193,65 @@ export class JournalFile {
   }
 
   /**
+   * append() without blocking the main thread: write (all of `bytes`, whole lines), fsync, then
+   * the same identity check, each step on libuv's threadpool. Resolves once `bytes` are durable in
+   * the file at `path`; the same errors as append(), and a failed write or fsync is cut off again.
+   */
+  async appendAsync(bytes: Uint8Array): Promise<void> {
+    const fd = this.openFd();
+    this.notBusy();
+    this.inFlight = true;
+    try {
+      if (this.dirty) {
+        try {
+          await ftruncateAsync(fd, this.size);
+          this.dirty = false;
+        } catch (err) {
+          throw writeError("cut a failed append off", this.path, err);
+        }
+      }
+      try {
+        await writeAllAsync(fd, bytes);
+        this.onSyscall("write", this.path);
+        await fsyncAsync(fd);
+        this.onSyscall("fsync", this.path);
+      } catch (err) {
+        try {
+          await ftruncateAsync(fd, this.size);
+        } catch {
+          this.dirty = true;
+        }
+        throw writeError("append to", this.path, err);
+      }
+      this.size += bytes.length;
+      let open: Stats;
+      try {
+        open = await fstatAsync(fd);
+      } catch (err) {
+        throw writeError("check the open file of", this.path, err);
+      }
+      let atPath: Stats | undefined;
+      try {
+        atPath = await statAsync(this.path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ENOTDIR") throw writeError("check", this.path, err);
+      }
+      this.judge(open, atPath);
+    } finally {
+      this.inFlight = false;
+      if (this.closing) this.close();
+    }
+  }
+
+  /**
    * Throws PB_JOURNAL_GONE unless the open file is the one at `path`: same device and inode, and
    * still linked. Removed (`rm`, `rm -rf` of the directory) or replaced (a file moved or copied
    * over it, another filesystem mounted over the directory) both end the journal's use of it.
    */
   verify(): void {
     const fd = this.openFd();
+    this.notBusy();
     let open: Stats;
     try {
       open = fstatSync(fd);
@@ -177,6 +265,11 @@ export class JournalFile {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") throw writeError("check", this.path, err);
     }
+    this.judge(open, atPath);
+  }
+
+  /** The identity check of verify() on the stats of the open file and of the path. */
+  private judge(open: Stats, atPath: Stats | undefined): void {
     // Only this handle writes the file: another size means it was rewritten in place (`cp` over
     // it keeps the inode). A failed append not cut back yet may leave it longer.
     const sizeOk = this.dirty ? open.size >= this.size : open.size === this.size;
@@ -208,19 +301,32 @@ export class JournalFile {
     );
   }
 
+  /** Closes the descriptor; during an asynchronous append, once that append has ended. */
   close(): void {
     if (this.fd === null) return;
+    if (this.inFlight) {
+      this.closing = true;
+      return;
+    }
+    const fd = this.fd;
+    this.fd = null;
+    this.closing = false;
     try {
-      closeSync(this.fd);
+      closeSync(fd);
     } catch {
       // already unusable; nothing more to lose
     }
-    this.fd = null;
   }
 
   private openFd(): number {
-    if (this.fd === null) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
+    if (this.fd === null || this.closing)
+      throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
     return this.fd;
+  }
+
+  /** Appends and checks never overlap (group-commit.ts runs one at a time): a bug otherwise. */
+  private notBusy(): void {
+    if (this.inFlight) throw new Error(`journal ${this.path}: an asynchronous append is still running`);
   }
 
   /** After a failed append: remove what part of the line may have reached the file. */

@@ -1,7 +1,10 @@
 // The sale journal: `<stateDir>/journal.log`, append-only, one CRC'd JSON snapshot per line
-// (journal-line.ts), folded last-write-wins by recordKey (journal-fold.ts). Synchronous on
-// purpose: write() returns only once the line is fsync'd, so a caller that journals before it
-// publishes or answers never acts on something a crash could forget. Damaged lines found at
+// (journal-line.ts), folded last-write-wins by recordKey (journal-fold.ts). Two write paths, both
+// durable before they return: write() (synchronous, one line, one fsync) and commit() (group
+// commit, group-commit.ts: the records of every lane that commit meanwhile go in one write and
+// one fsync on libuv's threadpool, and each caller's promise resolves once its own records are
+// durable), so a caller that journals before it publishes or answers never acts on something a
+// crash could forget. A record enters the fold only once it is durable. Damaged lines found at
 // open are saved to a sidecar file and the journal is rewritten clean, so an append never follows
 // garbage. Compaction rewrites live records to journal.log.tmp, fsyncs, renames it over
 // journal.log and fsyncs the directory. The file handle and its checks (is the open file still
@@ -30,6 +33,7 @@ import {
   writeNewFileDurably,
 } from "./journal-file.js";
 import { JournalFold } from "./journal-fold.js";
+import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { decodeLine, encodeLine, splitLines } from "./journal-line.js";
 import {
   canonicalRecord,
@@ -116,6 +120,12 @@ export interface JournalStats {
   failedWrites: number;
   /** Whole journals rewritten from memory after a fault. */
   restores: number;
+}
+
+/** A record of a commit(), encoded, waiting for its batch (group-commit.ts). */
+interface Staged {
+  record: JournalRecord;
+  line: Buffer;
 }
 
 interface Scan {
@@ -225,6 +235,10 @@ export class Journal {
   private lastFsyncAt: number | null = null;
   /** Wall ms the current fault began (for diagnostics; the fault's own clock is monotonic). */
   private faultSinceWall = 0;
+  /** commit()'s batches: one write and one fsync for the records of every lane (group-commit.ts). */
+  private readonly group = new GroupCommit<Staged>((batch) => this.flush(batch));
+  /** maybeCompact() came while a batch was being written: it runs once that batch is done. */
+  private compactAfterFlush = false;
 
   private constructor(options: JournalOptions, fold: JournalFold, report: JournalLoadReport) {
     this.dir = options.dir;
@@ -319,6 +333,7 @@ export class Journal {
     const copy = canonicalRecord(record);
     const line = encodeLine(copy);
     try {
+      // (a batch of commit() being written meanwhile is a bug of the caller: append() throws)
       this.appendFile().append(line);
     } catch (err) {
       this.failedWrites++;
@@ -327,6 +342,72 @@ export class Journal {
     this.fileBytes += line.length;
     this.appends++;
     this.fold.put(copy, line.length);
+  }
+
+  /**
+   * Group commit: queues `records` (kept together and in order) for the next batch and resolves
+   * once they are fsync'd in the file at the journal's path, with the records every other caller
+   * committed meanwhile, in one write and one fsync (group-commit.ts). Rejects as write() throws:
+   * a refused record refuses the whole call at once, queuing nothing; a batch that fails
+   * (PB_JOURNAL_WRITE, cut off again, or PB_JOURNAL_GONE) rejects every commit in it and puts
+   * the journal in a fault, and while it lasts every commit is rejected with that error. The fold
+   * changes only once the batch is durable: until then no reader sees these records. Do not mix
+   * with write() while a commit is pending.
+   */
+  commit(records: readonly JournalRecord[]): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`));
+    for (const record of records) {
+      const problem = checkRecord(record);
+      if (problem !== undefined)
+        return Promise.reject(
+          new BridgeError("PB_JOURNAL_WRITE", `journal record refused: ${problem}`, {
+            context: { path: this.path, kind: (record as { kind?: unknown })?.kind, refused: true },
+          }),
+        );
+    }
+    if (this.fault) {
+      this.failedWrites += records.length;
+      return Promise.reject(this.fault.error);
+    }
+    if (records.length === 0) return Promise.resolve();
+    const staged = records.map((r) => {
+      const record = canonicalRecord(r);
+      return { record, line: encodeLine(record) };
+    });
+    return this.group.commit(staged);
+  }
+
+  /** Batches written by commit() so far (group-commit.ts). */
+  commitStats(): GroupCommitStats {
+    return this.group.stats();
+  }
+
+  /** One batch of commit(): one write, one fsync, the identity check; then the fold takes it. */
+  private async flush(batch: Staged[]): Promise<void> {
+    if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
+    if (this.fault) {
+      this.failedWrites += batch.length;
+      throw this.fault.error; // it began after these records were queued
+    }
+    const bytes = Buffer.concat(batch.map((s) => s.line));
+    try {
+      await this.appendFile().appendAsync(bytes);
+    } catch (err) {
+      this.failedWrites += batch.length;
+      throw this.closed && !this.fault ? err : this.fail(err);
+    }
+    this.fileBytes += bytes.length;
+    this.appends += batch.length;
+    for (const s of batch) this.fold.put(s.record, s.line.length);
+    if (this.compactAfterFlush) {
+      this.compactAfterFlush = false;
+      try {
+        this.maybeCompact();
+      } catch (err) {
+        this.log.warn({ journal: this.path, err: reason(err) }, "journal compaction failed");
+      }
+    }
   }
 
   /** The fault the journal is in (writes refused), or null when it can be written. */
@@ -342,6 +423,8 @@ export class Journal {
    */
   check(): void {
     if (this.closed) return;
+    // A batch being written checks the file itself once it is fsync'd.
+    if (this.file?.busy) return;
     if (!this.fault) {
       try {
         this.appendFile().verify();
@@ -402,6 +485,8 @@ export class Journal {
    */
   compact(): CompactResult {
     if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
+    // The rename would swap the file under the batch being appended (maybeCompact() waits for it).
+    if (this.file?.busy) throw new Error(`journal ${this.path}: compact() while a batch is being written`);
     try {
       return this.rewrite();
     } catch (err) {
@@ -417,6 +502,10 @@ export class Journal {
    */
   maybeCompact(): boolean {
     if (this.fault) return false; // check() rewrites the whole journal when it can
+    if (this.file?.busy) {
+      this.compactAfterFlush = true; // the file is being appended to: after that batch
+      return false;
+    }
     const live = this.fold.liveBytes + this.headerLine().length;
     const big = this.fileBytes > Math.max(this.compactMinBytes, 2 * live);
     if (!big && this.fold.purgeable(this.clock.wallNow() - this.retentionMs).length === 0) return false;

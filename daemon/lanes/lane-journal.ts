@@ -7,7 +7,13 @@ import type { SaleView } from "../../protocols/sale/refund-machine.js";
 
 /** What a lane needs of the journal (daemon/journal/journal.ts). */
 export interface LaneJournal {
+  /** Synchronous: returns once `record` is durable (used when the journal has no commit). */
   write(record: JournalRecord): void;
+  /**
+   * Group commit (daemon/journal/group-commit.ts): resolves once all of `records` are durable,
+   * rejects when none of them is. With it, the runner writes a step's records in one commit.
+   */
+  commit?(records: readonly JournalRecord[]): Promise<void>;
   sale(laneId: string, orderRef: string): SaleRecord | undefined;
   attempt(attemptId: string): AttemptRecord | undefined;
   attemptsOf(laneId: string, orderRef: string): AttemptRecord[];

@@ -3,9 +3,13 @@
 // and the display see the steps in order), makes each step's journal records durable first, arms
 // and cancels the machine's timers, and hands every other effect to the lane through a small port
 // (SaleEffectsPort), in the order the machine gave them. It is the only place a lane writes the
-// journal, and it calls the port only once the step's records are durable: when the commit
-// becomes asynchronous (group commit, issue 13) it is awaited here, between journalRecords and
-// the port, and the inbox becomes the queue that waits meanwhile; the lane does not change.
+// journal, and it calls the port only once the step's records are durable. With a journal that
+// group-commits (LaneJournal.commit, daemon/journal/group-commit.ts) the step's records go in one
+// commit, shared with the other lanes' records of the moment, and the runner waits for it before
+// anything else of the step happens; the inbox is the queue that waits meanwhile, so this lane's
+// inputs are still stepped strictly one after another while the other lanes go on (docs/journal.md,
+// "Group commit"). An input that waited behind a commit is stepped with the journal's view of its
+// order as it is then, not as it was when it arrived.
 // A step is all or nothing: if one of its records cannot be written, none of its other effects is
 // carried out and the machine stays where it was; the inputs that cannot be refused (the cloud's
 // results, timers, link changes) wait in `held` until the journal is back, and are then stepped
@@ -116,11 +120,21 @@ function waitsForJournal(input: SaleInput): boolean {
   }
 }
 
+/** The crash point reached once `record` is durable (crash-points.ts). */
+function journalPoint(record: JournalRecord): string {
+  return `journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`;
+}
+
 export class SaleRunner {
   private current: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly inbox: SaleInput[] = [];
   private stepping = false;
+  /** A step's records are being committed: the inbox waits, and its inputs' views age. */
+  private committing = false;
+  /** Inputs fed while a commit was pending: their journal views are read again when stepped. */
+  private readonly stale = new WeakSet<SaleInput>();
+  private stopped = false;
   /**
    * Inputs whose step could not be journaled (a cloud result, a timer, a link change), oldest
    * first: stepped again once the journal is back. Every later input of those kinds waits behind
@@ -144,6 +158,7 @@ export class SaleRunner {
 
   /** The lane stops: no timer fires into it again. */
   stop(): void {
+    this.stopped = true; // a commit still pending ends without effects (the records are durable)
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
@@ -177,13 +192,35 @@ export class SaleRunner {
    */
   feed(input: SaleInput): void {
     this.inbox.push(input);
+    if (this.committing) this.stale.add(input);
+    this.pump();
+  }
+
+  /** Steps what the inbox holds, in order; a step that waits for its commit holds the rest back. */
+  private pump(): void {
     if (this.stepping) return;
     this.stepping = true;
+    let waiting: Promise<void> | undefined;
     try {
-      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) this.step(next);
+      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+        waiting = this.step(next);
+        if (waiting) break;
+      }
     } finally {
-      this.stepping = false;
+      if (!waiting) this.stepping = false;
     }
+    if (!waiting) return;
+    this.committing = true;
+    for (const input of this.inbox) this.stale.add(input);
+    waiting
+      .catch((err: unknown) =>
+        this.deps.log.error({ errCode: "PB_INTERNAL", err: (err as Error).message }, "sale step failed"),
+      )
+      .finally(() => {
+        this.committing = false;
+        this.stepping = false;
+        if (!this.stopped) this.pump();
+      });
   }
 
   /**
@@ -195,17 +232,74 @@ export class SaleRunner {
    * the journal (the storage error, or what the journal's memory knows), and any other input
    * waits in `held` until the journal is back.
    */
-  private step(input: SaleInput, again = false): void {
+  private step(input: SaleInput, again = false): Promise<void> | undefined {
     if (this.held.length > 0 && waitsForJournal(input)) {
       this.hold(input);
-      return;
+      return undefined;
     }
     const { deps } = this;
+    if (this.stale.has(input)) {
+      this.stale.delete(input);
+      input = this.refreshed(input);
+    }
     const before = this.current;
     const { state, effects } = saleStep(deps.settings, before, input, instantOf(deps.clock));
     const writes: JournaledWrite[] | undefined = deps.onJournaled ? [] : undefined;
+    const records = effects.flatMap((e) => (e.type === "journal" ? [e.record] : []));
+    const { journal } = deps;
+    if (journal.commit && records.length > 0) {
+      // Group commit: the step waits for its own records, and nothing of it happens before.
+      const previous = writes ? records.map((r) => previousOf(journal, r)) : [];
+      return journal.commit(records).then(
+        () => {
+          for (const [i, record] of records.entries()) {
+            writes?.push({ record, before: previous[i] });
+            deps.counters.journalWrites++;
+            deps.crash(journalPoint(record));
+          }
+          if (!this.stopped) this.apply(input, before, state, effects, writes);
+        },
+        (err: unknown) => {
+          if (this.stopped) return undefined;
+          const kind = isBridgeError(err) ? err.context?.kind : undefined;
+          const record = records.find((r) => r.kind === kind) ?? (records[0] as JournalRecord);
+          return this.notJournaled(input, again, { record, err });
+        },
+      );
+    }
     const failed = this.journalRecords(effects, writes);
-    if (failed && isRefusedRecord(failed.err)) {
+    if (failed) return this.notJournaled(input, again, failed);
+    this.apply(input, before, state, effects, writes);
+    return undefined;
+  }
+
+  /** The step's records are durable: the machine moves on and the step's effects are carried out. */
+  private apply(
+    input: SaleInput,
+    before: LaneSaleState,
+    state: LaneSaleState,
+    effects: SaleEffect[],
+    writes: JournaledWrite[] | undefined,
+  ): void {
+    this.current = state;
+    const scope: StepScope = {
+      input: input.type,
+      training: Boolean(before.current?.record.training) || Boolean(state.current?.record.training),
+    };
+    // Money first, then its audit line, then whatever the step does that others hear of.
+    if (writes?.length) this.observeJournaled(input, writes);
+    for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect, scope);
+    this.deps.port.stepped(before, this.current);
+  }
+
+  /** A record of the step could not be made durable: nothing of it happens (see step()). */
+  private notJournaled(
+    input: SaleInput,
+    again: boolean,
+    failed: { record: JournalRecord; err: unknown },
+  ): Promise<void> | undefined {
+    const { deps } = this;
+    if (isRefusedRecord(failed.err)) {
       // Not the storage: this step's record can never be written. Taken back and dropped (kept,
       // it would block every input behind it for good); the journal and the lane stay up.
       deps.counters.journalFailures++;
@@ -218,28 +312,20 @@ export class SaleRunner {
         },
         "step dropped: the journal refused its record",
       );
-      return;
+      return undefined;
     }
-    if (failed) {
-      this.onJournalFailure(failed.record, failed.err, input);
+    const told = this.onJournalFailure(failed.record, failed.err, input);
+    const next = (): Promise<void> | undefined => {
       if (waitsForJournal(input)) this.hold(input);
-      else if (!again) this.step(this.refreshed(input), true);
+      else if (!again) return this.step(this.refreshed(input), true);
       else
         deps.log.error(
           { input: input.type },
           "input refused: its step needs the journal even while the journal is down (a bug)",
         );
-      return;
-    }
-    this.current = state;
-    const scope: StepScope = {
-      input: input.type,
-      training: Boolean(before.current?.record.training) || Boolean(state.current?.record.training),
+      return undefined;
     };
-    // Money first, then its audit line, then whatever the step does that others hear of.
-    if (writes?.length) this.observeJournaled(input, writes);
-    for (const effect of effects) if (effect.type !== "journal") this.runSafely(effect, scope);
-    deps.port.stepped(before, this.current);
+    return told ? told.then(next) : next();
   }
 
   /**
@@ -262,7 +348,7 @@ export class SaleRunner {
       }
       writes?.push({ record, before });
       counters.journalWrites++;
-      crash(`journal:${record.kind}:${record.kind === "sale" ? record.status : record.phase}`);
+      crash(journalPoint(record));
     }
     return undefined;
   }
@@ -280,7 +366,7 @@ export class SaleRunner {
     }
   }
 
-  private onJournalFailure(record: JournalRecord, err: unknown, input: SaleInput): void {
+  private onJournalFailure(record: JournalRecord, err: unknown, input: SaleInput): Promise<void> | undefined {
     this.deps.counters.journalFailures++;
     const fault = journalFaultOf(err);
     const detail = isBridgeError(err) ? err.message : `journal write failed: ${(err as Error).message}`;
@@ -289,7 +375,7 @@ export class SaleRunner {
       { errCode: isBridgeError(err) ? err.code : undefined, fault, record: record.kind, input: input.type },
       `step not taken, journal write failed: ${detail}`,
     );
-    this.step({ type: "journalHealth", fault, detail });
+    return this.step({ type: "journalHealth", fault, detail });
   }
 
   private hold(input: SaleInput): void {
@@ -300,10 +386,21 @@ export class SaleRunner {
     this.held.push(input);
   }
 
-  /** A request stepped again after a failed write sees the journal as it is now. */
+  /**
+   * A request stepped again after a failed write, or an input that waited behind a commit, sees
+   * the journal as it is now (lane.ts reads the view when the input arrives).
+   */
   private refreshed(input: SaleInput): SaleInput {
+    const { journal, laneId } = this.deps;
+    if (input.type === "cloudResult") {
+      const attempt = journal.attempt(input.attemptId);
+      return {
+        ...input,
+        view: attempt?.laneId === laneId ? saleView(journal, laneId, attempt.orderRef) : undefined,
+      };
+    }
     if (input.type !== "pos" || input.request.type === "echo") return input;
-    return { ...input, view: saleView(this.deps.journal, this.deps.laneId, input.request.orderRef) };
+    return { ...input, view: saleView(journal, laneId, input.request.orderRef) };
   }
 
   /** One effect failing (a serial write, an encoder refusing a field) must not stop the others. */

@@ -298,18 +298,23 @@ describe("a lane whose journal cannot be written", () => {
     rigs.push(r);
     await started(r);
     await openSale(r, "53", "ORD53", 100, WECHAT);
-    const write = r.journal.write.bind(r.journal);
+    // The lane writes through the group commit (Journal.commit): the refusal comes from there.
+    const commit = r.journal.commit.bind(r.journal);
     let refuseNext = true;
-    r.journal.write = (record) => {
+    r.journal.commit = (records) => {
       if (refuseNext) {
         refuseNext = false;
-        throw new BridgeError("PB_JOURNAL_WRITE", "journal record refused: attempt.reasonCode must …", {
-          context: { refused: true },
-        });
+        return Promise.reject(
+          new BridgeError("PB_JOURNAL_WRITE", "journal record refused: attempt.reasonCode must …", {
+            context: { refused: true },
+          }),
+        );
       }
-      write(record);
+      return commit(records);
     };
     r.result({ status: "FAILED", amountFen: 100, reasonCode: "SYSTEMERROR", rescanAllowed: false });
+    await expect.poll(() => refuseNext).toBe(false);
+    await sleep(20); // the refusal is taken
     expect(r.lane.details()).toMatchObject({ journalOk: true, heldInputs: 0, state: "SUBMITTED" });
     expect(r.journal.health()).toBeNull();
     r.register.request({ type: "cancel", seq: "54", orderRef: "ORD53" });

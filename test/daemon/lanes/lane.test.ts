@@ -226,8 +226,10 @@ describe("Lane", () => {
     s.acks[0]?.(false); // the first copy may have arrived
     s.lane.setCloudOnline(false);
     s.lane.setCloudOnline(true);
-    expect(s.sent.map((c) => c.type)).toEqual(["pay", "pay", "query"]); // resent, and queried at once
+    // Resent, and queried at once (once the step that queries is committed).
+    await expect.poll(() => s.sent.map((c) => c.type)).toEqual(["pay", "pay", "query"]);
     s.acks[1]?.(false, { reasonCode: 0x87, name: "0x87 not authorized" }); // the resend refused
+    await new Promise((r) => setTimeout(r, 20));
     expect(s.lane.details().attempt).toMatchObject({ phase: "unknown" }); // still being resolved
     expect(stages(s.register)).not.toContain("RETRY_SCAN");
   });

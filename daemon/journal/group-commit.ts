@@ -1,0 +1,100 @@
+// Group commit: the journal's appends from every lane batched into one write and one fsync
+// (docs/journal.md, "Group commit"). A caller's commit() joins the queue; while one flush runs,
+// new commits wait, and when it ends the next flush takes all of them at once (natural batching:
+// the slower the disk, the bigger the batch; an idle disk takes each commit on its own at the next
+// turn of the event loop). A flush succeeds or fails whole: every commit of the batch is resolved,
+// or rejected with the same error. At most one flush runs at a time, so the file sees one append
+// at a time, in the order the commits were made. No I/O here: the flush is the journal's.
+
+/** Writes the items of a batch in order, durably; resolves once all of them are, or rejects. */
+export type Flush<T> = (items: T[]) => Promise<void>;
+
+interface Waiter<T> {
+  items: T[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface GroupCommitStats {
+  /** Flushes run (each one write and one fsync when it reached the file). */
+  flushes: number;
+  /** Commits those flushes carried. */
+  commits: number;
+  /** The most commits one flush carried. */
+  largestBatch: number;
+}
+
+export class GroupCommit<T> {
+  private queue: Waiter<T>[] = [];
+  private running = false;
+  private scheduled = false;
+  private readonly counts: GroupCommitStats = { flushes: 0, commits: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly flush: Flush<T>,
+    /** When the next flush starts; the next turn of the event loop, so commits made together join. */
+    private readonly defer: (fn: () => void) => void = setImmediate,
+  ) {}
+
+  /**
+   * Queues `items` (kept together and in order) for the next flush; resolves once they are
+   * durable, rejects with the flush's error when their batch fails.
+   */
+  commit(items: T[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** A flush is running. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Commits waiting for the next flush. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  stats(): GroupCommitStats {
+    return { ...this.counts };
+  }
+
+  private kick(): void {
+    if (this.running || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  private run(): void {
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.running = true;
+    this.counts.flushes++;
+    this.counts.commits += batch.length;
+    this.counts.largestBatch = Math.max(this.counts.largestBatch, batch.length);
+    let done: Promise<void>;
+    try {
+      done = this.flush(batch.flatMap((w) => w.items));
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    done.then(
+      () => this.settle(batch, (w) => w.resolve()),
+      (err: unknown) => this.settle(batch, (w) => w.reject(err)),
+    );
+  }
+
+  private settle(batch: Waiter<T>[], how: (w: Waiter<T>) => void): void {
+    this.running = false;
+    for (const w of batch) how(w);
+    // The commits just answered run their continuations first (a lane's next step may commit at
+    // once): the next flush starts at the next turn and takes them too.
+    this.kick();
+  }
+}
