@@ -22,7 +22,7 @@ import { watchedJournal } from "../../support/watched-journal.js";
 const serial = { baudRate: 9600, dataBits: 8 as const, parity: "none" as const, stopBits: 1 as const };
 let n = 0;
 
-function setup(opts: { failOn?: (r: JournalRecord) => boolean } = {}) {
+function setup(opts: { failOn?: (r: JournalRecord) => boolean; groupCommit?: boolean } = {}) {
   const id = ++n;
   const log: string[] = [];
   const mock = createMockSerial();
@@ -59,7 +59,7 @@ function setup(opts: { failOn?: (r: JournalRecord) => boolean } = {}) {
     log: pino({ level: "silent" }),
     onSyscall: (op) => log.push(`syscall:${op}`),
   });
-  const journal = watchedJournal(real, { log, failOn: opts.failOn });
+  const journal = watchedJournal(real, { log, failOn: opts.failOn, groupCommit: opts.groupCommit });
   const sent: CloudCommand[] = [];
   const rpc = {
     send: (_lane: string, command: CloudCommand) => {
@@ -104,69 +104,84 @@ describe("durable before visible", () => {
     await Promise.all(lanes.splice(0).map((l) => l.stop()));
   });
 
-  it("fsyncs each record before the pay request is published and before the register hears", async () => {
-    const s = setup();
-    lanes.push(s.lane);
-    s.lane.start();
-    await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
-    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
-    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
-    s.scan.emit(`${WECHAT}\r`);
-    await expect.poll(() => s.sent.length).toBe(1);
-    const attemptId = s.sent[0]?.attemptId ?? "";
-    s.lane.onCloudResponse(
-      {
-        requestId: "R1",
-        attemptId,
-        sentAtMs: 0,
-        result: {
-          type: "payment",
-          status: "PAID",
-          amountFen: 100,
-          scheme: "WECHAT",
-          channelTradeNo: "4200000000000001",
-          reasonCode: "",
-          message: "",
-          rescanAllowed: false,
+  it.each([
+    ["one fsync per record", false],
+    ["group commit", true],
+  ])(
+    "fsyncs each record before the pay request is published and before the register hears (%s)",
+    async (_, groupCommit) => {
+      const s = setup({ groupCommit });
+      lanes.push(s.lane);
+      s.lane.start();
+      await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
+      s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+      await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+      s.scan.emit(`${WECHAT}\r`);
+      await expect.poll(() => s.sent.length).toBe(1);
+      const attemptId = s.sent[0]?.attemptId ?? "";
+      s.lane.onCloudResponse(
+        {
+          requestId: "R1",
+          attemptId,
+          sentAtMs: 0,
+          result: {
+            type: "payment",
+            status: "PAID",
+            amountFen: 100,
+            scheme: "WECHAT",
+            channelTradeNo: "4200000000000001",
+            reasonCode: "",
+            message: "",
+            rescanAllowed: false,
+          },
         },
-      },
-      "pay",
-    );
-    await s.register.result("01", 3000);
-    const log = s.log;
-    const at = (entry: string) => log.indexOf(entry);
-    // Each durable record is preceded by its write and fsync.
-    log.forEach((e, i) => {
-      if (e.startsWith("durable:")) expect(log.slice(i - 2, i)).toEqual(["syscall:write", "syscall:fsync"]);
-    });
-    expect(at("durable:sale:OPEN")).toBeGreaterThan(-1);
-    expect(at("durable:sale:OPEN")).toBeLessThan(at("register:PR"));
-    expect(at("durable:attempt:sent")).toBeLessThan(at("publish:pay"));
-    expect(at("durable:attempt:paid")).toBeLessThan(at("register:RS"));
-    expect(at("durable:sale:PAID")).toBeLessThan(at("register:RS"));
-    expect(s.real.sale("lane1", "ORD1")).toMatchObject({ status: "PAID", answered: true });
-  });
+        "pay",
+      );
+      await s.register.result("01", 3000);
+      const log = s.log;
+      const at = (entry: string) => log.indexOf(entry);
+      // Each durable record is preceded by its write and fsync (with group commit, its batch's).
+      log.forEach((e, i) => {
+        if (!e.startsWith("durable:")) return;
+        let j = i - 1;
+      while (j >= 0 && !log[j]?.startsWith("syscall:")) j--;
+        expect(log.slice(j - 1, j + 1)).toEqual(["syscall:write", "syscall:fsync"]);
+      });
+      expect(at("durable:sale:OPEN")).toBeGreaterThan(-1);
+      expect(at("durable:sale:OPEN")).toBeLessThan(at("register:PR"));
+      expect(at("durable:attempt:sent")).toBeLessThan(at("publish:pay"));
+      expect(at("durable:attempt:paid")).toBeLessThan(at("register:RS"));
+      expect(at("durable:sale:PAID")).toBeLessThan(at("register:RS"));
+      expect(s.real.sale("lane1", "ORD1")).toMatchObject({ status: "PAID", answered: true });
+    },
+  );
 
-  it("a record that cannot be made durable is never acted on, and the lane stops taking sales", async () => {
-    const s = setup({ failOn: (r) => r.kind === "attempt" });
-    lanes.push(s.lane);
-    s.lane.start();
-    await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
-    s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
-    await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
-    const mark = s.register.answers.length;
-    s.scan.emit(`${WECHAT}\r`);
-    await expect.poll(() => s.lane.details().journalOk).toBe(false);
-    expect(s.sent).toEqual([]);
-    expect(s.log.filter((e) => e === "publish:pay")).toEqual([]);
-    // The scan is refused with the reason; no RS: the sale is still open, waiting for a scan.
-    await expect.poll(() => s.register.answers.length).toBe(mark + 1);
-    expect(s.register.answers[mark]?.answer).toMatchObject({
-      type: "progress",
-      stage: "RETRY_SCAN",
-      text: expect.stringContaining("存储空间已满"),
-    });
-    expect(s.lane.details().counters.journalFailures).toBe(1);
-    expect(s.lane.details()).toMatchObject({ journalFault: "full", state: "WAIT_SCAN" });
-  });
+  it.each([
+    ["one fsync per record", false],
+    ["group commit", true],
+  ])(
+    "a record that cannot be made durable is never acted on, and the lane stops taking sales (%s)",
+    async (_, groupCommit) => {
+      const s = setup({ failOn: (r) => r.kind === "attempt", groupCommit });
+      lanes.push(s.lane);
+      s.lane.start();
+      await expect.poll(() => s.reg.isOpen && s.scan.isOpen).toBe(true);
+      s.register.request({ type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 });
+      await s.register.waitFor((a) => a.type === "progress" && a.stage === "WAIT_SCAN");
+      const mark = s.register.answers.length;
+      s.scan.emit(`${WECHAT}\r`);
+      await expect.poll(() => s.lane.details().journalOk).toBe(false);
+      expect(s.sent).toEqual([]);
+      expect(s.log.filter((e) => e === "publish:pay")).toEqual([]);
+      // The scan is refused with the reason; no RS: the sale is still open, waiting for a scan.
+      await expect.poll(() => s.register.answers.length).toBe(mark + 1);
+      expect(s.register.answers[mark]?.answer).toMatchObject({
+        type: "progress",
+        stage: "RETRY_SCAN",
+        text: expect.stringContaining("存储空间已满"),
+      });
+      expect(s.lane.details().counters.journalFailures).toBe(1);
+      expect(s.lane.details()).toMatchObject({ journalFault: "full", state: "WAIT_SCAN" });
+    },
+  );
 });

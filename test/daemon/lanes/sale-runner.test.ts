@@ -142,3 +142,148 @@ describe("SaleRunner", () => {
     expect(r.clock.pendingTimers).toBe(0);
   });
 });
+
+describe("SaleRunner with group commit", () => {
+  /** Two lanes' runners over one real journal that group-commits; each lane's port calls apart. */
+  function lanes() {
+    const clock = new ManualClock();
+    const log = pino({ level: "silent" });
+    const syscalls: string[] = [];
+    const real = Journal.open({
+      dir: mkdtempSync(join(tmpdir(), "pb-runner-gc-")),
+      clock,
+      log,
+      onSyscall: (op) => syscalls.push(op),
+    });
+    syscalls.length = 0;
+    const make = (laneId: string) => {
+      const order: string[] = [];
+      const journal = watchedJournal(real, { log: order, groupCommit: true });
+      const runner = new SaleRunner({
+        laneId,
+        settings: SETTINGS,
+        clock,
+        log,
+        journal,
+        repeats: new RepeatLimiter(log, clock),
+        counters: newLaneCounters(),
+        crash: () => {},
+        cloudOnline: true,
+        port: {
+          answer: (a) =>
+            order.push(`answer:${a.type === "result" ? a.status : a.type === "progress" ? a.stage : a.type}`),
+          display: () => {},
+          pay: (a) => {
+            order.push(`pay:${a.attemptId}`);
+            return { ok: true };
+          },
+          send: (e) => order.push(`send:${e.type}`),
+          event: () => {},
+          stepped: () => order.push("stepped"),
+        },
+      });
+      return { runner, order };
+    };
+    return { real, syscalls, a: make("l1"), b: make("l2") };
+  }
+
+  it("two lanes' steps share one write and one fsync; each lane hears of its step only after its own records are durable", async () => {
+    const { syscalls, a, b } = lanes();
+    for (const [lane, ref] of [
+      [a, "ORD1"],
+      [b, "ORD2"],
+    ] as const)
+      lane.runner.feed({
+        type: "pos",
+        request: { type: "sale", seq: "01", orderRef: ref, amountFen: 100 },
+        newId: `S${ref}`,
+      });
+    // Nothing of either step has happened yet: both wait for their commit.
+    expect([...a.order, ...b.order]).toEqual([]);
+    await expect.poll(() => a.order.includes("stepped") && b.order.includes("stepped")).toBe(true);
+    expect(syscalls).toEqual(["write", "fsync"]);
+    for (const { order } of [a, b]) {
+      expect(order[0]).toBe("durable:sale:OPEN");
+      expect(order).toContain("answer:WAIT_SCAN");
+    }
+  });
+
+  it("a lane's inputs are stepped strictly in order: one that comes while a commit is pending waits for it", async () => {
+    const { real, a } = lanes();
+    a.runner.feed({
+      type: "pos",
+      request: { type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 },
+      newId: "S1",
+    });
+    a.runner.feed({ type: "scan", code: WECHAT, attemptId: "A1" });
+    a.runner.feed({
+      type: "cloudResult",
+      attemptId: "A1",
+      result: payment({ status: "PAID", amountFen: 100, channelTradeNo: "T1" }),
+      answers: "pay",
+    });
+    expect(a.order).toEqual([]);
+    await expect.poll(() => a.order.includes("answer:PAID")).toBe(true);
+    const at = (e: string) => a.order.indexOf(e);
+    expect(at("answer:WAIT_SCAN")).toBeLessThan(at("pay:A1"));
+    expect(at("durable:attempt:sent")).toBeLessThan(at("pay:A1"));
+    expect(at("pay:A1")).toBeLessThan(at("durable:attempt:paid"));
+    expect(at("durable:sale:PAID")).toBeLessThan(at("answer:PAID"));
+    expect(real.sale("l1", "ORD1")?.status).toBe("PAID");
+    expect(a.runner.state.current).toBeNull();
+  });
+
+  it("a commit that fails leaves the machine where it was and holds the result until the journal is back", async () => {
+    const clock = new ManualClock();
+    const log = pino({ level: "silent" });
+    let failing = false;
+    const real = Journal.open({ dir: mkdtempSync(join(tmpdir(), "pb-runner-gc-")), clock, log });
+    const order: string[] = [];
+    const journal = watchedJournal(real, { log: order, groupCommit: true, failOn: () => failing });
+    const runner = new SaleRunner({
+      laneId: "l1",
+      settings: SETTINGS,
+      clock,
+      log,
+      journal,
+      repeats: new RepeatLimiter(log, clock),
+      counters: newLaneCounters(),
+      crash: () => {},
+      cloudOnline: true,
+      port: {
+        answer: (a) => order.push(`answer:${a.type === "result" ? a.status : a.type}`),
+        display: () => {},
+        pay: () => ({ ok: true }),
+        send: () => {},
+        event: () => {},
+        stepped: () => order.push("stepped"),
+      },
+    });
+    runner.feed({
+      type: "pos",
+      request: { type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 },
+      newId: "S1",
+    });
+    runner.feed({ type: "scan", code: WECHAT, attemptId: "A1" });
+    await expect.poll(() => real.attempt("A1")?.phase).toBe("sent");
+    await expect.poll(() => runner.state.current?.attempt?.phase).toBe("sent");
+    const before = runner.state.current;
+    failing = true;
+    order.length = 0;
+    runner.feed({
+      type: "cloudResult",
+      attemptId: "A1",
+      result: payment({ status: "PAID", amountFen: 100, channelTradeNo: "T1" }),
+      answers: "pay",
+    });
+    await expect.poll(() => runner.heldInputs).toBe(1);
+    expect(order.filter((c) => c.startsWith("answer:"))).toEqual([]);
+    expect(runner.state.current).toEqual(before);
+    expect(runner.state.journalFault).toBe("full");
+    failing = false;
+    runner.setJournalHealth(null, "restored");
+    await expect.poll(() => order.includes("answer:PAID")).toBe(true);
+    expect(order.indexOf("durable:sale:PAID")).toBeLessThan(order.indexOf("answer:PAID"));
+    expect(runner.heldInputs).toBe(0);
+  });
+});
