@@ -6,6 +6,13 @@
 // attempt it names when the journal knows that attempt (`laneOfAttempt`), as "unsolicited": a late
 // PAID for an attempt that has long ended must be seen, not dropped. Otherwise it is counted and
 // ignored. Garbage payloads never reach a lane.
+// Memory stays bounded without a scan on the hot path: a request answered with a final result
+// leaves `pending` at once and moves to `answered`, the last ANSWERED_KEPT of them (so a QoS 1
+// redelivery of the answer is still recognised as a duplicate); a request still waiting (no answer
+// yet, or WAITING_CUSTOMER/UNKNOWN) is forgotten `forgetAfterMs` after it was sent. Every request
+// gets the same lifetime and the monotonic clock never goes back, so `pending`'s insertion order
+// is the order of their deadlines: forgetting looks only at the oldest entries and stops at the
+// first that is still young.
 import type { CloudCommand, CloudResponse } from "../../protocols/cloud/cloud-messages.js";
 import { maskCode } from "../../protocols/payment/mask.js";
 import { isTrainingAttempt } from "../../protocols/sale/training.js";
@@ -48,10 +55,27 @@ export interface RpcCounters {
 /** How many of the cloud's last answers the clock-skew estimate is the median of. */
 const SKEW_SAMPLES = 5;
 
+/** Answered requests remembered, most recent first, to recognise a redelivered answer. */
+export const ANSWERED_KEPT = 256;
+
+const DEFAULT_FORGET_AFTER_MS = 10 * 60_000;
+
+/** Results after which the cloud sends nothing more for the request (cloud-contract.md). */
+const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  "PAID",
+  "FAILED",
+  "CANCELLED",
+  "REFUNDED",
+  "REFUND_FAILED",
+]);
+
 export class CloudRpc {
   /** The cloud's sent_at_ms minus our wall clock at receipt, for its last answers. */
   private readonly skews: number[] = [];
+  /** Requests waiting for a (final) answer, oldest first: insertion order is deadline order. */
   private readonly pending = new Map<string, Pending>();
+  /** The last ANSWERED_KEPT requests answered with a final result, oldest first. */
+  private readonly answered = new Map<string, Pending>();
   readonly counters: RpcCounters = {
     sent: 0,
     notSent: 0,
@@ -186,7 +210,7 @@ export class CloudRpc {
       this.skews.push(res.sentAtMs - this.deps.clock.wallNow());
       if (this.skews.length > SKEW_SAMPLES) this.skews.shift();
     }
-    const entry = this.pending.get(res.requestId);
+    const entry = this.pending.get(res.requestId) ?? this.answered.get(res.requestId);
     if (!entry) {
       const laneId = res.result.type === "payment" ? this.deps.laneOfAttempt?.(res.attemptId) : undefined;
       if (laneId === undefined) {
@@ -220,6 +244,8 @@ export class CloudRpc {
       return;
     }
     entry.lastApplied = fingerprint;
+    if (FINAL_STATUSES.has(res.result.status) && this.pending.delete(res.requestId))
+      this.remember(res.requestId, entry);
     this.counters.responses++;
     log.info(
       {
@@ -246,10 +272,23 @@ export class CloudRpc {
     }
   }
 
+  /** Keeps an answered request among the last ANSWERED_KEPT (a redelivery is then a duplicate). */
+  private remember(requestId: string, entry: Pending): void {
+    this.answered.set(requestId, entry);
+    if (this.answered.size > ANSWERED_KEPT) {
+      const oldest = this.answered.keys().next();
+      if (!oldest.done) this.answered.delete(oldest.value);
+    }
+  }
+
+  /** Forgets the requests sent more than forgetAfterMs ago: only those, oldest first, are looked at. */
   private forgetOld(): void {
-    const limit = this.deps.forgetAfterMs ?? 10 * 60_000;
+    const limit = this.deps.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
     const now = this.deps.clock.monoNow();
-    for (const [id, p] of this.pending) if (now - p.sentMono > limit) this.pending.delete(id);
+    for (const [id, p] of this.pending) {
+      if (now - p.sentMono <= limit) return;
+      this.pending.delete(id);
+    }
   }
 }
 

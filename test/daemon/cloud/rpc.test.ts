@@ -4,7 +4,7 @@ import type { CloudResponse, PayCommand } from "../../../protocols/cloud/cloud-m
 import { ManualClock } from "../../../daemon/clock.js";
 import type { MqttLink } from "../../../daemon/cloud/mqtt-link.js";
 import { decodeRequest, encodeResponse } from "../../../daemon/cloud/proto-codec.js";
-import { type Answers, CloudRpc } from "../../../daemon/cloud/rpc.js";
+import { ANSWERED_KEPT, type Answers, CloudRpc } from "../../../daemon/cloud/rpc.js";
 
 /** A link that records what is published and lets the test deliver responses. */
 function fakeLink(online = true) {
@@ -200,5 +200,70 @@ describe("CloudRpc: the cloud's clock against ours", () => {
     for (const late of [0, 0, 9_000, 0, 0]) deliver(at(now + 3_600_000 - late));
     expect(rpc.cloudSkewMs()).toBe(3_600_000);
     expect(rpc.describe().cloudClockSkewMs).toBe(3_600_000);
+  });
+});
+
+describe("CloudRpc: bounded memory, no scan on the hot path", () => {
+  it("drops a request at once when its final answer comes; one still waiting (WAITING_CUSTOMER) stays", () => {
+    const { rpc, deliver, delivered, clock } = setup();
+    rpc.send("lane1", pay, within(clock, 60_000));
+    rpc.send("lane1", { type: "query", attemptId: "ATTEMPT_1" }, within(clock, 60_000));
+    expect(rpc.pendingCount).toBe(2);
+    deliver(response("REQ1", "ATTEMPT_1", "WAITING_CUSTOMER"));
+    expect(rpc.pendingCount).toBe(2); // more will come for it
+    deliver(response("REQ1", "ATTEMPT_1", "PAID"));
+    expect(rpc.pendingCount).toBe(1);
+    deliver(response("REQ2", "ATTEMPT_1", "PAID"));
+    expect(rpc.pendingCount).toBe(0);
+    expect(delivered.map(([, r]) => r.result.status)).toEqual(["WAITING_CUSTOMER", "PAID", "PAID"]);
+  });
+
+  it("recognises a redelivered answer of one of the last ANSWERED_KEPT answered requests; older ones go by their attempt id", () => {
+    const known = new Map([["ATTEMPT_1", "lane1"]]);
+    const { rpc, deliver, delivered, answered, clock } = setup(true, (id) => known.get(id));
+    rpc.send("lane1", pay, within(clock, 60_000));
+    deliver(response("REQ1", "ATTEMPT_1", "PAID"));
+    deliver(response("REQ1", "ATTEMPT_1", "PAID")); // QoS 1 redelivery
+    expect(rpc.counters.duplicates).toBe(1);
+    expect(delivered).toHaveLength(1);
+    for (let i = 0; i < ANSWERED_KEPT; i++) {
+      const attemptId = `OTHER_${i}`;
+      const sent = rpc.send("lane1", { type: "query", attemptId }, within(clock, 60_000));
+      if (sent.ok) deliver(response(sent.requestId, attemptId, "PAID"));
+    }
+    expect(rpc.pendingCount).toBe(0);
+    // REQ1 is no longer remembered: its redelivery is the cloud's word on the attempt, delivered.
+    deliver(response("REQ1", "ATTEMPT_1", "PAID"));
+    expect(rpc.counters.duplicates).toBe(1);
+    expect(answered.at(-1)).toBe("unsolicited");
+  });
+
+  it("forgets what waited longer than forgetAfterMs, looking only at those: the young are not visited", () => {
+    const { rpc, clock } = setup();
+    // Count the entries forgetting visits (it runs on every send).
+    class Counting<K, V> extends Map<K, V> {
+      visits = 0;
+      override *[Symbol.iterator](): MapIterator<[K, V]> {
+        for (const e of super.entries()) {
+          this.visits++;
+          yield e;
+        }
+      }
+    }
+    const pending = new Counting<string, unknown>();
+    (rpc as unknown as { pending: Map<string, unknown> }).pending = pending;
+    for (let i = 0; i < 100; i++)
+      rpc.send("lane1", { type: "query", attemptId: `OLD_${i}` }, within(clock, 60_000));
+    clock.advance(5 * 60_000);
+    for (let i = 0; i < 1000; i++)
+      rpc.send("lane1", { type: "query", attemptId: `NEW_${i}` }, within(clock, 60_000));
+    expect(rpc.pendingCount).toBe(1100);
+    // 1000 sends over 1100 entries: each looked at the oldest entry only.
+    expect(pending.visits).toBeLessThanOrEqual(1100);
+    pending.visits = 0;
+    clock.advance(5 * 60_000 + 1); // the first 100 are past their 10 minutes
+    rpc.send("lane1", { type: "query", attemptId: "LAST" }, within(clock, 60_000));
+    expect(rpc.pendingCount).toBe(1001);
+    expect(pending.visits).toBe(101); // the 100 forgotten and the first one still young
   });
 });
