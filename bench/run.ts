@@ -9,6 +9,7 @@ import { DelimiterParser } from "@serialport/parser-delimiter";
 import { systemClock } from "../daemon/clock.js";
 import { encodeRequest, decodeRequest } from "../daemon/cloud/proto-codec.js";
 import { Journal } from "../daemon/journal/journal.js";
+import { journalCommitRows } from "./journal-commit.js";
 import { utf8 } from "../protocols/core/bytes.js";
 import type { CloudRequest } from "../protocols/cloud/cloud-messages.js";
 import { EcrFramer } from "../protocols/ecr/framer.js";
@@ -288,6 +289,9 @@ rows.push({
   rmSync(dir, { recursive: true, force: true });
   rmSync(big, { recursive: true, force: true });
 }
+
+// 6. Group commit: 32 concurrent lanes vs one fsync per record (bench/journal-commit.ts).
+rows.push(...(await journalCommitRows()));
 
 const machine = `${cpus()[0]?.model ?? "unknown cpu"} ×${cpus().length}, node ${process.version}`;
 console.log(`posbridge bench — ${machine}\n`);
