@@ -283,7 +283,7 @@ export class Lane {
 
   /**
    * A result from the cloud. `answers` is the request it answers, or "unsolicited" when its
-   * request id is unknown (sent by an earlier process, forgotten after 10 minutes, or never sent):
+   * request id is unknown (sent by an earlier process, forgotten by rpc.ts, or never sent):
    * that is the cloud's word on the attempt's state, taken as a query's answer would be.
    */
   onCloudResponse(response: CloudResponse, answers: CloudCommand["type"] | "unsolicited"): void {
