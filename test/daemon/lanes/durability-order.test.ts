@@ -144,7 +144,7 @@ describe("durable before visible", () => {
       log.forEach((e, i) => {
         if (!e.startsWith("durable:")) return;
         let j = i - 1;
-      while (j >= 0 && !log[j]?.startsWith("syscall:")) j--;
+        while (j >= 0 && !log[j]?.startsWith("syscall:")) j--;
         expect(log.slice(j - 1, j + 1)).toEqual(["syscall:write", "syscall:fsync"]);
       });
       expect(at("durable:sale:OPEN")).toBeGreaterThan(-1);
