@@ -330,10 +330,12 @@ export class Journal {
       this.failedWrites++;
       throw this.fault.error;
     }
+    // Mixing the two paths is a bug of the caller, not a fault of the storage.
+    if (this.file?.busy)
+      throw new Error(`journal ${this.path}: write() while a commit() batch is being written`);
     const copy = canonicalRecord(record);
     const line = encodeLine(copy);
     try {
-      // (a batch of commit() being written meanwhile is a bug of the caller: append() throws)
       this.appendFile().append(line);
     } catch (err) {
       this.failedWrites++;

@@ -4,7 +4,8 @@
 // PB_TEST_THROW_AT=<point>[#n] it dies of an uncaught exception there instead, so a test can read
 // what a crash prints (the privacy canary: no payment code in crash output). Points:
 //   journal:<kind>:<state>   after a journal record is durable (e.g. journal:attempt:sent,
-//                            journal:sale:PAID, journal:refund:requested)
+//                            journal:sale:PAID, journal:refund:requested); with group commit,
+//                            once the commit holding the step's records is, for each in order
 //   publish:<kind>           after a request is handed to the broker (pay, query, cancel, refund)
 //   answer:<status>          after an RS reached the register's port (PAID, UNKNOWN, …)
 //   result:<status>          when a cloud result arrives, before anything is done with it
