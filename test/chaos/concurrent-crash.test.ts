@@ -37,6 +37,7 @@ describe("group commit: SIGKILL while several lanes' batches are in flight, then
       { kind: "point", point: "journal:sale:PAID#4" },
       { kind: "signal", afterMs: 800 + Math.floor(random() * 1500) },
       { kind: "point", point: "publish:pay#6" },
+      { kind: "point", point: "answer:PAID#5" },
     ];
     const rig = new Rig({ lanes: LANES });
     const problems: string[] = [];
@@ -117,6 +118,10 @@ describe("group commit: SIGKILL while several lanes' batches are in flight, then
         } else {
           await Promise.race([died, sleep(30_000)]);
           busyAtKill = Math.max(busyAtKill, inSale.size);
+          if (!dead) {
+            problems.push(`round ${r}: the daemon never reached ${round.point}`);
+            await daemon.stop("SIGKILL");
+          }
         }
         await died;
         if (daemon.proc.signalCode !== "SIGKILL")
