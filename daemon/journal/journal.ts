@@ -27,7 +27,6 @@ import {
   type SyscallHook,
   unlinkQuietly,
   writeError,
-  writeFileDurably,
   writeNewFileDurably,
 } from "./journal-file.js";
 import { writeCompaction } from "./journal-compaction.js";
@@ -118,6 +117,8 @@ export interface JournalLoadReport {
   savedTo: string | null;
   /** There was no journal file (open: a new one was created; readJournal: nothing to read). */
   missing: boolean;
+  /** Open read journal.snapshot, covering the file up to this byte, and only the lines after it. */
+  snapshot?: number;
 }
 
 export interface CompactResult {
@@ -860,6 +861,7 @@ function loadSnapshot(
   fold.load(hot);
   const tail = scan(reader, path, fold, meta.offset, JOURNAL_VERSION);
   tail.report.lines += meta.lines;
+  tail.report.snapshot = meta.offset;
   tail.snapshotOffset = meta.offset;
   return tail;
 }
