@@ -1,9 +1,10 @@
 // The journal's index of settled sales that are no longer kept in memory ("cold" groups): for
 // each record of such a sale (the sale, its attempts and refunds, one row each, in that order)
 // a 32-bit hash of its key, where its line is in journal.log (offset, length) and, on the sale's
-// row, the time after which retention may purge the whole group. Columns of typed arrays and an
-// open-addressing hash table: about 60 bytes per sale, no per-sale objects (docs/journal.md,
-// "Memory"). A hash says "maybe": the caller reads the line back and checks its key. No I/O.
+// row, the time (whole seconds, rounded up) after which retention may purge the whole group.
+// Columns of typed arrays (18 bytes a row) and an open-addressing hash table (≤ 0.75 full): about
+// 50 bytes per sale of one attempt, no per-sale objects (docs/journal.md, "Memory"). A hash says
+// "maybe": the caller reads the line back and checks its key. No I/O.
 
 export const ROW_DEAD = 0;
 export const ROW_SALE = 1;
@@ -28,23 +29,39 @@ export interface RowInput {
 
 const EMPTY = -1;
 const TOMBSTONE = -2;
+/** The time of a dead group's sale row (the row stays as a boundary). */
+const DEAD_TIME = 0xffffffff;
+const TWO_32 = 2 ** 32;
+/** Offsets are 40-bit (1 TiB), lengths 32-bit. */
+export const MAX_OFFSET = 2 ** 40;
 
 /** The columns written to and read from a snapshot (journal-snapshot.ts), rows [0, rows). */
 export interface IndexColumns {
   hash: Uint32Array;
-  offset: Float64Array;
+  /** Low 32 bits of the offset. */
+  offLow: Uint32Array;
   length: Uint32Array;
-  time: Float64Array;
+  /** Sale rows: the group's time in whole seconds, rounded up (DEAD_TIME: a dead group). */
+  time: Uint32Array;
+  /** High 8 bits of the offset. */
+  offHigh: Uint8Array;
   kind: Uint8Array;
 }
 
+/** Bytes a row takes in the columns. */
+export const ROW_BYTES = 18;
+
+const newColumns = (n: number): IndexColumns => ({
+  hash: new Uint32Array(n),
+  offLow: new Uint32Array(n),
+  length: new Uint32Array(n),
+  time: new Uint32Array(n),
+  offHigh: new Uint8Array(n),
+  kind: new Uint8Array(n),
+});
+
 export class ColdIndex {
-  private hash = new Uint32Array(1024);
-  private offset = new Float64Array(1024);
-  private length = new Uint32Array(1024);
-  /** On a sale's row: the latest time of the group (retention compares it with the cutoff). */
-  private time = new Float64Array(1024);
-  private kind = new Uint8Array(1024);
+  private cols = newColumns(1024);
   private table = new Int32Array(2048).fill(EMPTY);
   private used = 0; // table slots not EMPTY (rows + tombstones)
   private count = 0; // rows appended (dead ones too, until rebuilt)
@@ -81,7 +98,7 @@ export class ColdIndex {
 
   /** Bytes held by the columns and the table (for the bench and diagnostics). */
   get memoryBytes(): number {
-    return this.hash.length * 25 + this.table.length * 4;
+    return this.cols.hash.length * ROW_BYTES + this.table.length * 4;
   }
 
   /** Appends a group: the sale's row first, then its attempts and refunds. Returns the sale's row. */
@@ -100,60 +117,63 @@ export class ColdIndex {
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const row = this.table[slot] as number;
       if (row === EMPTY) return out;
-      if (row >= 0 && this.hash[row] === h && this.kind[row] === kind) out.push(row);
+      if (row >= 0 && this.cols.hash[row] === h && this.cols.kind[row] === kind) out.push(row);
     }
   }
 
   /** The rows of the group `row` belongs to: [sale row, end). */
   groupOf(row: number): { first: number; end: number } {
     let first = row;
-    while (first > 0 && this.kind[first] !== ROW_SALE) first--;
+    const kinds = this.cols.kind;
+    while (first > 0 && kinds[first] !== ROW_SALE) first--;
     let end = first + 1;
-    while (end < this.count && this.kind[end] !== ROW_SALE) end++;
+    while (end < this.count && kinds[end] !== ROW_SALE) end++;
     return { first, end };
   }
 
   rowKind(row: number): number {
-    return this.kind[row] as number;
+    return this.cols.kind[row] as number;
   }
 
   rowOffset(row: number): number {
-    return this.offset[row] as number;
+    return (this.cols.offHigh[row] as number) * TWO_32 + (this.cols.offLow[row] as number);
   }
 
   rowLength(row: number): number {
-    return this.length[row] as number;
+    return this.cols.length[row] as number;
   }
 
   rowHash(row: number): number {
-    return this.hash[row] as number;
+    return this.cols.hash[row] as number;
   }
 
+  /** A sale row's group time (ms, a whole second at or after the latest time of the group). */
   rowTime(row: number): number {
-    return this.time[row] as number;
+    return (this.cols.time[row] as number) * 1000;
   }
 
   /** Takes the group starting at sale row `first` out of the index (it went back to memory, or was purged). */
   killGroup(first: number): void {
     if (this.isDeadGroup(first)) return;
     const { end } = this.groupOf(first);
+    const c = this.cols;
     for (let row = first; row < end; row++) {
-      if (this.kind[row] === ROW_DEAD) continue;
+      if (c.kind[row] === ROW_DEAD) continue;
       this.unlink(row);
-      if (this.kind[row] === ROW_SALE) this.groups--;
-      this.bytes -= this.length[row] as number;
+      if (c.kind[row] === ROW_SALE) this.groups--;
+      this.bytes -= c.length[row] as number;
       this.live--;
-      // A dead row keeps its place (groupOf walks rows) but no kind: ROW_DEAD never ends a group,
-      // so mark the sale row specially: it stays a boundary.
-      this.kind[row] = row === first ? ROW_SALE : ROW_DEAD;
-      this.hash[row] = 0;
+      // A dead row keeps its place (groupOf walks rows); the sale row keeps its kind so that it
+      // still ends the group before it.
+      if (row !== first) c.kind[row] = ROW_DEAD;
+      c.hash[row] = 0;
     }
-    this.time[first] = Number.NaN; // a dead group: its sale row stays only as a boundary
+    c.time[first] = DEAD_TIME;
   }
 
   /** The group starting at `first` is dead (killGroup). */
   isDeadGroup(first: number): boolean {
-    return Number.isNaN(this.time[first] as number);
+    return this.cols.time[first] === DEAD_TIME;
   }
 
   /**
@@ -172,12 +192,14 @@ export class ColdIndex {
   /** The columns' live prefix (for a snapshot). */
   columns(): IndexColumns {
     const n = this.count;
+    const c = this.cols;
     return {
-      hash: this.hash.subarray(0, n),
-      offset: this.offset.subarray(0, n),
-      length: this.length.subarray(0, n),
-      time: this.time.subarray(0, n),
-      kind: this.kind.subarray(0, n),
+      hash: c.hash.subarray(0, n),
+      offLow: c.offLow.subarray(0, n),
+      length: c.length.subarray(0, n),
+      time: c.time.subarray(0, n),
+      offHigh: c.offHigh.subarray(0, n),
+      kind: c.kind.subarray(0, n),
     };
   }
 
@@ -191,11 +213,12 @@ export class ColdIndex {
       let end = row + 1;
       while (end < n && cols.kind[end] !== ROW_SALE) end++;
       const time = cols.time[row] as number;
-      if (cols.kind[row] === ROW_SALE && !Number.isNaN(time)) {
+      if (cols.kind[row] === ROW_SALE && time !== DEAD_TIME) {
         for (let r = row; r < end; r++) {
           const kind = cols.kind[r] as number;
           if (kind === ROW_DEAD) continue;
-          index.push(cols.hash[r] as number, kind, cols.offset[r] as number, cols.length[r] as number, time);
+          const offset = (cols.offHigh[r] as number) * TWO_32 + (cols.offLow[r] as number);
+          index.push(cols.hash[r] as number, kind, offset, cols.length[r] as number, time * 1000);
         }
       }
       row = end;
@@ -208,35 +231,41 @@ export class ColdIndex {
    * Rows of one group are pushed together, the sale's first.
    */
   push(h: number, kind: number, offset: number, length: number, time: number): void {
-    if (this.count === this.hash.length) this.grow(this.count * 2);
+    if (!(offset >= 0 && offset < MAX_OFFSET))
+      throw new RangeError(`journal index: offset ${offset} out of range`);
+    if (this.count === this.cols.hash.length) this.grow(this.count * 2);
+    const c = this.cols;
     const row = this.count++;
-    this.hash[row] = h;
-    this.kind[row] = kind;
-    this.offset[row] = offset;
-    this.length[row] = length;
-    this.time[row] = kind === ROW_SALE ? time : 0;
+    c.hash[row] = h;
+    c.kind[row] = kind;
+    c.offLow[row] = offset % TWO_32;
+    c.offHigh[row] = Math.floor(offset / TWO_32);
+    c.length[row] = length;
+    // Whole seconds, rounded up: retention may purge up to a second late, never early.
+    const seconds = Math.min(Math.ceil(time / 1000), DEAD_TIME - 1);
+    c.time[row] = kind === ROW_SALE ? seconds : 0;
     if (kind === ROW_SALE) {
       this.groups++;
-      if (time < this.oldest) this.oldest = time;
+      if (seconds * 1000 < this.oldest) this.oldest = seconds * 1000;
     }
     this.live++;
     this.bytes += length;
-    if ((this.used + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    if ((this.used + 1) * 4 > this.table.length * 3) this.rehash(this.table.length * 2);
     this.insert(row);
   }
 
   private reserve(rows: number): void {
-    let cap = this.hash.length;
+    let cap = this.cols.hash.length;
     while (cap < rows) cap *= 2;
-    if (cap > this.hash.length) this.grow(cap);
+    if (cap > this.cols.hash.length) this.grow(cap);
     let slots = this.table.length;
-    while (slots < rows * 2 + 2) slots *= 2;
+    while (slots * 3 < (rows + 1) * 4) slots *= 2;
     if (slots > this.table.length) this.rehash(slots);
   }
 
   private insert(row: number): void {
     const mask = this.table.length - 1;
-    let slot = (this.hash[row] as number) & mask;
+    let slot = (this.cols.hash[row] as number) & mask;
     while ((this.table[slot] as number) >= 0) slot = (slot + 1) & mask;
     if (this.table[slot] === EMPTY) this.used++;
     this.table[slot] = row;
@@ -244,7 +273,7 @@ export class ColdIndex {
 
   private unlink(row: number): void {
     const mask = this.table.length - 1;
-    for (let slot = (this.hash[row] as number) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = (this.cols.hash[row] as number) & mask; ; slot = (slot + 1) & mask) {
       const at = this.table[slot] as number;
       if (at === EMPTY) return;
       if (at === row) {
@@ -255,24 +284,23 @@ export class ColdIndex {
   }
 
   private grow(cap: number): void {
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const next = make(cap);
-      next.set(old);
-      return next;
-    };
-    this.hash = grow(this.hash, (n) => new Uint32Array(n));
-    this.offset = grow(this.offset, (n) => new Float64Array(n));
-    this.length = grow(this.length, (n) => new Uint32Array(n));
-    this.time = grow(this.time, (n) => new Float64Array(n));
-    this.kind = grow(this.kind, (n) => new Uint8Array(n));
+    const next = newColumns(cap);
+    const n = this.count;
+    next.hash.set(this.cols.hash.subarray(0, n));
+    next.offLow.set(this.cols.offLow.subarray(0, n));
+    next.length.set(this.cols.length.subarray(0, n));
+    next.time.set(this.cols.time.subarray(0, n));
+    next.offHigh.set(this.cols.offHigh.subarray(0, n));
+    next.kind.set(this.cols.kind.subarray(0, n));
+    this.cols = next;
   }
 
   private rehash(slots: number): void {
     this.table = new Int32Array(slots).fill(EMPTY);
     this.used = 0;
     for (let row = 0; row < this.count; row++) {
-      const kind = this.kind[row];
-      if (kind === ROW_DEAD || (kind === ROW_SALE && Number.isNaN(this.time[row] as number))) continue;
+      const kind = this.cols.kind[row];
+      if (kind === ROW_DEAD || (kind === ROW_SALE && this.cols.time[row] === DEAD_TIME)) continue;
       this.insert(row);
     }
   }

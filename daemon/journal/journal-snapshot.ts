@@ -7,14 +7,15 @@
 // replay the whole journal, with a warning (docs/journal.md, "Snapshot").
 //
 // Layout: "PBJSNAP1", u32 LE length of the meta JSON, the meta JSON, zero padding to 8 bytes,
-// then the index columns (journal-index.ts) of `rows` rows: offset f64, time f64, hash u32,
-// length u32, kind u8; last, u32 LE CRC-32 of every byte before it.
+// then the index columns (journal-index.ts) of `rows` rows: hash u32, offset's low 32 bits u32,
+// length u32, time u32, offset's high bits u8, kind u8 (in the byte order of the machine that
+// wrote it: a snapshot is not moved between machines); last, u32 LE CRC-32 of every byte before.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { fsyncDir, type SyscallHook, unlinkQuietly, writeError } from "./journal-file.js";
 import type { LineLoc } from "./journal-fold.js";
-import { ColdIndex, type IndexColumns } from "./journal-index.js";
+import { ColdIndex, type IndexColumns, ROW_BYTES } from "./journal-index.js";
 
 export const SNAPSHOT_FILE = "journal.snapshot";
 const MAGIC = Buffer.from("PBJSNAP1", "latin1");
@@ -64,10 +65,11 @@ export function encodeSnapshot(meta: Omit<SnapshotMeta, "format" | "rows">, inde
     u32(json.length),
     json,
     Buffer.alloc(pad8(head)),
-    bytesOf(cols.offset),
-    bytesOf(cols.time),
     bytesOf(cols.hash),
+    bytesOf(cols.offLow),
     bytesOf(cols.length),
+    bytesOf(cols.time),
+    bytesOf(cols.offHigh),
     bytesOf(cols.kind),
   ];
   const body = Buffer.concat(parts);
@@ -136,19 +138,20 @@ export function readSnapshot(dir: string): { missing: true } | { problem: string
   const rows = meta.rows;
   let at = 12 + jsonLength;
   at += pad8(at);
-  if (!Number.isInteger(rows) || rows < 0 || at + rows * 25 !== body.length)
+  if (!Number.isInteger(rows) || rows < 0 || at + rows * ROW_BYTES !== body.length)
     return { problem: "wrong length" };
-  const take = <T extends Float64Array | Uint32Array | Uint8Array>(make: (n: number) => T): T => {
+  const take = <T extends Uint32Array | Uint8Array>(make: (n: number) => T): T => {
     const out = make(rows);
     new Uint8Array(out.buffer).set(bytes.subarray(at, at + out.byteLength));
     at += out.byteLength;
     return out;
   };
   const cols: IndexColumns = {
-    offset: take((n) => new Float64Array(n)),
-    time: take((n) => new Float64Array(n)),
     hash: take((n) => new Uint32Array(n)),
+    offLow: take((n) => new Uint32Array(n)),
     length: take((n) => new Uint32Array(n)),
+    time: take((n) => new Uint32Array(n)),
+    offHigh: take((n) => new Uint8Array(n)),
     kind: take((n) => new Uint8Array(n)),
   };
   return { meta, index: ColdIndex.fromColumns(cols) };
@@ -169,6 +172,6 @@ function u32(n: number): Buffer {
   return b;
 }
 
-function bytesOf(a: Float64Array | Uint32Array | Uint8Array): Uint8Array {
+function bytesOf(a: Uint32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
