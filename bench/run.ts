@@ -305,3 +305,9 @@ for (const r of rows) {
   );
 }
 console.log(`\n${JSON.stringify({ machine, date: new Date().toISOString(), rows })}`);
+// The journal's memory and open-time figures, in a process of its own (bench/journal-memory.ts).
+(await import("node:child_process")).spawnSync(
+  process.execPath,
+  ["--expose-gc", new URL("./journal-memory.js", import.meta.url).pathname],
+  { stdio: "inherit" },
+);

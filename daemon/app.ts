@@ -309,6 +309,7 @@ export function createApp(deps: AppDeps): App {
   const checkJournal = () => {
     try {
       journal.check();
+      journal.maintain(); // compaction once the file outgrew its live records; snapshots (docs/journal.md)
     } catch (err) {
       log.error({ err: (err as Error).message }, "journal check failed");
     }

@@ -12,8 +12,9 @@
 // (full, read-only, gone, failed): writes fail fast, the fold keeps what it had, and check()
 // (run every checkIntervalMs) rewrites the whole journal from memory once it can. Design and
 // format: docs/journal.md.
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "../../protocols/sale/records.js";
 import type { JournalFault } from "../../protocols/sale/sale-types.js";
 import type { Clock } from "../clock.js";
@@ -29,12 +30,22 @@ import {
   type SyscallHook,
   unlinkQuietly,
   writeError,
-  writeFileDurably,
   writeNewFileDurably,
 } from "./journal-file.js";
-import { JournalFold } from "./journal-fold.js";
+import { writeCompaction } from "./journal-compaction.js";
+import { DEFAULT_RECENT_SALES, JournalFold } from "./journal-fold.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { decodeLine, encodeLine, splitLines } from "./journal-line.js";
+import { JournalReader } from "./journal-reader.js";
+import {
+  encodeSnapshot,
+  locsOf,
+  readSnapshot,
+  removeSnapshot,
+  snapshotPath,
+  TAIL_CHECK_BYTES,
+  writeSnapshot,
+} from "./journal-snapshot.js";
 import {
   canonicalRecord,
   checkHeader,
@@ -49,6 +60,7 @@ import {
 export const JOURNAL_FILE = "journal.log";
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DEFAULT_COMPACT_MIN_BYTES = 1024 * 1024;
+const DEFAULT_SNAPSHOT_MIN_BYTES = 1024 * 1024;
 
 export const DEFAULT_JOURNAL_CHECK_MS = 5_000;
 
@@ -83,6 +95,16 @@ export interface JournalOptions {
   checkIntervalMs?: number;
   /** The journal went into a fault (health) or out of it (null). Called once per change. */
   onHealth?: (health: JournalHealth | null) => void;
+  /**
+   * Settled sales kept in memory in full (the most recent to settle); older ones are index rows
+   * read back from the file when asked for (docs/journal.md, "Memory"). Default 1024.
+   */
+  recentSales?: number;
+  /**
+   * A snapshot (journal.snapshot) is written at compaction and close once the journal is this
+   * big, and by maintain() when the lines after the last one reach it. Default 1 MiB.
+   */
+  snapshotMinBytes?: number;
 }
 
 export interface JournalLoadReport {
@@ -99,6 +121,8 @@ export interface JournalLoadReport {
   savedTo: string | null;
   /** There was no journal file (open: a new one was created; readJournal: nothing to read). */
   missing: boolean;
+  /** Open read journal.snapshot, covering the file up to this byte, and only the lines after it. */
+  snapshot?: number;
 }
 
 export interface CompactResult {
@@ -137,56 +161,73 @@ interface Scan {
   headerOk: boolean;
   /** The header's version (null without a valid header). */
   version: number | null;
+  /** Where the last whole line ends. */
+  end: number;
+  /** Read from journal.snapshot (covering the journal up to here) and the lines after it. */
+  snapshotOffset?: number;
 }
 
-/** Reads a journal's bytes: verify each line, fold the records, count what was discarded. */
-function scan(bytes: Uint8Array, path: string): Scan {
-  const fold = new JournalFold();
-  const { lines, tornTail } = splitLines(bytes);
+/**
+ * Reads journal.log's lines from `from` (0: the whole file, header first; else the tail after a
+ * snapshot, of `version`): verify each line, fold the records, count what was discarded.
+ */
+function scan(reader: JournalReader, path: string, fold: JournalFold, from = 0, knownVersion?: number): Scan {
   const bad: Uint8Array[] = [];
   let discardedBytes = 0;
-  let headerOk = false;
-  let version: number | null = null;
-  lines.forEach((span, i) => {
-    const decoded = decodeLine(bytes, span);
-    if (decoded.ok && i === 0 && checkHeader(decoded.value) === undefined) {
-      version = (decoded.value as JournalHeader).version;
-      if (!READABLE_JOURNAL_VERSIONS.includes(version)) {
-        throw new BridgeError(
-          "PB_JOURNAL_CORRUPT",
-          `journal ${path} has format version ${version}; this posbridge reads versions ${READABLE_JOURNAL_VERSIONS.join(", ")}`,
-          { context: { path, version } },
-        );
-      }
-      headerOk = true;
-      return;
-    }
-    // An older journal (or one whose header was lost) holds records of an older shape.
-    if (decoded.ok) {
-      const value = version === JOURNAL_VERSION ? decoded.value : upgradeRecord(decoded.value);
-      if (checkRecord(value) === undefined) {
-        fold.put(canonicalRecord(value as JournalRecord), span.end - span.start);
+  let headerOk = from > 0;
+  let version: number | null = knownVersion ?? null;
+  let lines = 0;
+  reader.upgrade = version !== JOURNAL_VERSION;
+  fold.source = reader;
+  let torn: ReturnType<JournalReader["forEachLine"]>;
+  try {
+    torn = reader.forEachLine(from, (bytes, start, end, fileOffset) => {
+      const first = from === 0 && lines === 0;
+      lines++;
+      const decoded = decodeLine(bytes, { start, end });
+      if (decoded.ok && first && checkHeader(decoded.value) === undefined) {
+        version = (decoded.value as JournalHeader).version;
+        if (!READABLE_JOURNAL_VERSIONS.includes(version)) {
+          throw new BridgeError(
+            "PB_JOURNAL_CORRUPT",
+            `journal ${path} has format version ${version}; this posbridge reads versions ${READABLE_JOURNAL_VERSIONS.join(", ")}`,
+            { context: { path, version } },
+          );
+        }
+        headerOk = true;
+        reader.upgrade = version !== JOURNAL_VERSION;
         return;
       }
-    }
-    bad.push(bytes.subarray(span.start, span.end));
-    discardedBytes += span.end - span.start;
-  });
-  if (tornTail) {
-    bad.push(bytes.subarray(tornTail.start, tornTail.end));
-    discardedBytes += tornTail.end - tornTail.start;
+      // An older journal (or one whose header was lost) holds records of an older shape.
+      if (decoded.ok) {
+        const value = version === JOURNAL_VERSION ? decoded.value : upgradeRecord(decoded.value);
+        if (checkRecord(value) === undefined) {
+          fold.put(canonicalRecord(value as JournalRecord), fileOffset, end - start);
+          return;
+        }
+      }
+      bad.push(Buffer.from(bytes.subarray(start, end)));
+      discardedBytes += end - start;
+    });
+  } catch (err) {
+    throw isBridgeError(err) ? err : readError(path, err);
+  }
+  if (torn) {
+    bad.push(torn.bytes);
+    discardedBytes += torn.bytes.length;
   }
   return {
     fold,
     bad,
     headerOk,
     version,
+    end: torn ? torn.offset : reader.size,
     report: {
-      lines: lines.length,
+      lines,
       records: fold.size,
-      discardedLines: bad.length - (tornTail ? 1 : 0),
+      discardedLines: bad.length - (torn ? 1 : 0),
       discardedBytes,
-      tornTail: tornTail !== null,
+      tornTail: torn !== null,
       savedTo: null,
       missing: false,
     },
@@ -221,6 +262,13 @@ export class Journal {
   private readonly onSyscall: SyscallHook;
   private readonly onHealth: (health: JournalHealth | null) => void;
   private readonly fold: JournalFold;
+  private readonly snapshotMinBytes: number;
+  /** Reads lines back for the fold's index (its own descriptor on the file the index describes). */
+  private reader: JournalReader | null = null;
+  /** journal.log bytes covered by journal.snapshot as it is on disk (0: none). */
+  private snapshotOffset = 0;
+  /** Lines journal.log had when appends was this (for the snapshot's load report). */
+  private linesAt = { lines: 0, appends: 0 };
   /** The open file; null before open, after close, after a fault, and while a compaction swaps it. */
   private file: JournalFile | null = null;
   /** Length of journal.log up to its last good line (the file's own count while it is open). */
@@ -246,6 +294,7 @@ export class Journal {
     this.tmpPath = `${this.path}.tmp`;
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.compactMinBytes = options.compactMinBytes ?? DEFAULT_COMPACT_MIN_BYTES;
+    this.snapshotMinBytes = options.snapshotMinBytes ?? DEFAULT_SNAPSHOT_MIN_BYTES;
     this.checkIntervalMs = options.checkIntervalMs ?? DEFAULT_JOURNAL_CHECK_MS;
     this.clock = options.clock;
     this.log = options.log;
@@ -261,10 +310,13 @@ export class Journal {
     this.onHealth = options.onHealth ?? (() => {});
     this.fold = fold;
     this.loadReport = report;
+    this.linesAt = { lines: report.lines, appends: 0 };
   }
 
   /**
-   * Creates the directory (mode 0o700) and file if needed, reads, verifies and folds the journal.
+   * Creates the directory (mode 0o700) and file if needed, reads, verifies and folds the journal:
+   * from journal.snapshot and the lines after it when the snapshot matches the journal, else the
+   * whole file (a snapshot that does not match is logged and ignored).
    * Damaged lines or a torn tail: their bytes are saved to `journal.log.corrupt-<ms>`, the journal
    * is rewritten clean (compact), and a warning with the counts is logged.
    * Throws PB_JOURNAL_WRITE when the directory or file cannot be created or written,
@@ -279,33 +331,56 @@ export class Journal {
       throw writeError("create the directory of", path, err);
     }
     unlinkQuietly(`${path}.tmp`); // left by a compaction cut short: journal.log is still whole
-    const bytes = readOrNull(path);
-    const loaded = bytes ? scan(bytes, path) : undefined;
-    const report: JournalLoadReport = loaded?.report ?? { ...EMPTY_REPORT };
-    const journal = new Journal(options, loaded?.fold ?? new JournalFold(), report);
-    if (!bytes) {
+    const reader = openReader(path);
+    const newFold = () => new JournalFold({ recentSales: options.recentSales ?? DEFAULT_RECENT_SALES });
+    if (!reader) {
+      removeSnapshot(options.dir); // it described a journal that is gone
+      const journal = new Journal(options, newFold(), { ...EMPTY_REPORT });
       journal.create();
-    } else if (loaded && loaded.bad.length > 0) {
+      return journal;
+    }
+    let loaded: Scan | undefined;
+    try {
+      const snap = loadSnapshot(options.dir, reader, newFold, path);
+      if (typeof snap === "string") {
+        options.log.warn(
+          { journal: path, snapshot: snapshotPath(options.dir), problem: snap },
+          `journal snapshot not used (${snap}): reading the whole journal`,
+        );
+      } else if (snap) {
+        loaded = snap;
+      }
+      loaded ??= scan(reader, path, newFold());
+    } catch (err) {
+      reader.close();
+      throw isBridgeError(err) ? err : readError(path, err);
+    }
+    const report = loaded.report;
+    const journal = new Journal(options, loaded.fold, report);
+    journal.reader = reader;
+    // The snapshot on disk still covers the journal's first bytes; the next one is due a tail later.
+    journal.snapshotOffset = loaded.snapshotOffset ?? 0;
+    if (loaded.bad.length > 0) {
       report.savedTo = journal.saveSidecar(loaded.bad);
-      journal.fileBytes = bytes.length;
+      journal.fileBytes = reader.size;
       journal.compact();
       options.log.warn(
         { journal: path, ...report },
         "journal: damaged lines discarded; saved for support and the journal rewritten",
       );
-    } else if (!loaded?.headerOk) {
-      journal.fileBytes = bytes.length;
+    } else if (!loaded.headerOk) {
+      journal.fileBytes = reader.size;
       journal.compact();
     } else if (loaded.version !== JOURNAL_VERSION) {
-      journal.fileBytes = bytes.length;
+      journal.fileBytes = reader.size;
       journal.compact();
       options.log.info(
         { journal: path, from: loaded.version, to: JOURNAL_VERSION },
         "journal upgraded to the current format",
       );
     } else {
-      journal.fileBytes = bytes.length;
-      journal.file = JournalFile.openAppend(path, bytes.length, journal.onSyscall);
+      journal.fileBytes = loaded.end;
+      journal.file = JournalFile.openAppend(path, loaded.end, journal.onSyscall);
       journal.maybeCompact();
     }
     return journal;
@@ -343,7 +418,7 @@ export class Journal {
     }
     this.fileBytes += line.length;
     this.appends++;
-    this.fold.put(copy, line.length);
+    this.fold.put(copy, this.fileBytes - line.length, line.length);
   }
 
   /**
@@ -399,9 +474,13 @@ export class Journal {
       this.failedWrites += batch.length;
       throw this.closed && !this.fault ? err : this.fail(err);
     }
+    let offset = this.fileBytes;
     this.fileBytes += bytes.length;
     this.appends += batch.length;
-    for (const s of batch) this.fold.put(s.record, s.line.length);
+    for (const s of batch) {
+      this.fold.put(s.record, offset, s.line.length);
+      offset += s.line.length;
+    }
     if (this.compactAfterFlush) {
       this.compactAfterFlush = false;
       try {
@@ -508,11 +587,41 @@ export class Journal {
       this.compactAfterFlush = true; // the file is being appended to: after that batch
       return false;
     }
-    const live = this.fold.liveBytes + this.headerLine().length;
-    const big = this.fileBytes > Math.max(this.compactMinBytes, 2 * live);
-    if (!big && this.fold.purgeable(this.clock.wallNow() - this.retentionMs).length === 0) return false;
+    if (!this.outgrown() && !this.fold.hasPurgeable(this.clock.wallNow() - this.retentionMs)) return false;
     this.compact();
     return true;
+  }
+
+  /**
+   * Run every checkIntervalMs (cheap: no walk over the records). Compacts once the file outgrew
+   * max(compactMinBytes, 2 × live bytes), so a busy day does not wait for the hourly
+   * maybeCompact(); else writes a snapshot when the lines after the last one reach
+   * snapshotMinBytes, so a restart after a crash replays at most that much. Retention is
+   * maybeCompact()'s: purging every few seconds would rewrite a large journal every few seconds.
+   */
+  maintain(): "compacted" | "snapshot" | null {
+    if (this.fault || this.closed) return null;
+    if (this.outgrown()) {
+      this.compact();
+      return "compacted";
+    }
+    if (
+      this.fileBytes - this.snapshotOffset >= Math.max(this.snapshotMinBytes, 1) &&
+      this.fileBytes >= this.snapshotMinBytes
+    ) {
+      return this.snapshot() ? "snapshot" : null;
+    }
+    return null;
+  }
+
+  /** How much of the journal is in memory and how much is index rows (for the bench and diagnostics). */
+  memory(): { hotRecords: number; indexRows: number; indexBytes: number; badReads: number } {
+    return {
+      hotRecords: this.fold.hotRecords,
+      indexRows: this.fold.index.liveRows,
+      indexBytes: this.fold.index.memoryBytes,
+      badReads: this.fold.badReads,
+    };
   }
 
   stats(): JournalStats {
@@ -547,37 +656,128 @@ export class Journal {
     };
   }
 
+  /** Writes journal.snapshot if the journal is big enough to need one (a clean close opens fast), then closes. */
   close(): void {
+    if (this.closed) return;
+    if (!this.fault && this.fileBytes >= this.snapshotMinBytes && this.fileBytes !== this.snapshotOffset) {
+      this.snapshot();
+    }
     this.closed = true;
     this.closeFile();
+    this.reader?.close();
+    this.reader = null;
+    this.fold.source = null;
   }
 
   private rewrite(): CompactResult {
     const bytesBefore = this.fileBytes;
     // Retention is a calendar matter: records carry wall-clock times, and so does the cutoff.
-    const purge = this.fold.purgeable(this.clock.wallNow() - this.retentionMs);
-    const purgeKeys = new Set(purge);
-    const kept = this.fold.records().filter((r) => !purgeKeys.has(r));
-    const body = Buffer.concat([this.headerLine(), ...kept.map((r) => encodeLine(r))]);
-    writeFileDurably(this.tmpPath, body, this.onSyscall);
+    const plan = this.fold.plan(this.clock.wallNow() - this.retentionMs);
+    const header = this.headerLine();
+    const written = writeCompaction(this.tmpPath, header, this.fold, plan, this.onSyscall);
+    // The index will describe the new file: read it through a descriptor of that very inode.
+    let reader: JournalReader;
+    try {
+      reader = JournalReader.open(this.tmpPath);
+    } catch (err) {
+      unlinkQuietly(this.tmpPath);
+      throw writeError("open for reading", this.tmpPath, err);
+    }
+    // The snapshot describes the file about to be replaced: it goes first, for good, so that a
+    // crash right after the rename never pairs it with the new file.
+    if (this.removeSnapshot()) {
+      try {
+        fsyncDir(this.dir, this.onSyscall);
+      } catch (err) {
+        reader.close();
+        unlinkQuietly(this.tmpPath);
+        throw err;
+      }
+    }
     try {
       renameSync(this.tmpPath, this.path);
     } catch (err) {
+      reader.close();
       unlinkQuietly(this.tmpPath);
       throw writeError("rename the compacted journal over", this.path, err);
     }
     this.onSyscall("rename", this.path);
     // journal.log is now the new file: memory follows it before anything else can fail.
-    for (const r of purge) this.fold.delete(r);
-    this.fileBytes = body.length;
+    this.fold.afterCompaction(plan, written.hotLocs, written.cold);
+    this.reader?.close();
+    this.reader = reader;
+    this.fold.source = reader;
+    this.fileBytes = written.bytes;
+    this.linesAt = { lines: 1 + plan.hot.length + written.cold.liveRows, appends: this.appends };
     this.compactions++;
     this.closeFile();
     fsyncDir(this.dir, this.onSyscall);
-    this.file = JournalFile.openAppend(this.path, body.length, this.onSyscall);
+    this.file = JournalFile.openAppend(this.path, written.bytes, this.onSyscall);
     this.file.verify();
-    const result = { kept: kept.length, purged: purge.length, bytesBefore, bytesAfter: body.length };
+    const result = {
+      kept: plan.hot.length + written.cold.liveRows,
+      purged: plan.purged,
+      bytesBefore,
+      bytesAfter: written.bytes,
+    };
+    if (written.dropped > 0) {
+      this.log.error(
+        { journal: this.path, dropped: written.dropped },
+        "journal compaction: settled records could not be read back from the journal file and are lost",
+      );
+    }
     this.log.info({ journal: this.path, ...result }, "journal compacted");
+    if (written.bytes >= this.snapshotMinBytes) this.snapshot();
     return result;
+  }
+
+  /**
+   * Writes journal.snapshot for the journal as it is now (docs/journal.md, "Snapshot"). Best
+   * effort: a failure is logged and leaves no snapshot, and the next open reads the whole journal.
+   */
+  private snapshot(): boolean {
+    if (this.fault || !this.reader) return false;
+    try {
+      const headerCrc = crc32(firstLine(this.reader));
+      const from = Math.max(0, this.fileBytes - TAIL_CHECK_BYTES);
+      const tailCrc = crc32(this.reader.read(from, this.fileBytes - from));
+      const bytes = encodeSnapshot(
+        {
+          journalVersion: JOURNAL_VERSION,
+          offset: this.fileBytes,
+          lines: this.linesAt.lines + this.appends - this.linesAt.appends,
+          headerCrc,
+          tailCrc,
+          hot: this.fold.hotLocs().map((l) => [l.offset, l.length]),
+          writtenAt: this.clock.wallNow(),
+        },
+        this.fold.index,
+      );
+      writeSnapshot(this.dir, bytes, this.onSyscall);
+      this.snapshotOffset = this.fileBytes;
+      return true;
+    } catch (err) {
+      this.removeSnapshot();
+      this.log.warn(
+        { journal: this.path, err: reason(err) },
+        "journal snapshot not written: the next start reads the whole journal",
+      );
+      return false;
+    }
+  }
+
+  /** Removes journal.snapshot (and a left-over temporary one); true when there was one. */
+  private removeSnapshot(): boolean {
+    const had = this.snapshotOffset > 0 || existsSync(snapshotPath(this.dir));
+    removeSnapshot(this.dir);
+    this.snapshotOffset = 0;
+    return had;
+  }
+
+  /** The file outgrew max(compactMinBytes, 2 × the bytes of the live records). */
+  private outgrown(): boolean {
+    const live = this.fold.liveBytes + this.headerLine().length;
+    return this.fileBytes > Math.max(this.compactMinBytes, 2 * live);
   }
 
   /** Puts the journal in the fault `err` names (once per change of fault) and returns the error. */
@@ -649,6 +849,14 @@ export class Journal {
   private create(): void {
     this.file = JournalFile.create(this.path, this.headerLine(), this.onSyscall);
     this.fileBytes = this.file.bytes;
+    this.linesAt = { lines: 1, appends: this.appends };
+    try {
+      this.reader = JournalReader.open(this.path);
+    } catch (err) {
+      this.closeFile();
+      throw writeError("open for reading", this.path, err);
+    }
+    this.fold.source = this.reader;
   }
 
   /** The open file, reopened after a compaction that failed before it could reopen it. */
@@ -678,24 +886,79 @@ export class Journal {
   }
 }
 
-function readOrNull(path: string): Buffer | null {
+/** journal.log opened for reading, or null when there is none. */
+function openReader(path: string): JournalReader | null {
+  let reader: JournalReader;
   try {
-    return readFileSync(path);
+    reader = JournalReader.open(path);
   } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code;
-    if (errno === "ENOENT") return null;
-    // Permissions are not damage: say which, so nobody "repairs" a journal that is whole.
-    if (errno === "EACCES" || errno === "EPERM")
-      throw new BridgeError(
-        "PB_JOURNAL_UNREADABLE",
-        `journal: permission denied reading ${path}: it belongs to the service user; run this as root or as that user (sudo -u posbridge …)`,
-        { context: { path, errno }, cause: err },
-      );
-    throw new BridgeError("PB_JOURNAL_CORRUPT", `journal: cannot read ${path}: ${reason(err)}`, {
-      context: { path, errno: (err as NodeJS.ErrnoException).code },
-      cause: err,
-    });
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw readError(path, err);
   }
+  return reader;
+}
+
+/** Why journal.log cannot be read, as the bridge and the day report say it. */
+function readError(path: string, err: unknown): BridgeError {
+  const errno = (err as NodeJS.ErrnoException).code;
+  // Permissions are not damage: say which, so nobody "repairs" a journal that is whole.
+  if (errno === "EACCES" || errno === "EPERM")
+    return new BridgeError(
+      "PB_JOURNAL_UNREADABLE",
+      `journal: permission denied reading ${path}: it belongs to the service user; run this as root or as that user (sudo -u posbridge …)`,
+      { context: { path, errno }, cause: err },
+    );
+  return new BridgeError("PB_JOURNAL_CORRUPT", `journal: cannot read ${path}: ${reason(err)}`, {
+    context: { path, errno },
+    cause: err,
+  });
+}
+
+/** The journal's first line (its header), newline included; empty when it has none. */
+function firstLine(reader: JournalReader): Uint8Array {
+  const head = reader.read(0, Math.min(reader.size, 4096));
+  const nl = head.indexOf(0x0a);
+  return nl < 0 ? new Uint8Array(0) : head.subarray(0, nl + 1);
+}
+
+/**
+ * The fold from journal.snapshot plus the lines after it: a Scan when the snapshot matches the
+ * journal, null when there is none, else why it does not match (the caller reads the whole file).
+ */
+function loadSnapshot(
+  dir: string,
+  reader: JournalReader,
+  newFold: () => JournalFold,
+  path: string,
+): Scan | string | null {
+  const snap = readSnapshot(dir);
+  if ("missing" in snap) return null;
+  if ("problem" in snap) return snap.problem;
+  const { meta } = snap;
+  if (meta.journalVersion !== JOURNAL_VERSION) return `it is of journal format ${meta.journalVersion}`;
+  const size = reader.size;
+  if (meta.offset > size) return "it covers more than the journal holds";
+  if (crc32(firstLine(reader)) !== meta.headerCrc) return "the journal is another one (its header changed)";
+  const from = Math.max(0, meta.offset - TAIL_CHECK_BYTES);
+  if (crc32(reader.read(from, meta.offset - from)) !== meta.tailCrc)
+    return "the journal's bytes before the offset changed";
+  const fold = newFold();
+  reader.upgrade = false;
+  fold.source = reader;
+  fold.adoptIndex(snap.index);
+  const hot: [JournalRecord, { offset: number; length: number }][] = [];
+  for (const loc of locsOf(meta)) {
+    if (loc.offset + loc.length > meta.offset) return "a record it points to is past its offset";
+    const r = fold.decode(reader.read(loc.offset, loc.length));
+    if (!r) return "a record it points to is damaged";
+    hot.push([r, loc]);
+  }
+  fold.load(hot);
+  const tail = scan(reader, path, fold, meta.offset, JOURNAL_VERSION);
+  tail.report.lines += meta.lines;
+  tail.report.snapshot = meta.offset;
+  tail.snapshotOffset = meta.offset;
+  return tail;
 }
 
 function copy<R extends JournalRecord>(r: R): R {
@@ -721,8 +984,13 @@ export function isRefusedRecord(err: unknown): boolean {
  * cannot be read otherwise or has another format version.
  */
 export function readJournal(path: string): { records: JournalRecord[]; report: JournalLoadReport } {
-  const bytes = readOrNull(path);
-  if (!bytes) return { records: [], report: { ...EMPTY_REPORT } };
-  const { fold, report } = scan(bytes, path);
-  return { records: fold.records(), report };
+  const reader = openReader(path);
+  if (!reader) return { records: [], report: { ...EMPTY_REPORT } };
+  try {
+    // Everything in memory: a tool reads the whole journal once and exits.
+    const { fold, report } = scan(reader, path, new JournalFold({ recentSales: Number.POSITIVE_INFINITY }));
+    return { records: fold.records(), report };
+  } finally {
+    reader.close();
+  }
 }
