@@ -141,7 +141,7 @@ export class VoicePort {
     const cur = this.current;
     if (cur) {
       const exited = new Promise<void>((resolve) => cur.child.once("close", () => resolve()));
-      cur.child.kill("SIGKILL");
+      killGroup(cur.child, "SIGKILL");
       await exited;
     }
     this.repeats.clearAll();
@@ -217,7 +217,13 @@ export class VoicePort {
   private runOne(run: PlayerRun, done: (ok: boolean) => void): void {
     let stderr = "";
     let finished = false;
-    const child = spawn(run.file, run.args, { stdio: ["ignore", "ignore", "pipe"], env: this.env });
+    // Its own process group (detached): a timeout or stop kills whatever the player started too,
+    // which would otherwise keep the stderr pipe open. systemd's cgroup still holds it.
+    const child = spawn(run.file, run.args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: this.env,
+      detached: true,
+    });
     const timer = this.deps.clock.setTimeout(() => this.timedOut(playing), this.config.timeoutMs);
     const playing: Playing = { child, timer, killTimer: undefined, timedOut: false };
     this.current = playing;
@@ -273,9 +279,9 @@ export class VoicePort {
 
   private timedOut(playing: Playing): void {
     playing.timedOut = true;
-    playing.child.kill("SIGTERM");
+    killGroup(playing.child, "SIGTERM");
     playing.killTimer = this.deps.clock.setTimeout(
-      () => playing.child.kill("SIGKILL"),
+      () => killGroup(playing.child, "SIGKILL"),
       this.deps.killGraceMs ?? VOICE_KILL_GRACE_MS,
     );
   }
@@ -325,5 +331,15 @@ export class VoicePort {
     if (now.state === this.reported.state && now.error === this.reported.error) return;
     this.reported = now;
     this.handlers.onState?.(now.state, now.error);
+  }
+}
+
+/** Signals the player's process group (it leads one: spawned detached); the player alone if that fails. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
   }
 }
