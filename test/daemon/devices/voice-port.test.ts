@@ -47,7 +47,7 @@ afterEach(async () => {
 });
 
 function allPrompts(): VoiceConfig["prompts"] {
-  return Object.fromEntries(VOICE_PROMPT_TYPES.map((t) => [t, true])) as VoiceConfig["prompts"];
+  return Object.fromEntries(VOICE_PROMPT_TYPES.map((t) => [t, true])) as unknown as VoiceConfig["prompts"];
 }
 
 function voiceConfig(over: Partial<VoiceConfig> = {}): VoiceConfig {
