@@ -29,6 +29,9 @@ export interface PlayerRun {
   args: string[];
 }
 
+/** The PATH systemd gives a service (the unit sets none): where the daemon finds the player. */
+export const SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** Where the default clips live: the voice/ directory of the program (/opt/posbridge/voice when installed). */
 export function defaultClipsDir(): string {
   return join(packageRoot(), "voice");
