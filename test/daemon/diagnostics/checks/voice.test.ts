@@ -1,13 +1,13 @@
 // The voice findings of `doctor` and the voice lines of `devices`: a player that is there or not,
 // clips complete or not, a sound card or none, and the daemon's own word on a voice it runs.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VOICE_CLIPS } from "../../../../protocols/voice/prompts.js";
 import { voiceCheck } from "../../../../daemon/diagnostics/checks/voice.js";
 import { formatDevices, runDevices } from "../../../../daemon/diagnostics/devices.js";
-import { fakeSystem } from "../fake-system.js";
+import { fakeSystem, STORE_PC_ACCOUNTS } from "../fake-system.js";
 import { findingsOf, harness, lines, NOT_RUNNING, runningDaemon, testConfig } from "../doctor-harness.js";
 
 const tools = mkdtempSync(join(tmpdir(), "pb-voice-tools-"));
@@ -90,6 +90,38 @@ describe("doctor: voice", () => {
     });
     expect(lines(await findingsOf(voiceCheck, harness(withCards(CARD), { config, daemon }).input))).toEqual([
       `warn l1 voice: FAULT in the daemon: voice player ${player} failed (exit 0): error: No such file or directory`,
+    ]);
+  });
+});
+
+describe("doctor: the installed unit and the sound card", () => {
+  const UNIT = readFileSync(new URL("../../../../systemd/posbridge.service", import.meta.url), "utf8");
+  function installed(dropIn?: string) {
+    const sys = withCards(CARD);
+    sys.accounts(STORE_PC_ACCOUNTS.passwd, [...STORE_PC_ACCOUNTS.group, "audio:x:29:cashier"]);
+    const dir = join(sys.roots.etc, "systemd", "system");
+    mkdirSync(join(dir, "posbridge.service.d"), { recursive: true });
+    writeFileSync(join(dir, "posbridge.service"), UNIT);
+    if (dropIn) writeFileSync(join(dir, "posbridge.service.d", "override.conf"), dropIn);
+    return sys;
+  }
+  const config = testConfig(lane("l1", `{ espeak: { command: ${player} } }`));
+
+  it("the shipped unit (DevicePolicy=closed, no group audio) keeps the service from the sound card", async () => {
+    const f = await findingsOf(voiceCheck, harness(installed(), { config }).input);
+    expect(lines(f)).toContain(
+      "warn voice: the service cannot open the sound card: prompts will not be heard",
+    );
+    const w = f.find((x) => x.title.startsWith("the service cannot"));
+    expect(w?.detail).toContain("DevicePolicy=closed and no DeviceAllow=char-alsa");
+    expect(w?.detail).toContain("the service user is not in group audio");
+    expect(w?.fix).toContain("SupplementaryGroups=audio DeviceAllow=char-alsa rw");
+  });
+
+  it("a drop-in that adds both: nothing to say", async () => {
+    const sys = installed("[Service]\nSupplementaryGroups=audio\nDeviceAllow=char-alsa rw\n");
+    expect(lines(await findingsOf(voiceCheck, harness(sys, { config }).input))).toEqual([
+      `ok l1 voice: ${player} (voice cmn) can speak`,
     ]);
   });
 });
