@@ -2,7 +2,8 @@
 // (a shell script recording its argv), sales over ptys through Mosquitto to the simulated cloud.
 // The player is run with 请扫码 and the total, then 支付成功 with the scheme and the amount; the
 // payment code is never in its argv nor in the daemon's output; `posbridge status --json` shows
-// the voice; and a player that disappears is a voice FAULT while the next sale is paid as usual.
+// the voice; a player that disappears is a voice FAULT while the next sale is paid as usual; a
+// training sale says 培训模式 and never 支付成功.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CloudSim, startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
 import type { BridgeSnapshot } from "../../daemon/diagnostics/snapshot.js";
 import { type BridgeRig, startBridgeRig, TEST_BROKER } from "../support/bridge-rig.js";
+import { startDaemon } from "../support/daemon-process.js";
 
 const FAKE_PLAYER = `#!/bin/sh
 for a in "$@"; do printf '%s\\t' "$a"; done >> "\${0%/*}/argv.log"
@@ -108,5 +110,23 @@ describe("voice prompts in the running daemon", () => {
     expect(await rig.sell("VOX-3", 100_000, again)).toMatchObject({ status: "PAID" });
     await waitSaid("支付成功，微信收款一千元");
     for (const c of codes) expect(rig.daemon.lines.join("\n")).not.toContain(c);
+  });
+
+  it("a training sale (posbridge test sale) says 培训模式 and never 支付成功", async () => {
+    const before = said().length;
+    const sale = startDaemon(["test", "sale", "lane1", "250", "--json", "-c", rig.configPath]);
+    try {
+      await sale.waitForLog((e) => e.type === "started");
+      await waitSaid("培训模式，请扫码，二点五元");
+      const code = rig.nextCode();
+      codes.push(code);
+      await rig.scanner.write(`${code}\r`);
+      expect(await sale.waitForLog((e) => e.type === "result")).toMatchObject({ status: "PAID" });
+      await waitSaid("培训模式，未实际扣款，二点五元");
+    } finally {
+      await sale.stop();
+    }
+    expect(said().slice(before)).toEqual(["培训模式，请扫码，二点五元", "培训模式，未实际扣款，二点五元"]);
+    expect(said().filter((t) => t.startsWith("支付成功")).length).toBe(2); // the two real sales only
   });
 });
