@@ -219,11 +219,20 @@ export class VoicePort {
     let finished = false;
     // Its own process group (detached): a timeout or stop kills whatever the player started too,
     // which would otherwise keep the stderr pipe open. systemd's cgroup still holds it.
-    const child = spawn(run.file, run.args, {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: this.env,
-      detached: true,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(run.file, run.args, {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: this.env,
+        detached: true,
+      });
+    } catch (err) {
+      // Arguments the OS cannot take (a NUL in a configured path): never a throw into the sale.
+      this.counters.failed++;
+      this.failedRun(`voice player ${run.file} could not start: ${(err as Error).message}`);
+      done(false);
+      return;
+    }
     const timer = this.deps.clock.setTimeout(() => this.timedOut(playing), this.config.timeoutMs);
     const playing: Playing = { child, timer, killTimer: undefined, timedOut: false };
     this.current = playing;

@@ -107,7 +107,7 @@ export class Lane {
   private readonly display: DisplayPort | undefined;
   /** Voice prompts (voice-port.ts): the display's views, spoken; undefined without `voice` or when disabled. */
   private readonly voice: VoicePort | undefined;
-  /** The scheme of the last result answered: the paid view that follows it in the step says it. */
+  /** The scheme of the result answered in this step: the paid view that follows it says it (reset after each step). */
   private resultScheme: Scheme | null = null;
   private readonly crash: CrashPoint;
   /** Monotonic time of the scanner's last read (for diagnostics). */
@@ -503,6 +503,7 @@ export class Lane {
 
   /** After each step: codes that can no longer be sent go; who watches hears what changed. */
   private stepped(before: LaneSaleState, after: LaneSaleState): void {
+    this.resultScheme = null; // a later step's paid view (a recovered sale) must not say this one's scheme
     this.custody.forgetAllBut(after.current?.attempt);
     if (stateChannel.hasSubscribers) {
       const from = laneState(before);
