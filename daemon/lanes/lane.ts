@@ -462,9 +462,12 @@ export class Lane {
         if (marked) this.terminal.send(marked);
         if (answer.type === "result") this.crash(`answer:${answer.status}`);
       },
-      // Voice is a second rendering of the same view (docs/hardware.md, "Voice prompts").
-      display: (view, step) =>
-        this.voice?.show(this.training.display(view, step.training), this.resultScheme),
+      // Voice is a second rendering of the view shown (docs/hardware.md, "Voice prompts"). Not
+      // `this.voice?.show(this.training.display(…))`: without a voice that would skip the display.
+      display: (view, step) => {
+        const shown = this.training.display(view, step.training);
+        this.voice?.show(shown, this.resultScheme);
+      },
       pay: (attempt) => this.custody.publish(attempt),
       send: (effect) => this.send(effect),
       event: (effect, step) =>
