@@ -79,6 +79,8 @@ export interface LaneConfig {
   id: string;
   terminal: TerminalConfig;
   scanner: ScannerConfig;
+  /** Voice prompts (语音播报); absent: the lane is silent. */
+  voice?: VoiceConfig;
   display?: DisplayConfig;
 }
 
@@ -194,4 +196,41 @@ export interface Config {
   sale: SaleConfig;
   diagnostics: DiagnosticsConfig;
   lanes: LaneConfig[]; // at least one
+}
+
+/** Which prompts a lane speaks (daemon/config/voice-schema.ts); each defaults to true. */
+export interface VoicePromptSwitches {
+  scanPlease: boolean;
+  paid: boolean;
+  confirmOnPhone: boolean;
+  failed: boolean;
+  unreadableCode: boolean;
+  unknown: boolean;
+  cancelled: boolean;
+  waitForCashier: boolean;
+  totalChanged: boolean;
+}
+
+/** A lane's voice prompts (docs/hardware.md, "Voice prompts"); defaults filled in by the schema. */
+export interface VoiceConfig {
+  enabled: boolean; // default true
+  /** "espeak": espeak-ng speaks the text; "clips": an audio command plays recorded clips. Default "espeak". */
+  player: "espeak" | "clips";
+  espeak: {
+    command: string; // default "espeak-ng"
+    voice: string; // default "cmn"
+    rate: number; // default 160 words per minute, 80..450
+  };
+  clips: {
+    /** The audio command and its options, run once per clip with the file appended; default [aplay, -q]. */
+    command: string[];
+    /** Default: the voice/ directory of the installed program (daemon/devices/voice-player.ts). */
+    dir?: string;
+    extension: string; // default "wav"
+  };
+  /** espeak-ng's amplitude (-a), 0..200, default 100. */
+  volume: number;
+  /** A player run still going after this is killed; default 10000, 1000..60000. */
+  timeoutMs: number;
+  prompts: VoicePromptSwitches;
 }

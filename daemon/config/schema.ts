@@ -14,6 +14,7 @@ import type {
   SaleConfig,
   UsbDeviceId,
 } from "./config-types.js";
+import { voiceSchema } from "./voice-schema.js";
 
 /** Store, bridge and lane ids. */
 export const ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$";
@@ -244,6 +245,7 @@ const laneSchema = {
     },
     terminal: terminalSchema,
     scanner: scannerSchema,
+    voice: voiceSchema,
     display: displaySchema,
   },
 } as const;

@@ -22,7 +22,12 @@ export interface DaemonFacts {
   /** The daemon's process id, when the snapshot says it: the daemon holding its own port is no fault. */
   pid?: number;
   link: { state: LinkState; code?: string; reason: string };
-  lanes: { id: string; devices: Partial<Record<LaneRole, DaemonDeviceFacts>> }[];
+  lanes: {
+    id: string;
+    devices: Partial<Record<LaneRole, DaemonDeviceFacts>>;
+    /** The lane's voice player (daemon/devices/voice-port.ts), when the lane has one. */
+    voice?: DaemonDeviceFacts;
+  }[];
   journal: { fault: JournalFaultName | null };
   /** The worst event-loop stall of the last minute, as the daemon measures it (ms). */
   eventLoopDelayMs: number;
@@ -42,6 +47,7 @@ export interface SnapshotView {
     devices: Partial<
       Record<LaneRole, { state: DeviceState; error: string; identity: { node: string | null } } | null>
     >;
+    voice?: { state: DeviceState; error: string } | null;
   }[];
   journal: { fault: { fault: string } | null };
   process: { eventLoopDelayMs: { maxLastMinute: number } };
@@ -80,6 +86,7 @@ export function daemonFacts(s: SnapshotView): DaemonFacts {
             : [],
         ),
       ),
+      ...(lane.voice ? { voice: { state: lane.voice.state, error: lane.voice.error } } : {}),
     })),
     journal: {
       fault:
@@ -98,4 +105,10 @@ export function daemonDevice(
 ): DaemonDeviceFacts | undefined {
   if (!view.running) return undefined;
   return view.facts.lanes.find((l) => l.id === laneId)?.devices[role];
+}
+
+/** The daemon's view of a lane's voice player, if it runs and the lane has one. */
+export function daemonVoice(view: DaemonView, laneId: string): DaemonDeviceFacts | undefined {
+  if (!view.running) return undefined;
+  return view.facts.lanes.find((l) => l.id === laneId)?.voice;
 }

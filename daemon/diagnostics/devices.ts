@@ -20,12 +20,25 @@
 //                "text": "what the text output says about it",
 //                "daemon": { "state": "CONNECTED"|"ABSENT"|"FAULT", "error": "", "node": "…" } } ],
 //                                                             daemon: only while the daemon runs
+//   "voice": [ { "subject": "lane-1 voice", "laneId": "lane-1", "field": "lanes[0].voice",
+//                "player": "espeak"|"clips", "status": "ok"|"missing"|"off",
+//                "code": "PB_VOICE_PLAYER"|"PB_VOICE_CLIPS",              (missing)
+//                "text": "espeak-ng (voice cmn) is /usr/bin/espeak-ng",
+//                "daemon": { "state": "CONNECTED"|"FAULT", "error": "" } } ],  one per lane with a voice section
 //   "config": { "path": "/etc/posbridge/posbridge.yaml", "problem": "" },   problem: why no lanes
 //   "daemon": { "running": true } | { "running": false, "reason": "…" }
 // }
 import type { Config } from "../config/config-types.js";
 import { readAccounts } from "./accounts.js";
-import { type DaemonDeviceFacts, type DaemonView, daemonDevice } from "./daemon-facts.js";
+import {
+  checkVoicePlayer,
+  describePlayer,
+  findCommand,
+  playerCommand,
+  SERVICE_PATH,
+  type VoiceErrorCode,
+} from "../devices/voice-player.js";
+import { type DaemonDeviceFacts, type DaemonView, daemonDevice, daemonVoice } from "./daemon-facts.js";
 import { type DeviceNode, describeIds, type NodeKind, scanDeviceNodes } from "./device-nodes.js";
 import { describeMatch, type LaneRole, laneDevices, matchLaneDevice } from "./lane-devices.js";
 import { type SystemRoots, systemRoots } from "./system-roots.js";
@@ -61,10 +74,23 @@ export interface LaneDeviceReport {
   daemon?: DaemonDeviceFacts;
 }
 
+/** A lane's voice player on this PC (daemon/devices/voice-player.ts), and the daemon's word on it. */
+export interface VoiceDeviceReport {
+  subject: string;
+  laneId: string;
+  field: string;
+  player: "espeak" | "clips";
+  status: "ok" | "missing" | "off";
+  code?: VoiceErrorCode;
+  text: string;
+  daemon?: DaemonDeviceFacts;
+}
+
 export interface DevicesReport {
   version: 1;
   nodes: ListedNode[];
   lanes: LaneDeviceReport[];
+  voice: VoiceDeviceReport[];
   config: { path: string; problem: string };
   daemon: { running: true } | { running: false; reason: string };
 }
@@ -103,9 +129,39 @@ export async function runDevices(input: DevicesInput): Promise<DevicesReport> {
     version: 1,
     nodes,
     lanes,
+    voice: input.config ? voiceReports(input.config, input.daemon) : [],
     config: { path: input.configPath, problem: input.configProblem },
     daemon: input.daemon.running ? { running: true } : { running: false, reason: input.daemon.reason },
   };
+}
+
+function voiceReports(config: Config, view: DaemonView): VoiceDeviceReport[] {
+  return config.lanes.flatMap((lane, i): VoiceDeviceReport[] => {
+    const v = lane.voice;
+    if (!v) return [];
+    const base = {
+      subject: `${lane.id} voice`,
+      laneId: lane.id,
+      field: `lanes[${i}].voice`,
+      player: v.player,
+    };
+    if (!v.enabled) return [{ ...base, status: "off", text: "off (voice.enabled: false)" }];
+    const daemon = daemonVoice(view, lane.id);
+    const problem = checkVoicePlayer(v, SERVICE_PATH);
+    const found = findCommand(playerCommand(v), SERVICE_PATH);
+    return [
+      {
+        ...base,
+        ...(problem
+          ? { status: "missing" as const, code: problem.code, text: problem.error }
+          : {
+              status: "ok" as const,
+              text: `${describePlayer(v)}${found && found !== playerCommand(v) ? `; ${playerCommand(v)} is ${found}` : ""}`,
+            }),
+        ...(daemon ? { daemon } : {}),
+      },
+    ];
+  });
 }
 
 const HEADINGS: Record<NodeKind, string> = {
@@ -141,6 +197,12 @@ export function formatDevices(r: DevicesReport): string {
         ? ` [daemon: ${l.daemon.state}${l.daemon.error ? `: ${l.daemon.error}` : ""}]`
         : "";
       out.push(`  ${l.subject.padEnd(width)}  ${l.text}${daemon}`);
+    }
+    for (const v of r.voice) {
+      const daemon = v.daemon
+        ? ` [daemon: ${v.daemon.state}${v.daemon.error ? `: ${v.daemon.error}` : ""}]`
+        : "";
+      out.push(`  ${v.subject.padEnd(width)}  ${v.text}${v.code ? ` (${v.code})` : ""}${daemon}`);
     }
   }
   out.push(

@@ -57,6 +57,7 @@ import { modemManagerCheck } from "./checks/modem-manager.js";
 import { nativeModulesCheck } from "./checks/native-modules.js";
 import { serviceUserCheck } from "./checks/service-user.js";
 import { stateDirCheck } from "./checks/state-dir.js";
+import { voiceCheck } from "./checks/voice.js";
 import { type DaemonView, daemonDevice } from "./daemon-facts.js";
 import { scanDeviceNodes } from "./device-nodes.js";
 import { laneDevices, matchLaneDevice } from "./lane-devices.js";
@@ -77,6 +78,7 @@ export const DOCTOR_CHECKS: readonly Check[] = [
   modemManagerCheck,
   brlttyCheck,
   deviceStateCheck,
+  voiceCheck,
   brokerCheck,
   clockSyncCheck,
   clockSaneCheck,

@@ -140,6 +140,23 @@ export interface LaneSnapshot {
   /** Inputs waiting for the journal to come back. */
   heldInputs: number;
   counters: Record<string, number>;
+  /** The lane's voice prompts; null without a `voice` section or with `voice.enabled: false`. */
+  voice: VoiceSnapshot | null;
+}
+
+export interface VoiceSnapshot {
+  player: "espeak" | "clips";
+  /** The player in words: "espeak-ng (voice cmn)", "aplay -q, clips in /opt/posbridge/voice". */
+  describe: string;
+  /** CONNECTED: it can speak; FAULT: it cannot (error, code say why); sales go on either way. */
+  state: DeviceState;
+  error: string;
+  /** PB_VOICE_PLAYER or PB_VOICE_CLIPS behind a FAULT; null otherwise. */
+  code: string | null;
+  /** A prompt is being said now. */
+  playing: boolean;
+  /** spoken, superseded (a waiting prompt replaced by a newer one), dropped (while FAULT), failed, killed (hung). */
+  counters: Record<string, number>;
 }
 
 export interface JournalSnapshot {

@@ -13,7 +13,13 @@ import { describeLocation } from "../devices/device-identity.js";
 import type { DisplayPort } from "../devices/display-port.js";
 import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
 import type { TerminalPort } from "../devices/terminal-port.js";
-import type { AttemptSnapshot, DeviceSnapshot, LaneSnapshot } from "../diagnostics/snapshot.js";
+import type { VoicePort } from "../devices/voice-port.js";
+import type {
+  AttemptSnapshot,
+  DeviceSnapshot,
+  LaneSnapshot,
+  VoiceSnapshot,
+} from "../diagnostics/snapshot.js";
 
 /** The lane's own counters (its devices count for themselves), in status, snapshot and the counters event. */
 export interface LaneCounters {
@@ -50,6 +56,7 @@ export interface LaneParts {
   readonly terminal: TerminalPort;
   readonly scanner: ScannerDevice;
   readonly display: DisplayPort | undefined;
+  readonly voice: VoicePort | undefined;
   readonly counters: LaneCounters;
   /** The sale machine's state now (sale-runner.ts). */
   state(): LaneSaleState;
@@ -164,6 +171,20 @@ export function describeLane(lane: LaneParts): LaneSnapshot {
     journalFault: state.journalFault,
     heldInputs: lane.heldInputs(),
     counters: { ...lane.counters },
+    voice: lane.voice ? voiceSnapshot(lane.voice) : null,
+  };
+}
+
+function voiceSnapshot(voice: VoicePort): VoiceSnapshot {
+  const v = voice.status;
+  return {
+    player: v.player,
+    describe: v.describe,
+    state: v.state,
+    error: v.error,
+    code: v.code ?? null,
+    playing: v.playing,
+    counters: { ...v.counters },
   };
 }
 
@@ -185,6 +206,7 @@ export function laneDetails(lane: LaneParts) {
     terminal: lane.terminal.status,
     scanner: lane.scanner.status,
     display: lane.display?.status ?? null,
+    voice: lane.voice?.status ?? null,
     counters: { ...lane.counters },
   };
 }

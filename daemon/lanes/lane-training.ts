@@ -98,13 +98,14 @@ export class LaneTraining {
     return displayText(display.config, view);
   }
 
-  /** A sale's view (`training`: of a training sale, so marked), and the training's watcher told. */
-  display(view: DisplayView, training: boolean): void {
+  /** A sale's view (`training`: of a training sale, so marked), and the training's watcher told; returns the view shown. */
+  display(view: DisplayView, training: boolean): DisplayView {
     const shown: DisplayView = training && view.type !== "idle" ? { ...view, training: true } : view;
     this.show(shown);
     const { display } = this.deps;
     if (this.trainingWatch && training && display)
       this.trainingWatch.listener({ type: "display", lines: displayText(display.config, shown) });
+    return shown;
   }
 
   /** The display's one way in: any view but a test text ends a test text early. */

@@ -17,6 +17,7 @@ import type {
   LaneStatusView,
 } from "../../protocols/cloud/cloud-messages.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
+import type { Scheme } from "../../protocols/payment/scheme.js";
 import type { PosRequest } from "../../protocols/pos/pos-messages.js";
 import type { SaleView } from "../../protocols/sale/refund-machine.js";
 import { laneState } from "../../protocols/sale/sale-machine.js";
@@ -32,6 +33,7 @@ import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
 import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
+import { VoicePort } from "../devices/voice-port.js";
 import { scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { LaneSnapshot } from "../diagnostics/snapshot.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
@@ -103,6 +105,10 @@ export class Lane {
   private readonly terminal: TerminalPort;
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
+  /** Voice prompts (voice-port.ts): the display's views, spoken; undefined without `voice` or when disabled. */
+  private readonly voice: VoicePort | undefined;
+  /** The scheme of the result answered in this step: the paid view that follows it says it (reset after each step). */
+  private resultScheme: Scheme | null = null;
   private readonly crash: CrashPoint;
   /** Monotonic time of the scanner's last read (for diagnostics). */
   private lastScanMono: number | undefined;
@@ -201,6 +207,20 @@ export class Lane {
           { onState: deviceState("display") },
         )
       : undefined;
+    this.voice = config.voice?.enabled
+      ? new VoicePort(
+          config.voice,
+          { clock, log: log.child({ device: "voice" }), repeatWindowMs },
+          {
+            onState: (state, error) => {
+              deps.onEvent(
+                state === "CONNECTED" ? "device_up" : "device_down",
+                `voice: ${state}${error ? ` (${error})` : ""}`,
+              );
+            },
+          },
+        )
+      : undefined;
     this.training = new LaneTraining({
       laneId: config.id,
       clock,
@@ -219,6 +239,7 @@ export class Lane {
       terminal: this.terminal,
       scanner: this.scanner,
       display: this.display,
+      voice: this.voice,
       counters: this.counters,
       state: () => this.runner.state,
       heldInputs: () => this.runner.heldInputs,
@@ -235,6 +256,7 @@ export class Lane {
     this.terminal.start();
     this.scanner.start();
     this.display?.start();
+    this.voice?.start();
   }
 
   /**
@@ -258,7 +280,12 @@ export class Lane {
   async stop(): Promise<void> {
     this.runner.stop();
     this.custody.clear();
-    await Promise.allSettled([this.terminal.stop(), this.scanner.stop(), this.display?.stop()]);
+    await Promise.allSettled([
+      this.terminal.stop(),
+      this.scanner.stop(),
+      this.display?.stop(),
+      this.voice?.stop(),
+    ]);
     this.repeats.clearAll(); // says what is still held back
   }
 
@@ -430,11 +457,17 @@ export class Lane {
   private effectsPort(): SaleEffectsPort {
     return {
       answer: (answer) => {
+        if (answer.type === "result") this.resultScheme = answer.scheme;
         const marked = this.training.answer(answer);
         if (marked) this.terminal.send(marked);
         if (answer.type === "result") this.crash(`answer:${answer.status}`);
       },
-      display: (view, step) => this.training.display(view, step.training),
+      // Voice is a second rendering of the view shown (docs/hardware.md, "Voice prompts"). Not
+      // `this.voice?.show(this.training.display(…))`: without a voice that would skip the display.
+      display: (view, step) => {
+        const shown = this.training.display(view, step.training);
+        this.voice?.show(shown, this.resultScheme);
+      },
       pay: (attempt) => this.custody.publish(attempt),
       send: (effect) => this.send(effect),
       event: (effect, step) =>
@@ -473,6 +506,7 @@ export class Lane {
 
   /** After each step: codes that can no longer be sent go; who watches hears what changed. */
   private stepped(before: LaneSaleState, after: LaneSaleState): void {
+    this.resultScheme = null; // a later step's paid view (a recovered sale) must not say this one's scheme
     this.custody.forgetAllBut(after.current?.attempt);
     if (stateChannel.hasSubscribers) {
       const from = laneState(before);

@@ -30,6 +30,8 @@ export interface BridgeRigOptions {
   extraConfig?: string;
   /** A CD5220 display on a third pty. */
   display?: boolean;
+  /** YAML lines added to lane1's mapping (indented by the rig), e.g. `voice: { player: espeak }`. */
+  lane1Yaml?: string;
   /** Where the journal lives; default <dir>/state. */
   stateDir?: string;
   logLevel?: "trace" | "debug" | "info";
@@ -156,7 +158,9 @@ ${lanePtys
     (l, i) => `  - id: ${l.id}
     terminal: { path: ${l.register.daemonPath}, profile: ecr, ackTimeoutMs: 500 }
     scanner: { path: ${l.scanner.daemonPath}, type: serial, suffix: CR }
-${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}`,
+${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}${
+  i === 0 && options.lane1Yaml ? `${options.lane1Yaml.replace(/^/gm, "    ")}\n` : ""
+}`,
   )
   .join("")}`,
   );
