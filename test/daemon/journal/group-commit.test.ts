@@ -112,6 +112,19 @@ describe("Journal.commit", () => {
     journal.close();
   });
 
+  it("says how long the batch being written has been at it (the watchdog reads it), 0 once it is done", async () => {
+    const clock = new ManualClock();
+    const journal = Journal.open({ dir: mkdtempSync(join(tmpdir(), "pb-group-")), clock, log: silent });
+    expect(journal.commitInFlightMs()).toBe(0);
+    const p = journal.commit([saleRecord("O1")]);
+    await new Promise((r) => setImmediate(r)); // the batch is being written now
+    clock.advance(7_000);
+    expect(journal.commitInFlightMs()).toBe(7_000);
+    await p;
+    expect(journal.commitInFlightMs()).toBe(0);
+    journal.close();
+  });
+
   it("no reader sees a record before its commit has resolved", async () => {
     const { journal } = open();
     const p = journal.commit([saleRecord("O1", { status: "PAID" })]);
