@@ -548,6 +548,7 @@ export class Journal {
       path: this.path,
       ...this.stats(),
       lastFsyncAt: this.lastFsyncAt,
+      groupCommit: this.group.stats(),
       fault: f
         ? { fault: f.fault, code: f.error.code, message: f.error.message, since: this.faultSinceWall }
         : null,

@@ -109,6 +109,7 @@ describe("Journal.commit", () => {
     }
     expect(journal.stats()).toMatchObject({ appends: 64, liveRecords: 64 });
     expect(journal.commitStats()).toMatchObject({ flushes: 1, commits: 32 });
+    expect(journal.describe().groupCommit).toEqual({ flushes: 1, commits: 32, largestBatch: 32 });
     journal.close();
   });
 
