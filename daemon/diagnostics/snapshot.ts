@@ -170,6 +170,8 @@ export interface JournalSnapshot {
   restores: number;
   /** Wall ms of the last fsync; null before the first. */
   lastFsyncAt: number | null;
+  /** The lanes' group commit (docs/journal.md): batches written, commits they carried, the largest. */
+  groupCommit: { flushes: number; commits: number; largestBatch: number };
   /** While it cannot be written: why, its PB_ code and message, since when (wall ms); null otherwise. */
   fault: { fault: string; code: string; message: string; since: number } | null;
   /** What was found at open: discarded lines, torn tail, no file at all. */

@@ -7,8 +7,11 @@
 //     a stall that long, wherever it falls between two pings, costs the bridge a restart.
 //   - every lane's journal is writable: a lane whose journal write failed refuses sales until a
 //     write succeeds (protocols/sale/sale-register.ts), which without a restart may be never.
-// Each lane's sale runner is synchronous on the event loop (daemon/lanes/sale-runner.ts#feed), so "the
-// lane's loop turns" is the event loop turning: the loop check covers it.
+//   - no journal batch has been in flight longer than the same limit: the lanes' records are
+//     group-committed on libuv's threadpool (daemon/journal/group-commit.ts), so an fsync stuck
+//     on a dying disk leaves the event loop turning while every lane waits for its commit.
+// Each lane's sale runner steps on the event loop (daemon/lanes/sale-runner.ts#feed) and waits for
+// its commit: "the lane's loop turns" is the event loop turning and its commits completing.
 
 export interface LoopDelayProbe {
   /** The longest the event loop was held up since the previous call, in ms; starts a new window. */
@@ -22,10 +25,18 @@ export interface LaneHealthSource {
   details(): { journalOk: boolean };
 }
 
+/** What the health check reads of the journal (daemon/journal/journal.ts). */
+export interface JournalHealthSource {
+  /** How long the batch being written has been at it; 0 when none. */
+  commitInFlightMs(): number;
+}
+
 export interface HealthDeps {
   probe: LoopDelayProbe;
   lanes: readonly LaneHealthSource[];
+  /** Also the limit of a journal batch in flight. */
   loopDelayLimitMs: number;
+  journal?: JournalHealthSource | undefined;
 }
 
 export interface HealthVerdict {
@@ -43,6 +54,10 @@ export class Health {
     const loopMs = Math.round(this.deps.probe.takeMaxMs());
     if (loopMs > this.deps.loopDelayLimitMs) {
       problems.push(`event loop held up ${loopMs} ms (limit ${this.deps.loopDelayLimitMs} ms)`);
+    }
+    const commitMs = Math.round(this.deps.journal?.commitInFlightMs() ?? 0);
+    if (commitMs > this.deps.loopDelayLimitMs) {
+      problems.push(`journal write in flight for ${commitMs} ms (limit ${this.deps.loopDelayLimitMs} ms)`);
     }
     for (const lane of this.deps.lanes) {
       if (!lane.details().journalOk) problems.push(`${laneName(lane.id)} journal unwritable`);

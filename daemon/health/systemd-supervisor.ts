@@ -11,7 +11,13 @@
 // Without NOTIFY_SOCKET every call is a no-op and no timer runs.
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Logger } from "../log/logger.js";
-import { eventLoopProbe, Health, type LaneHealthSource, type LoopDelayProbe } from "./health.js";
+import {
+  eventLoopProbe,
+  Health,
+  type JournalHealthSource,
+  type LaneHealthSource,
+  type LoopDelayProbe,
+} from "./health.js";
 import { type Notifier, type NotifyFields, watchdogIntervalMs } from "./sd-notify.js";
 import { type StatusSource, statusLine } from "./status-line.js";
 
@@ -23,6 +29,8 @@ const STOPPING_WAIT_MS = 2_000;
 export interface SupervisedApp extends StatusSource {
   lanes: readonly (StatusSource["lanes"][number] & LaneHealthSource)[];
   link: StatusSource["link"] & { onStatusChange(fn: () => void): void };
+  /** Its batch in flight counts against the watchdog (health.ts). */
+  journal?: JournalHealthSource;
 }
 
 export interface SupervisorDeps {
@@ -56,7 +64,12 @@ export class SystemdSupervisor {
     this.app = app;
     const tickMs = this.watchdogMs ?? STATUS_EVERY_MS;
     this.probe = (this.deps.probe ?? eventLoopProbe)();
-    this.health = new Health({ probe: this.probe, lanes: app.lanes, loopDelayLimitMs: tickMs });
+    this.health = new Health({
+      probe: this.probe,
+      lanes: app.lanes,
+      loopDelayLimitMs: tickMs,
+      journal: app.journal,
+    });
     this.lastStatus = statusLine(app);
     // Every change of the link's state or reason (online, refused and why, unreachable and why).
     app.link.onStatusChange(() => void this.refreshStatus());

@@ -287,6 +287,8 @@ export class Journal {
   private readonly group = new GroupCommit<Staged>((batch) => this.flush(batch));
   /** maybeCompact() came while a batch was being written: it runs once that batch is done. */
   private compactAfterFlush = false;
+  /** Monotonic ms the batch being written started, or null (commitInFlightMs). */
+  private flushSinceMono: number | null = null;
 
   private constructor(options: JournalOptions, fold: JournalFold, report: JournalLoadReport) {
     this.dir = options.dir;
@@ -460,6 +462,14 @@ export class Journal {
     return this.group.stats();
   }
 
+  /**
+   * How long the batch being written has been at it (0 when none): an fsync stuck on a dying disk
+   * no longer holds the event loop up, so the watchdog's verdict reads it here (health.ts).
+   */
+  commitInFlightMs(): number {
+    return this.flushSinceMono === null ? 0 : this.clock.monoNow() - this.flushSinceMono;
+  }
+
   /** One batch of commit(): one write, one fsync, the identity check; then the fold takes it. */
   private async flush(batch: Staged[]): Promise<void> {
     if (this.closed) throw new BridgeError("PB_JOURNAL_WRITE", `journal ${this.path} is closed`);
@@ -468,11 +478,14 @@ export class Journal {
       throw this.fault.error; // it began after these records were queued
     }
     const bytes = Buffer.concat(batch.map((s) => s.line));
+    this.flushSinceMono = this.clock.monoNow();
     try {
       await this.appendFile().appendAsync(bytes);
     } catch (err) {
       this.failedWrites += batch.length;
       throw this.closed && !this.fault ? err : this.fail(err);
+    } finally {
+      this.flushSinceMono = null;
     }
     let offset = this.fileBytes;
     this.fileBytes += bytes.length;
@@ -644,6 +657,7 @@ export class Journal {
       path: this.path,
       ...this.stats(),
       lastFsyncAt: this.lastFsyncAt,
+      groupCommit: this.group.stats(),
       fault: f
         ? { fault: f.fault, code: f.error.code, message: f.error.message, since: this.faultSinceWall }
         : null,

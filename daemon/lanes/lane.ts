@@ -422,9 +422,13 @@ export class Lane {
       this.runner.feed({ type: "scanRepeated" });
       return;
     }
-    const attemptId = this.training.newAttemptId();
-    this.custody.hold(attemptId, code, now);
-    this.runner.feed({ type: "scan", code, attemptId });
+    // The attempt id is chosen when the scan's turn comes, from the sale open then (a training
+    // sale's go to the simulated cloud only): the step before may still be committing now.
+    this.runner.feed(() => {
+      const attemptId = this.training.newAttemptId();
+      this.custody.hold(attemptId, code, now);
+      return { type: "scan", code, attemptId };
+    });
   }
 
   /** What `posbridge monitor` sees of a read: its length, masked form, kind and fate; never the code. */

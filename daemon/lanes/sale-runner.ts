@@ -128,7 +128,8 @@ function journalPoint(record: JournalRecord): string {
 export class SaleRunner {
   private current: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
-  private readonly inbox: SaleInput[] = [];
+  /** Inputs waiting for their turn; a function makes its input when the turn comes (feed). */
+  private readonly inbox: (SaleInput | (() => SaleInput))[] = [];
   private stepping = false;
   /** A step's records are being committed: the inbox waits, and its inputs' views age. */
   private committing = false;
@@ -188,11 +189,14 @@ export class SaleRunner {
   /**
    * Steps the machine. An effect may itself produce an input (a pay request that could not be
    * sent); such inputs wait in the queue until every effect of the current step has been carried
-   * out, so the register and the display always see the steps in order.
+   * out, so the register and the display always see the steps in order. An input that depends on
+   * the machine's state when its turn comes (a scan's attempt id: a training sale's carry their
+   * own prefix) is fed as a function, called then: with group commit, the step before it may
+   * still be committing when it arrives.
    */
-  feed(input: SaleInput): void {
+  feed(input: SaleInput | (() => SaleInput)): void {
     this.inbox.push(input);
-    if (this.committing) this.stale.add(input);
+    if (this.committing && typeof input !== "function") this.stale.add(input);
     this.pump();
   }
 
@@ -203,7 +207,7 @@ export class SaleRunner {
     let waiting: Promise<void> | undefined;
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
-        waiting = this.step(next);
+        waiting = this.step(typeof next === "function" ? next() : next);
         if (waiting) break;
       }
     } finally {
@@ -211,7 +215,7 @@ export class SaleRunner {
     }
     if (!waiting) return;
     this.committing = true;
-    for (const input of this.inbox) this.stale.add(input);
+    for (const input of this.inbox) if (typeof input !== "function") this.stale.add(input);
     waiting
       .catch((err: unknown) =>
         this.deps.log.error({ errCode: "PB_INTERNAL", err: (err as Error).message }, "sale step failed"),

@@ -24,6 +24,22 @@ describe("Health", () => {
     expect(h.check().ok).toBe(true);
   });
 
+  it("names a journal batch in flight longer than the limit (an fsync stuck off the event loop)", () => {
+    let inFlight = 1_800;
+    const h = new Health({
+      probe: probe([0, 0]),
+      lanes: [lane("lane-1")],
+      loopDelayLimitMs: 1_000,
+      journal: { commitInFlightMs: () => inFlight },
+    });
+    expect(h.check()).toEqual({
+      ok: false,
+      problems: ["journal write in flight for 1800 ms (limit 1000 ms)"],
+    });
+    inFlight = 0;
+    expect(h.check().ok).toBe(true);
+  });
+
   it("names each lane whose journal is unwritable", () => {
     const h = new Health({
       probe: probe([0]),

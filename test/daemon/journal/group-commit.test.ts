@@ -109,6 +109,20 @@ describe("Journal.commit", () => {
     }
     expect(journal.stats()).toMatchObject({ appends: 64, liveRecords: 64 });
     expect(journal.commitStats()).toMatchObject({ flushes: 1, commits: 32 });
+    expect(journal.describe().groupCommit).toEqual({ flushes: 1, commits: 32, largestBatch: 32 });
+    journal.close();
+  });
+
+  it("says how long the batch being written has been at it (the watchdog reads it), 0 once it is done", async () => {
+    const clock = new ManualClock();
+    const journal = Journal.open({ dir: mkdtempSync(join(tmpdir(), "pb-group-")), clock, log: silent });
+    expect(journal.commitInFlightMs()).toBe(0);
+    const p = journal.commit([saleRecord("O1")]);
+    await new Promise((r) => setImmediate(r)); // the batch is being written now
+    clock.advance(7_000);
+    expect(journal.commitInFlightMs()).toBe(7_000);
+    await p;
+    expect(journal.commitInFlightMs()).toBe(0);
     journal.close();
   });
 

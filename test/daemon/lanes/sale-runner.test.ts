@@ -233,6 +233,23 @@ describe("SaleRunner with group commit", () => {
     expect(a.runner.state.current).toBeNull();
   });
 
+  it("an input fed as a function is made when its turn comes, from the state the commits before it left", async () => {
+    const { a } = lanes();
+    a.runner.feed({
+      type: "pos",
+      request: { type: "sale", seq: "01", orderRef: "ORD1", amountFen: 100 },
+      newId: "S1",
+    });
+    let sawOpen: string | undefined;
+    a.runner.feed(() => {
+      sawOpen = a.runner.state.current?.record.orderRef;
+      return { type: "scan", code: WECHAT, attemptId: "A1" };
+    });
+    expect(sawOpen).toBeUndefined(); // not made yet: the sale's step is committing
+    await expect.poll(() => a.order.includes("pay:A1")).toBe(true);
+    expect(sawOpen).toBe("ORD1");
+  });
+
   it("a commit that fails leaves the machine where it was and holds the result until the journal is back", async () => {
     const clock = new ManualClock();
     const log = pino({ level: "silent" });
