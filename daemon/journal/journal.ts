@@ -501,7 +501,7 @@ export class Journal {
    * Run every checkIntervalMs (cheap: no walk over the records). Compacts once the file outgrew
    * max(compactMinBytes, 2 × live bytes), so a busy day does not wait for the hourly
    * maybeCompact(); else writes a snapshot when the lines after the last one reach
-   * snapshotMinBytes, so a restart after a crash replays at most that much. Retention is
+   * max(snapshotMinBytes, 1/64 of the file), so a restart after a crash replays at most that much. Retention is
    * maybeCompact()'s: purging every few seconds would rewrite a large journal every few seconds.
    */
   maintain(): "compacted" | "snapshot" | null {
@@ -511,7 +511,9 @@ export class Journal {
       return "compacted";
     }
     if (
-      this.fileBytes - this.snapshotOffset >= Math.max(this.snapshotMinBytes, 1) &&
+      // A 1/64 of the file at most is replayed after a crash; a large journal's snapshot (18 bytes
+      // per index row) is not rewritten for every MiB appended.
+      this.fileBytes - this.snapshotOffset >= Math.max(this.snapshotMinBytes, this.fileBytes / 64, 1) &&
       this.fileBytes >= this.snapshotMinBytes
     ) {
       return this.snapshot() ? "snapshot" : null;
