@@ -40,7 +40,8 @@ const byKey = (records: JournalRecord[]) =>
     records.map((r) => [recordKey(r), r]).sort(([a], [b]) => String(a).localeCompare(String(b))),
   );
 
-async function runAndKill(dir: string, afterMs: number): Promise<number> {
+/** Runs the child until it has reported sale `target` written, then SIGKILLs it (mid-write, or between). */
+async function runAndKill(dir: string, target: number): Promise<number> {
   const records = JSON.stringify({ sale: saleRecord("X"), attempt: attemptRecord("X") });
   const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, dir, records], {
     cwd: root,
@@ -48,20 +49,19 @@ async function runAndKill(dir: string, afterMs: number): Promise<number> {
   });
   let last = -1;
   let buf = "";
-  let started: () => void = () => {};
-  const firstSale = new Promise<void>((r) => {
-    started = r;
+  let reached: () => void = () => {};
+  const atTarget = new Promise<void>((r) => {
+    reached = r;
   });
   child.stdout.on("data", (d: Buffer) => {
     buf += d.toString();
     const lines = buf.split("\n");
     buf = lines.pop() ?? "";
     for (const l of lines) last = Number(l);
-    if (last >= 0) started();
+    if (last >= target) reached();
   });
   const exited = new Promise((r) => child.once("exit", r));
-  await Promise.race([firstSale, exited]);
-  await new Promise((r) => setTimeout(r, afterMs));
+  await Promise.race([atTarget, exited]);
   child.kill("SIGKILL");
   await exited;
   return last;
@@ -74,7 +74,7 @@ describe("journal with index rows and snapshots, SIGKILLed at random moments", (
     let usedSnapshot = 0;
     let written = -1;
     for (let round = 0; round < 6; round++) {
-      const last = await runAndKill(dir, 100 + Math.random() * 400);
+      const last = await runAndKill(dir, 20 + Math.floor(Math.random() * 120));
       // Each run starts again at K0: a sale rewritten with the same record changes nothing.
       written = Math.max(written, last);
       const j = Journal.open({
@@ -94,7 +94,7 @@ describe("journal with index rows and snapshots, SIGKILLed at random moments", (
       j.close();
       expect(fromOpen).toEqual(byKey(readJournal(join(dir, JOURNAL_FILE)).records));
     }
-    expect(written).toBeGreaterThan(50);
+    expect(written).toBeGreaterThanOrEqual(20);
     expect(usedSnapshot).toBeGreaterThan(0);
   }, 60_000);
 });
