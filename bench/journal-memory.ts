@@ -203,6 +203,15 @@ const source = join(scratch(), "all.log");
     const fromSnap = Journal.open({ dir, clock: systemClock, log: silent });
     const snapMs = ms(s0);
     if (fromSnap.loadReport.snapshot === undefined) throw new Error("the snapshot was not used");
+    // A QY of an old order: the sale and its attempts, read back through the index.
+    const q0 = process.hrtime.bigint();
+    for (let q = 0; q < 1000; q++) {
+      const s = sale((q * 7919) % n, "PAID");
+      if (!fromSnap.sale(s.laneId, s.orderRef) || fromSnap.attemptsOf(s.laneId, s.orderRef).length !== 1) {
+        throw new Error("an old sale was not found");
+      }
+    }
+    const lookupUs = ms(q0); // 1000 lookups: ms in total = µs each
     fromSnap.close();
     const label = `${n / 1000}k sales, ${(ends[k]! / MiB).toFixed(0)} MiB`;
     rows.push({
@@ -211,6 +220,13 @@ const source = join(scratch(), "all.log");
       value: fullMs,
       baseline: "read the bytes alone",
       baselineValue: readMs,
+    });
+    rows.push({
+      name: `old sale + attempts by key, ${n / 1000}k`,
+      unit: "µs",
+      value: lookupUs,
+      baseline: "9600-baud wire time of one code",
+      baselineValue: 19_800,
     });
     rows.push({
       name: `open ${label}, snapshot`,

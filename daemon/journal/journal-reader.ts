@@ -1,8 +1,11 @@
 // Reads journal.log: its lines in chunks from an offset (open, replay of the tail after a
 // snapshot, the day report) and single lines back by offset (index rows: journal-fold.ts). Its own
 // read-only descriptor, so a settled sale can still be read while the journal is in a fault: the
-// inode outlives a removed or renamed-over path (docs/journal.md, "Memory").
+// inode outlives a removed or renamed-over path (docs/journal.md, "Memory"). PathSource reads
+// the same lines by path, holding no descriptor between reads (a fault that is not "gone": the
+// disk may be unmounted and checked meanwhile).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import type { LineSource } from "./journal-fold.js";
 
 const CHUNK = 4 * 1024 * 1024;
@@ -74,6 +77,13 @@ export class JournalReader implements LineSource {
     return carry ? { offset: size - carry.length, bytes: Buffer.from(carry) } : null;
   }
 
+  /** The file's first line (its header), newline included; empty when it has none. */
+  firstLine(): Uint8Array {
+    const head = this.read(0, Math.min(this.size, 4096));
+    const nl = head.indexOf(NEWLINE);
+    return nl < 0 ? new Uint8Array(0) : head.subarray(0, nl + 1);
+  }
+
   close(): void {
     if (this.fd === null) return;
     try {
@@ -87,5 +97,45 @@ export class JournalReader implements LineSource {
   private descriptor(): number {
     if (this.fd === null) throw new Error(`journal: ${this.path} is closed for reading`);
     return this.fd;
+  }
+}
+
+/**
+ * Lines of the journal at `path`, opened for each read and closed again, and only while the file
+ * there is still the journal whose header line has CRC `headerCrc`; else a read throws.
+ */
+export class PathSource implements LineSource {
+  readonly upgrade = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly headerCrc: number,
+  ) {}
+
+  /** The journal at the path, open, when it is still this one; else null. The caller closes it. */
+  open(): JournalReader | null {
+    let reader: JournalReader;
+    try {
+      reader = JournalReader.open(this.path);
+    } catch {
+      return null;
+    }
+    try {
+      if (crc32(reader.firstLine()) === this.headerCrc) return reader;
+    } catch {
+      // unreadable: not this journal as far as we can tell
+    }
+    reader.close();
+    return null;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    const reader = this.open();
+    if (!reader) throw new Error(`journal: ${this.path} is not the journal the index describes`);
+    try {
+      return reader.read(offset, length);
+    } finally {
+      reader.close();
+    }
   }
 }

@@ -36,7 +36,7 @@ import { writeCompaction } from "./journal-compaction.js";
 import { DEFAULT_RECENT_SALES, JournalFold } from "./journal-fold.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { decodeLine, encodeLine, splitLines } from "./journal-line.js";
-import { JournalReader } from "./journal-reader.js";
+import { JournalReader, PathSource } from "./journal-reader.js";
 import {
   encodeSnapshot,
   locsOf,
@@ -609,17 +609,24 @@ export class Journal {
    * Run every checkIntervalMs (cheap: no walk over the records). Compacts once the file outgrew
    * max(compactMinBytes, 2 × live bytes), so a busy day does not wait for the hourly
    * maybeCompact(); else writes a snapshot when the lines after the last one reach
-   * snapshotMinBytes, so a restart after a crash replays at most that much. Retention is
+   * max(snapshotMinBytes, 1/64 of the file), so a restart after a crash replays at most that much. Retention is
    * maybeCompact()'s: purging every few seconds would rewrite a large journal every few seconds.
    */
   maintain(): "compacted" | "snapshot" | null {
     if (this.fault || this.closed) return null;
     if (this.outgrown()) {
+      if (this.file?.busy) {
+        // A batch is being appended (group-commit.ts): compact right after it (flush()).
+        this.compactAfterFlush = true;
+        return null;
+      }
       this.compact();
       return "compacted";
     }
     if (
-      this.fileBytes - this.snapshotOffset >= Math.max(this.snapshotMinBytes, 1) &&
+      // A 1/64 of the file at most is replayed after a crash; a large journal's snapshot (18 bytes
+      // per index row) is not rewritten for every MiB appended.
+      this.fileBytes - this.snapshotOffset >= Math.max(this.snapshotMinBytes, this.fileBytes / 64, 1) &&
       this.fileBytes >= this.snapshotMinBytes
     ) {
       return this.snapshot() ? "snapshot" : null;
@@ -688,7 +695,20 @@ export class Journal {
     // Retention is a calendar matter: records carry wall-clock times, and so does the cutoff.
     const plan = this.fold.plan(this.clock.wallNow() - this.retentionMs);
     const header = this.headerLine();
-    const written = writeCompaction(this.tmpPath, header, this.fold, plan, this.onSyscall);
+    // Released in a fault: read the index's lines through one descriptor for the copy, when the
+    // file at the path is still this journal (else those lines are lost, and counted).
+    const byPath = this.fold.source instanceof PathSource ? this.fold.source.open() : null;
+    const source = this.fold.source;
+    if (byPath) this.fold.source = byPath;
+    let written: ReturnType<typeof writeCompaction>;
+    try {
+      written = writeCompaction(this.tmpPath, header, this.fold, plan, this.onSyscall);
+    } finally {
+      if (byPath) {
+        byPath.close();
+        this.fold.source = source;
+      }
+    }
     // The index will describe the new file: read it through a descriptor of that very inode.
     let reader: JournalReader;
     try {
@@ -752,7 +772,7 @@ export class Journal {
   private snapshot(): boolean {
     if (this.fault || !this.reader) return false;
     try {
-      const headerCrc = crc32(firstLine(this.reader));
+      const headerCrc = crc32(this.reader.firstLine());
       const from = Math.max(0, this.fileBytes - TAIL_CHECK_BYTES);
       const tailCrc = crc32(this.reader.read(from, this.fileBytes - from));
       const bytes = encodeSnapshot(
@@ -800,6 +820,10 @@ export class Journal {
     const fault = journalFaultOf(error);
     // The file is no longer trusted: restore() writes a new one; nothing is appended to this one.
     this.closeFile();
+    // Gone (removed, replaced): the open inode is the only copy of the old settled sales' lines,
+    // keep reading it. Otherwise the file is still at its path, and a technician may unmount the
+    // disk to check it: hold no descriptor, read by path while it is still this journal.
+    if (fault !== "gone") this.releaseReader();
     if (this.fault?.fault === fault) {
       this.fault = { ...this.fault, error };
       return error;
@@ -812,6 +836,20 @@ export class Journal {
     );
     this.onHealth(this.fault);
     return error;
+  }
+
+  /** Closes the read descriptor; the index's lines are then read by path (PathSource). */
+  private releaseReader(): void {
+    if (!this.reader) return;
+    let headerCrc: number;
+    try {
+      headerCrc = crc32(this.reader.firstLine());
+    } catch {
+      return; // cannot tell which file it is: keep the descriptor, it is the only way to the lines
+    }
+    this.reader.close();
+    this.reader = null;
+    this.fold.source = new PathSource(this.path, headerCrc);
   }
 
   /** The whole journal written again from memory; ends the fault. False when it still fails. */
@@ -928,13 +966,6 @@ function readError(path: string, err: unknown): BridgeError {
   });
 }
 
-/** The journal's first line (its header), newline included; empty when it has none. */
-function firstLine(reader: JournalReader): Uint8Array {
-  const head = reader.read(0, Math.min(reader.size, 4096));
-  const nl = head.indexOf(0x0a);
-  return nl < 0 ? new Uint8Array(0) : head.subarray(0, nl + 1);
-}
-
 /**
  * The fold from journal.snapshot plus the lines after it: a Scan when the snapshot matches the
  * journal, null when there is none, else why it does not match (the caller reads the whole file).
@@ -952,7 +983,7 @@ function loadSnapshot(
   if (meta.journalVersion !== JOURNAL_VERSION) return `it is of journal format ${meta.journalVersion}`;
   const size = reader.size;
   if (meta.offset > size) return "it covers more than the journal holds";
-  if (crc32(firstLine(reader)) !== meta.headerCrc) return "the journal is another one (its header changed)";
+  if (crc32(reader.firstLine()) !== meta.headerCrc) return "the journal is another one (its header changed)";
   const from = Math.max(0, meta.offset - TAIL_CHECK_BYTES);
   if (crc32(reader.read(from, meta.offset - from)) !== meta.tailCrc)
     return "the journal's bytes before the offset changed";

@@ -54,6 +54,11 @@ describe.skipIf(npmMajor < 11)("install scripts (npm >= 11 allowScripts)", () =>
       allowScripts: Record<string, boolean>;
     };
     // Denied, not approved: nothing is compiled at install; the prebuilds load as they are.
-    expect(pkg.allowScripts).toEqual({ "@serialport/bindings-cpp": false, "node-hid": false });
+    // better-sqlite3 is a devDependency of one bench (bench/sqlite-journal.ts, docs/journal.md).
+    expect(pkg.allowScripts).toEqual({
+      "@serialport/bindings-cpp": false,
+      "better-sqlite3": false,
+      "node-hid": false,
+    });
   });
 });

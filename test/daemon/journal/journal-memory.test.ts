@@ -2,7 +2,7 @@
 // and its attempts and refunds leave memory for index rows and are read back from the file when
 // asked for; written to again, they come back. Compaction moves them, retention purges them, a
 // fault's restore still writes them.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -141,6 +141,44 @@ describe("Journal memory: settled sales beyond the recent ones are index rows", 
     clock.advance(1000);
     j.check();
     expect(j.health()).toBeNull();
+    j.close();
+    expect(byKey(open(dir).records())).toEqual(byKey(written));
+  });
+
+  it("a fault that is not 'gone' holds no descriptor on the file (a technician may unmount it), reads by path, restores", () => {
+    const dir = tempDir();
+    const clock = new ManualClock(RECORD_NOON);
+    let failWrite = false;
+    const j = open(dir, {
+      clock,
+      checkIntervalMs: 1000,
+      onSyscall: (op) => {
+        if (op === "write" && failWrite)
+          throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+      },
+    });
+    const written = tenPaidAndOneOpen(j);
+    const path = join(dir, "journal.log");
+    const descriptorsOnJournal = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false;
+        }
+      }).length;
+    expect(descriptorsOnJournal()).toBe(2); // appending, and reading the index's lines
+    failWrite = true;
+    expect(() => j.write(saleRecord("X1"))).toThrow();
+    expect(j.health()?.fault).toBe("failed");
+    expect(descriptorsOnJournal()).toBe(0);
+    // Old sales are still answered, read by path.
+    expect(j.sale("l1", "O0")).toEqual(saleRecord("O0", { amountFen: 100 }));
+    failWrite = false;
+    clock.advance(1000);
+    j.check();
+    expect(j.health()).toBeNull();
+    expect(j.memory().badReads).toBe(0);
     j.close();
     expect(byKey(open(dir).records())).toEqual(byKey(written));
   });

@@ -127,6 +127,23 @@ describe("Journal snapshot", () => {
     expect(existsSync(join(dir, SNAPSHOT_FILE))).toBe(false);
   });
 
+  it("maintain() writes a new one once the lines after the last one reach snapshotMinBytes", () => {
+    const dir = tempDir();
+    const j = open(dir, { snapshotMinBytes: 8000 });
+    fill(j, 3);
+    expect(j.maintain()).toBeNull(); // under 8000 bytes of journal
+    fill(j, 10, 10);
+    expect(j.maintain()).toBe("snapshot");
+    const covered = statSync(join(dir, JOURNAL_FILE)).size;
+    expect(j.maintain()).toBeNull(); // nothing new since
+    j.write(saleRecord("LATE", { amountFen: 7 }));
+    const after = byKey(j.records());
+    // A crash: no close, so the snapshot on disk is the one maintain() wrote.
+    const again = open(dir, { snapshotMinBytes: 8000 });
+    expect(again.loadReport.snapshot).toBe(covered);
+    expect(byKey(again.records())).toEqual(after);
+  });
+
   it("missing: the whole journal is read, without a warning", () => {
     const dir = tempDir();
     const j = open(dir, { snapshotMinBytes: 1 << 30 });
