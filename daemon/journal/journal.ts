@@ -35,7 +35,7 @@ import {
 import { writeCompaction } from "./journal-compaction.js";
 import { DEFAULT_RECENT_SALES, JournalFold } from "./journal-fold.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
-import { decodeLine, encodeLine, splitLines } from "./journal-line.js";
+import { decodeLine, encodeLine } from "./journal-line.js";
 import { JournalReader, PathSource } from "./journal-reader.js";
 import {
   encodeSnapshot,
