@@ -134,7 +134,10 @@ export async function startBridge(
   await new Promise((r) => setTimeout(r, 50));
   const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...env } = process.env;
   t0 = sharedNow();
-  const proc = spawn(process.execPath, [BIN, "run", "--config", configPath], {
+  // PB_BENCH_DAEMON_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // (docs/performance.md, "Profiling").
+  const nodeArgs = (process.env.PB_BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, "run", "--config", configPath], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
