@@ -4,13 +4,14 @@
 // and every serial scanner (a code + CR). Only the CLI and the config are used, so the bench runs
 // against whatever journal the daemon has.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { decodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
 import {
+  cpuMsOf,
   createPtyPair,
   killAndWait,
   openSerialEnd,
@@ -19,7 +20,17 @@ import {
   sharedNow,
 } from "./parts.js";
 
-const BIN = new URL("../../../bin/posbridge.js", import.meta.url).pathname;
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const BIN = `${ROOT}bin/posbridge.js`;
+
+/**
+ * The node flags the shipped unit gives the daemon (systemd/posbridge.service,
+ * Environment=NODE_OPTIONS=…): the bench measures the daemon as it runs in a store.
+ */
+export function unitNodeOptions(): string {
+  const unit = readFileSync(`${ROOT}systemd/posbridge.service`, "utf8");
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
+}
 
 /** One lane's ptys and the bench's ends of them; they outlive daemon restarts. */
 export interface LaneEnds {
@@ -62,6 +73,8 @@ export interface BridgeSpec {
   bridge: string;
   stateDir: string;
   lanes: readonly LaneEnds[];
+  /** NODE_OPTIONS of the daemon; default the unit's (unitNodeOptions). */
+  nodeOptions?: string;
 }
 
 export function writeConfig(spec: BridgeSpec): string {
@@ -93,6 +106,8 @@ export interface RunningBridge {
   pid: number;
   /** Spawn → the first retained status online=true at the watcher (ms). */
   readyMs: number;
+  /** CPU time the daemon had used when READY was seen (ms). */
+  readyCpuMs: number;
   /** Spawn → a status with every lane's register and scanner CONNECTED (ms). */
   devicesMs: number;
   stop(): Promise<void>;
@@ -111,7 +126,9 @@ export async function startBridge(
   const statusTopic = `${spec.prefix}/${spec.store}/${spec.bridge}/status`;
   let readyAt = 0;
   let devicesAt = 0;
+  let readyCpuMs = 0;
   let t0 = 0;
+  let pid = 0;
   let onDone: () => void = () => {};
   const done = new Promise<void>((r) => {
     onDone = r;
@@ -121,7 +138,10 @@ export async function startBridge(
     const s = decodeStatus(new Uint8Array(payload));
     if (!s.ok || !s.value.online || s.value.sinceMs < Date.now() - 60_000) return;
     const now = sharedNow();
-    if (readyAt === 0) readyAt = now;
+    if (readyAt === 0) {
+      readyAt = now;
+      readyCpuMs = pid ? cpuMsOf(pid) : Number.NaN;
+    }
     const up = s.value.lanes.every((l) => l.terminal === "CONNECTED" && l.scanner === "CONNECTED");
     if (up && s.value.lanes.length === spec.lanes.length && devicesAt === 0) {
       devicesAt = now;
@@ -132,7 +152,8 @@ export async function startBridge(
   await watcher.subscribeAsync(statusTopic, { qos: 1 });
   // A retained status of an earlier start of this bridge arrives now, before the spawn is timed.
   await new Promise((r) => setTimeout(r, 50));
-  const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...env } = process.env;
+  const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;
+  const env = { ...inherited, NODE_OPTIONS: spec.nodeOptions ?? unitNodeOptions() };
   t0 = sharedNow();
   // PB_BENCH_DAEMON_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // (docs/performance.md, "Profiling").
@@ -141,6 +162,7 @@ export async function startBridge(
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
+  pid = proc.pid ?? 0;
   let stderr = "";
   proc.stderr?.on("data", (b: Buffer) => {
     stderr += b.toString();
@@ -163,6 +185,7 @@ export async function startBridge(
     proc,
     pid: proc.pid as number,
     readyMs: readyAt - t0,
+    readyCpuMs,
     devicesMs: devicesAt - t0,
     stop: () => killAndWait(proc, "SIGTERM"),
   };

@@ -5,7 +5,7 @@
 // disk the journal is on. Rounds interleave: 1-lane start/RSS/latency, then 32-lane throughput,
 // then a restart on a journal of N sales; every figure is reported as min / median / max of the
 // rounds' values, with the ratio to its baseline taken within each round.
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ import {
 import { fsyncSamples } from "./fsync-floor.js";
 import type { CloudOrder, CloudReport } from "./instant-cloud.js";
 import { writeJournalOfSales } from "./journal-fixture.js";
-import { noDelay, quantile, rssOf, slope, sleep, startBroker } from "./parts.js";
+import { cpuMsOf, noDelay, quantile, rssOf, slope, sleep, startBroker } from "./parts.js";
 
 /** An 18-digit code + CR at 9600 baud 8N1: 19 bytes × 10 bits. */
 export const WIRE_CODE_MS = (19 * 10 * 1000) / 9600;
@@ -79,13 +79,6 @@ export interface Figure {
 
 function spread(values: readonly number[]): { min: number; median: number; max: number } {
   return { min: Math.min(...values), median: quantile(values, 0.5), max: Math.max(...values) };
-}
-
-/** CPU time (user + system) a process has used, in ms. */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // Fields 14 and 15 of stat (utime, stime), counted after the command name's ") ".
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 function dirBytes(dir: string, skip: (name: string) => boolean = () => false): number {
@@ -157,6 +150,9 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     ready: [] as number[],
     nodeStart: [] as number[],
     rssIdle: [] as number[],
+    rssIdleDefault: [] as number[],
+    readyCpu: [] as number[],
+    nodeCpu: [] as number[],
     scanToCloud50: [] as number[],
     scanToCloud99: [] as number[],
     resToRs50: [] as number[],
@@ -214,6 +210,11 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         client,
       );
       r.ready.push(small.readyMs);
+      r.readyCpu.push(small.readyCpuMs);
+      const used = JSON.parse(
+        execFileSync(process.execPath, ["-p", "JSON.stringify(process.cpuUsage())"], { encoding: "utf8" }),
+      );
+      r.nodeCpu.push((used.user + used.system) / 1000);
       await sleep(1000);
       r.rssIdle.push(rssOf(small.pid));
       // Baselines of the 1-lane figures: bare hops and round trips, and fsync.
@@ -269,6 +270,24 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       r.scanToCloud99.push(quantile(toCloud, 0.99));
       r.resToRs50.push(quantile(toRs, 0.5));
       r.resToRs99.push(quantile(toRs, 0.99));
+      await small.stop();
+      small = undefined;
+      // The same idle bridge with node's default V8 flags instead of the unit's.
+      small = await startBridge(
+        {
+          dir,
+          brokerUrl: broker.url,
+          prefix,
+          store,
+          bridge: `PC1d${round}`,
+          stateDir: join(dir, `state-1d-${round}`),
+          lanes: oneLane,
+          nodeOptions: "",
+        },
+        client,
+      );
+      await sleep(1000);
+      r.rssIdleDefault.push(rssOf(small.pid));
       await small.stop();
       small = undefined;
 
@@ -422,8 +441,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         "RSS idle, 1 lane",
         "MiB",
         r.rssIdle.map((b) => b / MiB),
-        "(target)",
-        r.rssIdle.map(() => 60),
+        "the same, node's default V8 flags",
+        r.rssIdleDefault.map((b) => b / MiB),
         "≤ 60 MiB",
         quantile(r.rssIdle, 0.5) <= 60 * MiB,
       ),
@@ -435,6 +454,15 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         r.nodeStart,
         "≤ 300 ms",
         quantile(r.ready, 0.5) <= 300,
+      ),
+      fig(
+        "daemon CPU time at READY, 1 lane",
+        "ms",
+        r.readyCpu,
+        "CPU time of a bare `node -p` at its script",
+        r.nodeCpu,
+        "",
+        null,
       ),
       fig(
         `restart → READY on a journal of ${plan.journalSales} sales`,

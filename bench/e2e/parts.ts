@@ -148,3 +148,10 @@ export function slope(points: readonly { x: number; y: number }[]): number {
 export function noDelay(client: { stream: unknown }): void {
   (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 }
+
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the command name's ") ".
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
