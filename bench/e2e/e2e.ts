@@ -151,6 +151,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     nodeStart: [] as number[],
     rssIdle: [] as number[],
     rssIdleDefault: [] as number[],
+    rssAfter: [] as number[],
+    rssAfterDefault: [] as number[],
     readyCpu: [] as number[],
     nodeCpu: [] as number[],
     scanToCloud50: [] as number[],
@@ -270,9 +272,12 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       r.scanToCloud99.push(quantile(toCloud, 0.99));
       r.resToRs50.push(quantile(toRs, 0.5));
       r.resToRs99.push(quantile(toRs, 0.99));
+      await sleep(1000);
+      r.rssAfter.push(rssOf(small.pid));
       await small.stop();
       small = undefined;
-      // The same idle bridge with node's default V8 flags instead of the unit's.
+      // The same bridge with node's default V8 flags instead of the unit's: idle, then after as
+      // many sales.
       small = await startBridge(
         {
           dir,
@@ -288,6 +293,9 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       );
       await sleep(1000);
       r.rssIdleDefault.push(rssOf(small.pid));
+      for (let i = 0; i < plan.latencySales; i++) await sale(lane);
+      await sleep(1000);
+      r.rssAfterDefault.push(rssOf(small.pid));
       await small.stop();
       small = undefined;
 
@@ -438,13 +446,22 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         null,
       ),
       fig(
-        "RSS idle, 1 lane",
+        "RSS idle, 1 lane, fresh start",
         "MiB",
         r.rssIdle.map((b) => b / MiB),
         "the same, node's default V8 flags",
         r.rssIdleDefault.map((b) => b / MiB),
         "≤ 60 MiB",
         quantile(r.rssIdle, 0.5) <= 60 * MiB,
+      ),
+      fig(
+        `RSS idle, 1 lane, after ${plan.latencySales} sales`,
+        "MiB",
+        r.rssAfter.map((b) => b / MiB),
+        "the same, node's default V8 flags",
+        r.rssAfterDefault.map((b) => b / MiB),
+        "≤ 60 MiB",
+        quantile(r.rssAfter, 0.5) <= 60 * MiB,
       ),
       fig(
         "start → READY (status online), 1 lane",
