@@ -8,7 +8,8 @@ import { Journal } from "../../daemon/journal/journal.js";
 import type { AttemptRecord, SaleRecord } from "../../protocols/sale/records.js";
 
 export async function writeJournalOfSales(dir: string, sales: number, laneId = "lane1"): Promise<void> {
-  const journal = Journal.open({ dir, clock: systemClock, log: pino({ level: "silent" }) });
+  // Awaited: fits a journal whose open, write and close return at once or a promise.
+  const journal = await Journal.open({ dir, clock: systemClock, log: pino({ level: "silent" }) });
   // Spread over the last day: nothing is old enough to be purged at the next start.
   const first = Date.now() - 86_400_000;
   const step = Math.max(1, Math.floor(80_000_000 / sales));
