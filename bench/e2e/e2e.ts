@@ -24,7 +24,17 @@ import {
 import { fsyncSamples } from "./fsync-floor.js";
 import type { CloudOrder, CloudReport } from "./instant-cloud.js";
 import { writeJournalOfSales } from "./journal-fixture.js";
-import { cpuMsOf, noDelay, quantile, rssOf, slope, sleep, startBroker } from "./parts.js";
+import {
+  cpuMsOf,
+  createPtyPair,
+  noDelay,
+  ptyHopSamples,
+  quantile,
+  rssOf,
+  slope,
+  sleep,
+  startBroker,
+} from "./parts.js";
 
 /** An 18-digit code + CR at 9600 baud 8N1: 19 bytes × 10 bits. */
 export const WIRE_CODE_MS = (19 * 10 * 1000) / 9600;
@@ -132,6 +142,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
   noDelay(client);
   const bare = await bareRequester(client);
   const oneLane = await createLanes(dir, 1, 1);
+  const hopPty = await createPtyPair(dir, "hop");
   const big = await createLanes(dir, plan.bigLanes, 101);
   const lines: string[] = [];
   let bigBridge: RunningBridge | undefined;
@@ -159,6 +170,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     scanToCloud99: [] as number[],
     resToRs50: [] as number[],
     resToRs99: [] as number[],
+    ptyHop50: [] as number[],
+    ptyHop99: [] as number[],
     bareReq50: [] as number[],
     bareReq99: [] as number[],
     bareRes50: [] as number[],
@@ -236,6 +249,9 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         .filter(Number.isFinite);
       r.bareReq50.push(quantile(reqHops, 0.5));
       r.bareReq99.push(quantile(reqHops, 0.99));
+      const hops = await ptyHopSamples(hopPty, plan.bareSamples);
+      r.ptyHop50.push(quantile(hops, 0.5));
+      r.ptyHop99.push(quantile(hops, 0.99));
       r.bareRes50.push(quantile(resHops, 0.5));
       r.bareRes99.push(quantile(resHops, 0.99));
       r.bareRtt50.push(
@@ -417,6 +433,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       ),
       fig("fsync of a 200-byte append, p50", "ms", r.fsync50, "(floor)", r.fsync50, "", null),
       fig("fsync of a 200-byte append, p99", "ms", r.fsync99, "(floor)", r.fsync99, "", null),
+      fig("a byte through a socat pty pair, p50", "ms", r.ptyHop50, "(floor)", r.ptyHop50, "", null),
+      fig("a byte through a socat pty pair, p99", "ms", r.ptyHop99, "(floor)", r.ptyHop99, "", null),
       fig(
         `sales/s, ${plan.bigLanes} lanes all busy, fsync on`,
         "/s",
@@ -560,6 +578,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     order({ type: "stop" });
     await client.endAsync();
     await closeLanes([...oneLane, ...big]);
+    await hopPty.close();
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -155,3 +155,27 @@ export function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+
+/**
+ * One-way times (ms) of a byte written on one end of a socat pty pair and read on the other, one
+ * at a time: the floor of every hop between the bench and the daemon on ptys.
+ */
+export async function ptyHopSamples(pair: PtyPair, count: number): Promise<number[]> {
+  const [a, b] = await Promise.all([openSerialEnd(pair.testPath), openSerialEnd(pair.daemonPath)]);
+  const out: number[] = [];
+  try {
+    let arrived: (() => void) | undefined;
+    b.onData(() => arrived?.());
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await new Promise<void>((resolve) => {
+        arrived = resolve;
+        a.write("\r");
+      });
+      out.push(performance.now() - t);
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+  return out;
+}
