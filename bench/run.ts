@@ -21,6 +21,9 @@ import type { SaleRecord } from "../protocols/sale/records.js";
 import { initialSaleState, saleStep } from "../protocols/sale/sale-machine.js";
 import type { SaleSettings } from "../protocols/sale/sale-types.js";
 import { SerialScannerDecoder } from "../protocols/scanner/serial-scanner.js";
+import { e2eSection } from "./e2e/e2e.js";
+import { journalMemorySection } from "./journal-memory-section.js";
+import type { BenchOptions, BenchSection } from "./section.js";
 
 interface Row {
   name: string;
@@ -304,10 +307,18 @@ for (const r of rows) {
     `${pad(r.name, 40)} ${pad(`${r.value.toFixed(2)} ${r.unit}`, 18)} ${pad(r.baseline, 40)} ${pad(`${r.baselineValue.toFixed(r.baselineValue < 0.01 ? 6 : 2)} ${r.unit}`, 20)} ×${r.ratio.toFixed(2)}`,
   );
 }
-console.log(`\n${JSON.stringify({ machine, date: new Date().toISOString(), rows })}`);
-// The journal's memory and open-time figures, in a process of its own (bench/journal-memory.ts).
-(await import("node:child_process")).spawnSync(
-  process.execPath,
-  ["--expose-gc", new URL("./journal-memory.js", import.meta.url).pathname],
-  { stdio: "inherit" },
+
+// The sections after the micro figures, in this order: each prints its table and adds its key to
+// the JSON line. One line per section.
+const SECTIONS: BenchSection[] = [e2eSection, journalMemorySection];
+const options: BenchOptions = { quick: process.argv.includes("--quick") };
+const sectionJson: Record<string, unknown> = {};
+for (const section of SECTIONS) {
+  console.log(`\n${section.title}${options.quick ? " (--quick)" : ""}\n`);
+  const out = await section.run(options);
+  for (const line of out.lines) console.log(line);
+  sectionJson[section.key] = out.json;
+}
+console.log(
+  `\n${JSON.stringify({ machine, date: new Date().toISOString(), quick: options.quick, rows, ...sectionJson })}`,
 );

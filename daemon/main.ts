@@ -9,7 +9,7 @@ import {
   type ParseArgsOptionsConfig,
   processIo,
 } from "./cli/command.js";
-import { COMMANDS } from "./cli/commands.js";
+import { loadCommand, loadCommands } from "./cli/commands.js";
 import { systemClock } from "./clock.js";
 import { exitCodeFor } from "./config/load-config.js";
 import { isBridgeError } from "./errors.js";
@@ -18,7 +18,7 @@ import { version } from "./version.js";
 export { DEFAULT_CONFIG_PATH };
 
 /** `posbridge --help`: the command list comes from the table. */
-export function globalHelp(commands: readonly Command[] = COMMANDS): string {
+export function globalHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   const list = commands.map((c) => `  ${c.name.padEnd(width)}${wrap(c.summary, width + 2)}`).join("\n");
   return `posbridge ${version()} — bridges a cash register, barcode scanners and a customer display to a payment cloud over MQTT
@@ -58,10 +58,10 @@ export async function main(argv: string[], io: Io = processIo(systemClock)): Pro
   if (first === "-h" || first === "--help" || first === "help") {
     const topic = first === "help" ? rest[0] : undefined;
     if (topic === undefined) {
-      io.out(globalHelp());
+      io.out(globalHelp(await loadCommands()));
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === topic);
+    const command = await loadCommand(topic);
     if (!command) return unknownCommand(io, topic);
     io.out(commandHelp(command));
     return 0;
@@ -69,7 +69,7 @@ export async function main(argv: string[], io: Io = processIo(systemClock)): Pro
   // No command, or options only: the daemon (`posbridge --config x` is `posbridge run --config x`).
   const named = first !== undefined && !first.startsWith("-");
   const name = named ? first : "run";
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = await loadCommand(name);
   if (!command) return unknownCommand(io, name);
   const args = named ? rest : argv;
   if (command.ownArgs) return command.run({ values: {}, positionals: args }, io);

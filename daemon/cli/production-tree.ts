@@ -1,6 +1,6 @@
 // The files of a production install, taken from a built source checkout: the compiled daemon
 // (build/daemon, build/protocols, build/gen — not build/bench, not the test results), the entry
-// point, package.json (its "imports" map resolves #proto), the schema, docs and systemd files, and
+// point, package.json (its "imports" map resolves #proto and #config-validator), the schema, docs and systemd files, and
 // node_modules restricted to the production dependencies. Which packages those are comes from
 // package-lock.json: every installed package not marked "dev" — the set `npm prune --omit=dev`
 // keeps, so the checkout itself keeps its dev tools and the install needs no network. Optional
@@ -25,7 +25,13 @@ export interface TreeEntry {
 const DIRS = ["build/daemon", "build/protocols", "build/gen", "schema", "systemd", "docs", "voice"];
 const FILES = ["bin/posbridge.js", "package.json", "package-lock.json", "README.md"];
 /** What must exist before a checkout can be installed (`npm ci && npm run build`). */
-const BUILT = ["build/daemon/main.js", "build/gen/posbridge.js", "node_modules", "package-lock.json"];
+const BUILT = [
+  "build/daemon/main.js",
+  "build/gen/posbridge.js",
+  "build/gen/config-validator.js",
+  "node_modules",
+  "package-lock.json",
+];
 
 interface LockPackage {
   dev?: boolean;

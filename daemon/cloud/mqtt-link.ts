@@ -778,6 +778,10 @@ function clientOptions(deps: MqttLinkDeps): IClientOptions {
     queueQoSZero: false,
     // We subscribe on every connect ourselves and go online on its SUBACK.
     resubscribe: false,
+    // mqtt-packet would otherwise build a cache of 65,536 two-byte Buffers on the first packet:
+    // ~6 MiB of heap and ~60 ms at start, to save a 2-byte allocation per packet
+    // (docs/performance.md, "Start and memory").
+    writeCache: false,
     will: {
       topic: topics.status,
       payload: Buffer.from(deps.statusPayload(false, WILL_REASON)),

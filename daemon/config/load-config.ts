@@ -3,12 +3,13 @@
 // Messages name fields and environment variables but never echo values: a value may be a password.
 
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
+import type { ErrorObject } from "ajv";
+import validate from "#config-validator";
 import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
 import { brokerUrls, isTlsUrl } from "./broker-urls.js";
 import type { Config, UsbDeviceId } from "./config-types.js";
-import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, SECRET_KEYWORD, TYPE_HINTS } from "./schema.js";
+import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -44,17 +45,10 @@ type SchemaNode = {
   pattern?: string;
 };
 
-// verbose: errors carry parentSchema, used to suggest the right name for an unknown property.
-// allowUnionTypes: mqtt.url is a string or a list of strings.
-const ajv = new Ajv({
-  allErrors: true,
-  useDefaults: true,
-  strict: true,
-  verbose: true,
-  allowUnionTypes: true,
-});
-ajv.addKeyword(SECRET_KEYWORD);
-const validate = ajv.compile(configSchema);
+// `validate` is the schema (daemon/config/schema.ts) compiled with Ajv at build time
+// (scripts/gen-config-validator.mjs): compiling it at every start cost more than the rest of the
+// start together (docs/performance.md, "Start and memory"). Its errors carry parentSchema (Ajv's
+// `verbose`), used to suggest the right name for an unknown property.
 
 export function loadConfig(opts: LoadConfigOptions): Config {
   const readFile = opts.readFile ?? ((p: string) => readFileSync(p, "utf8"));

@@ -147,16 +147,13 @@ export class PortSupervisor {
   start(): void {
     if (this.phase !== "stopped") return;
     this.phase = "waiting";
-    const hotplug = this.opts.hotplug ?? this.opts.opener.hotplug;
-    this.unsubscribe = hotplug?.subscribe(() => this.poke(), this.opts.log);
     void this.attempt();
   }
 
   async stop(): Promise<void> {
     this.phase = "stopped";
     this.generation++;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.listenForDevices(false);
     this.cancelTimers();
     const held = this.release();
     await held?.port.close().catch(() => {});
@@ -264,6 +261,7 @@ export class PortSupervisor {
     this.settleTimer = undefined;
     this.phase = "ready";
     this.recentFlaps = 0;
+    this.listenForDevices(false);
     this.connected(this.held.resolution.path);
     this.armReconcile();
   }
@@ -328,9 +326,27 @@ export class PortSupervisor {
     this.scheduleRetry(state);
   }
 
+  /**
+   * Hot-plug events (the `usb` module, daemon/devices/usb-watch.ts) are listened to only while the
+   * device is not open: a replug is then retried at once. An open port tells its own unplug (it
+   * closes) and is rescanned on a timer, so a bridge whose devices are all present never loads
+   * the native module (docs/performance.md, "Start and memory").
+   */
+  private listenForDevices(on: boolean): void {
+    if (!on) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+      return;
+    }
+    if (this.unsubscribe) return;
+    const hotplug = this.opts.hotplug ?? this.opts.opener.hotplug;
+    this.unsubscribe = hotplug?.subscribe(() => this.poke(), this.opts.log);
+  }
+
   private scheduleRetry(state: Exclude<DeviceState, "CONNECTED">): void {
     if (this.phase === "stopped") return;
     this.phase = "waiting";
+    this.listenForDevices(true);
     const minMs = this.opts.retryMinMs ?? 250;
     const maxMs = Math.max(minMs, this.opts.retryMaxMs ?? 5_000);
     const cap =

@@ -1,8 +1,9 @@
 // Runs once before any test file (vitest globalSetup), so `npm run test:unit` works on a fresh
-// clone (`npm ci` and nothing else): the code imports `#proto`, which resolves to
-// build/gen/posbridge.js (package.json "imports", generated from proto/, never committed), and a
+// clone (`npm ci` and nothing else): the code imports `#proto` and `#config-validator`, which
+// resolve to build/gen/posbridge.js and build/gen/config-validator.js (package.json "imports",
+// generated from proto/ and schema/, never committed), and a
 // few unit tests run the built CLI (build/daemon). Whatever of the build is missing is made here
-// (`npm run build`: the protobuf generation, then tsc). A build that exists is left alone: after a
+// (`npm run build`: the protobuf and validator generation, then tsc). A build that exists is left alone: after a
 // code change, `npm run build` (npm test runs it) is still what refreshes it.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -16,6 +17,11 @@ export default function setup(): void {
   };
   if (!existsSync(join(root, "build/gen/posbridge.js"))) {
     run("build/gen is missing: generating the protobuf code", [join(root, "scripts/gen-proto.mjs")]);
+  }
+  if (!existsSync(join(root, "build/gen/config-validator.js"))) {
+    run("build/gen is missing the config validator: generating it", [
+      join(root, "scripts/gen-config-validator.mjs"),
+    ]);
   }
   if (!existsSync(join(root, "build/daemon/main.js"))) {
     run("build/daemon is missing: compiling (tsc)", [

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../daemon/clock.js";
 import type { Io } from "../../../daemon/cli/command.js";
-import { COMMANDS } from "../../../daemon/cli/commands.js";
+import { COMMAND_TABLE, loadCommands } from "../../../daemon/cli/commands.js";
 import { main } from "../../../daemon/main.js";
 
 function fakeIo() {
@@ -19,7 +19,13 @@ function fakeIo() {
   return { io, out: () => out.join(""), err: () => err.join("") };
 }
 
+const COMMANDS = await loadCommands();
+
 describe("posbridge <command> --help", () => {
+  it("the table names each command by the name its module gives it", () => {
+    expect(COMMANDS.map((c) => c.name)).toEqual(COMMAND_TABLE.map((c) => c.name));
+  });
+
   it.each(COMMANDS.map((c) => [c.name]))("%s --help and help %s print its own usage", async (name) => {
     for (const argv of [
       [name, "--help"],

@@ -242,6 +242,37 @@ describe("PortSupervisor back-off (scripted opener, manual clock)", () => {
     expect(notify).toBeUndefined(); // unsubscribed
   });
 
+  it("listens to hot-plug events only while its device is not open (an open port never loads usb)", async () => {
+    const clock = new ManualClock();
+    const { opener, ports } = scriptedOpener(["ok", "ok"]);
+    let subscribed = 0;
+    let listening = false;
+    const hotplug: HotplugSource = {
+      subscribe() {
+        subscribed++;
+        listening = true;
+        return () => {
+          listening = false;
+        };
+      },
+    };
+    const { sup } = supervise({ opener, clock, hotplug, random: () => 0, retryMinMs: 50 });
+    sup.start();
+    await flush();
+    clock.advance(300); // settled
+    expect(sup.status.state).toBe("CONNECTED");
+    expect(subscribed).toBe(0);
+    ports[0]?.close(new Error("device unplugged"));
+    expect(listening).toBe(true);
+    clock.advance(50);
+    await flush();
+    clock.advance(300); // reopened and settled
+    expect(sup.current).toBe(ports[1]?.port);
+    expect(listening).toBe(false);
+    expect(subscribed).toBe(1);
+    await sup.stop();
+  });
+
   it("reports the owner's write failure, closes the port and reopens it", async () => {
     const clock = new ManualClock();
     const { opener, ports } = scriptedOpener(["ok", "ok"]);

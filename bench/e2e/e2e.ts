@@ -1,0 +1,613 @@
+// The end-to-end section of `npm run bench` (docs/performance.md, "Method"): the built daemon as a
+// child process on socat ptys, its own Mosquitto (set_tcp_nodelay), an instant cloud in another
+// process, and in every round the baselines measured just before the figures they compare with:
+// a bare mqtt.js request/response through the same broker and responder, and a bare fsync on the
+// disk the journal is on. Rounds interleave: 1-lane start/RSS/latency, then 32-lane throughput,
+// then a restart on a journal of N sales; every figure is reported as min / median / max of the
+// rounds' values, with the ratio to its baseline taken within each round.
+import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import type { BenchOptions, BenchSection } from "../section.js";
+import { bareLoad, bareRequester } from "./bare-mqtt.js";
+import {
+  closeLanes,
+  createLanes,
+  type LaneEnds,
+  type RunningBridge,
+  type SaleTimes,
+  sell,
+  startBridge,
+} from "./bridge.js";
+import { fsyncSamples } from "./fsync-floor.js";
+import type { CloudOrder, CloudReport } from "./instant-cloud.js";
+import { writeJournalOfSales } from "./journal-fixture.js";
+import {
+  cpuMsOf,
+  createPtyPair,
+  noDelay,
+  ptyHopSamples,
+  quantile,
+  rssOf,
+  slope,
+  sleep,
+  startBroker,
+} from "./parts.js";
+
+/** An 18-digit code + CR at 9600 baud 8N1: 19 bytes × 10 bits. */
+export const WIRE_CODE_MS = (19 * 10 * 1000) / 9600;
+const MiB = 1024 * 1024;
+
+interface Plan {
+  rounds: number;
+  latencySales: number;
+  bareSamples: number;
+  fsyncSamples: number;
+  loadMs: number;
+  bareLoadMs: number;
+  bigLanes: number;
+  growthSales: number;
+  journalSales: number;
+}
+
+const FULL: Plan = {
+  rounds: 3,
+  latencySales: 150,
+  bareSamples: 300,
+  fsyncSamples: 200,
+  loadMs: 5_000,
+  bareLoadMs: 2_000,
+  bigLanes: 32,
+  growthSales: 6_000,
+  journalSales: 10_000,
+};
+const QUICK: Plan = {
+  rounds: 3,
+  latencySales: 40,
+  bareSamples: 100,
+  fsyncSamples: 60,
+  loadMs: 1_500,
+  bareLoadMs: 700,
+  bigLanes: 32,
+  growthSales: 1_000,
+  journalSales: 2_000,
+};
+
+/** One figure: its value in each round, and its baseline's in the same rounds. */
+export interface Figure {
+  name: string;
+  unit: string;
+  rounds: number[];
+  baseline: string;
+  baselineRounds: number[];
+  /** The target, as text, and whether the median round meets it. */
+  target: string;
+  met: boolean | null;
+}
+
+function spread(values: readonly number[]): { min: number; median: number; max: number } {
+  return { min: Math.min(...values), median: quantile(values, 0.5), max: Math.max(...values) };
+}
+
+function dirBytes(dir: string, skip: (name: string) => boolean = () => false): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (skip(entry.name)) continue;
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+function diskOf(dir: string): string {
+  try {
+    const mounts = readFileSync("/proc/mounts", "utf8").trim().split("\n");
+    let best = "";
+    let fs = "";
+    for (const line of mounts) {
+      const [dev, at, type] = line.split(" ");
+      if (at && dir.startsWith(at) && at.length >= best.length) {
+        best = at;
+        fs = `${type} on ${dev} (${at})`;
+      }
+    }
+    return fs || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: unknown }> {
+  const plan = options.quick ? QUICK : FULL;
+  const dir = mkdtempSync(join(tmpdir(), "pb-bench-e2e-"));
+  const broker = await startBroker();
+  const prefix = "bench/v1";
+  const store = "BENCH";
+  const cloud: ChildProcess = fork(
+    new URL("./instant-cloud.js", import.meta.url).pathname,
+    [broker.url, prefix],
+    {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    },
+  );
+  const reports: CloudReport[] = [];
+  await new Promise<void>((resolve, reject) => {
+    cloud.on("message", (r: CloudReport) => (r.type === "ready" ? resolve() : reports.push(r)));
+    cloud.once("exit", (code) => reject(new Error(`instant cloud exited (${code})`)));
+  });
+  const order = (o: CloudOrder) => cloud.send(o);
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: true });
+  noDelay(client);
+  const bare = await bareRequester(client);
+  const oneLane = await createLanes(dir, 1, 1);
+  const hopPty = await createPtyPair(dir, "hop");
+  const big = await createLanes(dir, plan.bigLanes, 101);
+  const lines: string[] = [];
+  let bigBridge: RunningBridge | undefined;
+  let small: RunningBridge | undefined;
+  let orderNo = 0;
+  const seqs = new Map<string, number>();
+  const nextSeq = (lane: LaneEnds) => {
+    const s = ((seqs.get(lane.id) ?? 0) + 1) % 100;
+    seqs.set(lane.id, s);
+    return String(s).padStart(2, "0");
+  };
+  const sale = (lane: LaneEnds) =>
+    sell(lane, `B${String(++orderNo).padStart(9, "0")}`, 100 + (orderNo % 9000), nextSeq(lane));
+
+  const r = {
+    ready: [] as number[],
+    nodeStart: [] as number[],
+    rssIdle: [] as number[],
+    rssIdleDefault: [] as number[],
+    rssAfter: [] as number[],
+    rssAfterDefault: [] as number[],
+    readyCpu: [] as number[],
+    nodeCpu: [] as number[],
+    scanToCloud50: [] as number[],
+    scanToCloud99: [] as number[],
+    resToRs50: [] as number[],
+    resToRs99: [] as number[],
+    ptyHop50: [] as number[],
+    ptyHop99: [] as number[],
+    bareReq50: [] as number[],
+    bareReq99: [] as number[],
+    bareRes50: [] as number[],
+    bareRes99: [] as number[],
+    bareRtt50: [] as number[],
+    bareRtt99: [] as number[],
+    fsync50: [] as number[],
+    fsync99: [] as number[],
+    salesPerS: [] as number[],
+    barePerS: [] as number[],
+    loadLat50: [] as number[],
+    loadLat99: [] as number[],
+    loadBare50: [] as number[],
+    loadBare99: [] as number[],
+    cpuPerSale: [] as number[],
+    benchCpuPerSale: [] as number[],
+    cloudCpuPerSale: [] as number[],
+    restart: [] as number[],
+    restartRss: [] as number[],
+  };
+  let bigSales = 0;
+  const bigState = join(dir, "state-big");
+  try {
+    const fixture = join(dir, "fixture");
+    const t = performance.now();
+    await writeJournalOfSales(fixture, plan.journalSales, "lane1");
+    const fixtureMs = performance.now() - t;
+    const fixtureBytes = dirBytes(fixture);
+    bigBridge = await startBridge(
+      { dir, brokerUrl: broker.url, prefix, store, bridge: "PC32", stateDir: bigState, lanes: big },
+      client,
+    );
+    // Warm-up: JIT, broker sessions, ptys.
+    await Promise.all(big.map(async (lane) => void (await sale(lane))));
+    bigSales += big.length;
+    for (let round = 0; round < plan.rounds; round++) {
+      // Start → READY on an empty journal, and a bare `node` start as the floor of any start.
+      const n0 = performance.now();
+      await new Promise<void>((resolve) =>
+        spawn(process.execPath, ["-e", "0"], { stdio: "ignore" }).once("exit", () => resolve()),
+      );
+      r.nodeStart.push(performance.now() - n0);
+      small = await startBridge(
+        {
+          dir,
+          brokerUrl: broker.url,
+          prefix,
+          store,
+          bridge: `PC1r${round}`,
+          stateDir: join(dir, `state-1-${round}`),
+          lanes: oneLane,
+        },
+        client,
+      );
+      r.ready.push(small.readyMs);
+      r.readyCpu.push(small.readyCpuMs);
+      const used = JSON.parse(
+        execFileSync(process.execPath, ["-p", "JSON.stringify(process.cpuUsage())"], { encoding: "utf8" }),
+      );
+      r.nodeCpu.push((used.user + used.system) / 1000);
+      await sleep(1000);
+      r.rssIdle.push(rssOf(small.pid));
+      // Baselines of the 1-lane figures: bare hops and round trips, and fsync.
+      order({ type: "record", on: true });
+      reports.length = 0;
+      const bareTimes: { sentAt: number; backAt: number; rttMs: number }[] = [];
+      for (let i = 0; i < plan.bareSamples; i++) bareTimes.push(await bare.ask(0));
+      await sleep(50);
+      const bareArrivals = reports.filter((x) => x.type === "bare").map((x) => x.at);
+      const reqHops = bareTimes
+        .map((b, i) => (bareArrivals[i] ?? Number.NaN) - b.sentAt)
+        .filter(Number.isFinite);
+      const resHops = bareTimes
+        .map((b, i) => b.backAt - (bareArrivals[i] ?? Number.NaN))
+        .filter(Number.isFinite);
+      r.bareReq50.push(quantile(reqHops, 0.5));
+      r.bareReq99.push(quantile(reqHops, 0.99));
+      const hops = await ptyHopSamples(hopPty, plan.bareSamples);
+      r.ptyHop50.push(quantile(hops, 0.5));
+      r.ptyHop99.push(quantile(hops, 0.99));
+      r.bareRes50.push(quantile(resHops, 0.5));
+      r.bareRes99.push(quantile(resHops, 0.99));
+      r.bareRtt50.push(
+        quantile(
+          bareTimes.map((b) => b.rttMs),
+          0.5,
+        ),
+      );
+      r.bareRtt99.push(
+        quantile(
+          bareTimes.map((b) => b.rttMs),
+          0.99,
+        ),
+      );
+      const fs = fsyncSamples(bigState, plan.fsyncSamples);
+      r.fsync50.push(quantile(fs, 0.5));
+      r.fsync99.push(quantile(fs, 0.99));
+      // The 1-lane bridge, one sale after another.
+      reports.length = 0;
+      const times: SaleTimes[] = [];
+      const lane = oneLane[0] as LaneEnds;
+      for (let i = 0; i < plan.latencySales; i++) times.push(await sale(lane));
+      await sleep(50);
+      order({ type: "record", on: false });
+      const reqAt = new Map<string, number>();
+      const resAt = new Map<string, number>();
+      for (const x of reports) {
+        if (x.type === "req" && !reqAt.has(x.orderRef)) reqAt.set(x.orderRef, x.at);
+        if (x.type === "res") resAt.set(x.orderRef, x.at);
+      }
+      const toCloud = times
+        .map((s) => (reqAt.get(s.orderRef) ?? Number.NaN) - s.scanAt)
+        .filter(Number.isFinite);
+      const toRs = times.map((s) => s.rsAt - (resAt.get(s.orderRef) ?? Number.NaN)).filter(Number.isFinite);
+      r.scanToCloud50.push(quantile(toCloud, 0.5));
+      r.scanToCloud99.push(quantile(toCloud, 0.99));
+      r.resToRs50.push(quantile(toRs, 0.5));
+      r.resToRs99.push(quantile(toRs, 0.99));
+      await sleep(1000);
+      r.rssAfter.push(rssOf(small.pid));
+      await small.stop();
+      small = undefined;
+      // The same bridge with node's default V8 flags instead of the unit's: idle, then after as
+      // many sales.
+      small = await startBridge(
+        {
+          dir,
+          brokerUrl: broker.url,
+          prefix,
+          store,
+          bridge: `PC1d${round}`,
+          stateDir: join(dir, `state-1d-${round}`),
+          lanes: oneLane,
+          nodeOptions: "",
+        },
+        client,
+      );
+      await sleep(1000);
+      r.rssIdleDefault.push(rssOf(small.pid));
+      for (let i = 0; i < plan.latencySales; i++) await sale(lane);
+      await sleep(1000);
+      r.rssAfterDefault.push(rssOf(small.pid));
+      await small.stop();
+      small = undefined;
+
+      // 32 lanes all busy: bare round trips with as many in flight, then the bridge.
+      const bl = await bareLoad(bare, plan.bigLanes, plan.bareLoadMs);
+      r.barePerS.push(bl.perSecond);
+      r.loadBare50.push(quantile(bl.rtts, 0.5));
+      r.loadBare99.push(quantile(bl.rtts, 0.99));
+      const cpu0 = cpuMsOf(bigBridge.pid);
+      const benchCpu0 = process.cpuUsage();
+      const cloudCpu0 = cpuMsOf(cloud.pid as number);
+      const loadTimes: SaleTimes[] = [];
+      const start = performance.now();
+      const end = start + plan.loadMs;
+      await Promise.all(
+        big.map(async (l) => {
+          while (performance.now() < end) loadTimes.push(await sale(l));
+        }),
+      );
+      const elapsed = performance.now() - start;
+      r.cpuPerSale.push((cpuMsOf(bigBridge.pid) - cpu0) / loadTimes.length);
+      // The registers, scanners and cloud share the machine's cores with the daemon.
+      const benchCpu = process.cpuUsage(benchCpu0);
+      r.benchCpuPerSale.push((benchCpu.user + benchCpu.system) / 1000 / loadTimes.length);
+      r.cloudCpuPerSale.push((cpuMsOf(cloud.pid as number) - cloudCpu0) / loadTimes.length);
+      bigSales += loadTimes.length;
+      r.salesPerS.push((loadTimes.length * 1000) / elapsed);
+      const lat = loadTimes.map((s) => s.rsAt - s.scanAt);
+      r.loadLat50.push(quantile(lat, 0.5));
+      r.loadLat99.push(quantile(lat, 0.99));
+
+      // Restart on a journal of N sales (a fresh copy each round: a start may compact it).
+      const restartState = join(dir, `state-restart-${round}`);
+      cpSync(fixture, restartState, { recursive: true });
+      small = await startBridge(
+        {
+          dir,
+          brokerUrl: broker.url,
+          prefix,
+          store,
+          bridge: `PC1j${round}`,
+          stateDir: restartState,
+          lanes: oneLane,
+        },
+        client,
+        60_000,
+      );
+      r.restart.push(small.readyMs);
+      r.restartRss.push(rssOf(small.pid));
+      await small.stop();
+      small = undefined;
+      rmSync(restartState, { recursive: true, force: true });
+    }
+
+    // RSS growth: the 32-lane bridge keeps selling; RSS sampled every 1/12 of the run.
+    const growth: { x: number; y: number }[] = [{ x: bigSales, y: rssOf(bigBridge.pid) }];
+    const every = Math.ceil(plan.growthSales / 12);
+    let made = 0;
+    let nextSample = every;
+    await Promise.all(
+      big.map(async (l) => {
+        while (made < plan.growthSales) {
+          await sale(l);
+          made++;
+          bigSales++;
+          if (made >= nextSample) {
+            nextSample += every;
+            growth.push({ x: bigSales, y: rssOf((bigBridge as RunningBridge).pid) });
+          }
+        }
+      }),
+    );
+    await sleep(500);
+    growth.push({ x: bigSales, y: rssOf(bigBridge.pid) });
+    const journalBytes = dirBytes(bigState, (name) => name === "audit");
+    const auditBytes = dirBytes(join(bigState, "audit"));
+    const perSaleSlope = slope(growth);
+    const rssFirst = growth[0]?.y ?? 0;
+    const rssLast = growth[growth.length - 1]?.y ?? 0;
+
+    const figures: Figure[] = [
+      fig(
+        "scan → PUBLISH at the cloud, p50",
+        "ms",
+        r.scanToCloud50,
+        "bare one-way hop p50",
+        r.bareReq50,
+        "",
+        null,
+      ),
+      fig(
+        "scan → PUBLISH at the cloud, p99",
+        "ms",
+        r.scanToCloud99,
+        "bare one-way hop p99",
+        r.bareReq99,
+        "≤ hop p99 + fsync p99 + 1 ms",
+        quantile(r.scanToCloud99, 0.5) <= quantile(r.bareReq99, 0.5) + quantile(r.fsync99, 0.5) + 1,
+      ),
+      fig(
+        "result PUBLISH → RS on the register, p50",
+        "ms",
+        r.resToRs50,
+        "bare one-way hop p50",
+        r.bareRes50,
+        "",
+        null,
+      ),
+      fig(
+        "result PUBLISH → RS on the register, p99",
+        "ms",
+        r.resToRs99,
+        "bare one-way hop p99",
+        r.bareRes99,
+        "≤ hop p99 + fsync p99 + 1 ms",
+        quantile(r.resToRs99, 0.5) <= quantile(r.bareRes99, 0.5) + quantile(r.fsync99, 0.5) + 1,
+      ),
+      fig("fsync of a 200-byte append, p50", "ms", r.fsync50, "(floor)", r.fsync50, "", null),
+      fig("fsync of a 200-byte append, p99", "ms", r.fsync99, "(floor)", r.fsync99, "", null),
+      fig("a byte through a socat pty pair, p50", "ms", r.ptyHop50, "(floor)", r.ptyHop50, "", null),
+      fig("a byte through a socat pty pair, p99", "ms", r.ptyHop99, "(floor)", r.ptyHop99, "", null),
+      fig(
+        `sales/s, ${plan.bigLanes} lanes all busy, fsync on`,
+        "/s",
+        r.salesPerS,
+        `bare round trips/s, ${plan.bigLanes} in flight`,
+        r.barePerS,
+        "≥ ×0.25",
+        quantile(ratios(r.salesPerS, r.barePerS), 0.5) >= 0.25,
+      ),
+      fig(
+        `scan → RS under that load, p50`,
+        "ms",
+        r.loadLat50,
+        "bare round trip p50, same load",
+        r.loadBare50,
+        "",
+        null,
+      ),
+      fig(
+        `scan → RS under that load, p99`,
+        "ms",
+        r.loadLat99,
+        "bare round trip p99, same load",
+        r.loadBare99,
+        "≤ 20 ms",
+        quantile(r.loadLat99, 0.5) <= 20,
+      ),
+      fig(
+        "daemon CPU per sale under load",
+        "ms",
+        r.cpuPerSale,
+        "wire time of a code at 9600 baud",
+        r.cpuPerSale.map(() => WIRE_CODE_MS),
+        "",
+        null,
+      ),
+      fig(
+        "RSS idle, 1 lane, fresh start",
+        "MiB",
+        r.rssIdle.map((b) => b / MiB),
+        "the same, node's default V8 flags",
+        r.rssIdleDefault.map((b) => b / MiB),
+        "≤ 60 MiB",
+        quantile(r.rssIdle, 0.5) <= 60 * MiB,
+      ),
+      fig(
+        `RSS idle, 1 lane, after ${plan.latencySales} sales`,
+        "MiB",
+        r.rssAfter.map((b) => b / MiB),
+        "the same, node's default V8 flags",
+        r.rssAfterDefault.map((b) => b / MiB),
+        "≤ 60 MiB",
+        quantile(r.rssAfter, 0.5) <= 60 * MiB,
+      ),
+      fig(
+        "start → READY (status online), 1 lane",
+        "ms",
+        r.ready,
+        "bare `node -e 0` start to exit",
+        r.nodeStart,
+        "≤ 300 ms",
+        quantile(r.ready, 0.5) <= 300,
+      ),
+      fig(
+        "daemon CPU time at READY, 1 lane",
+        "ms",
+        r.readyCpu,
+        "CPU time of a bare `node -p` at its script",
+        r.nodeCpu,
+        "",
+        null,
+      ),
+      fig(
+        `restart → READY on a journal of ${plan.journalSales} sales`,
+        "ms",
+        r.restart,
+        "start on an empty journal",
+        r.ready,
+        "",
+        null,
+      ),
+    ];
+    const rows = figures.map((f) => {
+      const v = spread(f.rounds);
+      const b = spread(f.baselineRounds);
+      const ratio = quantile(ratios(f.rounds, f.baselineRounds), 0.5);
+      return [
+        f.name,
+        `${fmt(v.min)} / ${fmt(v.median)} / ${fmt(v.max)} ${f.unit}`,
+        f.baseline,
+        `${fmt(b.median)} ${f.unit}`,
+        f.baseline === "(floor)" ? "" : `×${ratio.toFixed(2)}`,
+        f.target ? `${f.target} ${f.met ? "met" : "MISSED"}` : "",
+      ];
+    });
+    const head = [
+      "figure",
+      "min / median / max of rounds",
+      "baseline (same rounds)",
+      "its median",
+      "ratio",
+      "target",
+    ];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd();
+    lines.push(line(head), ...rows.map(line));
+    const restartRssMiB = quantile(r.restartRss, 0.5) / MiB;
+    const extra = {
+      wireCodeMs: WIRE_CODE_MS,
+      rssGrowthBytesPerSale: perSaleSlope,
+      rssGrowthMiB: (rssLast - rssFirst) / MiB,
+      rssGrowthSales: plan.growthSales,
+      rssAfterMiB: rssLast / MiB,
+      journalBytesPerSale: journalBytes / bigSales,
+      auditBytesPerSale: auditBytes / bigSales,
+      salesOnBigBridge: bigSales,
+      restartRssMiB,
+      fixtureBytesPerSale: fixtureBytes / plan.journalSales,
+      fixtureWriteMs: fixtureMs,
+      disk: diskOf(dir),
+      cpus: `${cpus()[0]?.model ?? "?"} ×${cpus().length}`,
+      rounds: plan.rounds,
+      benchCpuPerSaleMs: r.benchCpuPerSale,
+      cloudCpuPerSaleMs: r.cloudCpuPerSale,
+    };
+    lines.push(
+      "",
+      `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end`,
+      `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
+      `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,
+      `restart on ${plan.journalSales} sales: RSS ${fmt(restartRssMiB)} MiB; the wire floor of a scanned code at 9600 baud: ${fmt(WIRE_CODE_MS)} ms; disk: ${extra.disk}`,
+    );
+    return { lines, json: { figures, ...extra } };
+  } finally {
+    await small?.stop();
+    await bigBridge?.stop();
+    order({ type: "stop" });
+    await client.endAsync();
+    await closeLanes([...oneLane, ...big]);
+    await hopPty.close();
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function ratios(values: readonly number[], baselines: readonly number[]): number[] {
+  return values.map((v, i) => v / (baselines[i] ?? Number.NaN));
+}
+
+function fig(
+  name: string,
+  unit: string,
+  rounds: number[],
+  baseline: string,
+  baselineRounds: number[],
+  target: string,
+  met: boolean | null,
+): Figure {
+  return { name, unit, rounds, baseline, baselineRounds, target, met };
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return "n/a";
+  const a = Math.abs(n);
+  return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+export const e2eSection: BenchSection = {
+  key: "e2e",
+  title: "end to end: the daemon on ptys, its own Mosquitto, an instant cloud",
+  run: runE2e,
+};
