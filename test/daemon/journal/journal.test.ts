@@ -182,7 +182,7 @@ describe("Journal file format", () => {
     }
     expect(JSON.parse(lines[0]!.split("\t")[1]!)).toEqual({
       journal: "posbridge",
-      version: 3,
+      version: 4,
       createdAt: T0,
     });
     expect(JSON.parse(lines[1]!.split("\t")[1]!)).toEqual(sale());
@@ -571,7 +571,7 @@ describe("Journal damaged files", () => {
     expect(logged.some((l) => l.includes("journal upgraded to the current format"))).toBe(true);
     j.close();
     const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
-    expect(JSON.parse(header)).toMatchObject({ version: 3 });
+    expect(JSON.parse(header)).toMatchObject({ version: 4 });
     const again = open(dir);
     expect(again.records()).toHaveLength(3);
   });
@@ -597,7 +597,7 @@ describe("Journal damaged files", () => {
     expect(j.sale("l1", "O1")?.training).toBe(false);
     j.close();
     const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
-    expect(JSON.parse(header)).toMatchObject({ version: 3 });
+    expect(JSON.parse(header)).toMatchObject({ version: 4 });
     // Written back with the field: read again as version 3, nothing discarded.
     expect(open(dir).loadReport).toMatchObject({ records: 3, discardedLines: 0 });
   });
