@@ -401,7 +401,9 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     }
   });
 
-  lanes.forEach((lane, i) => problems.push(...displayTapProblems(lane, i)));
+  lanes.forEach((lane, i) => {
+    problems.push(...displayTapProblems(lane, i));
+  });
 
   // Spellings are compared as written here (paths, USB ids); two spellings of one device (a by-id
   // link and /dev/ttyUSB0) are caught by checkConfigFiles when the device is plugged in at start,
@@ -555,7 +557,10 @@ function displayTapProblems(lane: Loose<LaneConfig>, i: number): ConfigProblem[]
   ] as const) {
     if (d === null || typeof d !== "object") continue;
     if (d.path === undefined && d.usb === undefined)
-      add(`${where}.path`, "is required (or name the device by its USB ids with usb: { vendorId, productId })");
+      add(
+        `${where}.path`,
+        "is required (or name the device by its USB ids with usb: { vendorId, productId })",
+      );
     else if (d.path !== undefined && d.usb !== undefined)
       add(`${where}.usb`, `set either ${where}.path or ${where}.usb, not both`);
   }
@@ -563,7 +568,10 @@ function displayTapProblems(lane: Loose<LaneConfig>, i: number): ConfigProblem[]
   if (mode !== "listen") {
     for (const field of ["baudRate", "parity", "dialect"] as const) {
       if (tap[field] === "auto")
-        add(`${at}.${field}`, `"auto" is for mode listen only (mode is "${mode}"): set the register's ${field}`);
+        add(
+          `${at}.${field}`,
+          `"auto" is for mode listen only (mode is "${mode}"): set the register's ${field}`,
+        );
     }
     if (tap.display === undefined)
       add(`${at}.display`, `is required in mode ${mode}: the real customer display's port`);
@@ -573,7 +581,10 @@ function displayTapProblems(lane: Loose<LaneConfig>, i: number): ConfigProblem[]
         `not with displayTap mode ${mode}: the bridge's prompts go to ${at}.display, between the register's frames`,
       );
   } else if (tap.display !== undefined) {
-    add(`${at}.display`, "is for passThrough and bridgeOwned: in listen mode the bridge never writes to the display line");
+    add(
+      `${at}.display`,
+      "is for passThrough and bridgeOwned: in listen mode the bridge never writes to the display line",
+    );
   }
   return problems;
 }

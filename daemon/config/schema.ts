@@ -234,7 +234,6 @@ const displaySchema = {
   },
 } as const;
 
-
 /** The baud rates a display line is detected at (protocols/display-tap/detect.ts). */
 export const TAP_BAUD_RATES = [...new Set(DETECT_SETTINGS.map((s) => s.baudRate))];
 
@@ -813,7 +812,9 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
   Assert<SameKeys<Props<typeof terminalSchema>, NonNullable<LaneConfig["terminal"]>>>,
   Assert<SameKeys<Props<typeof displayTapSchema>, NonNullable<LaneConfig["displayTap"]>>>,
-  Assert<SameKeys<Props<typeof tapDisplaySchema>, NonNullable<NonNullable<LaneConfig["displayTap"]>["display"]>>>,
+  Assert<
+    SameKeys<Props<typeof tapDisplaySchema>, NonNullable<NonNullable<LaneConfig["displayTap"]>["display"]>>
+  >,
   Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,
   Assert<SameKeys<Props<typeof displaySchema>, NonNullable<LaneConfig["display"]>>>,
   Assert<SameKeys<Props<typeof usbSchema>, UsbDeviceId>>,

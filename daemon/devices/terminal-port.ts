@@ -37,7 +37,9 @@ import type { TerminalConfig } from "../config/config-types.js";
 import { type FrameEvent, frameChannel, maskedHex } from "../diagnostics/channels.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { textEncoder } from "../text/text-encoder.js";
+import { describeLocation } from "./device-identity.js";
 import { type PortDeps, PortSupervisor } from "./port-supervisor.js";
+import type { RegisterLink } from "./register-link.js";
 import type { OpenPort } from "./serial-binding.js";
 
 export interface TerminalHandlers {
@@ -72,7 +74,7 @@ export interface ProbeResult {
   ms: number;
 }
 
-export class TerminalPort {
+export class TerminalPort implements RegisterLink {
   private readonly supervisor: PortSupervisor;
   private framer: EcrFramer;
   private lineFramer: LineFramer;
@@ -108,6 +110,14 @@ export class TerminalPort {
       onOpen: (port) => (config.profile === "line" ? this.attachLine(port) : this.attach(port)),
       onState: (state, error) => handlers.onState?.(state, error),
     });
+  }
+
+  get kind(): "ecr" | "line" {
+    return this.config.profile;
+  }
+
+  describe(): { type: string; location: string } {
+    return { type: this.config.profile, location: describeLocation(this.config) };
   }
 
   get status() {

@@ -150,6 +150,12 @@ export function formatEvent(e: MonitorEvent | MissedEvent): string {
     }
     case "state":
       return `${head} ${e.subject.padEnd(10)} ${e.to}${e.detail ? `: ${e.detail}` : ""}`;
+    case "tap": {
+      const lamp = e.lamp === null ? "" : `[${e.lamp}] `;
+      const amount = e.amountFen === null ? "no amount" : `${e.kind} ${yuan(e.amountFen)}`;
+      const standing = e.standingTotalFen === null ? "" : `; a scan charges ${yuan(e.standingTotalFen)}`;
+      return `${head} reg-display ${lamp}${e.lines.map((l) => `"${l}"`).join(" / ")} → ${amount}${e.chargeable ? " (chargeable)" : " (not chargeable)"}${standing}`;
+    }
   }
 }
 

@@ -31,7 +31,9 @@ import { DisplayPort } from "../devices/display-port.js";
 import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
-import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
+import { DisplayTap } from "../devices/display-tap-port.js";
+import { createRegisterLink, type RegisterLink, registerLinkLocation } from "../devices/register-link.js";
+import type { ProbeResult } from "../devices/terminal-port.js";
 import { scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { LaneSnapshot } from "../diagnostics/snapshot.js";
 import { deviceLogger, type Logger } from "../log/logger.js";
@@ -50,6 +52,7 @@ import {
   scanOutcome,
 } from "./lane-describe.js";
 import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
+import { LaneTap } from "./lane-tap.js";
 import { LaneTraining, type ScanJudgement, type TrainingEvent } from "./lane-training.js";
 import { reportSaleEvent } from "./sale-events.js";
 import { type CommandEffect, type SaleEffectsPort, SaleRunner } from "./sale-runner.js";
@@ -100,7 +103,10 @@ export class Lane {
   private readonly training: LaneTraining;
   /** The lane's repeated sale events (repeatKey) and journal failures; each device has its own limiter. */
   private readonly repeats: RepeatLimiter;
-  private readonly terminal: TerminalPort;
+  /** The register link, or the register's display line (no-integration mode): register-link.ts. */
+  private readonly terminal: RegisterLink;
+  /** No-integration mode: the sales made up from the register's display (lane-tap.ts). */
+  private readonly tapSales: LaneTap | undefined;
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
   private readonly crash: CrashPoint;
@@ -158,13 +164,13 @@ export class Lane {
         );
         deps.onStatusChange();
       };
-    this.terminal = new TerminalPort(
-      config.terminal,
+    this.terminal = createRegisterLink(
+      config,
       {
         opener,
         clock,
-        log: deviceLogger(log, "terminal", describeLocation(config.terminal)),
-        name: `lane ${config.id} terminal`,
+        log: deviceLogger(log, "terminal", registerLinkLocation(config)),
+        name: `lane ${config.id} ${config.displayTap ? "display tap" : "terminal"}`,
         repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
         laneId: config.id,
@@ -175,6 +181,7 @@ export class Lane {
           this.runner.feed({ type: "badRequest", seq, orderRef, message }),
         onState: deviceState("terminal"),
         onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
+        onAmount: (effect) => this.tapSales?.onAmount(effect),
       },
     );
     this.scanner = createScannerDevice(
@@ -201,6 +208,26 @@ export class Lane {
           { onState: deviceState("display") },
         )
       : undefined;
+    const tap = this.terminal instanceof DisplayTap ? this.terminal : undefined;
+    this.tapSales = tap
+      ? new LaneTap({
+          tap,
+          runner: this.runner,
+          custody: this.custody,
+          newId: deps.newId,
+          log,
+          show: (view) => this.training.display(view, false),
+          onEvent: deps.onEvent,
+        })
+      : undefined;
+    // The tap's real display shows the sale's views (passThrough, bridgeOwned); in listen mode the
+    // bridge never writes to the display line, and the lane's own display (if any) shows them.
+    const shownOn =
+      tap && tap.config.mode !== "listen"
+        ? { port: tap, config: tap.displayConfig() }
+        : this.display && config.display
+          ? { port: this.display, config: config.display }
+          : undefined;
     this.training = new LaneTraining({
       laneId: config.id,
       clock,
@@ -208,7 +235,7 @@ export class Lane {
       schemes: deps.settings.schemes,
       journal: deps.journal,
       terminal: this.terminal,
-      display: this.display && config.display ? { port: this.display, config: config.display } : undefined,
+      display: shownOn,
       runner: this.runner,
       custody: this.custody,
     });
@@ -219,6 +246,7 @@ export class Lane {
       terminal: this.terminal,
       scanner: this.scanner,
       display: this.display,
+      tap,
       counters: this.counters,
       state: () => this.runner.state,
       heldInputs: () => this.runner.heldInputs,
@@ -396,6 +424,10 @@ export class Lane {
       return;
     }
     const attemptId = this.training.newAttemptId();
+    if (this.tapSales) {
+      this.tapSales.onScan(code, attemptId, now);
+      return;
+    }
     this.custody.hold(attemptId, code, now);
     this.runner.feed({ type: "scan", code, attemptId });
   }
@@ -435,7 +467,8 @@ export class Lane {
         if (answer.type === "result") this.crash(`answer:${answer.status}`);
       },
       display: (view, step) => this.training.display(view, step.training),
-      pay: (attempt) => this.custody.publish(attempt),
+      // No-integration mode: published only if the scan's total still stands (lane-tap.ts gate).
+      pay: (attempt) => this.tapSales?.gate(attempt) ?? this.custody.publish(attempt),
       send: (effect) => this.send(effect),
       event: (effect, step) =>
         reportSaleEvent(effect, step.input, {
@@ -474,6 +507,7 @@ export class Lane {
   /** After each step: codes that can no longer be sent go; who watches hears what changed. */
   private stepped(before: LaneSaleState, after: LaneSaleState): void {
     this.custody.forgetAllBut(after.current?.attempt);
+    this.tapSales?.stepped(after);
     if (stateChannel.hasSubscribers) {
       const from = laneState(before);
       const to = laneState(after);

@@ -17,13 +17,7 @@ import type { DisplayView } from "../display/display-view.js";
 import type { SchemeRule } from "../payment/scheme.js";
 import type { PosAnswer, PosRequest } from "../pos/pos-messages.js";
 import type { AttemptSettings } from "./attempt-machine.js";
-import type {
-  AmountProvenance,
-  AttemptRecord,
-  JournalRecord,
-  RefundRecord,
-  SaleRecord,
-} from "./records.js";
+import type { AmountProvenance, AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "./records.js";
 import type { RefundSettings, SaleView } from "./refund-machine.js";
 import type { Effects } from "./sale-outcomes.js";
 

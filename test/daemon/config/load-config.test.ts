@@ -291,7 +291,7 @@ sale:
       PATH: "/usr/bin",
     });
     expect(c.mqtt.url).toBe("mqtts://cloud.example.com:8883");
-    expect(c.lanes[0]?.terminal.path).toBe("/dev/serial/by-id/usb-register");
+    expect(c.lanes[0]?.terminal?.path).toBe("/dev/serial/by-id/usb-register");
     expect(c.stateDir).toBe("/srv/posbridge");
     expect(c.mqtt.keepaliveSec).toBe(60);
     expect(c.log.level).toBe("debug");
@@ -397,7 +397,7 @@ ${devices}`;
     display: { path: /dev/ttyUSB2, type: escpos }
 `),
     );
-    expect(c.lanes[0]?.terminal.profile).toBe("line");
+    expect(c.lanes[0]?.terminal?.profile).toBe("line");
     expect(c.lanes[0]?.scanner).toMatchObject({ type: "ssi", stripAim: false, suffix: "CR" });
     expect(c.lanes[0]?.scanner.source).toBeUndefined();
     expect(c.lanes[0]?.display).toMatchObject({ type: "escpos", charset: "ascii" });
@@ -417,12 +417,12 @@ ${devices}`;
     scanner: { type: keyboard, source: hidraw, usb: { vendorId: "1eab", productId: "0d10" } }
 `),
     );
-    expect(c.lanes[0]?.terminal.usb).toEqual({
+    expect(c.lanes[0]?.terminal?.usb).toEqual({
       vendorId: "0403",
       productId: "6001",
       serialNumber: "A10KZ3QX",
     });
-    expect(c.lanes[0]?.terminal.path).toBeUndefined();
+    expect(c.lanes[0]?.terminal?.path).toBeUndefined();
     expect(c.lanes.map((l) => l.scanner.type)).toEqual(["hidpos", "keyboard", "keyboard"]);
     expect(c.lanes.map((l) => l.display?.type)).toEqual(["led8", "escpos", undefined]);
   });
@@ -513,6 +513,6 @@ ${devices}`;
       POSBRIDGE_LANES__1__TERMINAL__USB__PRODUCT_ID: "6001",
       POSBRIDGE_LANES__1__SCANNER__PATH: "/dev/ttyACM1",
     });
-    expect(c.lanes[1]?.terminal.usb).toEqual({ vendorId: "0403", productId: "6001" });
+    expect(c.lanes[1]?.terminal?.usb).toEqual({ vendorId: "0403", productId: "6001" });
   });
 });

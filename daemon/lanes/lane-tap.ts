@@ -1,0 +1,217 @@
+// A lane in no-integration mode (docs/hardware.md): no register asks for sales, so the lane makes
+// them up from what the register's customer display shows (daemon/devices/display-tap-port.ts).
+// A scan while an accepted total stands binds to it (protocols/display-tap/amount-machine.ts); the
+// lane then feeds the SAME sale machine an SA of its own — a new orderRef, the total's amount,
+// and where the amount came from (journaled with the sale: amountSource, tapSeq, tapEvidence) —
+// followed by the scan. Everything after (journal, attempts, query/reverse, no double charge) is
+// the register lane's engine, unchanged.
+//
+// - The pay request goes out only if the total the scan was bound to is still on the display at
+//   that moment (`gate`, asked in the same turn the request is published): if it changed, nothing
+//   is sent (the attempt ends `notSent`, no money moved), the display shows the new total, and the
+//   open sale is cancelled; the customer rescans.
+// - A scan with no accepted total (cleared, a unit price, a cash tender or change 收款/找零) is
+//   refused: nothing is sent, no sale is opened.
+// - An open sale whose total is no longer on the display, with no payment in flight, is cancelled:
+//   a new total opens a new sale. A payment in flight is never cancelled for a display change.
+// - A payment that ended without money moving (declined, not sent) releases its total: a rescan
+//   charges it again under the same sale. A paid or unknown one keeps it spent: scanning again
+//   while the same total stands is refused until the register shows a new one.
+// A scan that comes while a total is still settling waits (stableMs at most) for it here: the code
+// is held in `waiting` only until the total is accepted or changes, then goes to code custody.
+import type { AmountBinding, AmountEffect, ScanRefusal } from "../../protocols/display-tap/amount-effects.js";
+import type { DisplayView } from "../../protocols/display/display-view.js";
+import { type AttemptRecord, isFinalAttempt } from "../../protocols/sale/records.js";
+import type { LaneSaleState } from "../../protocols/sale/sale-types.js";
+import { type DisplayTap, evidenceHash } from "../devices/display-tap-port.js";
+import type { Logger } from "../log/logger.js";
+import type { CodeCustody, PaySent } from "./code-custody.js";
+import type { SaleRunner } from "./sale-runner.js";
+
+export interface LaneTapDeps {
+  tap: DisplayTap;
+  runner: Pick<SaleRunner, "feed" | "state">;
+  custody: Pick<CodeCustody, "hold">;
+  newId: () => string;
+  log: Logger;
+  /** A view on the lane's display (the tap's real display, or the lane's own). */
+  show(view: DisplayView): void;
+  /** Short, code-free events for P/event. */
+  onEvent(kind: string, detail: string): void;
+}
+
+interface PendingScan {
+  code: string;
+  attemptId: string;
+  atMono: number;
+}
+
+/** What the customer is shown when a scan is refused (null: nothing new to show). */
+const REFUSAL_VIEW: Record<ScanRefusal, DisplayView | null> = {
+  noTotal: { type: "waitForCashier" },
+  tender: { type: "waitForCashier" },
+  price: { type: "waitForCashier" },
+  unreadable: { type: "waitForCashier" },
+  overMax: { type: "waitForCashier" },
+  changed: null, // shown with the new total (totalChanged / the next update)
+  spent: null, // the sale's own result is on the display
+  busy: null, // the open sale's view stands
+};
+
+export class LaneTap {
+  /** The scan being bound now (scan() reports synchronously). */
+  private scanning: PendingScan | undefined;
+  /** A scan waiting for the shown total to settle. */
+  private waiting: PendingScan | undefined;
+  /** The sale this lane made up last, while it is open. */
+  private open: { orderRef: string; seq: number } | undefined;
+  /** Scans refused, by reason (for diagnostics). */
+  readonly refused: Partial<Record<ScanRefusal, number>> = {};
+
+  constructor(private readonly deps: LaneTapDeps) {}
+
+  /** A payment code was read (not a repeat): bind it to the standing total, or refuse it. */
+  onScan(code: string, attemptId: string, nowMono: number): void {
+    const cur = this.deps.runner.state.current;
+    const open = this.open;
+    // The open sale awaits a rescan (its last attempt moved no money): its total may be charged again.
+    if (open && cur?.record.orderRef === open.orderRef && !inFlight(cur.attempt))
+      this.deps.tap.release(open.seq);
+    this.scanning = { code, attemptId, atMono: nowMono };
+    this.deps.tap.scan();
+    this.scanning = undefined;
+  }
+
+  /** What the amount machine decided (display-tap-port.ts onAmount). */
+  onAmount(effect: AmountEffect): void {
+    switch (effect.type) {
+      case "bound": {
+        const scan = this.scanning ?? this.waiting;
+        this.scanning = undefined;
+        this.waiting = undefined;
+        if (!scan) {
+          this.deps.tap.release(effect.binding.seq);
+          return;
+        }
+        this.startSale(effect.binding, scan);
+        return;
+      }
+      case "scanWaiting":
+        this.waiting = this.scanning;
+        return;
+      case "scanRefused": {
+        if (effect.reason !== "busy") this.waiting = undefined;
+        this.refused[effect.reason] = (this.refused[effect.reason] ?? 0) + 1;
+        this.deps.log.info(
+          { reason: effect.reason, amountFen: effect.amountFen },
+          "scan refused: no chargeable total on the register's display",
+        );
+        const view = REFUSAL_VIEW[effect.reason];
+        if (view) this.deps.show(view);
+        return;
+      }
+      case "totalChanged":
+        this.deps.log.warn(
+          { seq: effect.seq, amountFen: effect.amountFen, newAmountFen: effect.newAmountFen },
+          "the register's total changed after the scan: nothing sent, asking for a rescan",
+        );
+        this.deps.onEvent(
+          "tapTotalChanged",
+          `total ${effect.seq} changed before the request was sent; nothing sent`,
+        );
+        this.deps.show(
+          effect.newAmountFen === null
+            ? { type: "waitForCashier" }
+            : { type: "amountDue", amountFen: effect.newAmountFen },
+        );
+        this.cancelStale();
+        return;
+      case "totalWithdrawn":
+        this.cancelStale();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Asked by the lane in the same turn it publishes an attempt's pay request: refuses it when the
+   * total the scan was bound to is no longer on the display. undefined: not a sale of the tap.
+   */
+  gate(attempt: AttemptRecord): PaySent | undefined {
+    const open = this.open;
+    if (!open || attempt.orderRef !== open.orderRef) return undefined;
+    if (this.deps.tap.approveSend(open.seq)) return undefined;
+    return { ok: false, reason: "the total on the register's display changed before the request was sent" };
+  }
+
+  /** After each sale step: an open sale of the tap whose total is gone is cancelled (nothing in flight). */
+  stepped(after: LaneSaleState): void {
+    const open = this.open;
+    if (!open) return;
+    const cur = after.current;
+    if (cur?.record.orderRef !== open.orderRef) {
+      this.open = undefined; // ended: paid, cancelled, unknown
+      return;
+    }
+    if (this.deps.tap.standing?.seq !== open.seq && !inFlight(cur.attempt)) this.cancel(open);
+  }
+
+  private startSale(binding: AmountBinding, scan: PendingScan): void {
+    const { runner, newId } = this.deps;
+    const cur = runner.state.current;
+    const open = this.open;
+    if (open && cur?.record.orderRef === open.orderRef) {
+      if (open.seq === binding.seq) {
+        this.feedScan(scan); // a rescan for the same total, under the same sale
+        return;
+      }
+      if (!inFlight(cur.attempt)) this.cancel(open);
+    }
+    const orderRef = newId();
+    this.open = { orderRef, seq: binding.seq };
+    runner.feed({
+      type: "pos",
+      request: { type: "sale", seq: `T${binding.seq}`, orderRef, amountFen: binding.amountFen },
+      newId: newId(),
+      amountFrom: {
+        amountSource: "displayTap",
+        tapSeq: binding.seq,
+        tapEvidence: evidenceHash(binding.evidence),
+      },
+    });
+    if (runner.state.current?.record.orderRef !== orderRef) {
+      // Refused (cloud offline, journal down, another sale open): nothing was charged.
+      this.open = undefined;
+      this.deps.tap.release(binding.seq);
+      return;
+    }
+    this.feedScan(scan);
+  }
+
+  private feedScan(scan: PendingScan): void {
+    this.deps.custody.hold(scan.attemptId, scan.code, scan.atMono);
+    this.deps.runner.feed({ type: "scan", code: scan.code, attemptId: scan.attemptId });
+  }
+
+  private cancelStale(): void {
+    const open = this.open;
+    const cur = this.deps.runner.state.current;
+    if (!open || cur?.record.orderRef !== open.orderRef || inFlight(cur.attempt)) return;
+    this.cancel(open);
+  }
+
+  private cancel(open: { orderRef: string; seq: number }): void {
+    if (this.open === open) this.open = undefined;
+    this.deps.runner.feed({
+      type: "pos",
+      request: { type: "cancel", seq: `T${open.seq}`, orderRef: open.orderRef },
+      newId: this.deps.newId(),
+    });
+  }
+}
+
+/** An attempt that may still move money: never cancelled for a display change. */
+function inFlight(attempt: AttemptRecord | null): boolean {
+  return attempt !== null && !isFinalAttempt(attempt.phase);
+}
