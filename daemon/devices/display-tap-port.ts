@@ -151,6 +151,9 @@ export class DisplayTap implements RegisterLink {
   private idleTimer: TimerHandle | undefined;
   private amountTimer: TimerHandle | undefined;
   private detectTimer: TimerHandle | undefined;
+  private deferTimer: TimerHandle | undefined;
+  /** When the register's last byte came (monotonic). */
+  private lastByteMono: number | undefined;
   /** A view waiting for the register's frame to end (passThrough). */
   private deferred: Uint8Array | undefined;
   /** The bridge's view on the real display; idle: the register's own screen. */
@@ -267,7 +270,7 @@ export class DisplayTap implements RegisterLink {
 
   async stop(): Promise<void> {
     this.generation++;
-    for (const t of [this.idleTimer, this.amountTimer, this.detectTimer]) t?.cancel();
+    for (const t of [this.idleTimer, this.amountTimer, this.detectTimer, this.deferTimer]) t?.cancel();
     await Promise.allSettled([this.supervisor?.stop(), this.displaySupervisor?.stop()]);
     this.repeats.clearAll();
   }
@@ -357,14 +360,38 @@ export class DisplayTap implements RegisterLink {
     }
     if (view.type === "idle") return; // the register's own frames are the idle screen
     const bytes = this.encode(view);
-    if (this.reader?.idleDueMono != null) {
-      // A register frame is half sent: writing now would split it on the display.
+    if (this.lineBusy()) {
+      // The register is mid-frame (its last byte came less than idleMs ago): writing now would
+      // split its frame on the display. The view goes once the line has been quiet for idleMs.
       if (this.deferred === undefined) this.counters.viewsDeferred++;
       this.deferred = bytes;
+      this.armDeferred();
       return;
     }
+    this.deferred = undefined;
     this.writeDisplay(port, bytes);
     this.counters.viewsShown++;
+  }
+
+  /** The register sent a byte less than idleMs ago: a frame may be in progress. */
+  private lineBusy(): boolean {
+    const last = this.lastByteMono;
+    return last !== undefined && this.deps.clock.monoNow() - last < this.config.idleMs;
+  }
+
+  private armDeferred(): void {
+    this.deferTimer?.cancel();
+    this.deferTimer = undefined;
+    if (this.deferred === undefined || this.lastByteMono === undefined) return;
+    const { clock } = this.deps;
+    this.deferTimer = clock.setTimeout(
+      () => {
+        this.deferTimer = undefined;
+        if (this.lineBusy()) this.armDeferred();
+        else this.writeDeferred();
+      },
+      Math.max(0, this.lastByteMono + this.config.idleMs - clock.monoNow()),
+    );
   }
 
   // ── the line ────────────────────────────────────────────────────────────────────────────────
@@ -394,21 +421,24 @@ export class DisplayTap implements RegisterLink {
           idleMs: this.config.idleMs,
           decodeText: this.decodeText,
         });
-        port.onData((bytes) => this.onBytes(bytes));
+        port.onData((bytes) => this.receive(bytes));
       },
       onState: () => this.reportState(),
     });
     this.supervisor.start();
   }
 
-  private onBytes(bytes: Uint8Array): void {
+  /** Bytes from the register, as the port reads them (forwarded first, then decoded). */
+  receive(bytes: Uint8Array): void {
     const now = this.deps.clock.monoNow();
+    this.lastByteMono = now;
     this.counters.bytesIn += bytes.length;
     if (this.config.mode === "passThrough") this.forward(bytes);
     const reader = this.reader;
     if (!reader) return;
     this.events(reader.push(bytes, now), now);
     this.armIdle();
+    if (this.deferred !== undefined) this.armDeferred();
   }
 
   /** passThrough: the register's bytes to the real display, as they came, before anything else. */
@@ -455,10 +485,7 @@ export class DisplayTap implements RegisterLink {
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     const due = this.reader?.idleDueMono;
-    if (due == null) {
-      this.writeDeferred();
-      return;
-    }
+    if (due == null) return;
     const { clock } = this.deps;
     this.idleTimer = clock.setTimeout(
       () => {

@@ -65,6 +65,10 @@ export class LaneTap {
   private waiting: PendingScan | undefined;
   /** The sale this lane made up last, while it is open. */
   private open: { orderRef: string; seq: number } | undefined;
+  /** The attempt whose pay request the amount machine approved. */
+  private approved: string | undefined;
+  /** The tap cancelled the open sale (its total went): its "cancelled" view is replaced. */
+  private cancelledByTap = false;
   /** Scans refused, by reason (for diagnostics). */
   readonly refused: Partial<Record<ScanRefusal, number>> = {};
 
@@ -141,8 +145,26 @@ export class LaneTap {
   gate(attempt: AttemptRecord): PaySent | undefined {
     const open = this.open;
     if (!open || attempt.orderRef !== open.orderRef) return undefined;
-    if (this.deps.tap.approveSend(open.seq)) return undefined;
+    // The machine approves a binding once. The same attempt published again (its first publish
+    // found the broker away: `queued`) goes only while its total still stands.
+    const again = this.approved === attempt.attemptId;
+    const ok = again ? this.deps.tap.standing?.seq === open.seq : this.deps.tap.approveSend(open.seq);
+    if (ok) {
+      this.approved = attempt.attemptId;
+      return undefined;
+    }
     return { ok: false, reason: "the total on the register's display changed before the request was sent" };
+  }
+
+  /**
+   * A sale view on its way to the display: the "cancelled" of a sale the tap cancelled because its
+   * total went is shown as what the display now asks for instead (the new total, or the cashier).
+   */
+  view(view: DisplayView): DisplayView {
+    if (view.type !== "cancelled" || !this.cancelledByTap) return view;
+    this.cancelledByTap = false;
+    const standing = this.deps.tap.standing;
+    return standing ? { type: "amountDue", amountFen: standing.amountFen } : { type: "waitForCashier" };
   }
 
   /** After each sale step: an open sale of the tap whose total is gone is cancelled (nothing in flight). */
@@ -203,6 +225,7 @@ export class LaneTap {
 
   private cancel(open: { orderRef: string; seq: number }): void {
     if (this.open === open) this.open = undefined;
+    this.cancelledByTap = true;
     this.deps.runner.feed({
       type: "pos",
       request: { type: "cancel", seq: `T${open.seq}`, orderRef: open.orderRef },

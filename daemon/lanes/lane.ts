@@ -466,7 +466,7 @@ export class Lane {
         if (marked) this.terminal.send(marked);
         if (answer.type === "result") this.crash(`answer:${answer.status}`);
       },
-      display: (view, step) => this.training.display(view, step.training),
+      display: (view, step) => this.training.display(this.tapSales?.view(view) ?? view, step.training),
       // No-integration mode: published only if the scan's total still stands (lane-tap.ts gate).
       pay: (attempt) => this.tapSales?.gate(attempt) ?? this.custody.publish(attempt),
       send: (effect) => this.send(effect),
