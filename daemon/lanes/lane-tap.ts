@@ -40,6 +40,13 @@ export interface LaneTapDeps {
   onEvent(kind: string, detail: string): void;
 }
 
+interface OpenSale {
+  orderRef: string;
+  seq: number;
+  /** A cancel was fed for it (the runner steps it next). */
+  cancelling: boolean;
+}
+
 interface PendingScan {
   code: string;
   attemptId: string;
@@ -64,7 +71,7 @@ export class LaneTap {
   /** A scan waiting for the shown total to settle. */
   private waiting: PendingScan | undefined;
   /** The sale this lane made up last, while it is open. */
-  private open: { orderRef: string; seq: number } | undefined;
+  private open: OpenSale | undefined;
   /** The attempt whose pay request the amount machine approved. */
   private approved: string | undefined;
   /** The tap cancelled the open sale (its total went): its "cancelled" view is replaced. */
@@ -128,10 +135,10 @@ export class LaneTap {
             ? { type: "waitForCashier" }
             : { type: "amountDue", amountFen: effect.newAmountFen },
         );
-        this.cancelStale();
+        this.checkSoon();
         return;
       case "totalWithdrawn":
-        this.cancelStale();
+        this.checkSoon();
         return;
       default:
         return;
@@ -169,14 +176,28 @@ export class LaneTap {
 
   /** After each sale step: an open sale of the tap whose total is gone is cancelled (nothing in flight). */
   stepped(after: LaneSaleState): void {
+    this.check(after);
+  }
+
+  /**
+   * The display changed: checked once the sale step under way (if any) is over, so the cancel
+   * sees the attempt as the journal has it (a display update may arrive between an attempt's
+   * record and its pay request; the gate refuses that request, and the attempt is `queued`).
+   */
+  private checkSoon(): void {
+    queueMicrotask(() => this.check(this.deps.runner.state));
+  }
+
+  private check(state: LaneSaleState): void {
     const open = this.open;
     if (!open) return;
-    const cur = after.current;
+    const cur = state.current;
     if (cur?.record.orderRef !== open.orderRef) {
       this.open = undefined; // ended: paid, cancelled, unknown
       return;
     }
-    if (this.deps.tap.standing?.seq !== open.seq && !inFlight(cur.attempt)) this.cancel(open);
+    if (open.cancelling || this.deps.tap.standing?.seq === open.seq || inFlight(cur.attempt)) return;
+    this.cancel(open);
   }
 
   private startSale(binding: AmountBinding, scan: PendingScan): void {
@@ -184,14 +205,14 @@ export class LaneTap {
     const cur = runner.state.current;
     const open = this.open;
     if (open && cur?.record.orderRef === open.orderRef) {
-      if (open.seq === binding.seq) {
+      if (open.seq === binding.seq && !open.cancelling) {
         this.feedScan(scan); // a rescan for the same total, under the same sale
         return;
       }
-      if (!inFlight(cur.attempt)) this.cancel(open);
+      if (!open.cancelling && !inFlight(cur.attempt)) this.cancel(open);
     }
     const orderRef = newId();
-    this.open = { orderRef, seq: binding.seq };
+    this.open = { orderRef, seq: binding.seq, cancelling: false };
     runner.feed({
       type: "pos",
       request: { type: "sale", seq: `T${binding.seq}`, orderRef, amountFen: binding.amountFen },
@@ -216,15 +237,8 @@ export class LaneTap {
     this.deps.runner.feed({ type: "scan", code: scan.code, attemptId: scan.attemptId });
   }
 
-  private cancelStale(): void {
-    const open = this.open;
-    const cur = this.deps.runner.state.current;
-    if (!open || cur?.record.orderRef !== open.orderRef || inFlight(cur.attempt)) return;
-    this.cancel(open);
-  }
-
-  private cancel(open: { orderRef: string; seq: number }): void {
-    if (this.open === open) this.open = undefined;
+  private cancel(open: OpenSale): void {
+    open.cancelling = true;
     this.cancelledByTap = true;
     this.deps.runner.feed({
       type: "pos",
@@ -234,7 +248,10 @@ export class LaneTap {
   }
 }
 
-/** An attempt that may still move money: never cancelled for a display change. */
+/**
+ * An attempt that may still move money: never cancelled for a display change. A `queued` one has
+ * not left the bridge (its code waits in memory): cancelling it moves nothing (no reversal).
+ */
 function inFlight(attempt: AttemptRecord | null): boolean {
-  return attempt !== null && !isFinalAttempt(attempt.phase);
+  return attempt !== null && !isFinalAttempt(attempt.phase) && attempt.phase !== "queued";
 }
