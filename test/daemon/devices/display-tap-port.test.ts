@@ -14,6 +14,8 @@ import { DisplayTap } from "../../../daemon/devices/display-tap-port.js";
 import { createMockSerial, type MockPeer } from "../../../daemon/devices/mock-serial.js";
 import type { OpenPort, SerialOpener } from "../../../daemon/devices/serial-binding.js";
 import { textEncoder } from "../../../daemon/text/text-encoder.js";
+import { tapChannel, type TapEvent } from "../../../daemon/diagnostics/channels.js";
+import { formatEvent } from "../../../daemon/diagnostics/format.js";
 import { fixture } from "../../protocols/display-tap/tap-support.js";
 
 const silent = pino({ level: "silent" });
@@ -133,6 +135,35 @@ describe("DisplayTap passThrough", () => {
     const expected = encodeLed8View({ type: "unknown", amountFen: 1250 });
     await expect.poll(() => s.toDisplay.length).toBe(expected.length);
     expect(Uint8Array.from(s.toDisplay)).toEqual(expected);
+  });
+});
+
+describe("DisplayTap monitor", () => {
+  it("publishes each decoded update on posbridge:tap only while someone watches, never more than the screen", async () => {
+    const s = setup({ mode: "listen", dialect: "led8-ascii", baudRate: 2400 });
+    s.tap.start();
+    await opened(s.reg);
+    const events: TapEvent[] = [];
+    const watch = (e: unknown) => events.push(e as TapEvent);
+    tapChannel.subscribe(watch);
+    try {
+      s.reg.emit(Uint8Array.from([0x1b, 0x73, 0x32, 0x1b, 0x51, 0x41, ...Buffer.from("12.50"), 0x0d]));
+      await expect.poll(() => events.some((e) => e.amountFen === 1250)).toBe(true);
+    } finally {
+      tapChannel.unsubscribe(watch);
+    }
+    const last = events.at(-1) as TapEvent;
+    expect(last).toMatchObject({
+      type: "tap",
+      lamp: "total",
+      lines: ["12.50"],
+      amountFen: 1250,
+      chargeable: true,
+      kind: "total",
+    });
+    expect(formatEvent({ ...last, at: 0, lane: "lane-1" })).toMatch(
+      /reg-display \[total\] "12.50" → total ¥12\.50 \(chargeable\)$/,
+    );
   });
 });
 
