@@ -77,7 +77,7 @@ export interface RpcSnapshot {
 
 export interface DeviceSnapshot {
   kind: "terminal" | "scanner" | "display";
-  /** terminal: ecr | line; scanner: serial | ssi | hidpos | keyboard; display: cd5220 | escpos | led8. */
+  /** terminal: ecr | line | "displayTap <mode>" (no-integration mode); scanner: serial | ssi | hidpos | keyboard; display: cd5220 | escpos | led8. */
   type: string;
   state: DeviceState;
   /** Why not CONNECTED ("" when connected). */

@@ -5,6 +5,8 @@
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AmountEffect } from "../../../protocols/display-tap/amount-effects.js";
+import { concatBytes } from "../../../protocols/core/bytes.js";
+import { CD5220_INIT, encodeCd5220 } from "../../../protocols/display/cd5220.js";
 import { encodeEscPosView } from "../../../protocols/display/escpos-display.js";
 import { encodeLed8View } from "../../../protocols/display/led8.js";
 import { systemClock } from "../../../daemon/clock.js";
@@ -164,6 +166,33 @@ describe("DisplayTap monitor", () => {
     expect(formatEvent({ ...last, at: 0, lane: "lane-1" })).toMatch(
       /reg-display \[total\] "12.50" → total ¥12\.50 \(chargeable\)$/,
     );
+  });
+});
+
+describe("DisplayTap bridgeOwned", () => {
+  it("re-renders the register's text on the real display (never its raw bytes) and shows the bridge's views over it", async () => {
+    const s = setup({ mode: "bridgeOwned", dialect: "cd5220" });
+    s.tap.start();
+    await opened(s.reg, s.disp);
+    const idle = concatBytes(CD5220_INIT, encodeCd5220({ type: "idle" }));
+    await expect.poll(() => s.toDisplay.length).toBe(idle.length); // painted on open
+    s.toDisplay.length = 0;
+    const wire = Uint8Array.from([0x1b, 0x51, 0x41, ...Buffer.from("TOTAL 12.50"), 0x0d]);
+    s.reg.emit(wire);
+    const text = encodeCd5220({ type: "text", lines: ["TOTAL 12.50", ""] });
+    await expect.poll(() => Buffer.from(s.toDisplay).indexOf(Buffer.from(text))).toBeGreaterThanOrEqual(0);
+    expect(Buffer.from(s.toDisplay).indexOf(Buffer.from(wire))).toBe(-1);
+    s.toDisplay.length = 0;
+    s.tap.show({ type: "paid", amountFen: 1250 });
+    const paid = encodeCd5220({ type: "paid", amountFen: 1250 });
+    await expect.poll(() => Uint8Array.from(s.toDisplay)).toEqual(paid);
+    // The register writes on: its text waits until the bridge's view is done (idle).
+    s.reg.emit(Uint8Array.from([0x1b, 0x51, 0x41, ...Buffer.from("THANK YOU"), 0x0d]));
+    await sleep(150);
+    expect(Uint8Array.from(s.toDisplay)).toEqual(paid);
+    s.tap.show({ type: "idle" });
+    const thanks = encodeCd5220({ type: "text", lines: ["THANK YOU", ""] });
+    await expect.poll(() => Buffer.from(s.toDisplay).indexOf(Buffer.from(thanks))).toBeGreaterThan(0);
   });
 });
 
