@@ -2,20 +2,18 @@
 // for sales) or the register's customer-display line (no-integration mode: the lane reads the
 // amount off the display, daemon/devices/display-tap-port.ts). The lane holds a RegisterLink and
 // never asks which one it has, except to route a display tap's amounts (createRegisterLink).
-//   terminal   → TerminalPort (profile ecr or line; docs/terminal-protocol.md)
+//   terminal   → EcrTerminal (profile ecr) or LineTerminal (profile line): docs/terminal-protocol.md
+//                (their shared part: terminal-port.ts)
 //   displayTap → DisplayTap (mode listen, passThrough or bridgeOwned; docs/hardware.md)
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
 import type { LinkCounters } from "../../protocols/ecr/link-machine.js";
-import type { LaneConfig } from "../config/config-types.js";
+import type { LaneConfig, TerminalConfig } from "../config/config-types.js";
 import { describeLocation } from "./device-identity.js";
 import { DisplayTap, type DisplayTapDeps, type DisplayTapHandlers } from "./display-tap-port.js";
 import type { SupervisorStatus } from "./port-supervisor.js";
-import {
-  type ProbeResult,
-  TerminalPort,
-  type TerminalHandlers,
-  type TerminalPortDeps,
-} from "./terminal-port.js";
+import { EcrTerminal } from "./ecr-terminal.js";
+import { LineTerminal } from "./line-terminal.js";
+import type { ProbeResult, TerminalHandlers, TerminalPort, TerminalPortDeps } from "./terminal-port.js";
 
 export interface RegisterLinkStatus extends SupervisorStatus {
   /** The link's counters (a display tap fills the ones that apply: frames in, discarded bytes). */
@@ -54,7 +52,18 @@ export function createRegisterLink(
     });
   }
   if (!lane.terminal) throw new TypeError("a lane needs terminal or displayTap");
-  return new TerminalPort(lane.terminal, deps, handlers);
+  return createTerminal(lane.terminal, deps, handlers);
+}
+
+/** The register link of a terminal config: one class per wire profile. */
+export function createTerminal(
+  config: TerminalConfig,
+  deps: TerminalPortDeps,
+  handlers: TerminalHandlers,
+): TerminalPort {
+  return config.profile === "line"
+    ? new LineTerminal(config, deps, handlers)
+    : new EcrTerminal(config, deps, handlers);
 }
 
 /** Where a lane's register link is, as config names it (for logs and check-config). */
