@@ -10,8 +10,9 @@
 // - passThrough: the register's display cable ends at the bridge; every byte is written to the
 //   real display's port as soon as it arrives, unchanged and in order (pacing preserved: a byte
 //   dripped every 15 ms goes out every 15 ms). The bridge's own views (paid, failed, unknown,
-//   rescan) are written between the register's frames: while the reader holds a command or a
-//   run of text still open, a view waits for the frame to end (idle cut) and is written then.
+//   rescan) are written between the register's frames: while the register's last byte came less
+//   than idleMs ago (a frame may be in progress), a view waits until the line has been quiet for
+//   idleMs, and is written then; a newer view replaces a waiting one.
 // - bridgeOwned: the register's bytes are not forwarded; the bridge re-renders the register's
 //   screen (its text, or an LED's number) on the real display, and shows its views over it.
 // Both ports are supervised (port-supervisor.ts): an unplug is reconnected, never a crash. While
