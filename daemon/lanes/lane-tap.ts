@@ -38,6 +38,11 @@ export interface LaneTapDeps {
   show(view: DisplayView): void;
   /** Short, code-free events for P/event. */
   onEvent(kind: string, detail: string): void;
+  /**
+   * The amount of the last display-tap sale in the journal, unless it was cancelled (lane-journal.ts
+   * lastTapSale): after a restart, that total is not charged until the display has shown another.
+   */
+  guardFen?: number | null;
 }
 
 interface OpenSale {
@@ -79,7 +84,12 @@ export class LaneTap {
   /** Scans refused, by reason (for diagnostics). */
   readonly refused: Partial<Record<ScanRefusal, number>> = {};
 
-  constructor(private readonly deps: LaneTapDeps) {}
+  /** See LaneTapDeps.guardFen; cleared once the display moved on. */
+  private guardFen: number | null;
+
+  constructor(private readonly deps: LaneTapDeps) {
+    this.guardFen = deps.guardFen ?? null;
+  }
 
   /** A payment code was read (not a repeat): bind it to the standing total, or refuse it. */
   onScan(code: string, attemptId: string, nowMono: number): void {
@@ -104,9 +114,23 @@ export class LaneTap {
           this.deps.tap.release(effect.binding.seq);
           return;
         }
+        if (this.guardFen !== null && effect.binding.amountFen === this.guardFen) {
+          // The bridge restarted while the register may still show the total it charged last: that
+          // total is spent (approved, never sent) until the register shows something else.
+          this.deps.tap.approveSend(effect.binding.seq);
+          this.deps.log.warn(
+            { seq: effect.binding.seq, amountFen: effect.binding.amountFen },
+            "scan refused: after a restart the display shows the total of the last sale, which was not cancelled",
+          );
+          this.deps.show({ type: "waitForCashier" });
+          return;
+        }
         this.startSale(effect.binding, scan);
         return;
       }
+      case "totalAccepted":
+        if (effect.amountFen !== this.guardFen) this.guardFen = null;
+        return;
       case "scanWaiting":
         this.waiting = this.scanning;
         return;
@@ -138,6 +162,7 @@ export class LaneTap {
         this.checkSoon();
         return;
       case "totalWithdrawn":
+        this.guardFen = null;
         this.checkSoon();
         return;
       default:

@@ -51,7 +51,7 @@ import {
   newLaneCounters,
   scanOutcome,
 } from "./lane-describe.js";
-import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
+import { type LaneJournal, lastTapSale, saleView, unsettledViews } from "./lane-journal.js";
 import { LaneTap } from "./lane-tap.js";
 import { LaneTraining, type ScanJudgement, type TrainingEvent } from "./lane-training.js";
 import { reportSaleEvent } from "./sale-events.js";
@@ -164,6 +164,7 @@ export class Lane {
         );
         deps.onStatusChange();
       };
+    const tapStart = config.displayTap ? lastTapSale(deps.journal, config.id) : undefined;
     this.terminal = createRegisterLink(
       config,
       {
@@ -174,6 +175,7 @@ export class Lane {
         repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
         laneId: config.id,
+        lastTapSeq: tapStart?.lastSeq ?? 0,
       },
       {
         onRequest: (request: PosRequest) => this.onPosRequest(request),
@@ -218,6 +220,7 @@ export class Lane {
           log,
           show: (view) => this.training.display(view, false),
           onEvent: deps.onEvent,
+          guardFen: tapStart?.guardFen ?? null,
         })
       : undefined;
     // The tap's real display shows the sale's views (passThrough, bridgeOwned); in listen mode the

@@ -31,7 +31,7 @@ const led = (lamp: string, value: string) =>
   Uint8Array.from([0x1b, 0x73, lamp.charCodeAt(0), 0x1b, 0x51, 0x41, ...Buffer.from(value), 0x0d]);
 let n = 0;
 
-function setup(opts: { sendOk?: () => boolean; crash?: (point: string) => void } = {}) {
+function setup(opts: { sendOk?: () => boolean; crash?: (point: string) => void; dir?: string } = {}) {
   const id = ++n;
   const serial = createMockSerial();
   const reg = serial.createPort(`/dev/lane-tap-reg-${id}`);
@@ -69,7 +69,7 @@ function setup(opts: { sendOk?: () => boolean; crash?: (point: string) => void }
     displayTap,
     scanner: { path: scan.path, ...serialSettings, type: "serial", suffix: "CR", prefix: "", maxLength: 128 },
   };
-  const dir = mkdtempSync(join(tmpdir(), "pb-lane-tap-"));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "pb-lane-tap-"));
   const journal = Journal.open({ dir, clock: systemClock, log: pino({ level: "silent" }) });
   let ids = 0;
   const lane = new Lane(config, {
@@ -94,7 +94,7 @@ function setup(opts: { sendOk?: () => boolean; crash?: (point: string) => void }
       .map((l) => JSON.parse(l.split("\t")[1] ?? "{}") as { kind: string })
       .filter((r): r is SaleRecord => r.kind === "sale");
   const journalText = () => readFileSync(join(dir, "journal.log"), "utf8");
-  return { lane, tap, reg, disp, scan, sent, toDisplay, sales, journalText };
+  return { lane, tap, reg, disp, scan, sent, toDisplay, sales, journalText, dir, journal };
 }
 
 const pays = (sent: CloudCommand[]) => sent.filter((c) => c.type === "pay");
@@ -241,5 +241,51 @@ describe("Lane in no-integration mode", () => {
     s.lane.setCloudOnline(true);
     await expect.poll(() => s.sales().at(-1)?.status).toBe("CANCELLED");
     expect(pays(s.sent)).toHaveLength(tried); // the queued request never went out
+  });
+
+  it("after a restart, the total of the last paid sale still on the display is not charged again; numbers keep rising", async () => {
+    const first = setup();
+    await started(first);
+    first.reg.emit(led("2", "12.50"));
+    await expect.poll(() => first.tap.standing?.seq).toBe(1);
+    first.scan.emit(`${CODE}\r`);
+    await expect.poll(() => pays(first.sent).length).toBe(1);
+    first.lane.onCloudResponse(
+      {
+        requestId: "R1",
+        attemptId: pays(first.sent)[0]?.attemptId ?? "",
+        sentAtMs: 0,
+        result: {
+          type: "payment",
+          status: "PAID",
+          amountFen: 1250,
+          scheme: "WECHAT",
+          channelTradeNo: "4200001",
+          reasonCode: "",
+          message: "",
+          rescanAllowed: false,
+        },
+      },
+      "pay",
+    );
+    await expect.poll(() => first.sales().at(-1)?.status).toBe("PAID");
+    await first.lane.stop();
+    first.journal.close();
+
+    // The bridge restarts; the register refreshes its display with the same total.
+    const again = setup({ dir: first.dir });
+    await started(again);
+    again.reg.emit(led("2", "12.50"));
+    await expect.poll(() => again.tap.standing).toEqual({ seq: 2, amountFen: 1250 });
+    again.scan.emit("134567890123453333\r");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.sent).toEqual([]);
+    // The register clears and rings up a new sale of the same amount: that one is charged.
+    again.reg.emit(Uint8Array.of(0x0c));
+    again.reg.emit(led("2", "12.50"));
+    await expect.poll(() => again.tap.standing?.seq).toBe(3);
+    again.scan.emit("134567890123454444\r");
+    await expect.poll(() => pays(again.sent).length).toBe(1);
+    expect(again.sales().at(-1)).toMatchObject({ amountFen: 1250, tapSeq: 3, status: "OPEN" });
   });
 });
