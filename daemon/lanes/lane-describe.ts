@@ -121,7 +121,8 @@ export function describeLane(lane: LaneParts): LaneSnapshot {
         identity: { configured: lane.terminal.describe().location, node: tn || null },
         opens: to,
         flaps: tf,
-        counters: { ...tcounters },
+        // A display tap counts bytes, updates and totals; a register link its frames.
+        counters: lane.tap ? { ...lane.tap.counters } : { ...tcounters },
         lastGoodAgoMs: lane.terminal.lastGoodAgoMs ?? null,
         ...(lane.tap ? { tap: lane.tap.snapshot() } : {}),
       },

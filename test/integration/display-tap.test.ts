@@ -12,6 +12,7 @@ import { encodeEscPosView } from "../../protocols/display/escpos-display.js";
 import { decodeRequest } from "../../daemon/cloud/proto-codec.js";
 import { startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
 import { textEncoder } from "../../daemon/text/text-encoder.js";
+import { runCli } from "../support/bridge-rig.js";
 import { type DaemonProcess, startDaemon } from "../support/daemon-process.js";
 import { createPtyPair, type PtyPair } from "../support/pty-pair.js";
 import { openSerialEnd, type SerialEnd } from "../support/serial-end.js";
@@ -34,6 +35,7 @@ describe("no-integration mode over ptys: register → bridge → display, scan, 
   let display: SerialEnd;
   let watcher: mqtt.MqttClient;
   const pays: { amountFen: number; orderRef: string }[] = [];
+  let configPath = "";
 
   beforeAll(async () => {
     const [r, s, d] = await Promise.all([
@@ -55,13 +57,14 @@ describe("no-integration mode over ptys: register → bridge → display, scan, 
       protocolVersion: 5,
       group: `g${run}`,
     });
-    const configPath = join(dir, "posbridge.yaml");
+    configPath = join(dir, "posbridge.yaml");
     writeFileSync(
       configPath,
       `store: ${STORE}
 bridge: PC1
 stateDir: ${dir}
 log: { level: debug, format: json }
+diagnostics: { socket: ${join(dir, "control.sock")} }
 mqtt: { url: "${BROKER}", topicPrefix: "${PREFIX}", protocolVersion: 5, reconnectMinMs: 200 }
 lanes:
   - id: lane1
@@ -159,5 +162,17 @@ lanes:
     await scanner.write("134567890123450000\r");
     await sleep(800);
     expect(pays).toHaveLength(1);
+  });
+
+  it("posbridge status and devices show the tap: its mode, line, dialect and what the display shows", async () => {
+    const status = await runCli(["status", "-c", configPath]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain("(displayTap passThrough)");
+    expect(status.stdout).toContain(
+      "display tap passThrough: 9600 baud, parity none, dialect escpos, as configured",
+    );
+    expect(status.stdout).toMatch(/shows "Total:" \/ "12\.50" → total 12\.50 \(chargeable\)/);
+    const devices = await runCli(["devices", "-c", configPath]);
+    expect(devices.stdout).toContain("display tap passThrough: 9600 baud, parity none, dialect escpos");
   });
 });
