@@ -219,6 +219,7 @@ export class LaneTap {
     const cur = state.current;
     if (cur?.record.orderRef !== open.orderRef) {
       this.open = undefined; // ended: paid, cancelled, unknown
+      this.cancelledByTap = false; // its views are shown (a step's views come before this check)
       return;
     }
     if (open.cancelling || this.deps.tap.standing?.seq === open.seq || inFlight(cur.attempt)) return;
