@@ -19,10 +19,9 @@
 // the real display is down, forwarded bytes are dropped and counted (a display shows what it is
 // sent next); a bridgeOwned display is repainted when it is back.
 //
-// Auto-detection (listen only, any of baudRate, parity, dialect "auto"): the port is opened at
-// each candidate setting of DETECT_SETTINGS in turn, listened to for detectSampleMs, and the
-// samples scored by detectDisplay (protocols/display-tap/detect.ts); the best setting and dialect
-// are locked and the line is read at them from then on. Nothing found: the cycle starts again.
+// Auto-detection (listen only, any of baudRate, parity, dialect "auto"; display-line-detect.ts):
+// the port is opened at each candidate setting in turn and listened to for detectSampleMs; the
+// best setting and dialect are locked and the line is read at them from then on.
 import { createHash } from "node:crypto";
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import { zeroLinkCounters } from "../../protocols/ecr/link-machine.js";
@@ -41,12 +40,7 @@ import {
   type DisplayDialect,
   isDisplayDialect,
 } from "../../protocols/display-tap/dialects.js";
-import {
-  DETECT_SETTINGS,
-  type Detection,
-  detectDisplay,
-  type SerialSetting,
-} from "../../protocols/display-tap/detect.js";
+import type { SerialSetting } from "../../protocols/display-tap/detect.js";
 import type { DisplayReader } from "../../protocols/display-tap/display-reader.js";
 import type { Screen, ScreenEvent } from "../../protocols/display-tap/screen-event.js";
 import type { DisplayView } from "../../protocols/display/display-view.js";
@@ -64,6 +58,9 @@ import type { TapSnapshot } from "../diagnostics/snapshot.js";
 import { RepeatLimiter } from "../log/repeat-limiter.js";
 import { textDecoder } from "../text/text-decoder.js";
 import { describeLocation } from "./device-identity.js";
+import { detectLine, type TapDetectionStatus } from "./display-line-detect.js";
+
+export type { TapDetectionStatus } from "./display-line-detect.js";
 import { displayEncoder, type DisplayEncoder, displayText } from "./display-port.js";
 import { type PortDeps, PortSupervisor, type SupervisorStatus } from "./port-supervisor.js";
 import type { ProbeResult } from "./terminal-port.js";
@@ -84,19 +81,6 @@ export interface DisplayTapDeps extends PortDeps {
   laneId?: string;
   /** The highest tap sequence number already journaled, so numbers keep rising across restarts. */
   lastTapSeq?: number;
-}
-
-/** What detection found (or is doing), for `posbridge devices` / `doctor`. */
-export interface TapDetectionStatus {
-  /** fixed: nothing was "auto"; detecting: cycling the settings; locked: found and in use; nothing: last cycle found nothing. */
-  state: "fixed" | "detecting" | "locked" | "nothing";
-  baudRate: number | null;
-  parity: "none" | "even" | "odd" | null;
-  dialect: DisplayDialect | null;
-  confidence: number | null;
-  reason: string;
-  /** Candidate settings listened to in the current or last cycle. */
-  tried: number;
 }
 
 export interface DisplayTapCounters {
@@ -611,61 +595,32 @@ export class DisplayTap implements RegisterLink {
 
   // ── auto-detection (listen only) ────────────────────────────────────────────────────────────
 
-  /** The candidate settings: DETECT_SETTINGS, narrowed by what the config fixes. */
-  private candidates(): SerialSetting[] {
-    const { baudRate, parity } = this.config;
-    return DETECT_SETTINGS.filter(
-      (s) => (baudRate === "auto" || s.baudRate === baudRate) && (parity === "auto" || s.parity === parity),
-    );
-  }
-
   private async detect(generation: number): Promise<void> {
-    const candidates = this.candidates();
-    const dialects = this.dialect ? [this.dialect] : undefined;
-    for (;;) {
-      const samples: { setting: SerialSetting; bytes: Uint8Array }[] = [];
-      this.detectionStatus = { ...this.detectionStatus, state: "detecting", tried: 0 };
-      for (const setting of candidates) {
-        const bytes = await this.sample(setting);
-        if (generation !== this.generation) return;
-        samples.push({ setting, bytes });
-        this.detectionStatus = { ...this.detectionStatus, tried: samples.length };
-      }
-      const found: Detection<SerialSetting> = detectDisplay(samples, {
-        ...(dialects ? { dialects } : {}),
-        readerOptions: { idleMs: this.config.idleMs },
-        rules: this.amount.settings.rules,
-      });
-      if (found.verdict === "found" && found.best) {
-        const { setting, dialect } = found.best;
-        this.detectionStatus = {
-          state: "locked",
-          baudRate: setting.baudRate,
-          parity: setting.parity,
-          dialect,
-          confidence: Math.round(found.confidence * 100) / 100,
-          reason: found.reason,
-          tried: samples.length,
-        };
-        this.deps.log.info(
-          { baudRate: setting.baudRate, parity: setting.parity, dialect, confidence: found.confidence },
-          "display line detected",
-        );
-        this.openLine(setting, dialect);
-        return;
-      }
-      this.detectionStatus = {
-        ...this.detectionStatus,
-        state: "nothing",
-        confidence: found.confidence,
-        reason: found.reason,
-      };
-      this.repeats.warn(
-        "detect",
-        { verdict: found.verdict, reason: found.reason },
-        "display line not detected yet; listening again",
-      );
-    }
+    const found = await detectLine({
+      baudRate: this.config.baudRate,
+      parity: this.config.parity,
+      dialect: this.dialect,
+      idleMs: this.config.idleMs,
+      rules: this.amount.settings.rules,
+      sample: (setting) => this.sample(setting),
+      alive: () => generation === this.generation,
+      onStatus: (status) => {
+        this.detectionStatus = status;
+      },
+      onNothing: (d) =>
+        this.repeats.warn(
+          "detect",
+          { verdict: d.verdict, reason: d.reason },
+          "display line not detected yet; listening again",
+        ),
+    });
+    if (!found || generation !== this.generation) return;
+    const { setting, dialect, status } = found;
+    this.deps.log.info(
+      { baudRate: setting.baudRate, parity: setting.parity, dialect, confidence: status.confidence },
+      "display line detected",
+    );
+    this.openLine(setting, dialect);
   }
 
   /** Opens the line at `setting` for detectSampleMs and returns what it read (nothing if it would not open). */
