@@ -281,6 +281,47 @@ function garblingLine(right: { baudRate: number; parity: string }) {
   return { opener, emit };
 }
 
+describe("DisplayTap line settings", () => {
+  it("opens both ports of a passThrough tap at the register's settings, RTS/CTS where configured", async () => {
+    const opened: SerialSettings[] = [];
+    const opener: SerialOpener = {
+      async open(settings) {
+        opened.push(settings);
+        return {
+          path: settings.path,
+          write: async () => {},
+          close: async () => {},
+          onData: () => {},
+          onClose: () => {},
+        };
+      },
+    };
+    const tap = new DisplayTap(
+      {
+        ...BASE,
+        mode: "passThrough",
+        path: "/dev/tap-rts-reg",
+        baudRate: 2400,
+        parity: "even",
+        rtscts: true,
+        dialect: "led8-binary",
+        display: { path: "/dev/tap-rts-disp" },
+      },
+      portDeps(opener),
+      { onAmount: () => {} },
+    );
+    taps.push(tap);
+    tap.start();
+    await expect.poll(() => opened.length).toBe(2);
+    for (const path of ["/dev/tap-rts-reg", "/dev/tap-rts-disp"])
+      expect(opened.find((o) => o.path === path)).toMatchObject({
+        baudRate: 2400,
+        parity: "even",
+        rtscts: true,
+      });
+  });
+});
+
 describe("DisplayTap auto-detection (listen)", () => {
   it("cycles the settings, locks the one that decodes, then reads the line at it", async () => {
     const line = garblingLine({ baudRate: 4800, parity: "none" });
