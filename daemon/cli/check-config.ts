@@ -5,6 +5,7 @@
 import { brokerUrls } from "../config/broker-urls.js";
 import { checkHost } from "../config/check-host.js";
 import { redactUrl } from "../cloud/redact-url.js";
+import type { LaneConfig } from "../config/config-types.js";
 import { describeLocation } from "../devices/device-identity.js";
 import { CONFIG_OPTION, CONFIG_USAGE, type Command, configPathOf, usageError } from "./command.js";
 import { loadOrReport } from "./load.js";
@@ -33,7 +34,7 @@ ${CONFIG_USAGE}`,
       io.err(`posbridge: warning: ${w.path}: ${w.message}`);
     const lanes = c.lanes.map(
       (l) =>
-        `lane ${l.id}: register ${describeLocation(l.terminal)} (${l.terminal.profile}), scanner ${describeLocation(l.scanner)} (${l.scanner.type})${l.display ? `, display ${describeLocation(l.display)} (${l.display.type})` : ""}`,
+        `lane ${l.id}: ${registerText(l)}, scanner ${describeLocation(l.scanner)} (${l.scanner.type})${l.display ? `, display ${describeLocation(l.display)} (${l.display.type})` : ""}`,
     );
     io.out(
       [
@@ -50,4 +51,15 @@ ${CONFIG_USAGE}`,
 function brokerWords(url: string | readonly string[]): string {
   const urls = brokerUrls(url).map(redactUrl);
   return `${urls.length > 1 ? "broker cluster" : "broker"} ${urls.join(", ")}`;
+}
+
+/** The lane's register link, or its display tap (no-integration mode). */
+function registerText(l: LaneConfig): string {
+  if (l.displayTap) {
+    const t = l.displayTap;
+    const real = t.display ? `, real display ${describeLocation(t.display)}` : "";
+    return `register display line ${describeLocation(t)} (displayTap ${t.mode}, ${t.baudRate} baud, parity ${t.parity}, dialect ${t.dialect}${real})`;
+  }
+  const terminal = l.terminal as NonNullable<LaneConfig["terminal"]>;
+  return `register ${describeLocation(terminal)} (${terminal.profile})`;
 }

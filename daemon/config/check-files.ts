@@ -3,6 +3,7 @@
 // (exit 78, the field named: check-tls.ts), found by `check-config` too, not a failure discovered
 // after the lanes have opened their ports. Likewise two lanes naming
 // one plugged-in device under two spellings (a by-id link and /dev/ttyUSB0, a path and USB ids).
+import { roleDevice } from "../diagnostics/lane-devices.js";
 import {
   type DeviceResolver,
   defaultResolver,
@@ -35,8 +36,9 @@ export function checkConfigFiles(
   const problems: { path: string; message: string }[] = [...tls.problems];
   const devices: NamedLocation[] = config.lanes.flatMap((lane, i) =>
     (["terminal", "scanner", "display"] as const).flatMap((kind) => {
-      const d = lane[kind];
-      return d ? [{ field: `lanes[${i}].${kind}`, location: { path: d.path, usb: d.usb } }] : [];
+      const found = roleDevice(lane, i, kind);
+      const d = found?.location;
+      return found && d ? [{ field: found.field, location: { path: d.path, usb: d.usb } }] : [];
     }),
   );
   for (const p of findSharedDevices(

@@ -3,6 +3,7 @@
 // the service user cannot open (group and mode: the unit runs as posbridge with the groups
 // posbridge and dialout, systemd/posbridge.service), and a stateDir the service cannot write.
 // Warnings only: the daemon waits for an absent device, and a config may be written on another PC.
+import { roleDevice } from "../diagnostics/lane-devices.js";
 import { accessSync, constants, readFileSync, type Stats, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { type DeviceResolver, defaultResolver, describeLocation } from "../devices/device-identity.js";
@@ -36,8 +37,10 @@ export function checkHost(config: Config, facts: HostFacts = {}): ConfigWarning[
   const groupName = facts.groupName ?? ((gid) => lookupName("/etc/group", gid));
   config.lanes.forEach((lane, i) => {
     for (const kind of ["terminal", "scanner", "display"] as const) {
-      const d = lane[kind];
-      if (!d) continue;
+      // No-integration mode: the display tap stands in the terminal's place, its real display in the display's.
+      const found = roleDevice(lane, i, kind);
+      const d = found?.location;
+      if (!found || !d) continue;
       // A HID scanner named by USB ids is no tty: the resolver cannot look it up here.
       const hidByUsb =
         kind === "scanner" &&
@@ -45,7 +48,7 @@ export function checkHost(config: Config, facts: HostFacts = {}): ConfigWarning[
         lane.scanner.type !== "serial" &&
         lane.scanner.type !== "ssi";
       if (hidByUsb) continue;
-      const field = `lanes[${i}].${kind}.${d.path !== undefined ? "path" : "usb"}`;
+      const field = `${found.field}.${d.path !== undefined ? "path" : "usb"}`;
       const r = resolver.resolve(d);
       if (!r.ok) {
         warnings.push({ path: field, message: `${r.error}${r.absent ? " (the daemon waits for it)" : ""}` });
@@ -54,7 +57,7 @@ export function checkHost(config: Config, facts: HostFacts = {}): ConfigWarning[
       if (r.node === "missing") {
         warnings.push({
           path: field,
-          message: `${describeLocation(d)} does not exist: the ${kind} is not plugged in, or the path is wrong (ls -l /dev/serial/by-id); the daemon waits for it`,
+          message: `${describeLocation(d)} does not exist: the ${found.field.endsWith("displayTap") ? "register's display line" : kind} is not plugged in, or the path is wrong (ls -l /dev/serial/by-id); the daemon waits for it`,
         });
         continue;
       }

@@ -11,6 +11,8 @@ export interface SerialSettings {
   dataBits: 5 | 6 | 7 | 8; // default 8
   parity: Parity; // default "none"
   stopBits: 1 | 2; // default 1
+  /** RTS/CTS hardware flow control; default off (only a display tap's lines set it). */
+  rtscts?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface DeviceLocation {
 }
 
 /** A serial device as configured: where it is, and its line settings. */
-export interface SerialDeviceConfig extends Omit<SerialSettings, "path">, DeviceLocation {}
+export interface SerialDeviceConfig extends Omit<SerialSettings, "path" | "rtscts">, DeviceLocation {}
 
 export interface TerminalConfig extends SerialDeviceConfig {
   /** "ecr" (STX/LEN/DATA/ETX/LRC with ACK/NAK) or "line" (plain text lines). Default "ecr". */
@@ -74,14 +76,63 @@ export interface DisplayConfig extends SerialDeviceConfig {
   charset?: "ascii" | "gb18030";
 }
 
+/**
+ * No-integration mode (docs/hardware.md): how the bridge sits on the register's customer-display
+ * line. `listen`: on a tap of the register→display wire, never transmitting there; `passThrough`:
+ * the register writes to the bridge, which forwards every byte to the real display and adds its
+ * results between the register's frames; `bridgeOwned`: the bridge re-renders the register's text
+ * on the real display and adds its prompts.
+ */
+export type DisplayTapMode = "listen" | "passThrough" | "bridgeOwned";
+
+/** The real customer display behind a passThrough or bridgeOwned tap (same line settings as the tap). */
+export interface TapDisplayConfig extends DeviceLocation {
+  /** Its command set, for the bridge's own prompts; default from the dialect (led8-* → led8, cd5220* → cd5220, escpos). */
+  type?: DisplayType;
+  /** escpos only: "gb18030" for displays with a GB2312 font; default "gb18030". */
+  charset?: "ascii" | "gb18030";
+}
+
+export interface DisplayTapConfig extends DeviceLocation {
+  mode: DisplayTapMode; // default "listen"
+  /** The register-side line; "auto" (listen only): found by detection (2400–19200). Default 9600. */
+  baudRate: number | "auto";
+  dataBits: 7 | 8; // default 8
+  /** "auto" (listen only): found by detection. Default "none". */
+  parity: "none" | "even" | "odd" | "auto";
+  stopBits: 1 | 2; // default 1
+  /** RTS/CTS on both the register side and the real display's port; default false. */
+  rtscts: boolean;
+  /** A DisplayDialect (protocols/display-tap/dialects.ts) or "auto" (listen only). Default "auto". */
+  dialect: string;
+  /** Text on the display: "gb18030" (also reads ASCII and GB2312; default) or "ascii". */
+  encoding: "gb18030" | "ascii";
+  /** A gap this long ends a frame; default 100, 10..5000 ms. */
+  idleMs: number;
+  /** A total must stand this long before a scan is charged for it; default 800, 200..10000 ms. */
+  stableMs: number;
+  /** Labels of the total to charge; default 合计, 总计, 应收, 应付, TOTAL, AMOUNT DUE. */
+  totalLabels?: string[];
+  /** Labels of a cash tender (never charged); default 收款, 实收, 找零, 现金, 收现, CASH, CHANGE, PAY, PAID, TENDER. */
+  tenderLabels?: string[];
+  /** A number without a decimal point: "refuse" (default), "yuan" or "fen". */
+  wholeNumbers: "refuse" | "yuan" | "fen";
+  /** Auto-detection: how long each candidate setting is listened to; default 4000, 500..60000 ms. */
+  detectSampleMs: number;
+  /** The real display (required in passThrough and bridgeOwned, refused in listen). */
+  display?: TapDisplayConfig;
+}
+
 export interface LaneConfig {
   /** [A-Za-z0-9_-]{1,32}, unique among lanes. */
   id: string;
-  terminal: TerminalConfig;
+  /** The register link; absent on a lane in no-integration mode (`displayTap`): exactly one of the two. */
+  terminal?: TerminalConfig;
   scanner: ScannerConfig;
   /** Voice prompts (语音播报); absent: the lane is silent. */
   voice?: VoiceConfig;
   display?: DisplayConfig;
+  displayTap?: DisplayTapConfig;
 }
 
 export interface TlsConfig {

@@ -8,8 +8,8 @@ import validate from "#config-validator";
 import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
 import { brokerUrls, isTlsUrl } from "./broker-urls.js";
-import type { Config, UsbDeviceId } from "./config-types.js";
-import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
+import type { Config, LaneConfig, UsbDeviceId } from "./config-types.js";
+import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, SECRET_KEYWORD, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
@@ -395,14 +395,16 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
     }
   });
 
+  lanes.forEach((lane, i) => {
+    problems.push(...displayTapProblems(lane, i));
+  });
+
   // Spellings are compared as written here (paths, USB ids); two spellings of one device (a by-id
   // link and /dev/ttyUSB0) are caught by checkConfigFiles when the device is plugged in at start,
   // and otherwise when the second lane opens it.
   const seen = new Map<string, string>();
   lanes.forEach((lane, i) => {
-    for (const device of DEVICES) {
-      const d = lane?.[device];
-      const at = `lanes[${i}].${device}`;
+    for (const [at, d] of laneDevices(lane, i)) {
       const key = typeof d?.path === "string" ? `path:${d.path}` : usbKey(d?.usb);
       if (key === undefined) continue;
       const first = seen.get(key);
@@ -502,6 +504,84 @@ function crossFieldProblems(c: Loose<Config>): ConfigProblem[] {
 }
 
 const DEVICES = ["terminal", "scanner", "display"] as const;
+
+type LooseLocation = { path?: unknown; usb?: Loose<UsbDeviceId> } | undefined;
+
+/** Every device a lane names, with its field path: the register link or the tap, its real display. */
+function laneDevices(lane: Loose<LaneConfig>, i: number): [string, LooseLocation][] {
+  const out: [string, LooseLocation][] = DEVICES.map((device) => [
+    `lanes[${i}].${device}`,
+    lane?.[device] as LooseLocation,
+  ]);
+  const tap = lane?.displayTap;
+  if (tap !== null && typeof tap === "object") {
+    out.push([`lanes[${i}].displayTap`, tap as LooseLocation]);
+    out.push([`lanes[${i}].displayTap.display`, tap.display as LooseLocation]);
+  }
+  return out;
+}
+
+/**
+ * A lane has a register link (terminal) or a display tap, never both. "auto" settings are found by
+ * listening only (a passThrough or bridgeOwned line must forward at the register's settings from
+ * the first byte); the real display is set exactly in the modes that write to it.
+ */
+function displayTapProblems(lane: Loose<LaneConfig>, i: number): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  if (lane === null || typeof lane !== "object") return problems;
+  const tap = lane.displayTap;
+  if (tap === undefined || tap === null || typeof tap !== "object") {
+    if (lane.terminal === undefined)
+      add(
+        `lanes[${i}].terminal`,
+        `is required (the register link), or set lanes[${i}].displayTap for no-integration mode`,
+      );
+    return problems;
+  }
+  if (lane.terminal !== undefined)
+    add(
+      `lanes[${i}].displayTap`,
+      `a lane has either a register link (lanes[${i}].terminal) or a display tap, not both`,
+    );
+  const at = `lanes[${i}].displayTap`;
+  for (const [where, d] of [
+    [at, tap as LooseLocation],
+    [`${at}.display`, tap.display as LooseLocation],
+  ] as const) {
+    if (d === null || typeof d !== "object") continue;
+    if (d.path === undefined && d.usb === undefined)
+      add(
+        `${where}.path`,
+        "is required (or name the device by its USB ids with usb: { vendorId, productId })",
+      );
+    else if (d.path !== undefined && d.usb !== undefined)
+      add(`${where}.usb`, `set either ${where}.path or ${where}.usb, not both`);
+  }
+  const mode = tap.mode ?? "listen";
+  if (mode !== "listen") {
+    for (const field of ["baudRate", "parity", "dialect"] as const) {
+      if (tap[field] === "auto")
+        add(
+          `${at}.${field}`,
+          `"auto" is for mode listen only (mode is "${mode}"): set the register's ${field}`,
+        );
+    }
+    if (tap.display === undefined)
+      add(`${at}.display`, `is required in mode ${mode}: the real customer display's port`);
+    if (lane.display !== undefined)
+      add(
+        `lanes[${i}].display`,
+        `not with displayTap mode ${mode}: the bridge's prompts go to ${at}.display, between the register's frames`,
+      );
+  } else if (tap.display !== undefined) {
+    add(
+      `${at}.display`,
+      "is for passThrough and bridgeOwned: in listen mode the bridge never writes to the display line",
+    );
+  }
+  return problems;
+}
 const URL_PATTERN = new RegExp(MQTT_URL_PATTERN);
 
 /**

@@ -14,6 +14,9 @@ import type {
   SaleConfig,
   UsbDeviceId,
 } from "./config-types.js";
+import { DISPLAY_DIALECTS } from "../../protocols/display-tap/dialects.js";
+import { DEFAULT_AMOUNT_RULES } from "../../protocols/display-tap/amount-text.js";
+import { DETECT_SETTINGS } from "../../protocols/display-tap/detect.js";
 import { voiceSchema } from "./voice-schema.js";
 
 /** Store, bridge and lane ids. */
@@ -232,11 +235,153 @@ const displaySchema = {
   },
 } as const;
 
+/** The baud rates a display line is detected at (protocols/display-tap/detect.ts). */
+export const TAP_BAUD_RATES = [...new Set(DETECT_SETTINGS.map((s) => s.baudRate))];
+
+const tapDisplaySchema = {
+  type: "object",
+  description:
+    "The real customer display behind a passThrough or bridgeOwned tap: its own serial port, opened with the tap's line settings (baudRate, parity, rtscts). Required in those modes; not set in listen mode.",
+  additionalProperties: false,
+  properties: {
+    path: {
+      type: "string",
+      minLength: 1,
+      description:
+        "Device path of the real customer display, e.g. /dev/ttyUSB1; prefer a /dev/serial/by-id/… link. Set either path or usb.",
+    },
+    usb: usbSchema,
+    type: {
+      type: "string",
+      enum: ["cd5220", "escpos", "led8"],
+      description:
+        "Command set of the bridge's own prompts on this display; default from the tap's dialect (led8-* → led8, cd5220 and cd5220-4row → cd5220, escpos → escpos).",
+    },
+    charset: {
+      type: "string",
+      enum: ["ascii", "gb18030"],
+      default: "gb18030",
+      description: "'escpos' only: 'gb18030' shows Chinese prompts (GB2312 font); 'ascii' the English ones.",
+    },
+  },
+} as const;
+
+const displayTapSchema = {
+  type: "object",
+  description:
+    "No-integration mode (docs/hardware.md): the lane reads the amount from the register's customer-display line instead of a register link. A lane has either terminal or displayTap.",
+  additionalProperties: false,
+  properties: {
+    mode: {
+      type: "string",
+      enum: ["listen", "passThrough", "bridgeOwned"],
+      default: "listen",
+      description:
+        "'listen': on a tap of the register→display wire, the bridge never transmits there (the display keeps working when the bridge is down); 'passThrough': the register writes to the bridge, which forwards every byte unchanged to the real display (display.path) and shows its results between the register's frames; 'bridgeOwned': the bridge re-renders the register's text on the real display and adds its prompts.",
+    },
+    path: {
+      type: "string",
+      minLength: 1,
+      description:
+        "Device path of the register-side display line (the tap, or the port the register's display cable now plugs into), e.g. /dev/ttyUSB0. Set either path or usb.",
+    },
+    usb: usbSchema,
+    baudRate: {
+      enum: [...TAP_BAUD_RATES, "auto"],
+      default: 9600,
+      description:
+        "Line speed of the register's display line; 'auto' (listen mode only) finds it among 2400-19200 by decoding what the register sends.",
+    },
+    dataBits: {
+      type: "integer",
+      enum: [7, 8],
+      default: 8,
+      description: "Data bits per character.",
+    },
+    parity: {
+      type: "string",
+      enum: ["none", "even", "odd", "auto"],
+      default: "none",
+      description: "Parity of the display line; 'auto' (listen mode only) finds it by decoding.",
+    },
+    stopBits: {
+      type: "integer",
+      enum: [1, 2],
+      default: 1,
+      description: "Stop bits per character.",
+    },
+    rtscts: {
+      type: "boolean",
+      default: false,
+      description:
+        "RTS/CTS hardware flow control on the register side and the real display's port (passThrough: a display that holds CTS low holds the register too, as on the direct cable).",
+    },
+    dialect: {
+      type: "string",
+      enum: [...DISPLAY_DIALECTS, "auto"],
+      default: "auto",
+      description:
+        "What the register sends its display (docs/hardware.md, 'Display dialects'; `posbridge display decode --dialect auto` on a capture names it). 'auto' is listen mode only.",
+    },
+    encoding: {
+      type: "string",
+      enum: ["gb18030", "ascii"],
+      default: "gb18030",
+      description: "Text on the display: 'gb18030' (also reads ASCII and GB2312) or 'ascii'.",
+    },
+    idleMs: {
+      type: "integer",
+      minimum: 10,
+      maximum: 5000,
+      default: 100,
+      description:
+        "A gap on the line this long ends a frame, in ms (some registers drip one byte every 15 ms).",
+    },
+    stableMs: {
+      type: "integer",
+      minimum: 200,
+      maximum: 10000,
+      default: 800,
+      description: "A total must stand unchanged this long before a scan is charged for it, in ms.",
+    },
+    totalLabels: {
+      type: "array",
+      minItems: 1,
+      maxItems: 32,
+      items: { type: "string", minLength: 1, maxLength: 16 },
+      description: `Labels of the total to charge on a text display; default ${DEFAULT_AMOUNT_RULES.total.join(", ")}.`,
+    },
+    tenderLabels: {
+      type: "array",
+      minItems: 1,
+      maxItems: 32,
+      items: { type: "string", minLength: 1, maxLength: 16 },
+      description: `Labels of a cash tender or change: nothing is charged while one is shown; default ${DEFAULT_AMOUNT_RULES.tender.join(", ")}.`,
+    },
+    wholeNumbers: {
+      type: "string",
+      enum: ["refuse", "yuan", "fen"],
+      default: "refuse",
+      description:
+        "A number shown without a decimal point: 'refuse' (not an amount), 'yuan' (12 = 12.00) or 'fen' (1250 = 12.50).",
+    },
+    detectSampleMs: {
+      type: "integer",
+      minimum: 500,
+      maximum: 60000,
+      default: 4000,
+      description: "Auto-detection: how long the line is listened to at each candidate setting, in ms.",
+    },
+    display: tapDisplaySchema,
+  },
+} as const;
+
 const laneSchema = {
   type: "object",
-  description: "One checkout lane: a register link, a scanner and optionally a customer display.",
+  description:
+    "One checkout lane: a register link (terminal) or the register's display line (displayTap), a scanner and optionally a customer display.",
   additionalProperties: false,
-  required: ["id", "terminal", "scanner"],
+  required: ["id", "scanner"],
   properties: {
     id: {
       type: "string",
@@ -247,6 +392,7 @@ const laneSchema = {
     scanner: scannerSchema,
     voice: voiceSchema,
     display: displaySchema,
+    displayTap: displayTapSchema,
   },
 } as const;
 
@@ -666,7 +812,11 @@ export type SchemaMatchesTypes = [
   Assert<SameKeys<Props<typeof logSchema>, LogConfig>>,
   Assert<SameKeys<Props<typeof diagnosticsSchema>, DiagnosticsConfig>>,
   Assert<SameKeys<Props<typeof laneSchema>, LaneConfig>>,
-  Assert<SameKeys<Props<typeof terminalSchema>, LaneConfig["terminal"]>>,
+  Assert<SameKeys<Props<typeof terminalSchema>, NonNullable<LaneConfig["terminal"]>>>,
+  Assert<SameKeys<Props<typeof displayTapSchema>, NonNullable<LaneConfig["displayTap"]>>>,
+  Assert<
+    SameKeys<Props<typeof tapDisplaySchema>, NonNullable<NonNullable<LaneConfig["displayTap"]>["display"]>>
+  >,
   Assert<SameKeys<Props<typeof scannerSchema>, LaneConfig["scanner"]>>,
   Assert<SameKeys<Props<typeof displaySchema>, NonNullable<LaneConfig["display"]>>>,
   Assert<SameKeys<Props<typeof usbSchema>, UsbDeviceId>>,

@@ -40,7 +40,7 @@ export const HEALTHY_MS = 10_000;
 
 export interface SupervisorOptions {
   /** Line settings, and where the device is (path or usb). */
-  settings: SerialDeviceConfig;
+  settings: SerialDeviceConfig & { rtscts?: boolean };
   opener: SerialOpener;
   clock: Clock;
   log: Logger;
@@ -219,6 +219,7 @@ export class PortSupervisor {
         dataBits: settings.dataBits,
         parity: settings.parity,
         stopBits: settings.stopBits,
+        ...(settings.rtscts ? { rtscts: true } : {}),
       });
     } catch (err) {
       if (stale()) {

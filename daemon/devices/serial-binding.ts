@@ -38,6 +38,7 @@ export function openerForBinding(binding: BindingInterface): SerialOpener {
           dataBits: settings.dataBits,
           parity: settings.parity,
           stopBits: settings.stopBits,
+          rtscts: settings.rtscts ?? false,
           autoOpen: false,
         });
         stream.open((err) => {

@@ -10,8 +10,17 @@ export const scanChannel = channel("posbridge:scan");
 export const displayChannel = channel("posbridge:display");
 export const cloudChannel = channel("posbridge:cloud");
 export const stateChannel = channel("posbridge:state");
+/** No-integration mode: each update decoded from the register's display line. */
+export const tapChannel = channel("posbridge:tap");
 
-export const CHANNELS = [frameChannel, scanChannel, displayChannel, cloudChannel, stateChannel] as const;
+export const CHANNELS = [
+  frameChannel,
+  scanChannel,
+  displayChannel,
+  cloudChannel,
+  stateChannel,
+  tapChannel,
+] as const;
 
 /** A register link frame or control byte, either way. */
 export interface FrameEvent {
@@ -79,7 +88,24 @@ export interface StateEvent {
   detail: string;
 }
 
-export type MonitorEvent = FrameEvent | ScanEvent | DisplayEvent | CloudEvent | StateEvent;
+/** An update decoded from the register's customer display (no-integration mode). No code ever shows there. */
+export interface TapEvent {
+  type: "tap";
+  at: number;
+  lane: string;
+  /** An LED display's lamp (total, price, collect, change …), null on a text display. */
+  lamp: string | null;
+  lines: string[];
+  amountFen: number | null;
+  /** A total a scan could be charged for once it has stood for stableMs. */
+  chargeable: boolean;
+  /** total | price | tender | none | unreadable (protocols/display-tap/amount-text.ts). */
+  kind: string;
+  /** The accepted total a scan would be charged now, or null. */
+  standingTotalFen: number | null;
+}
+
+export type MonitorEvent = FrameEvent | ScanEvent | DisplayEvent | CloudEvent | StateEvent | TapEvent;
 
 /** Told to a monitor client that read too slowly: this many events were dropped (oldest first). */
 export interface MissedEvent {

@@ -5,7 +5,7 @@
 // change to the snapshot touches this adapter only.
 import type { DeviceState } from "../../protocols/cloud/cloud-messages.js";
 import type { LaneRole } from "./lane-devices.js";
-import type { BridgeSnapshot } from "./snapshot.js";
+import type { BridgeSnapshot, TapSnapshot } from "./snapshot.js";
 
 export type LinkState = "connecting" | "online" | "refused" | "offline";
 export type JournalFaultName = "full" | "readOnly" | "gone" | "failed";
@@ -16,6 +16,8 @@ export interface DaemonDeviceFacts {
   error: string;
   /** The node it has open or last tried, e.g. /dev/ttyUSB1. */
   node?: string;
+  /** A display tap (no-integration mode): what detection found and the display as last decoded. */
+  tap?: TapSnapshot;
 }
 
 export interface DaemonFacts {
@@ -45,7 +47,10 @@ export interface SnapshotView {
   lanes: readonly {
     id: string;
     devices: Partial<
-      Record<LaneRole, { state: DeviceState; error: string; identity: { node: string | null } } | null>
+      Record<
+        LaneRole,
+        { state: DeviceState; error: string; identity: { node: string | null }; tap?: TapSnapshot } | null
+      >
     >;
     voice?: { state: DeviceState; error: string } | null;
   }[];
@@ -80,6 +85,7 @@ export function daemonFacts(s: SnapshotView): DaemonFacts {
                     state: d.state,
                     error: d.error,
                     ...(d.identity.node !== null ? { node: d.identity.node } : {}),
+                    ...(d.tap ? { tap: d.tap } : {}),
                   },
                 ],
               ]

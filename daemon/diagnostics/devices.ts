@@ -42,6 +42,8 @@ import { type DaemonDeviceFacts, type DaemonView, daemonDevice, daemonVoice } fr
 import { type DeviceNode, describeIds, type NodeKind, scanDeviceNodes } from "./device-nodes.js";
 import { describeMatch, type LaneRole, laneDevices, matchLaneDevice } from "./lane-devices.js";
 import { type SystemRoots, systemRoots } from "./system-roots.js";
+import type { TapSnapshot } from "./snapshot.js";
+import { formatYuan } from "../../protocols/payment/amount.js";
 
 export interface DevicesInput {
   /** The config, when it loaded; without it only the nodes are listed. */
@@ -197,6 +199,7 @@ export function formatDevices(r: DevicesReport): string {
         ? ` [daemon: ${l.daemon.state}${l.daemon.error ? `: ${l.daemon.error}` : ""}]`
         : "";
       out.push(`  ${l.subject.padEnd(width)}  ${l.text}${daemon}`);
+      if (l.daemon?.tap) out.push(...tapLines(l.daemon.tap, width + 4));
     }
     for (const v of r.voice) {
       const daemon = v.daemon
@@ -221,4 +224,36 @@ function nodeLine(n: DeviceNode, width: number): string {
   const name = n.label ?? [n.usb?.manufacturer, n.usb?.product].filter(Boolean).join(" ");
   if (name) parts.push(`"${name}"`);
   return parts.join("  ");
+}
+
+/** A display tap's detection and its display as last decoded (no-integration mode). */
+export function tapLines(t: TapSnapshot, indent: number): string[] {
+  const pad = " ".repeat(indent);
+  const d = t.detection;
+  const line = d.baudRate === null ? "line not found yet" : `${d.baudRate} baud, parity ${d.parity}`;
+  const how =
+    d.state === "fixed"
+      ? "as configured"
+      : d.state === "locked"
+        ? `detected (confidence ${d.confidence ?? "?"}: ${d.reason})`
+        : d.state === "detecting"
+          ? `detecting: ${d.tried} setting(s) listened to`
+          : `not detected: ${d.reason}`;
+  const out = [`${pad}display tap ${t.mode}: ${line}, dialect ${d.dialect ?? "unknown"}, ${how}`];
+  const r = t.reading;
+  if (r) {
+    const lamp = r.lamp === null ? "" : `[${r.lamp}] `;
+    const amount = r.amountFen === null ? "no amount" : `${r.kind} ${formatYuan(r.amountFen)}`;
+    const standing = r.standingTotal
+      ? `; a scan now charges ${formatYuan(r.standingTotal.amountFen)} (total #${r.standingTotal.seq})`
+      : "";
+    out.push(
+      `${pad}shows ${lamp}${r.lines.map((l) => `"${l}"`).join(" / ")} → ${amount}${r.chargeable ? " (chargeable)" : ""}${standing}`,
+    );
+  }
+  if (t.realDisplay)
+    out.push(
+      `${pad}real display: ${t.realDisplay.state}${t.realDisplay.error ? `: ${t.realDisplay.error}` : ""}`,
+    );
+  return out;
 }

@@ -51,6 +51,7 @@ import { deviceAccessCheck } from "./checks/device-access.js";
 import { deviceHoldersCheck } from "./checks/device-holders.js";
 import { devicePresentCheck } from "./checks/device-present.js";
 import { deviceStateCheck } from "./checks/device-state.js";
+import { displayTapCheck } from "./checks/display-tap.js";
 import { eventLoopCheck } from "./checks/event-loop.js";
 import { journalCheck } from "./checks/journal.js";
 import { modemManagerCheck } from "./checks/modem-manager.js";
@@ -79,6 +80,7 @@ export const DOCTOR_CHECKS: readonly Check[] = [
   brlttyCheck,
   deviceStateCheck,
   voiceCheck,
+  displayTapCheck,
   brokerCheck,
   clockSyncCheck,
   clockSaneCheck,

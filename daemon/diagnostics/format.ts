@@ -1,5 +1,6 @@
 // Diagnostics as a technician reads them in a terminal: the status snapshot, monitor events and
 // the retained status of the broker, one thing per line, the trouble first on each line.
+import { tapLines } from "./devices.js";
 import type { BridgeStatusView } from "../../protocols/cloud/cloud-messages.js";
 import { formatYuan } from "../../protocols/payment/amount.js";
 import type { MissedEvent, MonitorEvent } from "./channels.js";
@@ -90,7 +91,8 @@ function formatLane(lane: LaneSnapshot): string[] {
     `lane ${lane.id}  ${lane.state}${lane.journalOk ? "" : `  JOURNAL ${lane.journalFault}: no sale until it is restored`}`,
   ];
   const d = lane.devices;
-  out.push(device("register", d.terminal));
+  out.push(device(d.terminal.tap ? "reg-disp" : "register", d.terminal));
+  if (d.terminal.tap) out.push(...tapLines(d.terminal.tap, 12));
   out.push(device("scanner", d.scanner));
   if (d.display) out.push(device("display", d.display));
   const sale = lane.sale;
@@ -121,7 +123,9 @@ function device(label: string, d: DeviceSnapshot): string {
       ? ""
       : `, last ${d.kind === "terminal" ? "frame" : "read"} ${duration(d.lastGoodAgoMs)} ago`;
   let counters = "";
-  if (d.kind === "terminal")
+  if (d.tap)
+    counters = `display bytes in ${c.bytesIn} forwarded ${c.bytesForwarded} dropped ${c.forwardDropped}, updates ${c.updates}, totals ${c.totalsAccepted}, views ${c.viewsShown}, noise ${c.discardedBytes} B`;
+  else if (d.kind === "terminal")
     counters = `frames in ${c.framesIn} out ${c.framesOut}, NAKs sent ${c.naksSent} received ${c.naksReceived}, resends ${c.retransmits}, given up ${c.faults}, noise ${c.discardedBytes} B`;
   else if (d.kind === "scanner") counters = `reads ${c.reads}, noise ${c.discardedBytes} B`;
   else counters = `writes ${c.writes}, skipped ${c.viewsSkipped}, stalls ${c.stalls}`;
@@ -150,6 +154,12 @@ export function formatEvent(e: MonitorEvent | MissedEvent): string {
     }
     case "state":
       return `${head} ${e.subject.padEnd(10)} ${e.to}${e.detail ? `: ${e.detail}` : ""}`;
+    case "tap": {
+      const lamp = e.lamp === null ? "" : `[${e.lamp}] `;
+      const amount = e.amountFen === null ? "no amount" : `${e.kind} ${yuan(e.amountFen)}`;
+      const standing = e.standingTotalFen === null ? "" : `; a scan charges ${yuan(e.standingTotalFen)}`;
+      return `${head} reg-display ${lamp}${e.lines.map((l) => `"${l}"`).join(" / ")} → ${amount}${e.chargeable ? " (chargeable)" : " (not chargeable)"}${standing}`;
+    }
   }
 }
 

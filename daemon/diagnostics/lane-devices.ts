@@ -33,11 +33,30 @@ export type LaneMatch =
   /** Present but not usable as configured (a directory, a regular file, two matches). */
   | { status: "wrong"; why: string };
 
+/**
+ * The device config names for a role, and its field. A lane in no-integration mode has its display
+ * tap in the terminal's role (the register-side line) and the real display behind the tap in the
+ * display's (docs/hardware.md).
+ */
+export function roleDevice(
+  lane: LaneConfig,
+  i: number,
+  role: LaneRole,
+): { field: string; location: DeviceLocation } | undefined {
+  if (role === "terminal" && lane.displayTap)
+    return { field: `lanes[${i}].displayTap`, location: lane.displayTap };
+  if (role === "display" && !lane.display && lane.displayTap?.display)
+    return { field: `lanes[${i}].displayTap.display`, location: lane.displayTap.display };
+  const d = lane[role];
+  return d ? { field: `lanes[${i}].${role}`, location: d } : undefined;
+}
+
 export function laneDevices(config: Config): LaneDevice[] {
   return config.lanes.flatMap((lane, i) =>
     (["terminal", "scanner", "display"] as const).flatMap((role): LaneDevice[] => {
-      const d = lane[role];
-      if (!d) return [];
+      const found = roleDevice(lane, i, role);
+      if (!found) return [];
+      const d = found.location;
       const location: DeviceLocation = {
         ...(d.path !== undefined ? { path: d.path } : {}),
         ...(d.usb !== undefined ? { usb: d.usb } : {}),
@@ -47,12 +66,13 @@ export function laneDevices(config: Config): LaneDevice[] {
         {
           laneId: lane.id,
           role,
-          field: `lanes[${i}].${role}`,
-          subject: `${lane.id} ${role}`,
+          field: found.field,
+          subject: `${lane.id} ${role === "terminal" && lane.displayTap ? "display tap" : role}`,
           kind,
           location,
           configured: describeLocation(location),
-          need: kind === "evdev" ? "r" : "rw",
+          // A tap in listen mode only reads (the bridge never writes to the tapped line).
+          need: kind === "evdev" || (role === "terminal" && lane.displayTap?.mode === "listen") ? "r" : "rw",
         },
       ];
     }),

@@ -77,7 +77,7 @@ export interface RpcSnapshot {
 
 export interface DeviceSnapshot {
   kind: "terminal" | "scanner" | "display";
-  /** terminal: ecr | line; scanner: serial | ssi | hidpos | keyboard; display: cd5220 | escpos | led8. */
+  /** terminal: ecr | line | "displayTap <mode>" (no-integration mode); scanner: serial | ssi | hidpos | keyboard; display: cd5220 | escpos | led8. */
   type: string;
   state: DeviceState;
   /** Why not CONNECTED ("" when connected). */
@@ -102,6 +102,34 @@ export interface DeviceSnapshot {
   counters: Record<string, number>;
   /** ms since the last good frame (terminal) or read (scanner); null when none yet (or a display). */
   lastGoodAgoMs: number | null;
+  /** A lane in no-integration mode: its display tap (type "displayTap <mode>"). */
+  tap?: TapSnapshot;
+}
+
+/** The register's display line as the bridge reads it (daemon/devices/display-tap-port.ts). */
+export interface TapSnapshot {
+  mode: string;
+  /** fixed | detecting | locked | nothing, the line settings and dialect in use or found. */
+  detection: {
+    state: string;
+    baudRate: number | null;
+    parity: string | null;
+    dialect: string | null;
+    confidence: number | null;
+    reason: string;
+    tried: number;
+  };
+  /** The display as last decoded (no code is ever on it), or null before the first update. */
+  reading: {
+    lamp: string | null;
+    lines: string[];
+    amountFen: number | null;
+    chargeable: boolean;
+    kind: string;
+    standingTotal: { seq: number; amountFen: number } | null;
+  } | null;
+  /** The real display behind a passThrough or bridgeOwned tap. */
+  realDisplay: { state: string; error: string; node: string } | null;
 }
 
 export interface AttemptSnapshot {

@@ -9,6 +9,7 @@
 // Problems name the field, never its value: the value may be the very code refused.
 import type { Scheme } from "../../protocols/payment/scheme.js";
 import type {
+  AmountSource,
   AttemptPhase,
   AttemptReason,
   AttemptRecord,
@@ -31,11 +32,14 @@ export const JOURNAL_MAGIC = "posbridge";
  * 2: monotonic schedule fields (`boot`, `…Mono`, `nextDueMono` for `nextAt`).
  * 3: `training` on sales and attempts (posbridge test sale). A posbridge that reads only 1 and 2
  *    refuses a version 3 file outright rather than discard its records as damaged.
+ * 4: `amountSource`, `tapSeq`, `tapEvidence` on sales of no-integration mode (optional: a sale the
+ *    register asked for has none). A posbridge that reads only 1–3 would discard such a sale's
+ *    lines as damaged (unknown fields), so it refuses a version 4 file outright instead.
  * Older files are read and upgraded (upgradeRecord), then rewritten in the current version at open.
  */
-export const JOURNAL_VERSION = 3;
+export const JOURNAL_VERSION = 4;
 /** Versions this posbridge can read. */
-export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2, 3];
+export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 /** Returns a problem ("must be …") or undefined when the value fits. */
 type Check = (v: unknown) => string | undefined;
@@ -144,6 +148,15 @@ const mono: Check = (v) =>
 
 const bool: Check = (v) => (typeof v === "boolean" ? undefined : "must be true or false");
 
+/** The first 16 hex digits of a SHA-256 (a display tap's evidence). */
+const hash16: Check = (v) =>
+  typeof v === "string" && /^[0-9a-f]{16}$/.test(v) ? undefined : "must be 16 lowercase hex digits";
+
+const AMOUNT_SOURCES: Record<AmountSource, true> = { register: true, displayTap: true };
+
+/** Fields a record may leave out (absent means the default the spec's comment names). */
+const OPTIONAL: ReadonlySet<string> = new Set(["amountSource", "tapSeq", "tapEvidence"]);
+
 /** A boot tag (daemon/clock.ts readBootId), or "" when unknown. */
 const boot: Check = (v) =>
   typeof v === "string" && /^[A-Za-z0-9]{0,32}$/.test(v)
@@ -172,6 +185,10 @@ const SALE: Spec<SaleRecord> = {
   attentionAt: orNull(count),
   training: bool,
   updatedAt: count,
+  // Optional (OPTIONAL): absent on a sale the register asked for.
+  amountSource: oneOf(AMOUNT_SOURCES, "register or displayTap"),
+  tapSeq: count,
+  tapEvidence: hash16,
 };
 
 const ATTEMPT: Spec<AttemptRecord> = {
@@ -249,7 +266,10 @@ function checkAgainst(v: Record<string, unknown>, spec: Record<string, Check>, w
     if (!Object.hasOwn(spec, key)) return `${what}: unknown field ${keyName(key)}`;
   }
   for (const [key, check] of Object.entries(spec)) {
-    if (!Object.hasOwn(v, key)) return `${what}: field "${key}" is missing`;
+    if (!Object.hasOwn(v, key)) {
+      if (OPTIONAL.has(key)) continue;
+      return `${what}: field "${key}" is missing`;
+    }
     const problem = check(v[key]);
     if (problem !== undefined) return `${what}.${key} ${problem}`;
   }
@@ -276,7 +296,11 @@ export function checkHeader(v: unknown): string | undefined {
 export function canonicalRecord<R extends JournalRecord>(r: R): R {
   const spec = SPECS[r.kind];
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(spec)) out[key] = (r as unknown as Record<string, unknown>)[key];
+  for (const key of Object.keys(spec)) {
+    const value = (r as unknown as Record<string, unknown>)[key];
+    if (value === undefined && OPTIONAL.has(key)) continue;
+    out[key] = value;
+  }
   return out as unknown as R;
 }
 

@@ -12,7 +12,8 @@ import type { LaneConfig } from "../config/config-types.js";
 import { describeLocation } from "../devices/device-identity.js";
 import type { DisplayPort } from "../devices/display-port.js";
 import type { ScannerDevice, ScannerStatus } from "../devices/scanner-device.js";
-import type { TerminalPort } from "../devices/terminal-port.js";
+import type { DisplayTap } from "../devices/display-tap-port.js";
+import type { RegisterLink } from "../devices/register-link.js";
 import type { VoicePort } from "../devices/voice-port.js";
 import type {
   AttemptSnapshot,
@@ -53,7 +54,9 @@ export interface LaneParts {
   readonly id: string;
   readonly config: LaneConfig;
   readonly clock: Clock;
-  readonly terminal: TerminalPort;
+  readonly terminal: RegisterLink;
+  /** The same link when the lane is in no-integration mode (its display tap). */
+  readonly tap?: DisplayTap | undefined;
   readonly scanner: ScannerDevice;
   readonly display: DisplayPort | undefined;
   readonly voice: VoicePort | undefined;
@@ -118,15 +121,17 @@ export function describeLane(lane: LaneParts): LaneSnapshot {
     devices: {
       terminal: {
         kind: "terminal",
-        type: config.terminal.profile,
+        type: lane.terminal.describe().type,
         state: ts,
         error: te,
         code: tc ?? null,
-        identity: { configured: describeLocation(config.terminal), node: tn || null },
+        identity: { configured: lane.terminal.describe().location, node: tn || null },
         opens: to,
         flaps: tf,
-        counters: { ...tcounters },
+        // A display tap counts bytes, updates and totals; a register link its frames.
+        counters: lane.tap ? { ...lane.tap.counters } : { ...tcounters },
         lastGoodAgoMs: lane.terminal.lastGoodAgoMs ?? null,
+        ...(lane.tap ? { tap: lane.tap.snapshot() } : {}),
       },
       scanner: {
         kind: "scanner",

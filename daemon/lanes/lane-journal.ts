@@ -19,6 +19,8 @@ export interface LaneJournal {
   attemptsOf(laneId: string, orderRef: string): AttemptRecord[];
   refundsOf(laneId: string, orderRef: string): RefundRecord[];
   unsettledSales(laneId?: string): SaleRecord[];
+  /** Every live record (no-integration mode reads its last display-tap sale at start). */
+  records?(): JournalRecord[];
   openAttempts(laneId?: string): AttemptRecord[];
   openRefunds(laneId?: string): RefundRecord[];
 }
@@ -65,4 +67,24 @@ export function previousOf(journal: LaneJournal, record: JournalRecord): Journal
     case "refund":
       return journal.refundsOf(record.laneId, record.orderRef).find((r) => r.refundId === record.refundId);
   }
+}
+
+/**
+ * A lane in no-integration mode at start: the highest display-tap sequence number its journal holds
+ * (numbers keep rising across restarts), and the amount of its last display-tap sale unless that
+ * sale was cancelled (paid, unknown or still open: that total must not be charged again just
+ * because the bridge restarted while the register still shows it).
+ */
+export function lastTapSale(
+  journal: LaneJournal,
+  laneId: string,
+): { lastSeq: number; guardFen: number | null } {
+  let lastSeq = 0;
+  let last: SaleRecord | undefined;
+  for (const r of journal.records?.() ?? []) {
+    if (r.kind !== "sale" || r.laneId !== laneId || r.amountSource !== "displayTap") continue;
+    lastSeq = Math.max(lastSeq, r.tapSeq ?? 0);
+    if (!last || r.openedAt > last.openedAt) last = r;
+  }
+  return { lastSeq, guardFen: last && last.status !== "CANCELLED" ? last.amountFen : null };
 }

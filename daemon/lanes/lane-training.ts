@@ -19,7 +19,8 @@ import {
 import type { Clock, TimerHandle } from "../clock.js";
 import type { DisplayConfig } from "../config/config-types.js";
 import { type DisplayPort, displayText } from "../devices/display-port.js";
-import type { ProbeResult, TerminalPort } from "../devices/terminal-port.js";
+import type { RegisterLink } from "../devices/register-link.js";
+import type { ProbeResult } from "../devices/terminal-port.js";
 import { displayChannel } from "../diagnostics/channels.js";
 import type { CodeCustody } from "./code-custody.js";
 import { type LaneJournal, saleView } from "./lane-journal.js";
@@ -56,9 +57,9 @@ export interface LaneTrainingDeps {
   newId: () => string;
   schemes: SaleSettings["schemes"];
   journal: LaneJournal;
-  terminal: Pick<TerminalPort, "probe">;
+  terminal: Pick<RegisterLink, "probe">;
   /** The lane's customer display and its config, if it has one. */
-  display: { port: DisplayPort; config: DisplayConfig } | undefined;
+  display: { port: Pick<DisplayPort, "show">; config: Pick<DisplayConfig, "type" | "charset"> } | undefined;
   runner: Pick<SaleRunner, "state" | "feed">;
   custody: Pick<CodeCustody, "seen">;
 }

@@ -32,7 +32,9 @@ import { DisplayPort } from "../devices/display-port.js";
 import type { ScannerDevice } from "../devices/scanner-device.js";
 import { createScannerDevice } from "../devices/scanner-factory.js";
 import type { SerialOpener } from "../devices/serial-binding.js";
-import { type ProbeResult, TerminalPort } from "../devices/terminal-port.js";
+import { DisplayTap } from "../devices/display-tap-port.js";
+import { createRegisterLink, type RegisterLink, registerLinkLocation } from "../devices/register-link.js";
+import type { ProbeResult } from "../devices/terminal-port.js";
 import { VoicePort } from "../devices/voice-port.js";
 import { scanChannel, stateChannel } from "../diagnostics/channels.js";
 import type { LaneSnapshot } from "../diagnostics/snapshot.js";
@@ -51,7 +53,8 @@ import {
   newLaneCounters,
   scanOutcome,
 } from "./lane-describe.js";
-import { type LaneJournal, saleView, unsettledViews } from "./lane-journal.js";
+import { type LaneJournal, lastTapSale, saleView, unsettledViews } from "./lane-journal.js";
+import { LaneTap } from "./lane-tap.js";
 import { LaneTraining, type ScanJudgement, type TrainingEvent } from "./lane-training.js";
 import { reportSaleEvent } from "./sale-events.js";
 import { type CommandEffect, type SaleEffectsPort, SaleRunner } from "./sale-runner.js";
@@ -102,7 +105,10 @@ export class Lane {
   private readonly training: LaneTraining;
   /** The lane's repeated sale events (repeatKey) and journal failures; each device has its own limiter. */
   private readonly repeats: RepeatLimiter;
-  private readonly terminal: TerminalPort;
+  /** The register link, or the register's display line (no-integration mode): register-link.ts. */
+  private readonly terminal: RegisterLink;
+  /** No-integration mode: the sales made up from the register's display (lane-tap.ts). */
+  private readonly tapSales: LaneTap | undefined;
   private readonly scanner: ScannerDevice;
   private readonly display: DisplayPort | undefined;
   /** Voice prompts (voice-port.ts): the display's views, spoken; undefined without `voice` or when disabled. */
@@ -164,16 +170,18 @@ export class Lane {
         );
         deps.onStatusChange();
       };
-    this.terminal = new TerminalPort(
-      config.terminal,
+    const tapStart = config.displayTap ? lastTapSale(deps.journal, config.id) : undefined;
+    this.terminal = createRegisterLink(
+      config,
       {
         opener,
         clock,
-        log: deviceLogger(log, "terminal", describeLocation(config.terminal)),
-        name: `lane ${config.id} terminal`,
+        log: deviceLogger(log, "terminal", registerLinkLocation(config)),
+        name: `lane ${config.id} ${config.displayTap ? "display tap" : "terminal"}`,
         repeatWindowMs,
         maxAmountFen: deps.settings.maxAmountFen,
         laneId: config.id,
+        lastTapSeq: tapStart?.lastSeq ?? 0,
       },
       {
         onRequest: (request: PosRequest) => this.onPosRequest(request),
@@ -181,6 +189,7 @@ export class Lane {
           this.runner.feed({ type: "badRequest", seq, orderRef, message }),
         onState: deviceState("terminal"),
         onLinkFault: (detail) => deps.onEvent("link_fault", `terminal: ${detail}`),
+        onAmount: (effect) => this.tapSales?.onAmount(effect),
       },
     );
     this.scanner = createScannerDevice(
@@ -221,6 +230,32 @@ export class Lane {
           },
         )
       : undefined;
+    const tap = this.terminal instanceof DisplayTap ? this.terminal : undefined;
+    this.tapSales = tap
+      ? new LaneTap({
+          tap,
+          runner: this.runner,
+          custody: this.custody,
+          newId: deps.newId,
+          newAttemptId: () => this.training.newAttemptId(),
+          log,
+          show: (view, spoken) => {
+            const shown = this.training.display(view, false);
+            if (spoken) this.voice?.say(spoken);
+            else this.voice?.show(shown, null);
+          },
+          onEvent: deps.onEvent,
+          guardFen: tapStart?.guardFen ?? null,
+        })
+      : undefined;
+    // The tap's real display shows the sale's views (passThrough, bridgeOwned); in listen mode the
+    // bridge never writes to the display line, and the lane's own display (if any) shows them.
+    const shownOn =
+      tap && tap.config.mode !== "listen"
+        ? { port: tap, config: tap.displayConfig() }
+        : this.display && config.display
+          ? { port: this.display, config: config.display }
+          : undefined;
     this.training = new LaneTraining({
       laneId: config.id,
       clock,
@@ -228,7 +263,7 @@ export class Lane {
       schemes: deps.settings.schemes,
       journal: deps.journal,
       terminal: this.terminal,
-      display: this.display && config.display ? { port: this.display, config: config.display } : undefined,
+      display: shownOn,
       runner: this.runner,
       custody: this.custody,
     });
@@ -240,6 +275,7 @@ export class Lane {
       scanner: this.scanner,
       display: this.display,
       voice: this.voice,
+      tap,
       counters: this.counters,
       state: () => this.runner.state,
       heldInputs: () => this.runner.heldInputs,
@@ -422,6 +458,10 @@ export class Lane {
       this.runner.feed({ type: "scanRepeated" });
       return;
     }
+    if (this.tapSales) {
+      this.tapSales.onScan(code, now);
+      return;
+    }
     // The attempt id is chosen when the scan's turn comes, from the sale open then (a training
     // sale's go to the simulated cloud only): the step before may still be committing now.
     this.runner.feed(() => {
@@ -469,10 +509,11 @@ export class Lane {
       // Voice is a second rendering of the view shown (docs/hardware.md, "Voice prompts"). Not
       // `this.voice?.show(this.training.display(…))`: without a voice that would skip the display.
       display: (view, step) => {
-        const shown = this.training.display(view, step.training);
+        const shown = this.training.display(this.tapSales?.view(view) ?? view, step.training);
         this.voice?.show(shown, this.resultScheme);
       },
-      pay: (attempt) => this.custody.publish(attempt),
+      // No-integration mode: published only if the scan's total still stands (lane-tap.ts gate).
+      pay: (attempt) => this.tapSales?.gate(attempt) ?? this.custody.publish(attempt),
       send: (effect) => this.send(effect),
       event: (effect, step) =>
         reportSaleEvent(effect, step.input, {
@@ -512,6 +553,7 @@ export class Lane {
   private stepped(before: LaneSaleState, after: LaneSaleState): void {
     this.resultScheme = null; // a later step's paid view (a recovered sale) must not say this one's scheme
     this.custody.forgetAllBut(after.current?.attempt);
+    this.tapSales?.stepped(after);
     if (stateChannel.hasSubscribers) {
       const from = laneState(before);
       const to = laneState(after);

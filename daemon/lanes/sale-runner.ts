@@ -129,7 +129,7 @@ export class SaleRunner {
   private current: LaneSaleState;
   private readonly timers = new Map<TimerName, TimerHandle>();
   /** Inputs waiting for their turn; a function makes its input when the turn comes (feed). */
-  private readonly inbox: (SaleInput | (() => SaleInput))[] = [];
+  private readonly inbox: (SaleInput | (() => SaleInput | null))[] = [];
   private stepping = false;
   /** A step's records are being committed: the inbox waits, and its inputs' views age. */
   private committing = false;
@@ -194,7 +194,7 @@ export class SaleRunner {
    * own prefix) is fed as a function, called then: with group commit, the step before it may
    * still be committing when it arrives.
    */
-  feed(input: SaleInput | (() => SaleInput)): void {
+  feed(input: SaleInput | (() => SaleInput | null)): void {
     this.inbox.push(input);
     if (this.committing && typeof input !== "function") this.stale.add(input);
     this.pump();
@@ -207,7 +207,9 @@ export class SaleRunner {
     let waiting: Promise<void> | undefined;
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
-        waiting = this.step(typeof next === "function" ? next() : next);
+        const input = typeof next === "function" ? next() : next;
+        if (input === null) continue; // asked at its turn, it had nothing left to do
+        waiting = this.step(input);
         if (waiting) break;
       }
     } finally {

@@ -29,8 +29,14 @@
 //       "reason": "unknown"|"paidAfterReversal"|"paidAfterEnd"|"amountMismatchAfterEnd",
 //       "status": "CANCELLED",             the sale's status in the journal (the bridge's conclusion)
 //       "claimedAmountFen": 1234|null,     what the cloud's late PAID named (null for "unknown")
-//       "attentionAt": 1773450060000|null } ],   when that late PAID arrived
+//       "attentionAt": 1773450060000|null,  when that late PAID arrived
 //                                          (attemptId/maskedCode: the attempt the cloud spoke of)
+//       "amountFrom": { "tapSeq": 7, "tapEvidence": "3f9a…" } }  only on a sale of no-integration
+//                                          mode: the display total's sequence number and the hash
+//                                          of the display bytes its amount was read from ],
+//   "amountSources": { "register": { "PAID": Tally, … }, "displayTap": { … } }   the day's sales
+//                                          (not training) by where their amount came from: the
+//                                          register's request, or its customer display (docs/hardware.md)
 //   "journal": { "path": "…/journal.log", "lines": 0, "records": 0, "discardedLines": 0,
 //                "discardedBytes": 0, "tornTail": false, "missing": false } | null
 //     missing: there is no journal file at that path (its directory removed while the daemon
@@ -41,6 +47,7 @@
 import { formatYuan } from "../../protocols/payment/amount.js";
 import { SCHEMES, type Scheme } from "../../protocols/payment/scheme.js";
 import type {
+  AmountSource,
   AttemptRecord,
   JournalRecord,
   RefundRecord,
@@ -86,6 +93,8 @@ export interface AttentionItem {
   status: SaleStatus;
   claimedAmountFen: number | null;
   attentionAt: number | null;
+  /** A sale of no-integration mode: which display total it charged, and the bytes' hash. */
+  amountFrom?: { tapSeq: number | null; tapEvidence: string | null };
 }
 
 export interface JournalNote {
@@ -109,6 +118,8 @@ export interface DayReport {
   /** Training sales and their refunds (posbridge test sale): apart, never in the totals. */
   training: ReportRow;
   needsAttention: AttentionItem[];
+  /** The day's sales (not training) by where their amount came from. */
+  amountSources: Record<AmountSource, Record<ReportStatus, Tally>>;
   journal: JournalNote | null;
 }
 
@@ -188,6 +199,10 @@ export function dayReport(
   const training = emptyRow();
   const row = (s: ReportScheme) => rows.get(s)!;
   const needsAttention: AttentionItem[] = [];
+  const amountSources: Record<AmountSource, Record<ReportStatus, Tally>> = {
+    register: emptyRow().sales,
+    displayTap: emptyRow().sales,
+  };
 
   for (const s of sales.values()) {
     if (s.training) {
@@ -210,11 +225,13 @@ export function dayReport(
         status: s.status,
         claimedAmountFen: a?.latePaidAmountFen ?? null,
         attentionAt: s.attentionAt,
+        ...amountFrom(s),
       });
     }
     if (!inDay(s.openedAt)) continue;
     const status = STATUS_OF[s.status];
     add(row(s.scheme ?? "none").sales[status], s.amountFen);
+    add(amountSources[s.amountSource ?? "register"][status], s.amountFen);
     if (status === "UNKNOWN" && !flagged) {
       const a = s.attemptId === null ? undefined : attempts.get(s.attemptId);
       needsAttention.push({
@@ -229,6 +246,7 @@ export function dayReport(
         status: s.status,
         claimedAmountFen: null,
         attentionAt: null,
+        ...amountFrom(s),
       });
     }
   }
@@ -270,6 +288,7 @@ export function dayReport(
     totals,
     training,
     needsAttention,
+    amountSources,
     journal: source
       ? {
           path: source.path,
@@ -282,6 +301,12 @@ export function dayReport(
         }
       : null,
   };
+}
+
+/** A display-tap sale's provenance for the attention list; nothing for a register's sale. */
+function amountFrom(s: SaleRecord): Pick<AttentionItem, "amountFrom"> {
+  if (s.amountSource !== "displayTap") return {};
+  return { amountFrom: { tapSeq: s.tapSeq ?? null, tapEvidence: s.tapEvidence ?? null } };
 }
 
 function addTally(into: Tally, t: Tally): void {
@@ -299,6 +324,25 @@ function hasActivity(r: ReportRow): boolean {
     REPORT_STATUSES.some((s) => r.sales[s].count > 0) ||
     r.refunds.refunded.count + r.refunds.failed.count + r.refunds.open.count > 0
   );
+}
+
+/** Where the amounts came from: only when some were read from a register's display. */
+function sourceLines(sources: DayReport["amountSources"]): string[] {
+  const tap = sources.displayTap;
+  if (!REPORT_STATUSES.some((s) => tap[s].count > 0)) return [];
+  const say = (t: Record<ReportStatus, Tally>) =>
+    REPORT_STATUSES.filter((st) => t[st].count > 0)
+      .map(
+        (st) =>
+          `${st === "IN_PROGRESS" ? "IN PROGRESS" : st} ${t[st].count} (${formatYuan(t[st].amountFen)} yuan)`,
+      )
+      .join(", ") || "none";
+  return [
+    "",
+    "Amount source (no-integration mode: the amount read from the register's customer display)",
+    `  register request  ${say(sources.register)}`,
+    `  register display  ${say(tap)}`,
+  ];
 }
 
 /** The training section: only when there were training sales, and always said to be apart. */
@@ -387,6 +431,7 @@ export function formatDayReport(r: DayReport): string {
   for (const s of active) out.push(`${s.scheme.padEnd(LABEL)}${yuanCol(s.netFen)}`);
   out.push(`${"total".padEnd(LABEL)}${yuanCol(r.totals.netFen)}`);
 
+  out.push(...sourceLines(r.amountSources));
   out.push(...trainingLines(r.training));
 
   if (r.needsAttention.length > 0) {
@@ -399,6 +444,10 @@ export function formatDayReport(r: DayReport): string {
         `  lane ${a.laneId}  order ${a.orderRef}  attempt ${a.attemptId ?? "-"}  ${a.maskedCode ?? a.scheme ?? "-"}  ${formatYuan(a.amountFen)} yuan  opened ${clock(a.openedAt)}`,
       );
       out.push(`    ${attentionWhy(a)}`);
+      if (a.amountFrom)
+        out.push(
+          `    amount read from the register's display: total #${a.amountFrom.tapSeq ?? "?"}, bytes sha256 ${a.amountFrom.tapEvidence ?? "?"}…`,
+        );
     }
   }
   return `${out.join("\n")}\n`;

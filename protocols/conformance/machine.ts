@@ -41,7 +41,7 @@ export type { ConformanceOptions } from "./conformance-options.js";
 
 /**
  * Silence inside a frame after which it is abandoned: the bridge's own value
- * (daemon/devices/terminal-port.ts STALE_FRAME_MS).
+ * (daemon/devices/ecr-terminal.ts STALE_FRAME_MS).
  */
 export const STALE_FRAME_MS = 300;
 /** A `line` register writes a request at once; a line still open after this has lost its LF. */

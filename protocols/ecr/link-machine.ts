@@ -1,6 +1,6 @@
 // The `ecr` link layer as a pure step function (shared/spec/terminal-protocol.md, "Link layer"):
 // ACK/NAK, ack timeout, at most 3 sends, ENQ link test, repeat-frame suppression. Stop-and-wait:
-// one frame in flight. No timers here: the runner (daemon/devices/terminal-port.ts) executes
+// one frame in flight. No timers here: the runner (daemon/devices/ecr-terminal.ts) executes
 // `armTimer`/`cancelTimer` and feeds `tick` when the timer fires; time arrives as `now`.
 import { bytesEqual } from "../core/bytes.js";
 import { ACK, ENQ, NAK } from "./constants.js";

@@ -176,6 +176,25 @@ export interface SaleRecord {
    */
   training: boolean;
   updatedAt: number;
+  /**
+   * Where the amount came from (journal version 4): "displayTap" for a sale of no-integration mode,
+   * whose amount was read from the register's customer display (docs/hardware.md). Absent on a sale
+   * the register asked for (SA): the amount is the register's.
+   */
+  amountSource?: AmountSource;
+  /** displayTap: the accepted total's sequence number (protocols/display-tap/amount-machine.ts). */
+  tapSeq?: number;
+  /** displayTap: the first 16 hex digits of the SHA-256 of the display bytes the amount was read from. */
+  tapEvidence?: string;
+}
+
+export type AmountSource = "register" | "displayTap";
+
+/** A sale's amount as read from the register's display (SaleRecord amountSource … tapEvidence). */
+export interface AmountProvenance {
+  amountSource: "displayTap";
+  tapSeq: number;
+  tapEvidence: string;
 }
 
 export type RefundPhase = "requested" | "refunded" | "failed" | "unknown";

@@ -52,7 +52,15 @@ export function saleStep(s: SaleSettings, state: LaneSaleState, input: SaleInput
 function dispatch(c: StepContext, state: LaneSaleState, input: SaleInput): LaneSaleState {
   switch (input.type) {
     case "pos":
-      return onPos(c, state, input.request, input.view, input.newId ?? "", input.training ?? false);
+      return onPos(
+        c,
+        state,
+        input.request,
+        input.view,
+        input.newId ?? "",
+        input.training ?? false,
+        input.amountFrom,
+      );
     case "badRequest":
       c.out.add(
         result(input.seq, input.orderRef, "REJECTED", null, null, "", input.message),

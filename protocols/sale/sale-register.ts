@@ -1,7 +1,7 @@
 // The sale machine's register requests (terminal-protocol.md): SA opens a sale, QY answers from
 // the journal, CA cancels (reversing an attempt in flight), RF refunds, EC echoes.
 import type { PosRequest } from "../pos/pos-messages.js";
-import type { SaleRecord } from "./records.js";
+import type { AmountProvenance, SaleRecord } from "./records.js";
 import { decideRefund, type SaleView } from "./refund-machine.js";
 import { finishCurrent, stepBackground, stepCurrent } from "./sale-attempts.js";
 import { display, event, progress, result, saleAnswer } from "./sale-outcomes.js";
@@ -17,10 +17,11 @@ export function onPos(
   view: SaleView | undefined,
   newId: string,
   training = false,
+  amountFrom?: AmountProvenance,
 ): LaneSaleState {
   switch (req.type) {
     case "sale":
-      return onSale(c, state, req, view, training);
+      return onSale(c, state, req, view, training, amountFrom);
     case "query":
       return onQuery(c, state, req.seq, req.orderRef, view);
     case "cancel":
@@ -79,6 +80,7 @@ function onSale(
   req: Extract<PosRequest, { type: "sale" }>,
   view: SaleView | undefined,
   training: boolean,
+  amountFrom: AmountProvenance | undefined,
 ): LaneSaleState {
   const { s, at, out } = c;
   const prior = view?.sale;
@@ -112,6 +114,7 @@ function onSale(
     attentionAt: null,
     training,
     updatedAt: at.wall,
+    ...amountFrom,
   };
   out
     .journal(record)

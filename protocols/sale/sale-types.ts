@@ -17,7 +17,7 @@ import type { DisplayView } from "../display/display-view.js";
 import type { SchemeRule } from "../payment/scheme.js";
 import type { PosAnswer, PosRequest } from "../pos/pos-messages.js";
 import type { AttemptSettings } from "./attempt-machine.js";
-import type { AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "./records.js";
+import type { AmountProvenance, AttemptRecord, JournalRecord, RefundRecord, SaleRecord } from "./records.js";
 import type { RefundSettings, SaleView } from "./refund-machine.js";
 import type { Effects } from "./sale-outcomes.js";
 
@@ -91,7 +91,15 @@ export type SaleInput =
    * `view`: the journal's record of request.orderRef on this lane (sale, attempts, refunds).
    * `training`: a sale opened by `posbridge test sale`, answered by the simulated cloud (training.ts).
    */
-  | { type: "pos"; request: PosRequest; view?: SaleView | undefined; newId?: string; training?: boolean }
+  | {
+      type: "pos";
+      request: PosRequest;
+      view?: SaleView | undefined;
+      newId?: string;
+      training?: boolean;
+      /** A sale the lane made up from the register's display (no-integration mode): where its amount came from. */
+      amountFrom?: AmountProvenance;
+    }
   /** A well-formed frame whose DATA could not be understood (terminal-protocol.md, Link layer). */
   | { type: "badRequest"; seq: string; orderRef: string; message: string }
   /** A scanner read. `attemptId` is a fresh id the runner made; used only if an attempt starts. */

@@ -17,6 +17,7 @@ const DEVICES: readonly MonitorDevice[] = ["terminal", "scanner", "display", "cl
 function deviceOf(e: MonitorEvent): MonitorDevice | undefined {
   switch (e.type) {
     case "frame":
+    case "tap": // the register's display line stands in for its link
       return "terminal";
     case "scan":
       return "scanner";

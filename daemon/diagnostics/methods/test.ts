@@ -118,7 +118,7 @@ export const testRegisterMethod: DiagMethod = {
       const after = lane.terminalStatus();
       return {
         lane: lane.id,
-        profile: lane.config.terminal.profile,
+        profile: lane.config.terminal?.profile ?? "displayTap",
         ...probe,
         state: after.state,
         error: after.error,

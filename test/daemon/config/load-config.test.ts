@@ -291,7 +291,7 @@ sale:
       PATH: "/usr/bin",
     });
     expect(c.mqtt.url).toBe("mqtts://cloud.example.com:8883");
-    expect(c.lanes[0]?.terminal.path).toBe("/dev/serial/by-id/usb-register");
+    expect(c.lanes[0]?.terminal?.path).toBe("/dev/serial/by-id/usb-register");
     expect(c.stateDir).toBe("/srv/posbridge");
     expect(c.mqtt.keepaliveSec).toBe(60);
     expect(c.log.level).toBe("debug");
@@ -397,7 +397,7 @@ ${devices}`;
     display: { path: /dev/ttyUSB2, type: escpos }
 `),
     );
-    expect(c.lanes[0]?.terminal.profile).toBe("line");
+    expect(c.lanes[0]?.terminal?.profile).toBe("line");
     expect(c.lanes[0]?.scanner).toMatchObject({ type: "ssi", stripAim: false, suffix: "CR" });
     expect(c.lanes[0]?.scanner.source).toBeUndefined();
     expect(c.lanes[0]?.display).toMatchObject({ type: "escpos", charset: "ascii" });
@@ -417,12 +417,12 @@ ${devices}`;
     scanner: { type: keyboard, source: hidraw, usb: { vendorId: "1eab", productId: "0d10" } }
 `),
     );
-    expect(c.lanes[0]?.terminal.usb).toEqual({
+    expect(c.lanes[0]?.terminal?.usb).toEqual({
       vendorId: "0403",
       productId: "6001",
       serialNumber: "A10KZ3QX",
     });
-    expect(c.lanes[0]?.terminal.path).toBeUndefined();
+    expect(c.lanes[0]?.terminal?.path).toBeUndefined();
     expect(c.lanes.map((l) => l.scanner.type)).toEqual(["hidpos", "keyboard", "keyboard"]);
     expect(c.lanes.map((l) => l.display?.type)).toEqual(["led8", "escpos", undefined]);
   });
@@ -513,6 +513,120 @@ ${devices}`;
       POSBRIDGE_LANES__1__TERMINAL__USB__PRODUCT_ID: "6001",
       POSBRIDGE_LANES__1__SCANNER__PATH: "/dev/ttyACM1",
     });
-    expect(c.lanes[1]?.terminal.usb).toEqual({ vendorId: "0403", productId: "6001" });
+    expect(c.lanes[1]?.terminal?.usb).toEqual({ vendorId: "0403", productId: "6001" });
+  });
+});
+
+describe("loadConfig: no-integration mode (lanes[].displayTap)", () => {
+  const TAP = (lane: string) => `
+store: store-1
+bridge: bridge-1
+mqtt:
+  url: mqtt://localhost:1883
+lanes:
+  - id: lane-1
+${lane}
+    scanner: { path: /dev/ttyACM0 }
+`;
+
+  it("a lane with displayTap instead of terminal: defaults filled in, every mode", () => {
+    const c = load(TAP("    displayTap: { path: /dev/ttyUSB0 }"));
+    expect(c.lanes[0]?.terminal).toBeUndefined();
+    expect(c.lanes[0]?.displayTap).toEqual({
+      path: "/dev/ttyUSB0",
+      mode: "listen",
+      baudRate: 9600,
+      dataBits: 8,
+      parity: "none",
+      stopBits: 1,
+      rtscts: false,
+      dialect: "auto",
+      encoding: "gb18030",
+      idleMs: 100,
+      stableMs: 800,
+      wholeNumbers: "refuse",
+      detectSampleMs: 4000,
+    });
+    const pass = load(
+      TAP(
+        "    displayTap: { mode: passThrough, path: /dev/ttyUSB0, baudRate: 2400, dialect: led8-binary, rtscts: true, totalLabels: [合计, 应收, TOTAL], display: { path: /dev/ttyUSB1 } }",
+      ),
+    );
+    expect(pass.lanes[0]?.displayTap).toMatchObject({
+      mode: "passThrough",
+      baudRate: 2400,
+      rtscts: true,
+      totalLabels: ["合计", "应收", "TOTAL"],
+      display: { path: "/dev/ttyUSB1", charset: "gb18030" },
+    });
+    const auto = load(
+      TAP("    displayTap: { path: /dev/ttyUSB0, baudRate: auto, parity: auto, dialect: auto }"),
+    );
+    expect(auto.lanes[0]?.displayTap).toMatchObject({ baudRate: "auto", parity: "auto", dialect: "auto" });
+  });
+
+  it("names each field that is wrong: both links, neither, auto outside listen, the real display's place", () => {
+    expect(
+      problemsOf(TAP("    terminal: { path: /dev/ttyUSB0 }\n    displayTap: { path: /dev/ttyUSB2 }")),
+    ).toContainEqual({
+      path: "lanes[0].displayTap",
+      message: "a lane has either a register link (lanes[0].terminal) or a display tap, not both",
+    });
+    expect(problemsOf(TAP(""))).toContainEqual({
+      path: "lanes[0].terminal",
+      message: "is required (the register link), or set lanes[0].displayTap for no-integration mode",
+    });
+    expect(
+      problemsOf(
+        TAP("    displayTap: { mode: passThrough, path: /dev/ttyUSB0, baudRate: auto, dialect: auto }"),
+      ),
+    ).toEqual([
+      {
+        path: "lanes[0].displayTap.baudRate",
+        message: '"auto" is for mode listen only (mode is "passThrough"): set the register\'s baudRate',
+      },
+      {
+        path: "lanes[0].displayTap.dialect",
+        message: '"auto" is for mode listen only (mode is "passThrough"): set the register\'s dialect',
+      },
+      {
+        path: "lanes[0].displayTap.display",
+        message: "is required in mode passThrough: the real customer display's port",
+      },
+    ]);
+    expect(
+      problemsOf(TAP("    displayTap: { path: /dev/ttyUSB0, display: { path: /dev/ttyUSB1 } }")),
+    ).toEqual([
+      {
+        path: "lanes[0].displayTap.display",
+        message:
+          "is for passThrough and bridgeOwned: in listen mode the bridge never writes to the display line",
+      },
+    ]);
+    expect(
+      problemsOf(
+        TAP(
+          "    displayTap: { mode: bridgeOwned, path: /dev/ttyUSB0, dialect: cd5220, display: { path: /dev/ttyACM0 } }",
+        ),
+      ),
+    ).toContainEqual({
+      path: "lanes[0].displayTap.display.path",
+      message: "/dev/ttyACM0 is already used by lanes[0].scanner",
+    });
+    expect(
+      problemsOf(TAP("    displayTap: { path: /dev/ttyUSB0, dialect: vfd9000, baudRate: 115200 }")),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: "lanes[0].displayTap.dialect" }),
+        expect.objectContaining({ path: "lanes[0].displayTap.baudRate" }),
+      ]),
+    );
+  });
+
+  it("exits 78 for a config error in the tap section", () => {
+    const err = catchError(() => load(TAP("    displayTap: { mode: mirror, path: /dev/ttyUSB0 }")));
+    expect(isBridgeError(err, "PB_CONFIG_INVALID")).toBe(true);
+    expect(exitCodeFor(err as BridgeError)).toBe(78);
+    expect((err as BridgeError).message).toContain("lanes[0].displayTap.mode");
   });
 });

@@ -14,7 +14,7 @@ import { DeviceClaims } from "../../../daemon/devices/device-identity.js";
 import { DisplayPort } from "../../../daemon/devices/display-port.js";
 import { EvdevScannerPort } from "../../../daemon/devices/evdev-scanner-port.js";
 import { ScannerPort, SsiScannerPort } from "../../../daemon/devices/scanner-port.js";
-import { TerminalPort } from "../../../daemon/devices/terminal-port.js";
+import { createTerminal } from "../../../daemon/devices/register-link.js";
 import { FaultyOpener } from "../../support/faulty-binding.js";
 
 const line = { baudRate: 9600, dataBits: 8 as const, parity: "none" as const, stopBits: 1 as const };
@@ -183,7 +183,7 @@ describe("register line (ecr)", () => {
       maxDataLength: 1024,
       encoding: "utf8",
     };
-    const port = new TerminalPort(
+    const port = createTerminal(
       config,
       { ...deps(faulty, clock, log), maxAmountFen: 10_000_000 },
       { onRequest: (r) => requests.push(r.type), onBadRequest: () => {} },

@@ -6,7 +6,8 @@ import type { PosRequest } from "../../../protocols/pos/pos-messages.js";
 import { systemClock } from "../../../daemon/clock.js";
 import type { TerminalConfig } from "../../../daemon/config/config-types.js";
 import { DeviceClaims } from "../../../daemon/devices/device-identity.js";
-import { TerminalPort } from "../../../daemon/devices/terminal-port.js";
+import { createTerminal } from "../../../daemon/devices/register-link.js";
+import type { TerminalPort } from "../../../daemon/devices/terminal-port.js";
 import { FaultyOpener } from "../../support/faulty-binding.js";
 
 const silent = pino({ level: "silent" });
@@ -35,7 +36,7 @@ function setup(config: Partial<TerminalConfig> = {}) {
   });
   const requests: PosRequest[] = [];
   const bad: { seq: string; orderRef: string; message: string }[] = [];
-  const terminal = new TerminalPort(
+  const terminal = createTerminal(
     {
       path,
       baudRate: 9600,

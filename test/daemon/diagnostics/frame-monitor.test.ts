@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { systemClock } from "../../../daemon/clock.js";
 import { type FrameEvent, frameChannel, maskedHex } from "../../../daemon/diagnostics/channels.js";
 import { DeviceClaims } from "../../../daemon/devices/device-identity.js";
-import { TerminalPort } from "../../../daemon/devices/terminal-port.js";
+import { createTerminal } from "../../../daemon/devices/register-link.js";
+import type { TerminalPort } from "../../../daemon/devices/terminal-port.js";
 import { describeFrame } from "../../../protocols/ecr/describe-frame.js";
 import { FaultyOpener } from "../../support/faulty-binding.js";
 
@@ -32,7 +33,7 @@ async function register() {
   const path = `/dev/ttyMON${++n}`;
   const peer = faulty.createPort(path);
   const requests: unknown[] = [];
-  const terminal = new TerminalPort(
+  const terminal = createTerminal(
     {
       path,
       baudRate: 9600,

@@ -182,10 +182,32 @@ describe("Journal file format", () => {
     }
     expect(JSON.parse(lines[0]!.split("\t")[1]!)).toEqual({
       journal: "posbridge",
-      version: 3,
+      version: 4,
       createdAt: T0,
     });
     expect(JSON.parse(lines[1]!.split("\t")[1]!)).toEqual(sale());
+  });
+
+  it("keeps a display-tap sale's amount provenance (optional fields) and refuses a malformed one", () => {
+    const dir = tempDir();
+    const j = open(dir);
+    const tapSale = sale({
+      orderRef: "TAP1",
+      amountSource: "displayTap",
+      tapSeq: 3,
+      tapEvidence: "0123456789abcdef",
+    });
+    j.write(tapSale);
+    j.write(sale()); // a register's sale: none of the fields
+    expect(() =>
+      j.write(sale({ orderRef: "TAP2", amountSource: "displayTap", tapSeq: 3, tapEvidence: "XYZ" })),
+    ).toThrow(/tapEvidence must be 16 lowercase hex digits/);
+    j.close();
+    const again = open(dir);
+    expect(again.sale("l1", "TAP1")).toEqual(tapSale);
+    expect(again.sale("l1", "O1")).toEqual(sale());
+    expect(again.sale("l1", "O1")).not.toHaveProperty("amountSource");
+    expect(again.loadReport.discardedLines).toBe(0);
   });
 
   it("round-trips records through close and open, folding last write wins", () => {
@@ -516,15 +538,15 @@ describe("Journal damaged files", () => {
 
   it("refuses a journal of another format version with PB_JOURNAL_CORRUPT and leaves it alone", () => {
     const dir = tempDir();
-    const json = JSON.stringify({ journal: "posbridge", version: 4, createdAt: T0 });
+    const json = JSON.stringify({ journal: "posbridge", version: 5, createdAt: T0 });
     const text = `${crc32Hex(Buffer.from(json))}\t${json}\n`;
     writeFileSync(join(dir, JOURNAL_FILE), text);
     const err = expectJournalError(() => open(dir), "PB_JOURNAL_CORRUPT");
-    expect(err.message).toContain("version 4");
+    expect(err.message).toContain("version 5");
     expect(journalBytes(dir).toString()).toBe(text);
   });
 
-  it("reads a version-1 journal (wall-clock due times), upgrades its records and rewrites it as version 3", () => {
+  it("reads a version-1 journal (wall-clock due times), upgrades its records and rewrites it as the current version", () => {
     const dir = tempDir();
     const line = (v: unknown) => {
       const json = JSON.stringify(v);
@@ -571,12 +593,12 @@ describe("Journal damaged files", () => {
     expect(logged.some((l) => l.includes("journal upgraded to the current format"))).toBe(true);
     j.close();
     const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
-    expect(JSON.parse(header)).toMatchObject({ version: 3 });
+    expect(JSON.parse(header)).toMatchObject({ version: 4 });
     const again = open(dir);
     expect(again.records()).toHaveLength(3);
   });
 
-  it("reads a version-2 journal (no training field): every sale and attempt was real; rewrites it as version 3", () => {
+  it("reads a version-2 journal (no training field): every sale and attempt was real; rewrites it as the current version", () => {
     const dir = tempDir();
     const line = (v: unknown) => {
       const json = JSON.stringify(v);
@@ -597,8 +619,8 @@ describe("Journal damaged files", () => {
     expect(j.sale("l1", "O1")?.training).toBe(false);
     j.close();
     const header = journalBytes(dir).toString("utf8").split("\n")[0]?.split("\t")[1] ?? "";
-    expect(JSON.parse(header)).toMatchObject({ version: 3 });
-    // Written back with the field: read again as version 3, nothing discarded.
+    expect(JSON.parse(header)).toMatchObject({ version: 4 });
+    // Written back with the field: read again in the current version, nothing discarded.
     expect(open(dir).loadReport).toMatchObject({ records: 3, discardedLines: 0 });
   });
 

@@ -230,6 +230,41 @@ describe("dayReport", () => {
     expect(row(r, "none").refunds.refunded.count).toBe(1);
   });
 
+  it("tells sales whose amount was read from the register's display apart, with their total's seq and evidence hash", () => {
+    const tap = { amountSource: "displayTap" as const, tapSeq: 7, tapEvidence: "0123456789abcdef" };
+    const r = dayReport(
+      [
+        sale("REG1", { amountFen: 1000 }),
+        sale("TAP1", { amountFen: 1250, seq: "T6", ...tap, tapSeq: 6 }),
+        sale("TAP2", { amountFen: 1500, seq: "T7", status: "UNKNOWN", attemptId: "A7", ...tap }),
+        attempt("A7", "TAP2", { amountFen: 1500, phase: "unresolved" }),
+        sale("TRN", { amountFen: 1, training: true, ...tap }),
+      ],
+      "2026-03-14",
+    );
+    expect(r.amountSources.register.PAID).toEqual({ count: 1, amountFen: 1000 });
+    expect(r.amountSources.displayTap.PAID).toEqual({ count: 1, amountFen: 1250 });
+    expect(r.amountSources.displayTap.UNKNOWN).toEqual({ count: 1, amountFen: 1500 });
+    expect(r.totals.sales.PAID).toEqual({ count: 2, amountFen: 2250 });
+    expect(r.needsAttention).toHaveLength(1);
+    expect(r.needsAttention[0]).toMatchObject({
+      orderRef: "TAP2",
+      amountFrom: { tapSeq: 7, tapEvidence: "0123456789abcdef" },
+    });
+    const text = formatDayReport(r);
+    expect(text).toContain("register display  PAID 1 (12.50 yuan), UNKNOWN 1 (15.00 yuan)");
+    expect(text).toContain("register request  PAID 1 (10.00 yuan)");
+    expect(text).toContain(
+      "amount read from the register's display: total #7, bytes sha256 0123456789abcdef…",
+    );
+  });
+
+  it("says nothing of amount sources on a day without display-tap sales", () => {
+    const r = dayReport([sale("REG1", { amountFen: 1000 })], "2026-03-14");
+    expect(r.amountSources.register.PAID).toEqual({ count: 1, amountFen: 1000 });
+    expect(formatDayReport(r)).not.toContain("Amount source");
+  });
+
   it("keeps training sales and their refunds apart: never in a scheme row, the totals or needsAttention", () => {
     const r = dayReport(
       [

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../../daemon/config/schema.js";
-import { STALE_FRAME_MS } from "../../../daemon/devices/terminal-port.js";
+import { STALE_FRAME_MS } from "../../../daemon/devices/ecr-terminal.js";
 import { textEncoder } from "../../../daemon/text/text-encoder.js";
 import { fromHex, toHex, utf8, xorLrc } from "../../../protocols/core/bytes.js";
 import { STALE_FRAME_MS as TOOL_STALE_FRAME_MS } from "../../../protocols/conformance/machine.js";
