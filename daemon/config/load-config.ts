@@ -9,7 +9,7 @@ import { LineCounter, parse as parseYaml, parseDocument } from "yaml";
 import { BridgeError } from "../errors.js";
 import { brokerUrls, isTlsUrl } from "./broker-urls.js";
 import type { Config, LaneConfig, UsbDeviceId } from "./config-types.js";
-import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, SECRET_KEYWORD, TYPE_HINTS } from "./schema.js";
+import { configSchema, MQTT_URL_PATTERN, PATTERN_HINTS, TYPE_HINTS } from "./schema.js";
 
 export { exitCodeFor } from "../errors.js";
 
