@@ -18,6 +18,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../daemon/clock.js";
 import { JOURNAL_FILE, Journal, type JournalOptions, readJournal } from "../../../daemon/journal/journal.js";
 import { SNAPSHOT_FILE } from "../../../daemon/journal/journal-snapshot.js";
+import { JOURNAL_VERSION } from "../../../daemon/journal/record-shape.js";
 import { type JournalRecord, recordKey } from "../../../protocols/sale/records.js";
 import { attemptRecord, RECORD_NOON, refundRecord, saleRecord } from "../../support/journal-records.js";
 
@@ -209,7 +210,9 @@ describe("Journal snapshot", () => {
     const { dir, expected } = closedWithSnapshot();
     const path = join(dir, SNAPSHOT_FILE);
     const bytes = readFileSync(path);
-    const text = bytes.toString("latin1").replace('"journalVersion":3', '"journalVersion":9');
+    const text = bytes
+      .toString("latin1")
+      .replace(`"journalVersion":${JOURNAL_VERSION}`, '"journalVersion":9');
     const patched = Buffer.from(text, "latin1");
     // Re-seal it so that only the format is wrong.
     patched.writeUInt32LE(crc32(patched.subarray(0, patched.length - 4)), patched.length - 4);
