@@ -34,7 +34,7 @@ for a in "$@"; do printf '%s\\t' "$a"; done >> "$d/argv.log"
 echo >> "$d/argv.log"
 # "hang" hangs one run only: the prompt queued behind it must not see the flag (it starts as soon
 # as the hung run is killed, which may be before the test removes the flag).
-[ -e "$d/hang" ] && { rm -f "$d/hang"; /bin/sleep 30; }
+[ -e "$d/hang" ] && { /bin/rm -f "$d/hang"; /bin/sleep 30; }
 [ -e "$d/fail" ] && { echo "aplay: main:831: audio open error: No such file or directory" >&2; exit 1; }
 [ -e "$d/complain" ] && { echo "error: No such file or directory" >&2; exit 0; }
 [ -e "$d/slow" ] && /bin/sleep 0.3
