@@ -173,8 +173,15 @@ interface UnixIo {
 /** The native port's fields the unix read/write loops use. */
 interface UnixPort extends BindingPortInterface {
   fd: number | null;
-  poller: unknown;
+  poller: { once(event: "readable", fn: (err: Error | null) => void): unknown };
   writeOperation: Promise<void> | null;
+}
+
+/** The port's fd has bytes to read (or the poller failed, or was stopped by a close). */
+function readable(port: UnixPort): Promise<void> {
+  return new Promise((resolve, reject) => {
+    port.poller.once("readable", (err) => (err ? reject(err) : resolve()));
+  });
 }
 
 // The fd is opened O_NONBLOCK (bindings-cpp): a read or write returns at once, EAGAIN included.
@@ -201,9 +208,16 @@ function directIo(binding: BindingInterface, io: UnixIo): BindingInterface {
     async open(options) {
       const port = (await binding.open(options)) as UnixPort;
       if (typeof port.fd !== "number" || !port.poller) return port;
+      // A read that got less than it asked for took all the kernel had: the next one waits for
+      // the poller first instead of trying a read bound to fail with EAGAIN (an error built and
+      // thrown per chunk). A poller error or a close rejects as bindings-cpp's own wait does.
+      let drained = false;
       port.read = async (buffer, offset, length) => {
         if (!port.isOpen) throw new Error("Port is not open");
-        return io.unixRead({ binding: port, buffer, offset, length, fsReadAsync: readNow });
+        if (drained) await readable(port);
+        const got = await io.unixRead({ binding: port, buffer, offset, length, fsReadAsync: readNow });
+        drained = got.bytesRead < length;
+        return got;
       };
       port.write = async (buffer) => {
         if (!port.isOpen) throw new Error("Port is not open");
