@@ -143,7 +143,7 @@ export function nativeSerialOpener(): SerialOpener {
 }
 
 /** bindings-cpp's own unix read/write loops (EAGAIN → wait for the poller; disconnect errors). */
-interface UnixIo {
+export interface UnixIo {
   unixRead(o: {
     binding: BindingPortInterface;
     buffer: Buffer;
@@ -185,10 +185,13 @@ function readable(port: UnixPort): Promise<void> {
 }
 
 // The fd is opened O_NONBLOCK (bindings-cpp): a read or write returns at once, EAGAIN included.
-const readNow = async (fd: number, buffer: Buffer, offset: number, length: number, position: null) => ({
-  bytesRead: readSync(fd, buffer, offset, length, position),
-  buffer,
-});
+const readNow = async (fd: number, buffer: Buffer, offset: number, length: number, position: null) => {
+  const bytesRead = readSync(fd, buffer, offset, length, position);
+  // 0 (end of file: a tty hung up, a closed pipe) makes unixRead read again at once: a turn of
+  // the event loop in between, as the thread pool gave, or the loop would starve everything else.
+  if (bytesRead === 0) await new Promise((resolve) => setImmediate(resolve));
+  return { bytesRead, buffer };
+};
 const writeNow = async (fd: number, buffer: Buffer, offset: number, length: number) => ({
   bytesWritten: writeSync(fd, buffer, offset, length),
   buffer,
@@ -202,7 +205,7 @@ const writeNow = async (fd: number, buffer: Buffer, offset: number, length: numb
  * bindings-cpp's own: its read/write loops, given a synchronous fs call. Ports without an fd and a
  * poller (Windows) are left as they are.
  */
-function directIo(binding: BindingInterface, io: UnixIo): BindingInterface {
+export function directIo(binding: BindingInterface, io: UnixIo): BindingInterface {
   return {
     list: () => binding.list(),
     async open(options) {
