@@ -7,13 +7,16 @@ import { createHmac, randomBytes } from "node:crypto";
 
 export class RecentCodes {
   private readonly key = randomBytes(32);
+  /** Digest → when submitted; in the order submitted (remember moves a digest to the end). */
   private readonly submitted = new Map<string, number>();
 
   constructor(private readonly windowMs: number) {}
 
   remember(code: string, now: number): void {
     this.prune(now);
-    this.submitted.set(this.digest(code), now);
+    const digest = this.digest(code);
+    this.submitted.delete(digest); // to the end: the map stays in submission order
+    this.submitted.set(digest, now);
   }
 
   /** The code never reached the cloud after all (the broker refused it): it may be sent again. */
@@ -35,7 +38,15 @@ export class RecentCodes {
     return createHmac("sha256", this.key).update(code.trim()).digest("base64");
   }
 
+  /**
+   * Drops the codes older than the window. The map is in submission order on the monotonic clock,
+   * so the old ones are at its start: the scan stops at the first code still in the window (not a
+   * walk over every code of the last minute on each scan: docs/performance.md).
+   */
   private prune(now: number): void {
-    for (const [digest, at] of this.submitted) if (now - at >= this.windowMs) this.submitted.delete(digest);
+    for (const [digest, at] of this.submitted) {
+      if (now - at < this.windowMs) return;
+      this.submitted.delete(digest);
+    }
   }
 }

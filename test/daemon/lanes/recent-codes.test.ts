@@ -11,6 +11,18 @@ describe("RecentCodes", () => {
     expect(codes.size).toBe(0);
   });
 
+  it("a code submitted again is kept from its last submission; older codes behind it still expire", () => {
+    const codes = new RecentCodes(60_000);
+    codes.remember("134567890123456789", 0);
+    codes.remember("134567890123456780", 10_000);
+    codes.remember("134567890123456789", 30_000);
+    expect(codes.seen("134567890123456780", 70_000)).toBe(false);
+    expect(codes.seen("134567890123456789", 70_000)).toBe(true);
+    expect(codes.size).toBe(1);
+    expect(codes.seen("134567890123456789", 90_000)).toBe(false);
+    expect(codes.size).toBe(0);
+  });
+
   it("keeps no code in a form that can be read back", () => {
     const codes = new RecentCodes(60_000);
     codes.remember("0123456789012345678", 0);
