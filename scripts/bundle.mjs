@@ -6,11 +6,21 @@
 // otherwise.
 //
 // Kept outside the bundle, loaded from node_modules when (and only when) they are used:
-// - native modules: their .node binary is found relative to their own package;
+// - native modules: their .node binary is found relative to their own package (but for
+//   @serialport/bindings-cpp, whose ~30 CommonJS files are bundled and its binary found through
+//   node-gyp-build from the package's directory, resolved at run time: LAZY_REQUIRES);
 // - iconv-lite: its encoding tables (~1 MB of CJK JSON) load on the first encode/decode, and
 //   bundled they would be source text held by every start;
-// - the demo's packages (devDependencies, absent from a production install).
-import { rmSync, writeFileSync } from "node:fs";
+// - the demo's packages (devDependencies, absent from a production install);
+// - what a serial store's daemon never runs: ws (mqtt.js over ws:// and wss://), socks (a SOCKS
+//   proxy, $MQTTJS_SOCKS_PROXY), worker-timers (mqtt.js in a browser), thread-stream (pino's
+//   worker transports, unused: daemon/log/logger.ts writes to a stream in-process).
+//
+// mqtt.js and pino `require` those at load time whether used or not; LAZY_REQUIRES below turns
+// each of those requires into one made on first use, so a start neither loads them nor the Node
+// builtins they pull in (http, https, zlib, dns…). Each patch must match the pinned version's code
+// exactly once, or the build fails: an upgrade of mqtt or pino is checked here, not in a store.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -18,7 +28,7 @@ const root = new URL("..", import.meta.url).pathname;
 const outdir = join(root, "build/dist");
 
 export const EXTERNAL = [
-  "@serialport/bindings-cpp",
+  "node-gyp-build",
   "node-hid",
   "usb",
   "better-sqlite3",
@@ -26,7 +36,79 @@ export const EXTERNAL = [
   "aedes",
   "pino-pretty",
   "@serialport/binding-mock",
+  "ws",
+  "socks",
+  "worker-timers",
+  "thread-stream",
 ];
+
+/** [file under node_modules, [code, its lazy replacement]…]. */
+const LAZY_REQUIRES = [
+  [
+    "@serialport/bindings-cpp/dist/serialport-bindings.js",
+    [
+      "(0, path_1.join)(__dirname, '../')",
+      "(0, path_1.dirname)(require.resolve('@serialport/bindings-cpp/package.json'))",
+    ],
+  ],
+  [
+    "mqtt/build/lib/connect/index.js",
+    [
+      "protocols.ws = require('./ws').streamBuilder;",
+      "protocols.ws = (client, opts) => require('./ws').streamBuilder(client, opts);",
+    ],
+    [
+      "protocols.wss = require('./ws').streamBuilder;",
+      "protocols.wss = (client, opts) => require('./ws').streamBuilder(client, opts);",
+    ],
+  ],
+  ...["tcp", "tls"].map((name) => [
+    `mqtt/build/lib/connect/${name}.js`,
+    [
+      'const socks_1 = __importDefault(require("./socks"));',
+      'const socks_1 = { get default() { return __importDefault(require("./socks")).default; } };',
+    ],
+  ]),
+  [
+    "mqtt/build/lib/get-timer.js",
+    ['const worker_timers_1 = require("worker-timers");', ""],
+    [
+      "set: worker_timers_1.setInterval,\n    clear: worker_timers_1.clearInterval,",
+      'set: (func, time) => require("worker-timers").setInterval(func, time),\n    clear: (id) => require("worker-timers").clearInterval(id),',
+    ],
+  ],
+  [
+    "pino/pino.js",
+    [
+      "module.exports.transport = require('./lib/transport')",
+      "Object.defineProperty(module.exports, 'transport', { enumerable: true, get: () => require('./lib/transport') })",
+    ],
+  ],
+  [
+    "pino/lib/tools.js",
+    ["const transport = require('./transport')", "const transport = (opts) => require('./transport')(opts)"],
+  ],
+];
+
+/** esbuild plugin: applies LAZY_REQUIRES. */
+const lazyRequires = {
+  name: "lazy-requires",
+  setup(b) {
+    for (const [file, ...patches] of LAZY_REQUIRES) {
+      const path = join(root, "node_modules", file);
+      const filter = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+      b.onLoad({ filter }, () => {
+        let code = readFileSync(path, "utf8");
+        for (const [from, to] of patches) {
+          const count = code.split(from).length - 1;
+          if (count !== 1) throw new Error(`bundle: ${file}: expected once, found ${count} times: ${from}`);
+          code = code.replace(from, () => to);
+        }
+        return { contents: code, loader: "js" };
+      });
+    }
+  },
+};
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
@@ -39,6 +121,7 @@ const result = await build({
   outdir,
   chunkNames: "chunks/[name]-[hash]",
   external: EXTERNAL,
+  plugins: [lazyRequires],
   // The CommonJS dependencies (mqtt.js, pino, protobufjs…) call require() for Node's builtins;
   // an ESM file has none of its own.
   banner: {

@@ -77,9 +77,15 @@ describe.each([
     expect(loaded.some((u) => u.includes("/node_modules/@serialport/bindings-cpp/"))).toBe(true);
     expect(loaded.some((u) => u.endsWith("/build/daemon/lanes/lane.js"))).toBe(true);
     if (mode === "bundle") {
-      // The bundle ran, not tsc's output beside it; the encoding tables stay outside it, lazy.
+      // The bundle ran, not tsc's output beside it.
       expect(trace_).toContain(`${DIST}main.js`);
       expect(trace_.filter((u) => u.startsWith(`${ROOT}/build/daemon/`))).toEqual([]);
+      // What mqtt.js and pino require whether used or not is required on first use in the bundle
+      // (scripts/bundle.mjs, LAZY_REQUIRES): an mqtt:// bridge without a SOCKS proxy loads none.
+      const unused = ["/node_modules/ws/", "/node_modules/socks/", "/node_modules/worker-timers/"];
+      expect(
+        loaded.filter((u) => [...unused, "/node_modules/thread-stream/"].some((f) => u.includes(f))),
+      ).toEqual([]);
     } else {
       expect(trace_.filter((u) => u.startsWith(DIST))).toEqual([]);
     }
