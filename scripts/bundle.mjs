@@ -2,8 +2,8 @@
 // what `posbridge run` loads, and one chunk per lazily loaded command or component (ESM code
 // splitting keeps every `import()` of daemon/cli/commands.ts and of the diagnostics lazy). A start
 // then compiles a few files instead of ~400 modules resolved one by one (docs/performance.md,
-// "Start and memory"). bin/posbridge.js uses build/dist/main.js when it exists, build/daemon
-// otherwise.
+// "Start and memory"). bin/posbridge.js uses build/dist/main.js when it exists and PB_NO_BUNDLE
+// is not 1, build/daemon otherwise.
 //
 // Kept outside the bundle, loaded from node_modules when (and only when) they are used:
 // - native modules: their .node binary is found relative to their own package (but for
