@@ -90,6 +90,41 @@ const LAZY_REQUIRES = [
   ],
 ];
 
+/**
+ * CommonJS modules the daemon `import()`s, with the names it takes from them. Bundled, such an
+ * import would yield only a default export (module.exports); this plugin puts a small ESM module
+ * in between that names them, so the daemon's code is the same bundled or not.
+ */
+const CJS_NAMED_EXPORTS = {
+  "@serialport/bindings-cpp": ["autoDetect"],
+  "@serialport/bindings-cpp/dist/unix-read.js": ["unixRead"],
+  "@serialport/bindings-cpp/dist/unix-write.js": ["unixWrite"],
+};
+
+/** esbuild plugin: applies CJS_NAMED_EXPORTS to the daemon's own imports. */
+const cjsNamedExports = {
+  name: "cjs-named-exports",
+  setup(b) {
+    const daemon = join(root, "build/");
+    b.onResolve({ filter: /^@serialport\/bindings-cpp/ }, (args) =>
+      args.importer.startsWith(daemon) && CJS_NAMED_EXPORTS[args.path]
+        ? { path: args.path, namespace: "cjs-named" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "cjs-named" }, (args) => ({
+      contents: [
+        `import * as m from ${JSON.stringify(args.path)};`,
+        ...CJS_NAMED_EXPORTS[args.path].map(
+          (name) => `export const ${name} = m.${name} ?? m.default?.${name};`,
+        ),
+        "export default m.default ?? m;",
+      ].join("\n"),
+      resolveDir: root,
+      loader: "js",
+    }));
+  },
+};
+
 /** esbuild plugin: applies LAZY_REQUIRES. */
 const lazyRequires = {
   name: "lazy-requires",
@@ -121,7 +156,7 @@ const result = await build({
   outdir,
   chunkNames: "chunks/[name]-[hash]",
   external: EXTERNAL,
-  plugins: [lazyRequires],
+  plugins: [cjsNamedExports, lazyRequires],
   // The CommonJS dependencies (mqtt.js, pino, protobufjs…) call require() for Node's builtins;
   // an ESM file has none of its own.
   banner: {

@@ -115,14 +115,8 @@ let nativeOpener: Promise<SerialOpener> | undefined;
 export function nativeSerialOpener(): SerialOpener {
   // USB attach/detach events make a replugged adapter reopen at once; loaded lazily on first use.
   const hotplug = usbHotplug();
-  // Bundled (scripts/bundle.mjs), a CommonJS module imported this way has only a default export.
   nativeOpener ??= import("@serialport/bindings-cpp").then(
-    (m) => {
-      const bundled = m as unknown as { default?: typeof m };
-      return openerForBinding(
-        (m.autoDetect ?? bundled.default?.autoDetect)?.() as unknown as BindingInterface,
-      );
-    },
+    (m) => openerForBinding(m.autoDetect() as unknown as BindingInterface),
     (err: Error) => ({
       open: () =>
         Promise.reject(
