@@ -126,14 +126,17 @@ const cjsNamedExports = {
 };
 
 /** esbuild plugin: applies LAZY_REQUIRES. */
+/** The LAZY_REQUIRES files the build met (each must be, or the patch list is stale). */
+const patched = new Set();
 const lazyRequires = {
   name: "lazy-requires",
   setup(b) {
     for (const [file, ...patches] of LAZY_REQUIRES) {
-      const path = join(root, "node_modules", file);
-      const filter = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
-      b.onLoad({ filter }, () => {
-        let code = readFileSync(path, "utf8");
+      // By the path's end: node_modules may be a symbolic link, which esbuild resolves.
+      const filter = new RegExp(`/node_modules/${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+      b.onLoad({ filter }, (args) => {
+        patched.add(file);
+        let code = readFileSync(args.path, "utf8");
         for (const [from, to] of patches) {
           const count = code.split(from).length - 1;
           if (count !== 1) throw new Error(`bundle: ${file}: expected once, found ${count} times: ${from}`);
@@ -172,6 +175,9 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
 });
+const unmet = LAZY_REQUIRES.map(([file]) => file).filter((file) => !patched.has(file));
+if (unmet.length > 0)
+  throw new Error(`bundle: LAZY_REQUIRES names files the bundle no longer has: ${unmet.join(", ")}`);
 // Which sources went into which file: test/integration/lazy-modules.test.ts maps the files a
 // start loaded back to the modules in them.
 const inputsOf = Object.fromEntries(
