@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Entry point: the compiled daemon lives in build/ (npm run build). Checks the Node.js version
+// Entry point: the daemon bundled into build/dist/ (npm run build: scripts/bundle.mjs), or, where
+// there is no bundle or PB_NO_BUNDLE=1, tsc's output in build/daemon/. Checks the Node.js version
 // before anything is loaded, so an old Node says what to do instead of failing on a missing API.
+import { existsSync } from "node:fs";
+
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 20) {
   console.error(
@@ -11,7 +14,11 @@ if (major < 20) {
   process.exit(1);
 }
 
-const { main } = await import("../build/daemon/main.js");
+const bundle = new URL("../build/dist/main.js", import.meta.url);
+const { main } =
+  process.env.PB_NO_BUNDLE !== "1" && existsSync(bundle)
+    ? await import(bundle.href)
+    : await import("../build/daemon/main.js");
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -24,12 +24,23 @@ const ROOT = new URL("../../../", import.meta.url).pathname;
 const BIN = `${ROOT}bin/posbridge.js`;
 
 /**
- * The node flags the shipped unit gives the daemon (systemd/posbridge.service,
- * Environment=NODE_OPTIONS=…): the bench measures the daemon as it runs in a store.
+ * What the shipped unit gives the daemon (systemd/posbridge.service): the node flags of ExecStart=
+ * and every Environment= (NODE_OPTIONS, malloc's thresholds…): the bench measures the daemon as it
+ * runs in a store.
  */
-export function unitNodeOptions(): string {
+export function unitDaemonSetup(): { args: string[]; env: Record<string, string> } {
   const unit = readFileSync(`${ROOT}systemd/posbridge.service`, "utf8");
-  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
+  const flags = /^ExecStart=\S+((?: --\S+)*) \S+\/bin\/posbridge\.js /m.exec(unit)?.[1] ?? "";
+  const env: Record<string, string> = {};
+  for (const [, line] of unit.matchAll(/^Environment=(.*)$/gm)) {
+    // NODE_OPTIONS=--a --b is one assignment; otherwise one or more VAR=value words.
+    const words = line?.startsWith("NODE_OPTIONS=") ? [line] : (line ?? "").split(" ");
+    for (const w of words) {
+      const eq = w.indexOf("=");
+      if (eq > 0) env[w.slice(0, eq)] = w.slice(eq + 1).trim();
+    }
+  }
+  return { args: flags.split(" ").filter(Boolean), env };
 }
 
 /** One lane's ptys and the bench's ends of them; they outlive daemon restarts. */
@@ -73,7 +84,7 @@ export interface BridgeSpec {
   bridge: string;
   stateDir: string;
   lanes: readonly LaneEnds[];
-  /** NODE_OPTIONS of the daemon; default the unit's (unitNodeOptions). */
+  /** NODE_OPTIONS of the daemon with node's defaults otherwise; default: the unit's setup (unitDaemonSetup). */
   nodeOptions?: string;
 }
 
@@ -153,12 +164,17 @@ export async function startBridge(
   // A retained status of an earlier start of this bridge arrives now, before the spawn is timed.
   await new Promise((r) => setTimeout(r, 50));
   const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;
-  const env = { ...inherited, NODE_OPTIONS: spec.nodeOptions ?? unitNodeOptions() };
+  // spec.nodeOptions: node's own defaults but these NODE_OPTIONS (the RSS rows' baseline).
+  const unit =
+    spec.nodeOptions === undefined
+      ? unitDaemonSetup()
+      : { args: [], env: { NODE_OPTIONS: spec.nodeOptions } };
+  const env = { ...inherited, ...unit.env };
   t0 = sharedNow();
   // PB_BENCH_DAEMON_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // (docs/performance.md, "Profiling").
   const nodeArgs = (process.env.PB_BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, "run", "--config", configPath], {
+  const proc = spawn(process.execPath, [...unit.args, ...nodeArgs, BIN, "run", "--config", configPath], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });

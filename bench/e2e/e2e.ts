@@ -39,6 +39,8 @@ import {
 /** An 18-digit code + CR at 9600 baud 8N1: 19 bytes × 10 bits. */
 export const WIRE_CODE_MS = (19 * 10 * 1000) / 9600;
 const MiB = 1024 * 1024;
+/** How long the daemon idles before the settled idle RSS line (V8's memory reducer runs within it). */
+const SETTLED_IDLE_MS = 15_000;
 
 interface Plan {
   rounds: number;
@@ -388,6 +390,26 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       rmSync(restartState, { recursive: true, force: true });
     }
 
+    // Idle RSS once V8's memory reducer has run (it starts several seconds into an idle
+    // period and shrinks the heap the start left): what a store's idle bridge holds. Once, not
+    // per round: it takes SETTLED_IDLE_MS.
+    small = await startBridge(
+      {
+        dir,
+        brokerUrl: broker.url,
+        prefix,
+        store,
+        bridge: "PC1s",
+        stateDir: join(dir, "state-1-settled"),
+        lanes: oneLane,
+      },
+      client,
+    );
+    await sleep(SETTLED_IDLE_MS);
+    const settledIdleRss = rssOf(small.pid);
+    await small.stop();
+    small = undefined;
+
     // RSS growth: the 32-lane bridge keeps selling; RSS sampled every 1/12 of the run.
     const growth: { x: number; y: number }[] = [{ x: bigSales, y: rssOf(bigBridge.pid) }];
     const every = Math.ceil(plan.growthSales / 12);
@@ -576,6 +598,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       auditBytesPerSale: auditBytes / bigSales,
       salesOnBigBridge: bigSales,
       restartRssMiB,
+      settledIdleRssMiB: settledIdleRss / MiB,
       fixtureBytesPerSale: fixtureBytes / plan.journalSales,
       fixtureWriteMs: fixtureMs,
       disk: diskOf(dir),
@@ -592,6 +615,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
       `daemon CPU per sale over the ${warmed} warm-up sales after its start (V8 still compiling): ${fmt(warmCpuPerSale)} ms; the load figures above are taken after them`,
       `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,
+      `RSS idle, 1 lane, ${SETTLED_IDLE_MS / 1000} s after READY (V8's memory reducer has run): ${fmt(extra.settledIdleRssMiB)} MiB (one start; the row above is 1 s after READY)`,
       `restart on ${plan.journalSales} sales: RSS ${fmt(restartRssMiB)} MiB; the wire floor of a scanned code at 9600 baud: ${fmt(WIRE_CODE_MS)} ms; disk: ${extra.disk}`,
     );
     return { lines, json: { figures, ...extra } };

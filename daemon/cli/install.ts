@@ -32,11 +32,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { isSettled } from "../../protocols/sale/records.js";
 import { BridgeError, isBridgeError } from "../errors.js";
 import { JOURNAL_FILE, readJournal } from "../journal/journal.js";
-import { version } from "../version.js";
+import { packageRoot, version } from "../version.js";
 import {
   COMMAND_PATH,
   CONFIG_PATH,
@@ -130,9 +129,10 @@ export interface Manifest {
   commands: { argv: string[]; why: string; ran: boolean }[];
 }
 
-/** The checkout this command runs from (build/daemon/cli/install.js → three levels up). */
+/** The checkout this command runs from: the directory of package.json above this file (from
+ * build/daemon/cli/ and from the bundle in build/dist/ alike). */
 export function sourceRoot(): string {
-  return fileURLToPath(new URL("../../../", import.meta.url)).replace(/\/$/, "");
+  return packageRoot();
 }
 
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");

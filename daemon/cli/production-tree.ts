@@ -1,5 +1,7 @@
-// The files of a production install, taken from a built source checkout: the compiled daemon
-// (build/daemon, build/protocols, build/gen — not build/bench, not the test results), the entry
+// The files of a production install, taken from a built source checkout: the bundled daemon
+// (build/dist, what bin/posbridge.js runs, scripts/bundle.mjs) and tsc's output it was made from
+// (build/daemon, build/protocols, build/gen: the fallback with PB_NO_BUNDLE=1 — not build/bench,
+// not the test results), the entry
 // point, package.json (its "imports" map resolves #proto and #config-validator), the schema, docs and systemd files, and
 // node_modules restricted to the production dependencies. Which packages those are comes from
 // package-lock.json: every installed package not marked "dev" — the set `npm prune --omit=dev`
@@ -22,10 +24,11 @@ export interface TreeEntry {
  * Whole directories copied from the checkout; one that does not exist is skipped. voice/ holds the
  * voice clips `npm run voice-clips` renders (scripts/make-voice-clips.mjs), when they were made.
  */
-const DIRS = ["build/daemon", "build/protocols", "build/gen", "schema", "systemd", "docs", "voice"];
+const DIRS = ["build/dist", "build/daemon", "build/protocols", "build/gen", "schema", "systemd", "docs", "voice"];
 const FILES = ["bin/posbridge.js", "package.json", "package-lock.json", "README.md"];
 /** What must exist before a checkout can be installed (`npm ci && npm run build`). */
 const BUILT = [
+  "build/dist/main.js",
   "build/daemon/main.js",
   "build/gen/posbridge.js",
   "build/gen/config-validator.js",

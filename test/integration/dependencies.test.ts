@@ -54,10 +54,13 @@ describe.skipIf(npmMajor < 11)("install scripts (npm >= 11 allowScripts)", () =>
       allowScripts: Record<string, boolean>;
     };
     // Denied, not approved: nothing is compiled at install; the prebuilds load as they are.
-    // better-sqlite3 is a devDependency of one bench (bench/sqlite-journal.ts, docs/journal.md).
+    // better-sqlite3 is a devDependency of one bench (bench/sqlite-journal.ts, docs/journal.md);
+    // esbuild (the build's bundler, scripts/bundle.mjs) loads its binary from the optional
+    // @esbuild/<platform> package, so its postinstall is not needed.
     expect(pkg.allowScripts).toEqual({
       "@serialport/bindings-cpp": false,
       "better-sqlite3": false,
+      "esbuild": false,
       "node-hid": false,
     });
   });

@@ -82,7 +82,14 @@ describe("posbridge install into a scratch root", () => {
     // Nothing of the checkout's development side.
     for (const path of Object.keys(t))
       expect(path).not.toMatch(/^opt\/posbridge\/(\.git|test|bench|scripts|\.ci)\b/);
-    expect(readdirSync(join(root, "opt/posbridge/build")).sort()).toEqual(["daemon", "gen", "protocols"]);
+    // The bundle bin/posbridge.js runs, and tsc's output it was made from (PB_NO_BUNDLE=1).
+    expect(readdirSync(join(root, "opt/posbridge/build")).sort()).toEqual([
+      "daemon",
+      "dist",
+      "gen",
+      "protocols",
+    ]);
+    expect(mode(join(root, "opt/posbridge/build/dist/main.js"))).toBe("0644");
     // Only what was asked for: no state or runtime directory (systemd makes those), nothing else.
     expect(
       Object.keys(t)
@@ -179,11 +186,16 @@ describe("posbridge install into a scratch root", () => {
 
   it("runs from the installed tree: version, check-config, report, and the demo says it is not there", () => {
     const installed = join(root, "opt/posbridge/bin/posbridge.js");
-    const run = (args: string[]) => {
-      const r = spawnSync(process.execPath, [installed, ...args], { encoding: "utf8", cwd: tmpdir() });
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const r = spawnSync(process.execPath, [installed, ...args], {
+        encoding: "utf8",
+        cwd: tmpdir(),
+        env: { ...process.env, ...env },
+      });
       return { code: r.status, out: `${r.stdout}${r.stderr}` };
     };
     expect(run(["--version"]).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(run(["--version"], { PB_NO_BUNDLE: "1" }).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     // The starter config is the annotated example: valid as installed; its devices are not here.
     const check = run(["check-config", "-c", join(root, "etc/posbridge/posbridge.yaml")]);
     expect(check.code).toBe(0);

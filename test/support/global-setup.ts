@@ -2,11 +2,13 @@
 // clone (`npm ci` and nothing else): the code imports `#proto` and `#config-validator`, which
 // resolve to build/gen/posbridge.js and build/gen/config-validator.js (package.json "imports",
 // generated from proto/ and schema/, never committed), and a
-// few unit tests run the built CLI (build/daemon). Whatever of the build is missing is made here
-// (`npm run build`: the protobuf and validator generation, then tsc). A build that exists is left alone: after a
-// code change, `npm run build` (npm test runs it) is still what refreshes it.
+// few unit tests run the built CLI (bin/posbridge.js: the bundle in build/dist, made from build/daemon).
+// Whatever of the build is missing is made here (`npm run build`: the protobuf and validator
+// generation, tsc, the bundle), and a bundle older than tsc's output is made again, so that a
+// test never runs a stale bundle after `tsc` alone. Otherwise a build that exists is left alone:
+// after a code change, `npm run build` (npm test runs it) is still what refreshes it.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export default function setup(): void {
@@ -29,5 +31,12 @@ export default function setup(): void {
       "-p",
       join(root, "tsconfig.json"),
     ]);
+  }
+  const bundle = join(root, "build/dist/main.js");
+  if (
+    !existsSync(bundle) ||
+    statSync(bundle).mtimeMs < statSync(join(root, "build/daemon/main.js")).mtimeMs
+  ) {
+    run("build/dist is missing or older than build/daemon: bundling", [join(root, "scripts/bundle.mjs")]);
   }
 }
