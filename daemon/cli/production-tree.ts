@@ -24,7 +24,16 @@ export interface TreeEntry {
  * Whole directories copied from the checkout; one that does not exist is skipped. voice/ holds the
  * voice clips `npm run voice-clips` renders (scripts/make-voice-clips.mjs), when they were made.
  */
-const DIRS = ["build/dist", "build/daemon", "build/protocols", "build/gen", "schema", "systemd", "docs", "voice"];
+const DIRS = [
+  "build/dist",
+  "build/daemon",
+  "build/protocols",
+  "build/gen",
+  "schema",
+  "systemd",
+  "docs",
+  "voice",
+];
 const FILES = ["bin/posbridge.js", "package.json", "package-lock.json", "README.md"];
 /** What must exist before a checkout can be installed (`npm ci && npm run build`). */
 const BUILT = [

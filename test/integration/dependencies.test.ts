@@ -60,7 +60,7 @@ describe.skipIf(npmMajor < 11)("install scripts (npm >= 11 allowScripts)", () =>
     expect(pkg.allowScripts).toEqual({
       "@serialport/bindings-cpp": false,
       "better-sqlite3": false,
-      "esbuild": false,
+      esbuild: false,
       "node-hid": false,
     });
   });
