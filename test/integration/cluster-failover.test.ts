@@ -38,7 +38,7 @@ describe("a bridge on a three-node NATS cluster", () => {
       watchBroker: node(3).mqttUrl,
     });
     sim = await startCloudSim({ brokerUrl: node(3).mqttUrl, topicPrefix: rig.prefix, protocolVersion: 4 });
-  }, 60_000);
+  }, 120_000); // a JetStream cluster elects its leaders slowly on a loaded 2-core machine
   afterAll(async () => {
     await rig?.stop();
     await sim?.stop();
