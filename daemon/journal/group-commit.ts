@@ -2,9 +2,10 @@
 // (docs/journal.md, "Group commit"). A caller's commit() joins the queue; while one flush runs,
 // new commits wait, and when it ends the next flush takes all of them at once (natural batching:
 // the slower the disk, the bigger the batch). An idle group starts its flush once the code that
-// committed has run to its end (a microtask: the commits it made together join, and a lone
-// lane's commit does not wait a turn of the event loop, docs/performance.md, "Where the
-// single-lane latency goes"); after a flush, the next one starts at the next turn, so the steps
+// committed has run to its end (process.nextTick: the commits it made together join, a lone
+// lane's commit does not wait a turn of the event loop, and the fsync starts before the socket
+// writes that code queued the same way, e.g. mqtt.js's PUBACK of the result being journaled;
+// docs/performance.md, "Where the single-lane latency goes"); after a flush, the next one starts at the next turn, so the steps
 // the flush just let go, and whatever the loop has read meanwhile, join it. A flush succeeds or fails whole: every commit of the batch is resolved,
 // or rejected with the same error. At most one flush runs at a time, so the file sees one append
 // at a time, in the order the commits were made. No I/O here: the flush is the journal's.
@@ -37,8 +38,8 @@ export class GroupCommit<T> {
     private readonly flush: Flush<T>,
     /** When the flush after a flush starts: the next turn of the event loop, so what it let go joins. */
     private readonly defer: (fn: () => void) => void = setImmediate,
-    /** When an idle group's flush starts: once the committing code has run (a microtask). */
-    private readonly start: (fn: () => void) => void = queueMicrotask,
+    /** When an idle group's flush starts: once the committing code has run (process.nextTick). */
+    private readonly start: (fn: () => void) => void = process.nextTick,
   ) {}
 
   /**

@@ -87,7 +87,7 @@ describe("GroupCommit", () => {
     const a = watch(group.commit(["a1"]));
     const b = watch(group.commit(["b1", "b2"]));
     expect(flushes).toEqual([]); // never inside the committing code: what it commits together joins
-    await Promise.resolve();
+    await new Promise((r) => process.nextTick(r));
     expect(flushes).toEqual([["a1", "b1", "b2"]]);
     expect(turns).toEqual([]); // before the event loop turned
     await new Promise((r) => setImmediate(r));
