@@ -5,8 +5,9 @@
 // committed has run to its end (process.nextTick: the commits it made together join, a lone
 // lane's commit does not wait a turn of the event loop, and the fsync starts before the socket
 // writes that code queued the same way, e.g. mqtt.js's PUBACK of the result being journaled;
-// docs/performance.md, "Where the single-lane latency goes"); after a flush, the next one starts at the next turn, so the steps
-// the flush just let go, and whatever the loop has read meanwhile, join it. A flush succeeds or fails whole: every commit of the batch is resolved,
+// docs/performance.md, "Where the single-lane latency goes"). After a flush, the next one starts
+// at the next turn, so the steps the flush just let go, and whatever the loop read meanwhile,
+// join it. A flush succeeds or fails whole: every commit of the batch is resolved,
 // or rejected with the same error. At most one flush runs at a time, so the file sees one append
 // at a time, in the order the commits were made. No I/O here: the flush is the journal's.
 

@@ -6,9 +6,10 @@
 // the check every record written from then on is lost at the next start (docs/journal.md).
 // Two ways to append: append() (writeSync + fsyncSync, for callers that must finish before they
 // go on) and appendAsync() (for group commit: the fsync on libuv's threadpool, so the main
-// thread never waits for the disk; the write into the page cache and the check stay on it). One append at a time: group-commit.ts serialises them, and
-// close() during an asynchronous append closes the descriptor only once that append is done (a
-// descriptor closed under a pending write could be reused by another file and written into).
+// thread never waits for the disk; the write into the page cache and the check stay on it).
+// One append at a time: group-commit.ts serialises them, and close() during an asynchronous
+// append closes the descriptor only once that append is done (a descriptor closed under a
+// pending write could be reused by another file and written into).
 // No fold, no records: journal.ts keeps those.
 import {
   closeSync,
