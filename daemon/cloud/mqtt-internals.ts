@@ -10,7 +10,9 @@
 //     `packet.granted` holds the reason codes (its `code` is not set: ack.js sets it on an inner
 //     error that subscribe() wraps);
 //   - an ack that never came because the link dropped is an Error with neither ("Connection
-//     closed", "Message removed", "client disconnecting").
+//     closed", "Message removed", "client disconnecting");
+//   - publish() writes a connected client's packet synchronously through mqtt-packet's
+//     writeToStream, which corks the socket and uncorks it at process.nextTick.
 import type { MqttClient } from "mqtt";
 
 /** The mqtt.js version this file was checked against. */
@@ -54,4 +56,19 @@ export function subackRefusalCode(err: unknown): number | undefined {
   const granted = (err as { packet?: { granted?: unknown } } | null | undefined)?.packet?.granted;
   if (!Array.isArray(granted)) return undefined;
   return granted.find((g): g is number => typeof g === "number" && (g & 0x80) !== 0);
+}
+
+/**
+ * Puts what publish() just wrote on the wire now. mqtt-packet corks the socket for each packet and
+ * uncorks it at process.nextTick, which runs only once the caller's whole step has run (the
+ * register's answer, the display, the log lines after the publish): a pay request would wait for
+ * them (docs/performance.md, "Where the single-lane latency goes"). Uncorking early only ends
+ * the batching of those corks; the bytes and their order are the same, and the pending
+ * nextTick uncork finds nothing left to do.
+ */
+export function sendNow(client: MqttClient): void {
+  const stream = client.stream as { writableCorked?: number; uncork?: () => void } | undefined;
+  if (!stream?.uncork) return;
+  // One cork per packet written this tick: the pay request goes with any written before it.
+  while ((stream.writableCorked ?? 0) > 0) stream.uncork();
 }

@@ -48,6 +48,7 @@ import { brokerProblem, classifyLinkError, type LinkErrorCode, type LinkProblem 
 import {
   heldPackets,
   pubackRefusalCode,
+  sendNow,
   subackRefusalCode,
   unacknowledgedPublishIds,
 } from "./mqtt-internals.js";
@@ -306,6 +307,7 @@ export class MqttLink {
         onAck?.(!err);
       },
     );
+    sendNow(client);
     this.counters.published++;
     return true;
   }

@@ -1,8 +1,13 @@
 // Group commit: the journal's appends from every lane batched into one write and one fsync
 // (docs/journal.md, "Group commit"). A caller's commit() joins the queue; while one flush runs,
 // new commits wait, and when it ends the next flush takes all of them at once (natural batching:
-// the slower the disk, the bigger the batch; an idle disk takes each commit on its own at the next
-// turn of the event loop). A flush succeeds or fails whole: every commit of the batch is resolved,
+// the slower the disk, the bigger the batch). An idle group starts its flush once the code that
+// committed has run to its end (process.nextTick: the commits it made together join, a lone
+// lane's commit does not wait a turn of the event loop, and the fsync starts before the socket
+// writes that code queued the same way, e.g. mqtt.js's PUBACK of the result being journaled;
+// docs/performance.md, "Where the single-lane latency goes"). After a flush, the next one starts
+// at the next turn, so the steps the flush just let go, and whatever the loop read meanwhile,
+// join it. A flush succeeds or fails whole: every commit of the batch is resolved,
 // or rejected with the same error. At most one flush runs at a time, so the file sees one append
 // at a time, in the order the commits were made. No I/O here: the flush is the journal's.
 
@@ -32,8 +37,10 @@ export class GroupCommit<T> {
 
   constructor(
     private readonly flush: Flush<T>,
-    /** When the next flush starts; the next turn of the event loop, so commits made together join. */
+    /** When the flush after a flush starts: the next turn of the event loop, so what it let go joins. */
     private readonly defer: (fn: () => void) => void = setImmediate,
+    /** When an idle group's flush starts: once the committing code has run (process.nextTick). */
+    private readonly start: (fn: () => void) => void = process.nextTick,
   ) {}
 
   /**
@@ -43,7 +50,7 @@ export class GroupCommit<T> {
   commit(items: T[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
-      this.kick();
+      this.kick(this.start);
     });
   }
 
@@ -61,10 +68,10 @@ export class GroupCommit<T> {
     return { ...this.counts };
   }
 
-  private kick(): void {
+  private kick(when: (fn: () => void) => void): void {
     if (this.running || this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
-    this.defer(() => {
+    when(() => {
       this.scheduled = false;
       this.run();
     });
@@ -95,6 +102,6 @@ export class GroupCommit<T> {
     for (const w of batch) how(w);
     // The commits just answered run their continuations first (a lane's next step may commit at
     // once): the next flush starts at the next turn and takes them too.
-    this.kick();
+    this.kick(this.defer);
   }
 }

@@ -5,15 +5,15 @@
 // writes to an inode nobody will ever read again, and those appends and fsyncs succeed; without
 // the check every record written from then on is lost at the next start (docs/journal.md).
 // Two ways to append: append() (writeSync + fsyncSync, for callers that must finish before they
-// go on) and appendAsync() (the same steps on libuv's threadpool, for group commit: the main
-// thread never waits for the disk). One append at a time: group-commit.ts serialises them, and
-// close() during an asynchronous append closes the descriptor only once that append is done (a
-// descriptor closed under a pending write could be reused by another file and written into).
+// go on) and appendAsync() (for group commit: the fsync on libuv's threadpool, so the main
+// thread never waits for the disk; the write into the page cache and the check stay on it).
+// One append at a time: group-commit.ts serialises them, and close() during an asynchronous
+// append closes the descriptor only once that append is done (a descriptor closed under a
+// pending write could be reused by another file and written into).
 // No fold, no records: journal.ts keeps those.
 import {
   closeSync,
   constants,
-  fstat,
   fstatSync,
   fsync,
   fsyncSync,
@@ -21,10 +21,8 @@ import {
   ftruncateSync,
   openSync,
   type Stats,
-  stat,
   statSync,
   unlinkSync,
-  write,
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
@@ -78,19 +76,8 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
-const writeAsync = promisify(write);
 const fsyncAsync = promisify(fsync);
 const ftruncateAsync = promisify(ftruncate);
-const fstatAsync = promisify(fstat);
-const statAsync = promisify(stat);
-
-async function writeAllAsync(fd: number, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    const { bytesWritten } = await writeAsync(fd, bytes, off, bytes.length - off);
-    off += bytesWritten;
-  }
-}
 
 /** The open journal file: appends are durable (fsync) and checked to land in the file at `path`. */
 export class JournalFile {
@@ -193,9 +180,13 @@ export class JournalFile {
   }
 
   /**
-   * append() without blocking the main thread: write (all of `bytes`, whole lines), fsync, then
-   * the same identity check, each step on libuv's threadpool. Resolves once `bytes` are durable in
-   * the file at `path`; the same errors as append(), and a failed write or fsync is cut off again.
+   * append() without waiting for the disk on the main thread: the write (all of `bytes`, whole
+   * lines) goes into the page cache at once, the fsync runs on libuv's threadpool, and the
+   * identity check (two stats of cached inodes) follows on the main thread. Only the fsync waits
+   * for the disk, so only it is worth a threadpool hand-off: each hand-off is a thread wake-up and
+   * an event-loop wake-up, and on a busy machine each can wait for a core (docs/performance.md,
+   * "Where the single-lane latency goes"). Resolves once `bytes` are durable in the file at
+   * `path`; the same errors as append(), and a failed write or fsync is cut off again.
    */
   async appendAsync(bytes: Uint8Array): Promise<void> {
     const fd = this.openFd();
@@ -211,7 +202,7 @@ export class JournalFile {
         }
       }
       try {
-        await writeAllAsync(fd, bytes);
+        writeAll(fd, bytes);
         this.onSyscall("write", this.path);
         await fsyncAsync(fd);
         this.onSyscall("fsync", this.path);
@@ -224,20 +215,7 @@ export class JournalFile {
         throw writeError("append to", this.path, err);
       }
       this.size += bytes.length;
-      let open: Stats;
-      try {
-        open = await fstatAsync(fd);
-      } catch (err) {
-        throw writeError("check the open file of", this.path, err);
-      }
-      let atPath: Stats | undefined;
-      try {
-        atPath = await statAsync(this.path);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT" && code !== "ENOTDIR") throw writeError("check", this.path, err);
-      }
-      this.judge(open, atPath);
+      this.checkIdentity(fd);
     } finally {
       this.inFlight = false;
       if (this.closing) this.close();
@@ -252,6 +230,11 @@ export class JournalFile {
   verify(): void {
     const fd = this.openFd();
     this.notBusy();
+    this.checkIdentity(fd);
+  }
+
+  /** verify()'s check: the stats of the open file and of the path, then judge(). */
+  private checkIdentity(fd: number): void {
     let open: Stats;
     try {
       open = fstatSync(fd);

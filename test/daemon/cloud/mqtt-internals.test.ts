@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   heldPackets,
   pubackRefusalCode,
+  sendNow,
   subackRefusalCode,
   unacknowledgedPublishIds,
   VERIFIED_MQTT_VERSION,
@@ -82,6 +83,24 @@ describe("mqtt.js internals", () => {
       }
     });
   }
+
+  it("publish() leaves its packet corked in the socket until the next tick; sendNow() puts it on the wire", async () => {
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const stream = client.stream as unknown as { writableCorked: number; writableLength: number };
+    try {
+      const acked = new Promise<unknown>((resolve) => client.publish("ok/x", "1", { qos: 1 }, resolve));
+      expect(stream.writableCorked).toBe(1);
+      expect(stream.writableLength).toBeGreaterThan(0); // held until the caller's code has ended
+      sendNow(client);
+      expect(stream.writableCorked).toBe(0);
+      expect(stream.writableLength).toBe(0); // handed to the kernel now
+      expect(await acked).toBeFalsy(); // the nextTick uncork after it changes nothing
+      sendNow(client); // nothing corked: nothing to do
+      expect(stream.writableCorked).toBe(0);
+    } finally {
+      await client.endAsync(true);
+    }
+  });
 
   it("an ack lost to a dropped connection carries no reason code", async () => {
     const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });

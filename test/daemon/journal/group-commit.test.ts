@@ -56,7 +56,7 @@ describe("GroupCommit", () => {
     });
     const a = watch(group.commit(["a1", "a2"]));
     await new Promise((r) => setImmediate(r));
-    expect(flushes).toEqual([["a1", "a2"]]); // an idle group flushes at the next turn
+    expect(flushes).toEqual([["a1", "a2"]]); // an idle group flushes once the committing code ran
     const b = watch(group.commit(["b1"]));
     const c = watch(group.commit(["c1", "c2"]));
     await new Promise((r) => setImmediate(r));
@@ -75,6 +75,23 @@ describe("GroupCommit", () => {
     await new Promise((r) => setImmediate(r));
     expect([b.done, c.done]).toEqual([true, true]);
     expect(group.stats()).toEqual({ flushes: 2, commits: 3, largestBatch: 2 });
+  });
+
+  it("an idle group starts its flush once the committing code has run, not a loop turn later", async () => {
+    const flushes: string[][] = [];
+    const turns: string[] = [];
+    const group = new GroupCommit<string>(async (items) => {
+      flushes.push(items);
+    });
+    setImmediate(() => turns.push("next turn"));
+    const a = watch(group.commit(["a1"]));
+    const b = watch(group.commit(["b1", "b2"]));
+    expect(flushes).toEqual([]); // never inside the committing code: what it commits together joins
+    await new Promise((r) => process.nextTick(r));
+    expect(flushes).toEqual([["a1", "b1", "b2"]]);
+    expect(turns).toEqual([]); // before the event loop turned
+    await new Promise((r) => setImmediate(r));
+    expect([a.done, b.done]).toEqual([true, true]);
   });
 
   it("a failed flush rejects every commit of its batch with its error, and only those", async () => {

@@ -63,6 +63,27 @@ describe("JournalFile: is the open file still the one at its path?", () => {
     file.close();
   });
 
+  it("appendAsync: the bytes go to the file at once, only the fsync is waited for, then the check", async () => {
+    const dir = tempDir();
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, JOURNAL_FILE);
+    const ops: JournalSyscall[] = [];
+    const file = JournalFile.create(path, line(0), (op) => ops.push(op));
+    ops.length = 0;
+    const done = file.appendAsync(line(1));
+    expect(ops).toEqual(["write"]); // in the page cache before appendAsync returned
+    expect(fileSize(path)).toBe(line(0).length + line(1).length);
+    expect(file.busy).toBe(true); // the fsync is pending: no other append, no verify()
+    await done;
+    expect(ops).toEqual(["write", "fsync"]);
+    expect(file.bytes).toBe(line(0).length + line(1).length);
+    // The identity check still follows the fsync: a file removed meanwhile is refused.
+    const late = file.appendAsync(line(2));
+    unlinkSync(path);
+    await expect(late).rejects.toMatchObject({ code: "PB_JOURNAL_GONE" });
+    file.close();
+  });
+
   it("unlinked: the append and its fsync succeed on the dead inode, and are refused", () => {
     const { path, file } = setup();
     unlinkSync(path);
