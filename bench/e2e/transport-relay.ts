@@ -103,7 +103,8 @@ async function openLane(lane: RelayLane): Promise<void> {
       const sale = link.open;
       if (!sale || code.length === 0) continue;
       answer(link, { type: "progress", orderRef: sale.orderRef, stage: "SUBMITTED", text: TEXT.submitted });
-      const attemptId = `F${++attemptSeq}`;
+      // An id of the cloud contract's shape (6–32 of [A-Za-z0-9_], docs/cloud-contract.md).
+      const attemptId = `floor_${String(++attemptSeq).padStart(20, "0")}`;
       byAttempt.set(attemptId, link);
       const bytes = encodeRequest({
         requestId: attemptId,
