@@ -6,7 +6,7 @@
 // then a restart on a journal of N sales; every figure is reported as min / median / max of the
 // rounds' values, with the ratio to its baseline taken within each round.
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -27,6 +27,7 @@ import { writeJournalOfSales } from "./journal-fixture.js";
 import {
   cpuMsOf,
   createPtyPair,
+  killAndWait,
   noDelay,
   ptyHopSamples,
   quantile,
@@ -35,6 +36,7 @@ import {
   sleep,
   startBroker,
 } from "./parts.js";
+import type { RelayLane } from "./transport-relay.js";
 
 /** An 18-digit code + CR at 9600 baud 8N1: 19 bytes × 10 bits. */
 export const WIRE_CODE_MS = (19 * 10 * 1000) / 9600;
@@ -154,6 +156,31 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
   const oneLane = await createLanes(dir, 1, 1);
   const hopPty = await createPtyPair(dir, "hop");
   const big = await createLanes(dir, plan.bigLanes, 101);
+  // The transport floor's lanes: as many pty pairs again, made the same way, played by the same
+  // bench code, answered by bench/e2e/transport-relay.ts instead of the daemon.
+  const floor = await createLanes(dir, plan.bigLanes, 201);
+  const relayLanesFile = join(dir, "relay-lanes.json");
+  writeFileSync(
+    relayLanesFile,
+    JSON.stringify(
+      floor.map(
+        (l): RelayLane => ({
+          id: l.id,
+          registerPath: l.ptys[0]?.daemonPath ?? "",
+          scannerPath: l.ptys[1]?.daemonPath ?? "",
+        }),
+      ),
+    ),
+  );
+  const relay: ChildProcess = fork(
+    new URL("./transport-relay.js", import.meta.url).pathname,
+    [broker.url, prefix, relayLanesFile],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    relay.once("message", () => resolve());
+    relay.once("exit", (code) => reject(new Error(`transport relay exited (${code})`)));
+  });
   const lines: string[] = [];
   let bigBridge: RunningBridge | undefined;
   let small: RunningBridge | undefined;
@@ -196,6 +223,10 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     loadLat99: [] as number[],
     loadBare50: [] as number[],
     loadBare99: [] as number[],
+    floorPerS: [] as number[],
+    floorLat50: [] as number[],
+    floorLat99: [] as number[],
+    relayCpuPerSale: [] as number[],
     cpuPerSale: [] as number[],
     benchCpuPerSale: [] as number[],
     cloudCpuPerSale: [] as number[],
@@ -228,6 +259,16 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       }),
     );
     const warmCpuPerSale = (cpuMsOf(bigBridge.pid) - warmCpu0) / warmed;
+    // The relay warmed up as well (its JIT, the floor lanes' ptys and broker session).
+    let floorWarmed = 0;
+    await Promise.all(
+      floor.map(async (lane) => {
+        while (floorWarmed < plan.warmSales / 3) {
+          floorWarmed++;
+          await sale(lane);
+        }
+      }),
+    );
     bigSales += warmed;
     for (let round = 0; round < plan.rounds; round++) {
       // Start → READY on an empty journal, and a bare `node` start as the floor of any start.
@@ -344,6 +385,21 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       r.barePerS.push(bl.perSecond);
       r.loadBare50.push(quantile(bl.rtts, 0.5));
       r.loadBare99.push(quantile(bl.rtts, 0.99));
+      // The transport floor: the same sales on as many lanes' ptys, answered by the relay.
+      const relayCpu0 = cpuMsOf(relay.pid as number);
+      const floorTimes: SaleTimes[] = [];
+      const floorStart = performance.now();
+      const floorEnd = floorStart + plan.loadMs;
+      await Promise.all(
+        floor.map(async (l) => {
+          while (performance.now() < floorEnd) floorTimes.push(await sale(l));
+        }),
+      );
+      r.floorPerS.push((floorTimes.length * 1000) / (performance.now() - floorStart));
+      r.relayCpuPerSale.push((cpuMsOf(relay.pid as number) - relayCpu0) / floorTimes.length);
+      const floorLat = floorTimes.map((s) => s.rsAt - s.scanAt);
+      r.floorLat50.push(quantile(floorLat, 0.5));
+      r.floorLat99.push(quantile(floorLat, 0.99));
       const cpu0 = cpuMsOf(bigBridge.pid);
       const benchCpu0 = process.cpuUsage();
       const cloudCpu0 = cpuMsOf(cloud.pid as number);
@@ -487,6 +543,42 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         quantile(ratios(r.salesPerS, r.barePerS), 0.5) >= 0.25,
       ),
       fig(
+        `sales/s, ${plan.bigLanes} lanes, transport floor (ptys + MQTT, no bridge logic)`,
+        "/s",
+        r.floorPerS,
+        `bare round trips/s, ${plan.bigLanes} in flight`,
+        r.barePerS,
+        "",
+        null,
+      ),
+      fig(
+        `sales/s, ${plan.bigLanes} lanes all busy, fsync on`,
+        "/s",
+        r.salesPerS,
+        "transport floor sales/s, same rounds",
+        r.floorPerS,
+        "",
+        null,
+      ),
+      fig(
+        "scan → RS, transport floor, p50",
+        "ms",
+        r.floorLat50,
+        "bare round trip p50, same load",
+        r.loadBare50,
+        "",
+        null,
+      ),
+      fig(
+        "scan → RS, transport floor, p99",
+        "ms",
+        r.floorLat99,
+        "bare round trip p99, same load",
+        r.loadBare99,
+        "",
+        null,
+      ),
+      fig(
         `scan → RS under that load, p50`,
         "ms",
         r.loadLat50,
@@ -503,6 +595,24 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         r.loadBare99,
         "≤ 20 ms",
         quantile(r.loadLat99, 0.5) <= 20,
+      ),
+      fig(
+        "scan → RS, 32 lanes all busy, p50",
+        "ms",
+        r.loadLat50,
+        "scan → RS, transport floor, p50",
+        r.floorLat50,
+        "",
+        null,
+      ),
+      fig(
+        "scan → RS, 32 lanes all busy, p99",
+        "ms",
+        r.loadLat99,
+        "scan → RS, transport floor, p99",
+        r.floorLat99,
+        "",
+        null,
       ),
       fig(
         "daemon CPU per sale under load",
@@ -608,6 +718,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       warmSales: warmed,
       warmCpuPerSaleMs: warmCpuPerSale,
       cloudCpuPerSaleMs: r.cloudCpuPerSale,
+      relayCpuPerSaleMs: r.relayCpuPerSale,
+      floorWarmSales: floorWarmed,
     };
     lines.push(
       "",
@@ -615,6 +727,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
       `daemon CPU per sale over the ${warmed} warm-up sales after its start (V8 still compiling): ${fmt(warmCpuPerSale)} ms; the load figures above are taken after them`,
       `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,
+      `transport floor: ${plan.bigLanes} more lanes on their own socat pty pairs, the same register/scanner play, answered by one relay process (bench/e2e/transport-relay.ts: ACK, PR, PR, RS and one QoS 1 pay request per sale, no journal, no sale machine); its CPU per sale: ${fmt(quantile(r.relayCpuPerSale, 0.5))} ms`,
       `RSS idle, 1 lane, ${SETTLED_IDLE_MS / 1000} s after READY (V8's memory reducer has run): ${fmt(extra.settledIdleRssMiB)} MiB (one start; the row above is 1 s after READY)`,
       `restart on ${plan.journalSales} sales: RSS ${fmt(restartRssMiB)} MiB; the wire floor of a scanned code at 9600 baud: ${fmt(WIRE_CODE_MS)} ms; disk: ${extra.disk}`,
     );
@@ -624,7 +737,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     await bigBridge?.stop();
     order({ type: "stop" });
     await client.endAsync();
-    await closeLanes([...oneLane, ...big]);
+    await killAndWait(relay);
+    await closeLanes([...oneLane, ...big, ...floor]);
     await hopPty.close();
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
