@@ -132,7 +132,11 @@ function diskOf(dir: string): string {
 }
 
 async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: unknown }> {
-  const plan = options.quick ? QUICK : FULL;
+  // PB_BENCH_GROWTH_SALES: a longer RSS growth run (e.g. 100000: past the one-minute window of the
+  // recent codes and V8's heap sizing, where a leak and a filling window look alike).
+  const growthEnv = Number(process.env.PB_BENCH_GROWTH_SALES);
+  const base = options.quick ? QUICK : FULL;
+  const plan = Number.isInteger(growthEnv) && growthEnv > 0 ? { ...base, growthSales: growthEnv } : base;
   const dir = mkdtempSync(join(tmpdir(), "pb-bench-e2e-"));
   const broker = await startBroker();
   const prefix = "bench/v1";
