@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../daemon/clock.js";
 import { JOURNAL_FILE, Journal } from "../../../daemon/journal/journal.js";
 import type { DayReport } from "../../../daemon/report/day-report.js";
-import type { AttemptRecord, SaleRecord } from "../../../protocols/sale/records.js";
 import { assertBuilt, BIN } from "../../support/daemon-process.js";
+import { attemptRecord as attempt, saleRecord as sale } from "../../support/journal-records.js";
 
 const at = (iso: string) => Date.parse(iso);
 const NOON = at("2026-03-14T12:00:00+08:00");
@@ -26,62 +26,6 @@ function run(args: string[]) {
     timeout: 15_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function sale(orderRef: string, over: Partial<SaleRecord> = {}): SaleRecord {
-  return {
-    kind: "sale",
-    laneId: "l1",
-    orderRef,
-    amountFen: 100,
-    seq: "01",
-    openedAt: NOON,
-    status: "PAID",
-    answered: true,
-    scheme: "WECHAT",
-    channelTradeNo: "4200001234202603141234567890",
-    attemptId: `A${orderRef}`,
-    attempts: 1,
-    text: "支付成功",
-    endedAt: NOON + 5000,
-    attention: "",
-    attentionAt: null,
-    training: false,
-    updatedAt: NOON + 5000,
-    ...over,
-  };
-}
-
-function attempt(orderRef: string, over: Partial<AttemptRecord> = {}): AttemptRecord {
-  return {
-    kind: "attempt",
-    attemptId: `A${orderRef}`,
-    laneId: "l1",
-    orderRef,
-    amountFen: 100,
-    scheme: "WECHAT",
-    maskedCode: "WECHAT…6789",
-    createdAt: NOON,
-    deadlineMs: NOON + 60_000,
-    sentAt: NOON,
-    boot: "testboot",
-    scannedMono: 0,
-    sentMono: null,
-    phase: "paid",
-    reason: "",
-    reasonCode: "",
-    channelTradeNo: "4200001234202603141234567890",
-    paidAmountFen: 100,
-    queries: 0,
-    reversals: 0,
-    latePaidAmountFen: null,
-    lateTradeNo: "",
-    latePaidAt: null,
-    nextDueMono: null,
-    training: false,
-    updatedAt: NOON,
-    ...over,
-  };
 }
 
 beforeAll(() => {
