@@ -6,7 +6,16 @@
 // then a restart on a journal of N sales; every figure is reported as min / median / max of the
 // rounds' values, with the ratio to its baseline taken within each round.
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -47,6 +56,12 @@ const SETTLED_IDLE_MS = 15_000;
 interface Plan {
   rounds: number;
   latencySales: number;
+  /**
+   * Sales a fresh 1-lane daemon makes before its latency is measured: its first sale runs code V8
+   * has not compiled yet and is the slowest of a round by far (docs/performance.md, "Where the
+   * single-lane latency goes"); it is reported in a row of its own, the rest are steady state.
+   */
+  latencyWarmSales: number;
   bareSamples: number;
   fsyncSamples: number;
   loadMs: number;
@@ -65,6 +80,7 @@ interface Plan {
 const FULL: Plan = {
   rounds: 3,
   latencySales: 150,
+  latencyWarmSales: 20,
   bareSamples: 300,
   fsyncSamples: 200,
   loadMs: 5_000,
@@ -77,6 +93,7 @@ const FULL: Plan = {
 const QUICK: Plan = {
   rounds: 3,
   latencySales: 40,
+  latencyWarmSales: 10,
   bareSamples: 100,
   fsyncSamples: 60,
   loadMs: 1_500,
@@ -181,10 +198,38 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     [broker.url, prefix, relayLanesFile],
     { stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
-  await new Promise<void>((resolve, reject) => {
-    relay.once("message", () => resolve());
-    relay.once("exit", (code) => reject(new Error(`transport relay exited (${code})`)));
-  });
+  // The durable floor of the 1-lane figures: one more lane, answered by the relay in its durable
+  // mode (an fsynced append before the pay request and before the RS, on the journal's disk).
+  const durableLanes = await createLanes(dir, 1, 301);
+  const durableLanesFile = join(dir, "durable-lanes.json");
+  const durableDir = join(dir, "durable-floor");
+  mkdirSync(durableDir);
+  writeFileSync(
+    durableLanesFile,
+    JSON.stringify(
+      durableLanes.map(
+        (l): RelayLane => ({
+          id: l.id,
+          registerPath: l.ptys[0]?.daemonPath ?? "",
+          scannerPath: l.ptys[1]?.daemonPath ?? "",
+        }),
+      ),
+    ),
+  );
+  const durableRelay: ChildProcess = fork(
+    new URL("./transport-relay.js", import.meta.url).pathname,
+    [broker.url, prefix, durableLanesFile, durableDir],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  await Promise.all(
+    [relay, durableRelay].map(
+      (child) =>
+        new Promise<void>((resolve, reject) => {
+          child.once("message", () => resolve());
+          child.once("exit", (code) => reject(new Error(`transport relay exited (${code})`)));
+        }),
+    ),
+  );
   const lines: string[] = [];
   let bigBridge: RunningBridge | undefined;
   let small: RunningBridge | undefined;
@@ -211,6 +256,12 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     scanToCloud99: [] as number[],
     resToRs50: [] as number[],
     resToRs99: [] as number[],
+    firstToCloud: [] as number[],
+    firstToRs: [] as number[],
+    floorToCloud50: [] as number[],
+    floorToCloud99: [] as number[],
+    floorToRs50: [] as number[],
+    floorToRs99: [] as number[],
     ptyHop50: [] as number[],
     ptyHop99: [] as number[],
     bareReq50: [] as number[],
@@ -274,6 +325,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       }),
     );
     bigSales += warmed;
+    // The durable floor's relay as warm as the 1-lane daemon will be when it is measured.
+    for (let i = 0; i < plan.latencyWarmSales; i++) await sale(durableLanes[0] as LaneEnds);
     for (let round = 0; round < plan.rounds; round++) {
       // Start → READY on an empty journal, and a bare `node` start as the floor of any start.
       const n0 = performance.now();
@@ -336,27 +389,38 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       const fs = fsyncSamples(bigState, plan.fsyncSamples);
       r.fsync50.push(quantile(fs, 0.5));
       r.fsync99.push(quantile(fs, 0.99));
-      // The 1-lane bridge, one sale after another.
+      // The 1-lane bridge, one sale after another: its first sales (cold code), then the measured ones.
+      reports.length = 0;
+      const lane = oneLane[0] as LaneEnds;
+      const warmTimes: SaleTimes[] = [];
+      for (let i = 0; i < plan.latencyWarmSales; i++) warmTimes.push(await sale(lane));
+      await sleep(50);
+      const first = oneWayHops(warmTimes.slice(0, 1), reports);
+      r.firstToCloud.push(first.toCloud[0] ?? Number.NaN);
+      r.firstToRs.push(first.toRs[0] ?? Number.NaN);
       reports.length = 0;
       const times: SaleTimes[] = [];
-      const lane = oneLane[0] as LaneEnds;
       for (let i = 0; i < plan.latencySales; i++) times.push(await sale(lane));
       await sleep(50);
       order({ type: "record", on: false });
-      const reqAt = new Map<string, number>();
-      const resAt = new Map<string, number>();
-      for (const x of reports) {
-        if (x.type === "req" && !reqAt.has(x.orderRef)) reqAt.set(x.orderRef, x.at);
-        if (x.type === "res") resAt.set(x.orderRef, x.at);
-      }
-      const toCloud = times
-        .map((s) => (reqAt.get(s.orderRef) ?? Number.NaN) - s.scanAt)
-        .filter(Number.isFinite);
-      const toRs = times.map((s) => s.rsAt - (resAt.get(s.orderRef) ?? Number.NaN)).filter(Number.isFinite);
+      const { toCloud, toRs } = oneWayHops(times, reports);
       r.scanToCloud50.push(quantile(toCloud, 0.5));
       r.scanToCloud99.push(quantile(toCloud, 0.99));
       r.resToRs50.push(quantile(toRs, 0.5));
       r.resToRs99.push(quantile(toRs, 0.99));
+      // The same sales, one after another, through the durable floor (the relay with fsync).
+      order({ type: "record", on: true });
+      reports.length = 0;
+      const floorOne: SaleTimes[] = [];
+      const durableLane = durableLanes[0] as LaneEnds;
+      for (let i = 0; i < plan.latencySales; i++) floorOne.push(await sale(durableLane));
+      await sleep(50);
+      order({ type: "record", on: false });
+      const floorHops = oneWayHops(floorOne, reports);
+      r.floorToCloud50.push(quantile(floorHops.toCloud, 0.5));
+      r.floorToCloud99.push(quantile(floorHops.toCloud, 0.99));
+      r.floorToRs50.push(quantile(floorHops.toRs, 0.5));
+      r.floorToRs99.push(quantile(floorHops.toRs, 0.99));
       await sleep(1000);
       r.rssAfter.push(rssOf(small.pid));
       await small.stop();
@@ -532,6 +596,78 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         r.bareRes99,
         "≤ hop p99 + fsync p99 + 1 ms",
         quantile(r.resToRs99, 0.5) <= quantile(r.bareRes99, 0.5) + quantile(r.fsync99, 0.5) + 1,
+      ),
+      fig(
+        "scan → PUBLISH, first sale after a start",
+        "ms",
+        r.firstToCloud,
+        "steady-state p99 (above)",
+        r.scanToCloud99,
+        "",
+        null,
+      ),
+      fig(
+        "result → RS, first sale after a start",
+        "ms",
+        r.firstToRs,
+        "steady-state p99 (above)",
+        r.resToRs99,
+        "",
+        null,
+      ),
+      fig(
+        "scan → PUBLISH, durable floor (relay + fsync), p50",
+        "ms",
+        r.floorToCloud50,
+        "bare one-way hop p50",
+        r.bareReq50,
+        "",
+        null,
+      ),
+      fig(
+        "scan → PUBLISH, durable floor (relay + fsync), p99",
+        "ms",
+        r.floorToCloud99,
+        "bare one-way hop p99",
+        r.bareReq99,
+        "",
+        null,
+      ),
+      fig(
+        "result → RS, durable floor (relay + fsync), p50",
+        "ms",
+        r.floorToRs50,
+        "bare one-way hop p50",
+        r.bareRes50,
+        "",
+        null,
+      ),
+      fig(
+        "result → RS, durable floor (relay + fsync), p99",
+        "ms",
+        r.floorToRs99,
+        "bare one-way hop p99",
+        r.bareRes99,
+        "",
+        null,
+      ),
+      fig(
+        "scan → PUBLISH, 1 lane, p99",
+        "ms",
+        r.scanToCloud99,
+        "durable floor p99, same rounds",
+        r.floorToCloud99,
+        "",
+        null,
+      ),
+      fig(
+        "result → RS, 1 lane, p99",
+        "ms",
+        r.resToRs99,
+        "durable floor p99, same rounds",
+        r.floorToRs99,
+        "",
+        null,
       ),
       fig("fsync of a 200-byte append, p50", "ms", r.fsync50, "(floor)", r.fsync50, "", null),
       fig("fsync of a 200-byte append, p99", "ms", r.fsync99, "(floor)", r.fsync99, "", null),
@@ -742,11 +878,25 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     order({ type: "stop" });
     await client.endAsync();
     await killAndWait(relay);
-    await closeLanes([...oneLane, ...big, ...floor]);
+    await killAndWait(durableRelay);
+    await closeLanes([...oneLane, ...big, ...floor, ...durableLanes]);
     await hopPty.close();
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Scan → PUBLISH at the cloud and result PUBLISH → RS read, per sale, from the cloud's reports. */
+function oneWayHops(times: readonly SaleTimes[], reports: readonly CloudReport[]) {
+  const reqAt = new Map<string, number>();
+  const resAt = new Map<string, number>();
+  for (const x of reports) {
+    if (x.type === "req" && !reqAt.has(x.orderRef)) reqAt.set(x.orderRef, x.at);
+    if (x.type === "res") resAt.set(x.orderRef, x.at);
+  }
+  const toCloud = times.map((s) => (reqAt.get(s.orderRef) ?? Number.NaN) - s.scanAt).filter(Number.isFinite);
+  const toRs = times.map((s) => s.rsAt - (resAt.get(s.orderRef) ?? Number.NaN)).filter(Number.isFinite);
+  return { toCloud, toRs };
 }
 
 function ratios(values: readonly number[], baselines: readonly number[]): number[] {

@@ -7,7 +7,14 @@
 // result RS 00), encoded by the same protocols/ecr code. No journal, no fsync, no sale machine,
 // no link layer: the register's ACKs are read and dropped. What it costs is the floor of the ptys,
 // the broker and the cloud under the same traffic.
-import { readFileSync } from "node:fs";
+//
+// With a fourth argument, a directory, it is the durable floor of the 1-lane figures instead: before
+// the pay request and before the `RS` it appends a record of the journal's size to a file there and
+// waits for its fsync (written on the main thread, fsynced on the threadpool, as the daemon's group
+// commit does: docs/journal.md). That is the least any bridge that keeps the promise "journal
+// before you publish, and before you answer" must do on these ptys, this broker and this disk.
+import { closeSync, fsync, openSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { decodeResponse, encodeRequest } from "../../daemon/cloud/proto-codec.js";
 import { EcrFramer } from "../../protocols/ecr/framer.js";
@@ -25,17 +32,33 @@ export interface RelayLane {
   scannerPath: string;
 }
 
-const [brokerUrl, prefix, lanesFile] = process.argv.slice(2);
+const [brokerUrl, prefix, lanesFile, durableDir] = process.argv.slice(2);
 if (!brokerUrl || !prefix || !lanesFile || !process.send) {
   console.error(
-    "usage: node transport-relay.js <brokerUrl> <topicPrefix> <lanes.json> (as a child with IPC)",
+    "usage: node transport-relay.js <brokerUrl> <topicPrefix> <lanes.json> [<fsync dir>] (as a child with IPC)",
   );
   process.exit(64);
 }
 const lanes = JSON.parse(readFileSync(lanesFile, "utf8")) as RelayLane[];
 const ACK = Uint8Array.of(0x06);
-const reqTopic = `${prefix}/FLOOR/relay/req`;
-const resTopic = `${prefix}/FLOOR/relay/res`;
+// Its own bridge id per mode, so that two relays on one broker never see each other's answers.
+const relayId = durableDir ? "durable" : "relay";
+const reqTopic = `${prefix}/FLOOR/${relayId}/req`;
+const resTopic = `${prefix}/FLOOR/${relayId}/res`;
+const journalFd = durableDir ? openSync(join(durableDir, "relay-journal.jsonl"), "a") : undefined;
+process.once("exit", () => journalFd !== undefined && closeSync(journalFd));
+/** A line of the size of the daemon's sale records (~200–400 B), written and fsynced, then `then`. */
+function durably(what: string, then: () => void): void {
+  if (journalFd === undefined) {
+    then();
+    return;
+  }
+  writeSync(journalFd, `${JSON.stringify({ what, at: Date.now(), pad: "x".repeat(240) })}\n`);
+  fsync(journalFd, (err) => {
+    if (err) throw err;
+    then();
+  });
+}
 
 interface Open {
   seq: string;
@@ -63,16 +86,18 @@ client.on("message", (_topic, payload) => {
   byAttempt.delete(decoded.value.attemptId);
   link.open = undefined;
   const r = decoded.value.result;
-  answer(link, {
-    type: "result",
-    seq: sale.seq,
-    orderRef: sale.orderRef,
-    status: "PAID",
-    amountFen: r.amountFen,
-    scheme: r.scheme,
-    channelTradeNo: r.channelTradeNo,
-    text: TEXT.paid,
-  });
+  durably("result", () =>
+    answer(link, {
+      type: "result",
+      seq: sale.seq,
+      orderRef: sale.orderRef,
+      status: "PAID",
+      amountFen: r.amountFen,
+      scheme: r.scheme,
+      channelTradeNo: r.channelTradeNo,
+      text: TEXT.paid,
+    }),
+  );
 });
 await client.subscribeAsync(resTopic, { qos: 1 });
 
@@ -121,7 +146,7 @@ async function openLane(lane: RelayLane): Promise<void> {
           deadlineMs: Date.now() + 60_000,
         },
       });
-      client.publish(reqTopic, Buffer.from(bytes), { qos: 1 });
+      durably("scan", () => client.publish(reqTopic, Buffer.from(bytes), { qos: 1 }));
     }
   });
 }
