@@ -503,6 +503,10 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     );
     await sleep(500);
     growth.push({ x: bigSales, y: rssOf(bigBridge.pid) });
+    // Then idle, as a store is between customers: V8's memory reducer gives back what it sized
+    // the heap up to for the load (a leak would stay).
+    await sleep(SETTLED_IDLE_MS);
+    const rssIdleAfterGrowth = rssOf(bigBridge.pid);
     const gcAtEnd = await bigBridge.fullGc();
     const gcSales = bigSales - gcAfterWarmSales;
     const journalBytes = dirBytes(bigState, (name) => name === "audit");
@@ -723,6 +727,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       rssGrowthMiB: (rssLast - rssFirst) / MiB,
       rssGrowthSales: plan.growthSales,
       rssAfterMiB: rssLast / MiB,
+      rssIdleAfterGrowthMiB: rssIdleAfterGrowth / MiB,
       journalBytesPerSale: journalBytes / bigSales,
       auditBytesPerSale: auditBytes / bigSales,
       salesOnBigBridge: bigSales,
@@ -750,8 +755,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     };
     lines.push(
       "",
-      `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end`,
-      `after a full GC (bench/e2e/gc-probe.ts), 32-lane bridge, after ${gcAfterWarmSales} sales → after ${bigSales}: heapUsed ${fmt(gcAfterWarm.heapUsed / MiB)} → ${fmt(gcAtEnd.heapUsed / MiB)} MiB, array buffers ${fmt(gcAfterWarm.arrayBuffers / MiB)} → ${fmt(gcAtEnd.arrayBuffers / MiB)} MiB, RSS ${fmt(gcAfterWarm.vmRss / MiB)} → ${fmt(gcAtEnd.vmRss / MiB)} MiB (${fmt((gcAtEnd.vmRss - gcAfterWarm.vmRss) / MiB)} MiB over ${gcSales} sales; heapTotal before the GC at the end ${fmt(gcAtEnd.before.heapTotal / MiB)} MiB, after ${fmt(gcAtEnd.heapTotal / MiB)})`,
+      `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end; ${fmt(extra.rssIdleAfterGrowthMiB)} MiB after ${SETTLED_IDLE_MS / 1000} s idle`,
+      `after a full GC (bench/e2e/gc-probe.ts), 32-lane bridge, after ${gcAfterWarmSales} sales → after ${bigSales}: heapUsed ${fmt(gcAfterWarm.heapUsed / MiB)} → ${fmt(gcAtEnd.heapUsed / MiB)} MiB, array buffers ${fmt(gcAfterWarm.arrayBuffers / MiB)} → ${fmt(gcAtEnd.arrayBuffers / MiB)} MiB, RSS ${fmt(gcAfterWarm.vmRss / MiB)} → ${fmt(gcAtEnd.vmRss / MiB)} MiB (${fmt((gcAtEnd.vmRss - gcAfterWarm.vmRss) / MiB)} MiB over ${gcSales} sales), V8's heapTotal ${fmt(gcAfterWarm.heapTotal / MiB)} → ${fmt(gcAtEnd.heapTotal / MiB)} MiB (${fmt(gcAtEnd.before.heapTotal / MiB)} before the last GC)`,
       `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
       `daemon CPU per sale over the ${warmed} warm-up sales after its start (V8 still compiling): ${fmt(warmCpuPerSale)} ms; the load figures above are taken after them`,
       `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,

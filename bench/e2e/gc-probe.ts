@@ -4,7 +4,11 @@
 // line — process.memoryUsage() and the VmRSS of /proc — to the file named by PB_BENCH_GC_PROBE.
 // That separates the heap the daemon keeps (heapUsed after a full GC) from the heap V8 merely
 // sized up for the load (heapTotal and RSS before it): docs/performance.md, "Memory over a long run".
+// With PB_BENCH_HEAP_SNAPSHOTS=<dir> it also writes a heap snapshot there each time, after the
+// memory figures (compare two with bench/heapsnapshot-diff.ts).
 import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 
 export interface GcProbeLine {
   /** process.memoryUsage() after the collections (bytes). */
@@ -17,6 +21,8 @@ export interface GcProbeLine {
   before: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   /** VmRSS after the collections and the pause (bytes): what the RSS rows read. */
   vmRss: number;
+  /** The heap snapshot written (PB_BENCH_HEAP_SNAPSHOTS), if any. */
+  snapshot?: string;
 }
 
 /** How long V8's unmapper gets to return freed pages before RSS is read (it runs on a thread). */
@@ -39,6 +45,8 @@ function pick(m: NodeJS.MemoryUsage): GcProbeLine["before"] {
 
 const out = process.env.PB_BENCH_GC_PROBE;
 const gc = (globalThis as { gc?: () => void }).gc;
+const snapshots = process.env.PB_BENCH_HEAP_SNAPSHOTS;
+let taken = 0;
 if (out && gc) {
   process.on("SIGUSR2", () => {
     const before = pick(process.memoryUsage());
@@ -46,6 +54,7 @@ if (out && gc) {
     gc();
     setTimeout(() => {
       const line: GcProbeLine = { ...pick(process.memoryUsage()), before, vmRss: vmRss() };
+      if (snapshots) line.snapshot = writeHeapSnapshot(join(snapshots, `daemon-${++taken}.heapsnapshot`));
       appendFileSync(out, `${JSON.stringify(line)}\n`);
     }, SETTLE_MS).unref();
   });
