@@ -3,8 +3,9 @@
 // "(array)", "(string)", "(code)"…; counts and self sizes), and with --retainers by where it is
 // held: each node keyed by its own name and its first three retainers (edge name < holder), so a
 // growing Map's backing store shows as "(array) .table<object:Map .submitted<object:RecentCodes …".
-// Weak and shortcut edges are not retainers. Take the snapshots with
-// `PB_BENCH_DAEMON_ARGS=--heapsnapshot-signal=SIGUSR2` (then `kill -USR2 <pid>`), or v8.writeHeapSnapshot.
+// Weak and shortcut edges are not retainers. Take the snapshots with `PB_BENCH_HEAP_SNAPSHOTS=<dir>`
+// (bench/e2e/gc-probe.ts: after a full GC, at its two reads of the 32-lane bridge), or
+// v8.writeHeapSnapshot. Not `--heapsnapshot-signal=SIGUSR2` there: the gc-probe answers SIGUSR2.
 //
 //   node build/bench/heapsnapshot-diff.js <a.heapsnapshot> <b.heapsnapshot> [--retainers] [--top N]
 //
