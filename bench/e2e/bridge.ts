@@ -4,15 +4,17 @@
 // and every serial scanner (a code + CR). Only the CLI and the config are used, so the bench runs
 // against whatever journal the daemon has.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { decodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
+import type { GcProbeLine } from "./gc-probe.js";
 import {
   cpuMsOf,
   createPtyPair,
+  sleep,
   killAndWait,
   openSerialEnd,
   type PtyPair,
@@ -86,6 +88,11 @@ export interface BridgeSpec {
   lanes: readonly LaneEnds[];
   /** NODE_OPTIONS of the daemon with node's defaults otherwise; default: the unit's setup (unitDaemonSetup). */
   nodeOptions?: string;
+  /**
+   * A file for bench/e2e/gc-probe.ts: the daemon then runs with `--expose-gc` and that module
+   * preloaded, and RunningBridge.fullGc() can ask it for its memory after a full GC. Bench only.
+   */
+  gcProbe?: string;
 }
 
 export function writeConfig(spec: BridgeSpec): string {
@@ -122,6 +129,27 @@ export interface RunningBridge {
   /** Spawn → a status with every lane's register and scanner CONNECTED (ms). */
   devicesMs: number;
   stop(): Promise<void>;
+  /** Its memory after two full GCs (only with BridgeSpec.gcProbe; throws otherwise). */
+  fullGc(): Promise<GcProbeLine>;
+}
+
+const GC_PROBE = new URL("./gc-probe.js", import.meta.url).href;
+
+function probeLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+}
+
+/** Signals the daemon's gc-probe and waits for its line (bench/e2e/gc-probe.ts). */
+async function askGcProbe(pid: number, file: string | undefined): Promise<GcProbeLine> {
+  if (!file) throw new Error("this bridge was started without a gcProbe file");
+  const seen = probeLines(file).length;
+  process.kill(pid, "SIGUSR2");
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const lines = probeLines(file);
+    if (lines.length > seen) return JSON.parse(lines[lines.length - 1] as string) as GcProbeLine;
+    await sleep(50);
+  }
+  throw new Error("the daemon's gc-probe did not answer within 20 s");
 }
 
 /**
@@ -169,15 +197,21 @@ export async function startBridge(
     spec.nodeOptions === undefined
       ? unitDaemonSetup()
       : { args: [], env: { NODE_OPTIONS: spec.nodeOptions } };
-  const env = { ...inherited, ...unit.env };
+  const env: Record<string, string | undefined> = { ...inherited, ...unit.env };
+  const probeArgs = spec.gcProbe ? ["--expose-gc", "--import", GC_PROBE] : [];
+  if (spec.gcProbe) env.PB_BENCH_GC_PROBE = spec.gcProbe;
   t0 = sharedNow();
   // PB_BENCH_DAEMON_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // (docs/performance.md, "Profiling").
   const nodeArgs = (process.env.PB_BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean);
-  const proc = spawn(process.execPath, [...unit.args, ...nodeArgs, BIN, "run", "--config", configPath], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...unit.args, ...nodeArgs, ...probeArgs, BIN, "run", "--config", configPath],
+    {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   pid = proc.pid ?? 0;
   let stderr = "";
   proc.stderr?.on("data", (b: Buffer) => {
@@ -204,6 +238,7 @@ export async function startBridge(
     readyCpuMs,
     devicesMs: devicesAt - t0,
     stop: () => killAndWait(proc, "SIGTERM"),
+    fullGc: () => askGcProbe(proc.pid as number, spec.gcProbe),
   };
 }
 

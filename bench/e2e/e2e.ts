@@ -297,7 +297,16 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     const fixtureMs = performance.now() - t;
     const fixtureBytes = dirBytes(fixture);
     bigBridge = await startBridge(
-      { dir, brokerUrl: broker.url, prefix, store, bridge: "PC32", stateDir: bigState, lanes: big },
+      {
+        dir,
+        brokerUrl: broker.url,
+        prefix,
+        store,
+        bridge: "PC32",
+        stateDir: bigState,
+        lanes: big,
+        gcProbe: join(dir, "gc-probe.jsonl"),
+      },
       client,
     );
     // Warm-up: broker sessions, ptys, then V8's JIT (Plan.warmSales), its CPU per sale kept apart.
@@ -314,6 +323,10 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       }),
     );
     const warmCpuPerSale = (cpuMsOf(bigBridge.pid) - warmCpu0) / warmed;
+    // The heap the daemon keeps, after a full GC (bench/e2e/gc-probe.ts): here, and again after the
+    // growth run, over every sale made in between.
+    const gcAfterWarm = await bigBridge.fullGc();
+    const gcAfterWarmSales = big.length + warmed;
     // The relay warmed up as well (its JIT, the floor lanes' ptys and broker session).
     let floorWarmed = 0;
     await Promise.all(
@@ -554,6 +567,12 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     );
     await sleep(500);
     growth.push({ x: bigSales, y: rssOf(bigBridge.pid) });
+    // Then idle, as a store is between customers: V8's memory reducer gives back what it sized
+    // the heap up to for the load (a leak would stay).
+    await sleep(SETTLED_IDLE_MS);
+    const rssIdleAfterGrowth = rssOf(bigBridge.pid);
+    const gcAtEnd = await bigBridge.fullGc();
+    const gcSales = bigSales - gcAfterWarmSales;
     const journalBytes = dirBytes(bigState, (name) => name === "audit");
     const auditBytes = dirBytes(join(bigState, "audit"));
     const perSaleSlope = slope(growth);
@@ -844,9 +863,18 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       rssGrowthMiB: (rssLast - rssFirst) / MiB,
       rssGrowthSales: plan.growthSales,
       rssAfterMiB: rssLast / MiB,
+      rssIdleAfterGrowthMiB: rssIdleAfterGrowth / MiB,
       journalBytesPerSale: journalBytes / bigSales,
       auditBytesPerSale: auditBytes / bigSales,
       salesOnBigBridge: bigSales,
+      fullGc: {
+        sales: gcSales,
+        afterWarm: { sales: gcAfterWarmSales, ...gcAfterWarm },
+        atEnd: { sales: bigSales, ...gcAtEnd },
+        heapUsedBytesPerSale: (gcAtEnd.heapUsed - gcAfterWarm.heapUsed) / gcSales,
+        arrayBuffersBytesPerSale: (gcAtEnd.arrayBuffers - gcAfterWarm.arrayBuffers) / gcSales,
+        rssBytesPerSale: (gcAtEnd.vmRss - gcAfterWarm.vmRss) / gcSales,
+      },
       restartRssMiB,
       settledIdleRssMiB: settledIdleRss / MiB,
       fixtureBytesPerSale: fixtureBytes / plan.journalSales,
@@ -863,7 +891,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     };
     lines.push(
       "",
-      `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end`,
+      `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end; ${fmt(extra.rssIdleAfterGrowthMiB)} MiB after ${SETTLED_IDLE_MS / 1000} s idle`,
+      `after a full GC (bench/e2e/gc-probe.ts), 32-lane bridge, after ${gcAfterWarmSales} sales → after ${bigSales}: heapUsed ${fmt(gcAfterWarm.heapUsed / MiB)} → ${fmt(gcAtEnd.heapUsed / MiB)} MiB, array buffers ${fmt(gcAfterWarm.arrayBuffers / MiB)} → ${fmt(gcAtEnd.arrayBuffers / MiB)} MiB, RSS ${fmt(gcAfterWarm.vmRss / MiB)} → ${fmt(gcAtEnd.vmRss / MiB)} MiB (${fmt((gcAtEnd.vmRss - gcAfterWarm.vmRss) / MiB)} MiB over ${gcSales} sales), V8's heapTotal ${fmt(gcAfterWarm.heapTotal / MiB)} → ${fmt(gcAtEnd.heapTotal / MiB)} MiB (${fmt(gcAtEnd.before.heapTotal / MiB)} before the last GC)`,
       `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
       `daemon CPU per sale over the ${warmed} warm-up sales after its start (V8 still compiling): ${fmt(warmCpuPerSale)} ms; the load figures above are taken after them`,
       `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,
