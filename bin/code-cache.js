@@ -1,14 +1,20 @@
 // `posbridge run` from V8's code cache (docs/performance.md, "Start and memory"). Node 20 has no
-// code cache for ES modules, so the build also bundles the daemon as one CommonJS file
-// (build/dist/run.vm.js, scripts/bundle.mjs) and compiles it here with vm.Script and the bytecode
-// V8 made of it at build time (build/dist/run.vm.js.<v8 version>.cache, scripts/make-code-cache.mjs,
-// with the unit's V8 flags). Whatever goes wrong — no file, V8 rejects the cache (another V8
-// version or other flags), a read or compile error — loadCachedDaemon() returns undefined with the
-// reason, and bin/posbridge.js imports the ES module bundle as before: a cache never fails a start.
+// code cache for ES modules, so the build also bundles the daemon as one CommonJS function
+// (build/dist/run.vm.js, scripts/bundle.mjs), compiled here with vm.Script and the bytecode V8
+// made of it at build time (build/dist/run.vm.js.<V8 version>-<arch>.cache,
+// scripts/make-code-cache.mjs, under the unit's V8 flags). Whatever goes wrong — no cache for this
+// V8, a cache damaged or not made from this run.vm.js, V8 rejecting it (other flags), a read or
+// compile error — loadCachedDaemon() says why, and bin/posbridge.js imports the ES module bundle
+// as before: a cache never fails a start.
 //
-// The cache lives in the install prefix beside the code it was made from, written by the build
-// and installed root-owned like every other file of the tree; the daemon never writes one (a cache
+// V8 checks a cache's version, flags and source length, but in a release build not its contents:
+// damaged bytecode would crash the process (tried: a few bytes flipped abort Node in the
+// deserializer). Hence the file's header: a SHA-1 of run.vm.js and of the cache data, checked
+// before V8 sees the data (~2 ms). It guards against damage and a stale pair, not an attacker:
+// the cache lives in the install prefix beside the code it was made from, written by the build
+// and installed root-owned like every other file of the tree. The daemon never writes one (a cache
 // the service user could write would be code it could make the next start run).
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
@@ -22,22 +28,44 @@ export function cacheFile(v8 = process.versions.v8) {
   return `${RUN_BUNDLE}.${v8.replace(/[^0-9A-Za-z.-]/g, "_")}-${process.arch}.cache`;
 }
 
+const MAGIC = Buffer.from("posbridge-v8-cache-1\n");
+const HEADER = MAGIC.length + 20;
+
+function digest(source, data) {
+  return createHash("sha1").update(source).update(data).digest();
+}
+
+/** A cache file's bytes: the header (magic, SHA-1 of the source and the data), then V8's data. */
+export function cacheFileBytes(source, data) {
+  return Buffer.concat([MAGIC, digest(source, data), data]);
+}
+
+/** V8's data from a cache file's bytes, or undefined when it is not the cache of `source`. */
+export function cacheData(source, bytes) {
+  if (bytes.length <= HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const data = bytes.subarray(HEADER);
+  return digest(source, data).equals(bytes.subarray(MAGIC.length, HEADER)) ? data : undefined;
+}
+
+/** run.vm.js's bytes. */
+export function readRunBundle() {
+  return readFileSync(RUN_BUNDLE);
+}
+
 /** run.vm.js compiled, with `cachedData` if given (script.cachedDataRejected says whether V8 took it). */
-export function compileRunBundle(cachedData) {
-  // One function expression (scripts/bundle.mjs), ASCII only: latin1 reads it as it is, into the
-  // one-byte string V8 keeps as the script's source.
-  return new vm.Script(readFileSync(RUN_BUNDLE, "latin1"), {
-    filename: RUN_BUNDLE,
-    cachedData,
-  });
+export function compileRunBundle(source, cachedData) {
+  // One function expression, ASCII only (scripts/bundle.mjs): as latin1 it becomes the one-byte
+  // string V8 keeps as the script's source, held outside the heap.
+  return new vm.Script(source.toString("latin1"), { filename: RUN_BUNDLE, cachedData });
 }
 
 /** Runs the compiled bundle's module bodies; its exports: { main, loadCommand }. */
 export function runRunBundle(script) {
   const module = { exports: {}, filename: RUN_BUNDLE, id: RUN_BUNDLE, loaded: false };
   const fn = script.runInThisContext();
-  // The bundle's import()s call this one (scripts/bundle.mjs): package names, resolved from the
-  // same node_modules.
+  // import() in a vm.Script needs an experimental flag: the bundle's import()s (of the native
+  // modules, when a device needs one) call this one (scripts/bundle.mjs), which resolves a
+  // package name from the same node_modules.
   const importer = (specifier) => import(specifier);
   fn.call(
     module.exports,
@@ -53,13 +81,13 @@ export function runRunBundle(script) {
 }
 
 /**
- * The daemon's exports from run.vm.js and its code cache, or { why } when it cannot be used (the
- * caller then imports the ES module bundle). `why` is for the start log line.
+ * The daemon's exports ({ main }) from run.vm.js and its code cache, or { why } when they cannot
+ * be used: the caller then imports the ES module bundle. `why` is for the start log line.
  */
 export function loadCachedDaemon() {
-  let cachedData;
+  let bytes;
   try {
-    cachedData = readFileSync(cacheFile());
+    bytes = readFileSync(cacheFile());
   } catch (err) {
     return {
       why: err?.code === "ENOENT" ? "no code cache for this Node.js" : `code cache unreadable: ${err}`,
@@ -67,12 +95,14 @@ export function loadCachedDaemon() {
   }
   let script;
   try {
-    script = compileRunBundle(cachedData);
+    const source = readRunBundle();
+    const data = cacheData(source, bytes);
+    if (!data) return { why: "code cache damaged or not made from this run.vm.js" };
+    script = compileRunBundle(source, data);
   } catch (err) {
-    return { why: `run.vm.js does not compile: ${err}` };
+    return { why: `run.vm.js unreadable or does not compile: ${err}` };
   }
-  // V8 checks its version, its flags, the source's length and the data's checksum.
-  if (script.cachedDataRejected) return { why: "code cache rejected by V8 (other flags or version)" };
+  if (script.cachedDataRejected) return { why: "code cache rejected by V8 (other V8 flags)" };
   try {
     return { daemon: runRunBundle(script) };
   } catch (err) {

@@ -16,21 +16,34 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cacheFile, compileRunBundle, runRunBundle } from "../bin/code-cache.js";
+import {
+  cacheData,
+  cacheFile,
+  cacheFileBytes,
+  compileRunBundle,
+  readRunBundle,
+  runRunBundle,
+} from "../bin/code-cache.js";
 
 const file = cacheFile();
 const name = file.replace(/.*\/build\//, "build/");
 
 if (process.argv[2] === "--check") {
-  const script = compileRunBundle(readFileSync(file));
-  if (script.cachedDataRejected) {
+  const source = readRunBundle();
+  const data = cacheData(source, readFileSync(file));
+  if (!data) {
+    console.error(`code cache: ${name} is damaged or not made from run.vm.js`);
+    process.exit(1);
+  }
+  if (compileRunBundle(source, data).cachedDataRejected) {
     console.error(`code cache: V8 rejects ${name} (NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""})`);
     process.exit(1);
   }
   process.exit(0);
 }
 
-const script = compileRunBundle(undefined);
+const source = readRunBundle();
+const script = compileRunBundle(source, undefined);
 const { main, loadCommand } = runRunBundle(script);
 if (!(await loadCommand("run"))) throw new Error("code cache: run.vm.js has no 'run' command");
 
@@ -73,7 +86,7 @@ try {
   console.error(`code cache: warning: made from ${how}: ${err?.message ?? err}`);
 }
 const data = script.createCachedData();
-writeFileSync(`${file}.tmp`, data, { mode: 0o644 });
+writeFileSync(`${file}.tmp`, cacheFileBytes(source, data), { mode: 0o644 });
 renameSync(`${file}.tmp`, file);
 console.error(`code cache: ${name}, ${(data.length / 1024).toFixed(0)} KiB, from ${how}`);
 if (running) {
