@@ -3,8 +3,9 @@ import type { Script } from "node:vm";
 
 export const RUN_BUNDLE: string;
 export function cacheFile(v8?: string): string;
-export function cacheFileBytes(source: Buffer, data: Buffer): Buffer;
-export function cacheData(source: Buffer, bytes: Buffer): Buffer | undefined;
+export function nodeFlags(): string[];
+export function cacheFileBytes(source: Buffer, data: Buffer, flags: readonly string[]): Buffer;
+export function cacheData(source: Buffer, bytes: Buffer): { data: Buffer; flags: string[] } | undefined;
 export function readRunBundle(): Buffer;
 export function compileRunBundle(source: Buffer, cachedData?: Buffer): Script;
 export function runRunBundle(script: Script): {

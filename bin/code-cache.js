@@ -9,8 +9,8 @@
 //
 // V8 checks a cache's version, flags and source length, but in a release build not its contents:
 // damaged bytecode would crash the process (tried: a few bytes flipped abort Node in the
-// deserializer). Hence the file's header: a SHA-1 of run.vm.js and of the cache data, checked
-// before V8 sees the data (~2 ms). It guards against damage and a stale pair, not an attacker:
+// deserializer). Hence the file's header: the node options it was made under, and a SHA-1 of
+// run.vm.js, those options and the cache data, checked before V8 sees the data (~2 ms). It guards against damage and a stale pair, not an attacker:
 // the cache lives in the install prefix beside the code it was made from, written by the build
 // and installed root-owned like every other file of the tree. The daemon never writes one (a cache
 // the service user could write would be code it could make the next start run).
@@ -28,23 +28,38 @@ export function cacheFile(v8 = process.versions.v8) {
   return `${RUN_BUNDLE}.${v8.replace(/[^0-9A-Za-z.-]/g, "_")}-${process.arch}.cache`;
 }
 
-const MAGIC = Buffer.from("posbridge-v8-cache-1\n");
-const HEADER = MAGIC.length + 20;
+const MAGIC = Buffer.from("posbridge-v8-cache-2\n");
 
-function digest(source, data) {
-  return createHash("sha1").update(source).update(data).digest();
+function digest(source, flags, data) {
+  return createHash("sha1").update(source).update(flags).update(data).digest();
 }
 
-/** A cache file's bytes: the header (magic, SHA-1 of the source and the data), then V8's data. */
-export function cacheFileBytes(source, data) {
-  return Buffer.concat([MAGIC, digest(source, data), data]);
+/** The node options of this process: its command line's, then NODE_OPTIONS's (split on blanks). */
+export function nodeFlags() {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter(Boolean);
 }
 
-/** V8's data from a cache file's bytes, or undefined when it is not the cache of `source`. */
+/**
+ * A cache file's bytes: the magic line, the node options it was made under (one line), the SHA-1
+ * of the source, those options and the data, then V8's data.
+ */
+export function cacheFileBytes(source, data, flags) {
+  const line = Buffer.from(`${flags.join(" ")}\n`);
+  return Buffer.concat([MAGIC, line, digest(source, line, data), data]);
+}
+
+/**
+ * { data, flags } from a cache file's bytes — V8's data and the node options it was made under —
+ * or undefined when it is not the undamaged cache of `source`.
+ */
 export function cacheData(source, bytes) {
-  if (bytes.length <= HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-  const data = bytes.subarray(HEADER);
-  return digest(source, data).equals(bytes.subarray(MAGIC.length, HEADER)) ? data : undefined;
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const end = bytes.indexOf(10, MAGIC.length);
+  if (end < 0 || bytes.length <= end + 1 + 20) return undefined;
+  const line = bytes.subarray(MAGIC.length, end + 1);
+  const data = bytes.subarray(end + 1 + 20);
+  if (!digest(source, line, data).equals(bytes.subarray(end + 1, end + 1 + 20))) return undefined;
+  return { data, flags: line.toString("latin1").trim().split(" ").filter(Boolean) };
 }
 
 /** run.vm.js's bytes. */
@@ -96,9 +111,15 @@ export function loadCachedDaemon() {
   let script;
   try {
     const source = readRunBundle();
-    const data = cacheData(source, bytes);
-    if (!data) return { why: "code cache damaged or not made from this run.vm.js" };
-    script = compileRunBundle(source, data);
+    const cache = cacheData(source, bytes);
+    if (!cache) return { why: "code cache damaged or not made from this run.vm.js" };
+    // V8 would reject it (its flags differ) after a compile of the whole file for nothing: a
+    // start by hand without the unit's NODE_OPTIONS, a test. V8 still has the last word on flags
+    // added to these.
+    const flags = nodeFlags();
+    const missing = cache.flags.filter((f) => !flags.includes(f));
+    if (missing.length > 0) return { why: `code cache made for other V8 flags (${missing.join(" ")})` };
+    script = compileRunBundle(source, cache.data);
   } catch (err) {
     return { why: `run.vm.js unreadable or does not compile: ${err}` };
   }

@@ -21,6 +21,7 @@ import {
   cacheFile,
   cacheFileBytes,
   compileRunBundle,
+  nodeFlags,
   readRunBundle,
   runRunBundle,
 } from "../bin/code-cache.js";
@@ -30,12 +31,12 @@ const name = file.replace(/.*\/build\//, "build/");
 
 if (process.argv[2] === "--check") {
   const source = readRunBundle();
-  const data = cacheData(source, readFileSync(file));
-  if (!data) {
+  const cache = cacheData(source, readFileSync(file));
+  if (!cache) {
     console.error(`code cache: ${name} is damaged or not made from run.vm.js`);
     process.exit(1);
   }
-  if (compileRunBundle(source, data).cachedDataRejected) {
+  if (compileRunBundle(source, cache.data).cachedDataRejected) {
     console.error(`code cache: V8 rejects ${name} (NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""})`);
     process.exit(1);
   }
@@ -86,7 +87,7 @@ try {
   console.error(`code cache: warning: made from ${how}: ${err?.message ?? err}`);
 }
 const data = script.createCachedData();
-writeFileSync(`${file}.tmp`, cacheFileBytes(source, data), { mode: 0o644 });
+writeFileSync(`${file}.tmp`, cacheFileBytes(source, data, nodeFlags()), { mode: 0o644 });
 renameSync(`${file}.tmp`, file);
 console.error(`code cache: ${name}, ${(data.length / 1024).toFixed(0)} KiB, from ${how}`);
 if (running) {

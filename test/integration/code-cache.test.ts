@@ -153,15 +153,17 @@ lanes:
         `import { writeFileSync } from "node:fs";
          import { cacheFile, cacheFileBytes, compileRunBundle, readRunBundle } from ${JSON.stringify(join(tree, "bin/code-cache.js"))};
          const source = readRunBundle();
-         writeFileSync(cacheFile(), cacheFileBytes(source, compileRunBundle(source).createCachedData()));`,
+         // The header says the unit's flags: V8 itself must find the difference.
+         const data = compileRunBundle(source).createCachedData();
+         writeFileSync(cacheFile(), cacheFileBytes(source, data, [${JSON.stringify(UNIT_FLAGS)}]));`,
       ],
       { env: { ...process.env, NODE_OPTIONS: "" } },
     );
     expect(readFileSync(cache).equals(good)).toBe(false);
     expect(await start()).toBe("bundle (code cache rejected by V8 (other V8 flags))");
-    // And the checkout's own cache under flags other than the unit's (node's defaults).
+    // The checkout's own cache under node's defaults (a start by hand): not even compiled.
     writeFileSync(cache, good);
-    expect(await start("")).toBe("bundle (code cache rejected by V8 (other V8 flags))");
+    expect(await start("")).toBe(`bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`);
   });
 
   it("no cache for this Node.js, or source maps on: the ES module bundle runs", async () => {
@@ -178,8 +180,10 @@ describe("the cache file's header (bin/code-cache.js)", () => {
   const data = Buffer.from("V8's data");
 
   it("gives V8's data back only for the source it was made from, undamaged", () => {
-    const bytes = cacheFileBytes(source, data);
-    expect(cacheData(source, bytes)?.equals(data)).toBe(true);
+    const bytes = cacheFileBytes(source, data, ["--max-semi-space-size=2", "--stack-size=900"]);
+    expect(cacheData(source, bytes)?.data.equals(data)).toBe(true);
+    expect(cacheData(source, bytes)?.flags).toEqual(["--max-semi-space-size=2", "--stack-size=900"]);
+    expect(cacheData(source, cacheFileBytes(source, data, []))?.flags).toEqual([]);
     expect(cacheData(Buffer.from("(function () { })"), bytes)).toBe(undefined);
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
@@ -193,6 +197,7 @@ describe("the cache file's header (bin/code-cache.js)", () => {
     const names = readdirSync(join(ROOT, "build/dist")).filter((f) => f.endsWith(".cache"));
     expect(names).toEqual([cacheFile().split("/").pop()]);
     const bytes = readFileSync(cacheFile());
-    expect(cacheData(readFileSync(join(ROOT, "build/dist/run.vm.js")), bytes)).toBeDefined();
+    // Made under the unit's NODE_OPTIONS (scripts/bundle.mjs reads them from the unit file).
+    expect(cacheData(readFileSync(join(ROOT, "build/dist/run.vm.js")), bytes)?.flags).toEqual([UNIT_FLAGS]);
   });
 });

@@ -110,7 +110,7 @@ describe.each([
       loaded = [...trace_, ...ran.map((m) => `${ROOT}/${m}`)];
     } else {
       expect(started.loaded).toBe(
-        mode === "tsc output" ? "tsc output" : "bundle (code cache rejected by V8 (other V8 flags))",
+        mode === "tsc output" ? "tsc output" : `bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`,
       );
       loaded = loadedModules(trace_);
     }
