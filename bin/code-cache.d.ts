@@ -5,6 +5,7 @@ export const RUN_BUNDLE: string;
 export function cacheFile(v8?: string): string;
 export function nodeFlags(): string[];
 export function cacheFileBytes(source: Buffer, data: Buffer, flags: readonly string[]): Buffer;
+export function cacheFlags(bytes: Buffer): string[] | undefined;
 export function cacheData(source: Buffer, bytes: Buffer): { data: Buffer; flags: string[] } | undefined;
 export function readRunBundle(): Buffer;
 export function compileRunBundle(source: Buffer, cachedData?: Buffer): Script;

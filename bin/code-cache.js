@@ -48,18 +48,26 @@ export function cacheFileBytes(source, data, flags) {
   return Buffer.concat([MAGIC, line, digest(source, line, data), data]);
 }
 
+/** The node options a cache file says it was made under, or undefined when it has no header. */
+export function cacheFlags(bytes) {
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const end = bytes.indexOf(10, MAGIC.length);
+  if (end < 0 || bytes.length <= end + 1 + 20) return undefined;
+  return bytes.subarray(MAGIC.length, end).toString("latin1").split(" ").filter(Boolean);
+}
+
 /**
  * { data, flags } from a cache file's bytes — V8's data and the node options it was made under —
  * or undefined when it is not the undamaged cache of `source`.
  */
 export function cacheData(source, bytes) {
-  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const flags = cacheFlags(bytes);
+  if (!flags) return undefined;
   const end = bytes.indexOf(10, MAGIC.length);
-  if (end < 0 || bytes.length <= end + 1 + 20) return undefined;
   const line = bytes.subarray(MAGIC.length, end + 1);
   const data = bytes.subarray(end + 1 + 20);
   if (!digest(source, line, data).equals(bytes.subarray(end + 1, end + 1 + 20))) return undefined;
-  return { data, flags: line.toString("latin1").trim().split(" ").filter(Boolean) };
+  return { data, flags };
 }
 
 /** run.vm.js's bytes. */
@@ -110,15 +118,15 @@ export function loadCachedDaemon() {
   }
   let script;
   try {
+    // V8 would reject it (its flags differ) after a compile of the whole file for nothing: a
+    // start by hand without the unit's NODE_OPTIONS, a test. Seen first, before run.vm.js is
+    // read (the header is checked whole below); V8 still has the last word on flags added to these.
+    const flags = nodeFlags();
+    const missing = (cacheFlags(bytes) ?? []).filter((f) => !flags.includes(f));
+    if (missing.length > 0) return { why: `code cache made for other V8 flags (${missing.join(" ")})` };
     const source = readRunBundle();
     const cache = cacheData(source, bytes);
     if (!cache) return { why: "code cache damaged or not made from this run.vm.js" };
-    // V8 would reject it (its flags differ) after a compile of the whole file for nothing: a
-    // start by hand without the unit's NODE_OPTIONS, a test. V8 still has the last word on flags
-    // added to these.
-    const flags = nodeFlags();
-    const missing = cache.flags.filter((f) => !flags.includes(f));
-    if (missing.length > 0) return { why: `code cache made for other V8 flags (${missing.join(" ")})` };
     script = compileRunBundle(source, cache.data);
   } catch (err) {
     return { why: `run.vm.js unreadable or does not compile: ${err}` };

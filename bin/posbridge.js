@@ -35,8 +35,11 @@ if (process.env.PB_NO_BUNDLE === "1" || !existsSync(bundle)) {
     process.sourceMapsEnabled ||
     `${process.execArgv} ${process.env.NODE_OPTIONS}`.includes("--enable-source-maps");
   if (runs && process.env.PB_CODE_CACHE !== "0" && !sourceMaps) {
-    const { loadCachedDaemon } = await import("./code-cache.js");
-    const cached = loadCachedDaemon();
+    // loadCachedDaemon() catches what goes wrong; this, a tree without bin/code-cache.js.
+    const cached = await import("./code-cache.js").then(
+      (m) => m.loadCachedDaemon(),
+      (err) => ({ why: `bin/code-cache.js: ${err}` }),
+    );
     daemon = cached.daemon;
     loaded = daemon ? "bundle, code cache" : `bundle (${cached.why})`;
   } else loaded = "bundle";

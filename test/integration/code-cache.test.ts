@@ -166,6 +166,18 @@ lanes:
     expect(await start("")).toBe(`bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`);
   });
 
+  it("a tree without bin/code-cache.js: the ES module bundle runs", async () => {
+    writeFileSync(cache, good);
+    const loader = join(tree, "bin/code-cache.js");
+    const code = readFileSync(loader);
+    rmSync(loader);
+    try {
+      expect(String(await start())).toMatch(/^bundle \(bin\/code-cache\.js: .*ERR_MODULE_NOT_FOUND/);
+    } finally {
+      writeFileSync(loader, code);
+    }
+  });
+
   it("no cache for this Node.js, or source maps on: the ES module bundle runs", async () => {
     rmSync(cache);
     expect(await start()).toBe("bundle (no code cache for this Node.js)");
