@@ -15,7 +15,7 @@
 // and installed root-owned like every other file of the tree. The daemon never writes one (a cache
 // the service user could write would be code it could make the next start run).
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,7 +110,22 @@ export function runRunBundle(script) {
 export function loadCachedDaemon() {
   let bytes;
   try {
-    bytes = readFileSync(cacheFile());
+    const file = cacheFile();
+    // V8 would reject it (its flags differ) after a compile of the whole file for nothing: a
+    // start by hand without the unit's NODE_OPTIONS, a test. Seen first, from the header alone
+    // (checked whole below); V8 still has the last word on flags added to these.
+    const fd = openSync(file, "r");
+    let head;
+    try {
+      head = Buffer.alloc(4096);
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+    const flags = nodeFlags();
+    const missing = (cacheFlags(head) ?? []).filter((f) => !flags.includes(f));
+    if (missing.length > 0) return { why: `code cache made for other V8 flags (${missing.join(" ")})` };
+    bytes = readFileSync(file);
   } catch (err) {
     return {
       why: err?.code === "ENOENT" ? "no code cache for this Node.js" : `code cache unreadable: ${err}`,
@@ -118,12 +133,6 @@ export function loadCachedDaemon() {
   }
   let script;
   try {
-    // V8 would reject it (its flags differ) after a compile of the whole file for nothing: a
-    // start by hand without the unit's NODE_OPTIONS, a test. Seen first, before run.vm.js is
-    // read (the header is checked whole below); V8 still has the last word on flags added to these.
-    const flags = nodeFlags();
-    const missing = (cacheFlags(bytes) ?? []).filter((f) => !flags.includes(f));
-    if (missing.length > 0) return { why: `code cache made for other V8 flags (${missing.join(" ")})` };
     const source = readRunBundle();
     const cache = cacheData(source, bytes);
     if (!cache) return { why: "code cache damaged or not made from this run.vm.js" };
