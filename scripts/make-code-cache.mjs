@@ -69,8 +69,10 @@ lanes:
 let how = "a start of the daemon";
 let running;
 try {
-  const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...env } = process.env;
-  process.env = env;
+  // Not the builder's systemd notify socket, config overrides (POSBRIDGE_…) or test hooks (PB_…).
+  process.env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(POSBRIDGE_|PB_|NOTIFY_SOCKET$|WATCHDOG_)/.test(k)),
+  );
   running = main(["run", "--config", config]);
   const exited = running.then((code) => {
     throw new Error(`posbridge run exited (${code}) before it was up`);
@@ -81,6 +83,7 @@ try {
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
+  exited.catch(() => {}); // once stopped below
   await Promise.race([up, exited]);
 } catch (err) {
   how = "the module loads only";
