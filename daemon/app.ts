@@ -21,6 +21,7 @@ import { ulid } from "./ids.js";
 import { Journal, type JournalHealth } from "./journal/journal.js";
 import { type CrashPoint, crashPointsFromEnv } from "./lanes/crash-points.js";
 import { Lane, type LaneDeps } from "./lanes/lane.js";
+import { loadedFrom } from "./load-info.js";
 import { TrainingCloud } from "./lanes/training-cloud.js";
 import { stateChannel } from "./diagnostics/channels.js";
 import { laneLogger, type Logger } from "./log/logger.js";
@@ -357,7 +358,7 @@ export function createApp(deps: AppDeps): App {
       journalCheckTimer = clock.setTimeout(checkJournal, config.journal.checkIntervalMs);
       if (config.log.statsIntervalMs > 0) statsTimer = clock.setTimeout(logStats, config.log.statsIntervalMs);
       log.info(
-        { lanes: lanes.length, store: config.store, bridge: config.bridge, version },
+        { lanes: lanes.length, store: config.store, bridge: config.bridge, version, loaded: loadedFrom() },
         "posbridge started",
       );
     },

@@ -3,7 +3,9 @@
 // splitting keeps every `import()` of daemon/cli/commands.ts and of the diagnostics lazy). A start
 // then compiles a few files instead of ~400 modules resolved one by one (docs/performance.md,
 // "Start and memory"). bin/posbridge.js uses build/dist/main.js when it exists and PB_NO_BUNDLE
-// is not 1, build/daemon otherwise.
+// is not 1, build/daemon otherwise. For `posbridge run`, the same daemon is also bundled as one
+// CommonJS function (build/dist/run.vm.js) with V8's code cache of it, made under the unit's
+// NODE_OPTIONS by scripts/make-code-cache.mjs (bin/code-cache.js; "V8's code cache" there).
 //
 // Kept outside the bundle, loaded from node_modules when (and only when) they are used:
 // - native modules: their .node binary is found relative to their own package (but for
@@ -20,7 +22,8 @@
 // each of those requires into one made on first use, so a start neither loads them nor the Node
 // builtins they pull in (http, https, zlib, dns…). Each patch must match the pinned version's code
 // exactly once, or the build fails: an upgrade of mqtt or pino is checked here, not in a store.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -175,13 +178,70 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
 });
+// The same daemon as one CommonJS file, for `posbridge run` with V8's code cache (Node 20 has
+// none for ES modules): bin/code-cache.js compiles it with vm.Script and the cache made below.
+// Everything is in it (CommonJS has no code splitting); a lazily loaded module stays lazy — its
+// body runs, and is compiled, on its first import() — but its source is read with the rest.
+const cjs = await build({
+  stdin: {
+    contents: [
+      'export { main } from "./build/daemon/main.js";',
+      // For scripts/make-code-cache.mjs: the run command's modules, loaded without running it.
+      'export { loadCommand } from "./build/daemon/cli/commands.js";',
+    ].join("\n"),
+    resolveDir: root,
+    sourcefile: "run-entry.js",
+    loader: "js",
+  },
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  outfile: join(outdir, "run.vm.js"),
+  external: EXTERNAL,
+  plugins: [cjsNamedExports, lazyRequires],
+  // The file is one function expression, compiled by bin/code-cache.js with vm.Script and called
+  // with require, module, __filename… as Node's CommonJS wrapper would (in the file, not added at
+  // run time: a concatenated source would be a second copy of it in the heap). Strict, as the ES
+  // module bundle is (every module of it, the bundled CommonJS packages included).
+  define: { "import.meta.url": "__pbImportMetaUrl" },
+  banner: {
+    js: '(function (exports, require, module, __filename, __dirname, __pbImport) {\n"use strict";\nvar __pbImportMetaUrl = require("node:url").pathToFileURL(__filename).href;',
+  },
+  footer: { js: "})" },
+  legalComments: "none",
+  // Not used by Node (it maps only what it loaded itself: with --enable-source-maps,
+  // bin/posbridge.js loads the ES module bundle instead), kept to map a stack trace by hand.
+  sourcemap: "linked",
+  sourcesContent: false,
+  // The serial binding's package.json, resolved at run time (LAZY_REQUIRES), as in the ESM build.
+  logOverride: { "require-resolve-not-external": "silent" },
+  logLevel: "warning",
+  metafile: true,
+});
+// ASCII only: V8 holds a source with any other character as two bytes per character (5 MB
+// instead of 2.5 MB of heap for as long as the daemon runs). What esbuild leaves unescaped are
+// comments and regular expression literals, where a \uXXXX escape means the same character.
+const vmFile = join(outdir, "run.vm.js");
+const vmSource = readFileSync(vmFile, "utf8");
+if (/\\[^\x00-\x7f]/.test(vmSource)) throw new Error("bundle: run.vm.js has an escaped non-ASCII character");
+// import() in a vm.Script needs --experimental-vm-modules, or an experimental constant of vm that
+// warns on stderr at its first use: the import()s esbuild left (of the native modules, loaded when
+// a device needs them) call __pbImport instead, bin/code-cache.js's import(), which resolves a
+// package name from the same node_modules.
+writeFileSync(
+  vmFile,
+  vmSource
+    .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    .replace(/(?<![\w.$])import\(/g, "__pbImport("),
+);
 const unmet = LAZY_REQUIRES.map(([file]) => file).filter((file) => !patched.has(file));
 if (unmet.length > 0)
   throw new Error(`bundle: LAZY_REQUIRES names files the bundle no longer has: ${unmet.join(", ")}`);
 // Which sources went into which file: test/integration/lazy-modules.test.ts maps the files a
 // start loaded back to the modules in them.
 const inputsOf = Object.fromEntries(
-  Object.entries(result.metafile.outputs)
+  [...Object.entries(result.metafile.outputs), ...Object.entries(cjs.metafile.outputs)]
     .filter(([file]) => !file.endsWith(".map"))
     .map(([file, o]) => [file.replace(/^build\/dist\//, ""), Object.keys(o.inputs)]),
 );
@@ -191,3 +251,21 @@ const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
 console.log(
   `bundle: build/dist, ${outputs.length} files, ${(bytes / 1024).toFixed(0)} KiB (and their source maps)`,
 );
+
+// V8's code cache of run.vm.js, made and then checked under the unit's V8 flags (its NODE_OPTIONS):
+// a cache made under other flags is rejected by V8, and the start falls back to the ES modules.
+const unit = readFileSync(join(root, "systemd/posbridge.service"), "utf8");
+const nodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? "";
+const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+const maker = join(root, "scripts/make-code-cache.mjs");
+// Without a cache the daemon still runs (from the ES module bundle, more CPU to READY), so a
+// failure here warns instead of failing the build; test/integration/code-cache.test.ts fails
+// when the build has no cache for this Node.
+try {
+  // (Its throwaway start of the daemon logs to stdout: dropped.)
+  execFileSync(process.execPath, [maker], { env, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [maker, "--check"], { env, stdio: "inherit" });
+} catch (err) {
+  for (const f of readdirSync(outdir).filter((f) => f.endsWith(".cache"))) rmSync(join(outdir, f));
+  console.warn(`bundle: WARNING: no code cache (posbridge run will start without it): ${err.message}`);
+}

@@ -34,7 +34,7 @@ const DIRS = [
   "docs",
   "voice",
 ];
-const FILES = ["bin/posbridge.js", "package.json", "package-lock.json", "README.md"];
+const FILES = ["bin/posbridge.js", "bin/code-cache.js", "package.json", "package-lock.json", "README.md"];
 /** What must exist before a checkout can be installed (`npm ci && npm run build`). */
 const BUILT = [
   "build/dist/main.js",

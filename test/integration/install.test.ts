@@ -220,8 +220,14 @@ describe("posbridge install into a scratch root", () => {
       [join(root, "opt/posbridge/bin/posbridge.js"), "run", "-c", config],
       {
         stdio: ["ignore", "pipe", "pipe"],
-        // Its own control socket: not /run/posbridge, where another test's daemon may be.
-        env: { ...process.env, POSBRIDGE_DIAGNOSTICS__SOCKET: join(dir, "control.sock") },
+        // Its own control socket: not /run/posbridge, where another test's daemon may be. The
+        // unit's V8 flags: the installed tree's code cache (bin/code-cache.js) is made for them.
+        env: {
+          ...process.env,
+          POSBRIDGE_DIAGNOSTICS__SOCKET: join(dir, "control.sock"),
+          NODE_OPTIONS: "--max-semi-space-size=2",
+          PB_CODE_CACHE: "",
+        },
       },
     );
     let out = "";
@@ -233,6 +239,12 @@ describe("posbridge install into a scratch root", () => {
     await new Promise((r) => proc.once("exit", r));
     const first = JSON.parse(out.split("\n")[0] ?? "") as { msg: string };
     expect(first.msg).toContain("pretty log output needs pino-pretty");
+    // The installed tree starts from its code cache, like the checkout it was built in.
+    const started = out
+      .split("\n")
+      .filter((l) => l.includes('"posbridge started"'))
+      .map((l) => JSON.parse(l) as { loaded?: string });
+    expect(started[0]?.loaded).toBe("bundle, code cache");
   });
 
   it("keeps an edited config on a second install and puts the new one next to it", () => {

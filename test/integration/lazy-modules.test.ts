@@ -1,27 +1,37 @@
 // What `posbridge run` loads for a serial-only store (docs/performance.md, "Start and memory"):
 // not the USB modules (node-hid, usb), not the demo's (aedes, pino-pretty), not Ajv's compiler
 // (the config validator is compiled at build time), not the diagnostics' doctor. Seen through a
-// module-load trace of the real daemon process (test/support/module-trace.mjs), for both ways
-// bin/posbridge.js runs it: the bundle (build/dist, scripts/bundle.mjs: the trace names its files,
-// mapped back to the sources in them through build/dist/inputs.json) and tsc's output
-// (PB_NO_BUNDLE=1). Each makes a sale, so this is also the test that the bundled daemon sells.
-import { readFileSync } from "node:fs";
+// module-load trace of the real daemon process (test/support/module-trace.mjs), for the three ways
+// bin/posbridge.js runs it:
+// - the code cache (the unit's V8 flags): build/dist/run.vm.js, one file holding every module,
+//   compiled by bin/code-cache.js outside Node's module loaders. The trace then shows only what
+//   it loads from node_modules; which of its bundled modules ran comes from V8's coverage of the
+//   process (test/support/coverage-sources.ts: a lazily loaded module is a function esbuild calls
+//   on its first import);
+// - the ES module bundle (build/dist, scripts/bundle.mjs; other V8 flags, so V8 rejects the
+//   cache): the trace names its files, mapped back to the sources in them through
+//   build/dist/inputs.json;
+// - tsc's output (PB_NO_BUNDLE=1).
+// Each makes a sale, so this is also the test that each sells.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BridgeRig, startBridgeRig } from "../support/bridge-rig.js";
+import { modulesThatRan } from "../support/coverage-sources.js";
 import { type ScriptedCloud, paymentResult, startScriptedCloud } from "../support/scripted-cloud.js";
 
 const TRACE_HOOK = pathToFileURL(join(import.meta.dirname, "../support/module-trace.mjs")).href;
 const ROOT = pathToFileURL(join(import.meta.dirname, "../..")).href;
 const DIST = `${ROOT}/build/dist/`;
 
+const inputsOf = (): Record<string, string[]> =>
+  JSON.parse(readFileSync(new URL("build/dist/inputs.json", `${ROOT}/`), "utf8")) as Record<string, string[]>;
+
 /** The trace's URLs, each file of the bundle replaced by the sources bundled into it. */
 function loadedModules(trace: string[]): string[] {
-  const inputs = JSON.parse(readFileSync(new URL("build/dist/inputs.json", `${ROOT}/`), "utf8")) as Record<
-    string,
-    string[]
-  >;
+  const inputs = inputsOf();
   return trace.flatMap((url) => {
     if (!url.startsWith(DIST)) return [url];
     const sources = inputs[url.slice(DIST.length)];
@@ -43,13 +53,18 @@ const FORBIDDEN = [
   "/build/daemon/cli/install.js",
 ];
 
+/** The unit's V8 flag (systemd/posbridge.service): the code cache was made under it. */
+const UNIT_FLAGS = "--max-semi-space-size=2";
+
 describe.each([
-  { mode: "bundle", env: {} },
-  { mode: "tsc output", env: { PB_NO_BUNDLE: "1" } },
-])("posbridge run with serial devices only ($mode)", ({ mode, env }) => {
+  { mode: "code cache", flags: UNIT_FLAGS, env: {} },
+  { mode: "bundle", flags: "", env: {} },
+  { mode: "tsc output", flags: "", env: { PB_NO_BUNDLE: "1" } },
+])("posbridge run with serial devices only ($mode)", ({ mode, flags, env }) => {
   let rig: BridgeRig;
   let cloud: ScriptedCloud;
   let trace: string;
+  const coverage = mkdtempSync(join(tmpdir(), "pb-lazy-coverage-"));
 
   beforeAll(async () => {
     const prefix = `pbtest-lazy-${Math.random().toString(36).slice(2, 8)}/v1`;
@@ -60,7 +75,14 @@ describe.each([
       name: "lazy-modules",
       prefix,
       logLevel: "info",
-      env: { NODE_OPTIONS: `--import=${TRACE_HOOK}`, PB_MODULE_TRACE: trace, PB_NO_BUNDLE: "", ...env },
+      env: {
+        NODE_OPTIONS: `${flags} --import=${TRACE_HOOK}`,
+        PB_MODULE_TRACE: trace,
+        PB_NO_BUNDLE: "",
+        PB_CODE_CACHE: "",
+        ...(mode === "code cache" ? { NODE_V8_COVERAGE: coverage } : {}),
+        ...env,
+      },
     });
   });
   afterAll(async () => {
@@ -71,15 +93,34 @@ describe.each([
   it("makes a sale without loading node-hid, usb, aedes, pino-pretty, Ajv's compiler or the doctor", async () => {
     const rs = await rig.sell("LAZY-1", 1234);
     expect(rs.status).toBe("PAID");
+    const started = await rig.daemon.waitForLog((e) => e.msg === "posbridge started");
     const trace_ = readFileSync(trace, "utf8").split("\n").filter(Boolean);
-    const loaded = loadedModules(trace_);
+    let loaded: string[];
+    if (mode === "code cache") {
+      expect(started.loaded).toBe("bundle, code cache");
+      // Neither of the bundle's ES module files: run.vm.js is not loaded through Node's loaders.
+      expect(trace_.filter((u) => u.startsWith(DIST) || u.startsWith(`${ROOT}/build/daemon/`))).toEqual([]);
+      // V8 writes the coverage when the process exits.
+      await rig.daemon.stop();
+      const ran = modulesThatRan(
+        `${DIST.slice("file://".length)}run.vm.js`,
+        coverage,
+        inputsOf()["run.vm.js"] ?? [],
+      );
+      loaded = [...trace_, ...ran.map((m) => `${ROOT}/${m}`)];
+    } else {
+      expect(started.loaded).toBe(
+        mode === "tsc output" ? "tsc output" : `bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`,
+      );
+      loaded = loadedModules(trace_);
+    }
     // The trace works: the serial binding (its binary is always outside the bundle) and the
     // daemon's own modules are in it.
     expect(loaded.some((u) => u.includes("/node_modules/@serialport/bindings-cpp/"))).toBe(true);
     expect(loaded.some((u) => u.endsWith("/build/daemon/lanes/lane.js"))).toBe(true);
-    if (mode === "bundle") {
+    if (mode !== "tsc output") {
+      if (mode === "bundle") expect(trace_).toContain(`${DIST}main.js`);
       // The bundle ran, not tsc's output beside it.
-      expect(trace_).toContain(`${DIST}main.js`);
       expect(trace_.filter((u) => u.startsWith(`${ROOT}/build/daemon/`))).toEqual([]);
       // What mqtt.js and pino require whether used or not is required on first use in the bundle
       // (scripts/bundle.mjs, LAZY_REQUIRES): an mqtt:// bridge without a SOCKS proxy loads none.

@@ -43,14 +43,17 @@ function ownSocket(args: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export function startDaemon(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  options: { /** Keep stdin open for the test to write to (`proc.stdin`). */ stdin?: boolean } = {},
+  options: {
+    /** Keep stdin open for the test to write to (`proc.stdin`). */ stdin?: boolean;
+    /** Another entry point than this checkout's bin/posbridge.js (a copy of the tree). */ bin?: string;
+  } = {},
 ): DaemonProcess {
   assertBuilt();
   env = { ...ownSocket(args, env), ...env };
   // A test runner started by systemd must not lend its notify socket to the daemons it starts:
   // only a test that passes NOTIFY_SOCKET itself gets one.
   const { NOTIFY_SOCKET: _n, WATCHDOG_USEC: _w, WATCHDOG_PID: _p, ...inherited } = process.env;
-  const proc = spawn(process.execPath, [BIN, ...args], {
+  const proc = spawn(process.execPath, [options.bin ?? BIN, ...args], {
     env: { ...inherited, ...env },
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
