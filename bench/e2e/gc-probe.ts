@@ -21,6 +21,12 @@ export interface GcProbeLine {
   before: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   /** VmRSS after the collections and the pause (bytes): what the RSS rows read. */
   vmRss: number;
+  /**
+   * Resident bytes by kind of mapping (/proc/self/smaps): glibc's main heap (`[heap]`), anonymous
+   * mappings (V8's heap pages, malloc's other arenas and its mmap'd blocks, thread stacks) and
+   * mapped files (the node binary, its libraries): where RSS that V8 does not count lives.
+   */
+  smaps: { brkHeap: number; anonymous: number; files: number };
   /** The heap snapshot written (PB_BENCH_HEAP_SNAPSHOTS), if any. */
   snapshot?: string;
 }
@@ -31,6 +37,22 @@ const SETTLE_MS = 500;
 function vmRss(): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
   return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+function smapsRss(): GcProbeLine["smaps"] {
+  const sums = { brkHeap: 0, anonymous: 0, files: 0 };
+  let kind: keyof typeof sums = "anonymous";
+  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? "";
+      kind = name === "[heap]" ? "brkHeap" : name.startsWith("/") ? "files" : "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) sums[kind] += Number(rss[1]) * 1024;
+  }
+  return sums;
 }
 
 function pick(m: NodeJS.MemoryUsage): GcProbeLine["before"] {
@@ -53,7 +75,12 @@ if (out && gc) {
     gc();
     gc();
     setTimeout(() => {
-      const line: GcProbeLine = { ...pick(process.memoryUsage()), before, vmRss: vmRss() };
+      const line: GcProbeLine = {
+        ...pick(process.memoryUsage()),
+        before,
+        vmRss: vmRss(),
+        smaps: smapsRss(),
+      };
       if (snapshots) line.snapshot = writeHeapSnapshot(join(snapshots, `daemon-${++taken}.heapsnapshot`));
       appendFileSync(out, `${JSON.stringify(line)}\n`);
     }, SETTLE_MS).unref();
