@@ -326,6 +326,7 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     // The heap the daemon keeps, after a full GC (bench/e2e/gc-probe.ts): here, and again after the
     // growth run, over every sale made in between.
     const gcAfterWarm = await bigBridge.fullGc();
+    const rssAfterWarmTrim = await mallocTrimmedRss(bigBridge.pid);
     const gcAfterWarmSales = big.length + warmed;
     // The relay warmed up as well (its JIT, the floor lanes' ptys and broker session).
     let floorWarmed = 0;
@@ -572,6 +573,9 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     await sleep(SETTLED_IDLE_MS);
     const rssIdleAfterGrowth = rssOf(bigBridge.pid);
     const gcAtEnd = await bigBridge.fullGc();
+    // PB_BENCH_MALLOC_TRIM=1 (diagnosis; needs gdb and ptrace): after that GC, glibc's malloc_trim(0)
+    // in the daemon through gdb, then its RSS again: what it gives back was free memory malloc kept.
+    const rssAfterTrim = await mallocTrimmedRss(bigBridge.pid);
     const gcSales = bigSales - gcAfterWarmSales;
     const journalBytes = dirBytes(bigState, (name) => name === "audit");
     const auditBytes = dirBytes(join(bigState, "audit"));
@@ -874,6 +878,8 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
         heapUsedBytesPerSale: (gcAtEnd.heapUsed - gcAfterWarm.heapUsed) / gcSales,
         arrayBuffersBytesPerSale: (gcAtEnd.arrayBuffers - gcAfterWarm.arrayBuffers) / gcSales,
         rssBytesPerSale: (gcAtEnd.vmRss - gcAfterWarm.vmRss) / gcSales,
+        rssAfterMallocTrim:
+          rssAfterTrim === undefined ? undefined : { afterWarm: rssAfterWarmTrim, atEnd: rssAfterTrim },
       },
       restartRssMiB,
       settledIdleRssMiB: settledIdleRss / MiB,
@@ -893,6 +899,11 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       "",
       `RSS growth over ${plan.growthSales} more sales (32 lanes, after ${bigSales - plan.growthSales}): ${fmt(perSaleSlope)} B per sale (least squares), ${fmt(extra.rssGrowthMiB)} MiB in all, ${fmt(extra.rssAfterMiB)} MiB at the end; ${fmt(extra.rssIdleAfterGrowthMiB)} MiB after ${SETTLED_IDLE_MS / 1000} s idle`,
       `after a full GC (bench/e2e/gc-probe.ts), 32-lane bridge, after ${gcAfterWarmSales} sales → after ${bigSales}: heapUsed ${fmt(gcAfterWarm.heapUsed / MiB)} → ${fmt(gcAtEnd.heapUsed / MiB)} MiB, array buffers ${fmt(gcAfterWarm.arrayBuffers / MiB)} → ${fmt(gcAtEnd.arrayBuffers / MiB)} MiB, RSS ${fmt(gcAfterWarm.vmRss / MiB)} → ${fmt(gcAtEnd.vmRss / MiB)} MiB (${fmt((gcAtEnd.vmRss - gcAfterWarm.vmRss) / MiB)} MiB over ${gcSales} sales), V8's heapTotal ${fmt(gcAfterWarm.heapTotal / MiB)} → ${fmt(gcAtEnd.heapTotal / MiB)} MiB (${fmt(gcAtEnd.before.heapTotal / MiB)} before the last GC); resident by mapping: malloc's [heap] ${fmt(gcAfterWarm.smaps.brkHeap / MiB)} → ${fmt(gcAtEnd.smaps.brkHeap / MiB)} MiB, anonymous ${fmt(gcAfterWarm.smaps.anonymous / MiB)} → ${fmt(gcAtEnd.smaps.anonymous / MiB)} MiB, files ${fmt(gcAfterWarm.smaps.files / MiB)} → ${fmt(gcAtEnd.smaps.files / MiB)} MiB`,
+      ...(rssAfterWarmTrim !== undefined && rssAfterTrim !== undefined
+        ? [
+            `after that GC and malloc_trim(0) (PB_BENCH_MALLOC_TRIM=1): RSS ${fmt(rssAfterWarmTrim / MiB)} → ${fmt(rssAfterTrim / MiB)} MiB (${fmt((rssAfterTrim - rssAfterWarmTrim) / MiB)} MiB over ${gcSales} sales)`,
+          ]
+        : []),
       `journal on disk: ${fmt(extra.journalBytesPerSale)} B per sale as the daemon left it (audit trail apart: ${fmt(extra.auditBytesPerSale)} B per sale); fixture ${fmt(extra.fixtureBytesPerSale)} B per sale`,
       `daemon CPU per sale over the ${warmed} warm-up sales after its start (V8 still compiling): ${fmt(warmCpuPerSale)} ms; the load figures above are taken after them`,
       `under the 32-lane load, CPU per sale of the bench playing registers and scanners: ${fmt(quantile(r.benchCpuPerSale, 0.5))} ms, of the instant cloud: ${fmt(quantile(r.cloudCpuPerSale, 0.5))} ms (same cores as the daemon)`,
@@ -913,6 +924,18 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * PB_BENCH_MALLOC_TRIM=1 (a diagnosis; needs gdb and ptrace): glibc's malloc_trim(0) in the daemon
+ * through gdb, then its RSS: what that gives back was free memory malloc had kept, not memory the
+ * daemon holds (docs/performance.md, "Memory over a long run"). Undefined without the variable.
+ */
+async function mallocTrimmedRss(pid: number): Promise<number | undefined> {
+  if (process.env.PB_BENCH_MALLOC_TRIM !== "1") return undefined;
+  execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "call (int) malloc_trim(0)"], { stdio: "ignore" });
+  await sleep(200);
+  return rssOf(pid);
 }
 
 /** Scan → PUBLISH at the cloud and result PUBLISH → RS read, per sale, from the cloud's reports. */
