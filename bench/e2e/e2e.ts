@@ -180,47 +180,13 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
   // The transport floor's lanes: as many pty pairs again, made the same way, played by the same
   // bench code, answered by bench/e2e/transport-relay.ts instead of the daemon.
   const floor = await createLanes(dir, plan.bigLanes, 201);
-  const relayLanesFile = join(dir, "relay-lanes.json");
-  writeFileSync(
-    relayLanesFile,
-    JSON.stringify(
-      floor.map(
-        (l): RelayLane => ({
-          id: l.id,
-          registerPath: l.ptys[0]?.daemonPath ?? "",
-          scannerPath: l.ptys[1]?.daemonPath ?? "",
-        }),
-      ),
-    ),
-  );
-  const relay: ChildProcess = fork(
-    new URL("./transport-relay.js", import.meta.url).pathname,
-    [broker.url, prefix, relayLanesFile],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
-  );
+  const relay = forkRelay(dir, "relay", floor, [broker.url, prefix]);
   // The durable floor of the 1-lane figures: one more lane, answered by the relay in its durable
   // mode (an fsynced append before the pay request and before the RS, on the journal's disk).
   const durableLanes = await createLanes(dir, 1, 301);
-  const durableLanesFile = join(dir, "durable-lanes.json");
   const durableDir = join(dir, "durable-floor");
   mkdirSync(durableDir);
-  writeFileSync(
-    durableLanesFile,
-    JSON.stringify(
-      durableLanes.map(
-        (l): RelayLane => ({
-          id: l.id,
-          registerPath: l.ptys[0]?.daemonPath ?? "",
-          scannerPath: l.ptys[1]?.daemonPath ?? "",
-        }),
-      ),
-    ),
-  );
-  const durableRelay: ChildProcess = fork(
-    new URL("./transport-relay.js", import.meta.url).pathname,
-    [broker.url, prefix, durableLanesFile, durableDir],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
-  );
+  const durableRelay = forkRelay(dir, "durable", durableLanes, [broker.url, prefix], durableDir);
   await Promise.all(
     [relay, durableRelay].map(
       (child) =>
@@ -924,6 +890,33 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts bench/e2e/transport-relay.ts on the daemon's ends of `lanes` (their list written to
+ * <dir>/<name>-lanes.json); with `durableDir`, in its durable mode. Ready when it sends a message.
+ */
+function forkRelay(
+  dir: string,
+  name: string,
+  lanes: readonly LaneEnds[],
+  [brokerUrl, prefix]: [string, string],
+  durableDir?: string,
+): ChildProcess {
+  const lanesFile = join(dir, `${name}-lanes.json`);
+  const list = lanes.map(
+    (l): RelayLane => ({
+      id: l.id,
+      registerPath: l.ptys[0]?.daemonPath ?? "",
+      scannerPath: l.ptys[1]?.daemonPath ?? "",
+    }),
+  );
+  writeFileSync(lanesFile, JSON.stringify(list));
+  return fork(
+    new URL("./transport-relay.js", import.meta.url).pathname,
+    [brokerUrl, prefix, lanesFile, ...(durableDir ? [durableDir] : [])],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
 }
 
 /**
