@@ -48,12 +48,23 @@ export function cacheFileBytes(source, data, flags) {
   return Buffer.concat([MAGIC, line, digest(source, line, data), data]);
 }
 
-/** The node options a cache file says it was made under, or undefined when it has no header. */
-export function cacheFlags(bytes) {
+/** A cache file's parts — its options line, the options, the SHA-1, V8's data — or undefined. */
+function cacheParts(bytes) {
   if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   const end = bytes.indexOf(10, MAGIC.length);
   if (end < 0 || bytes.length <= end + 1 + 20) return undefined;
-  return bytes.subarray(MAGIC.length, end).toString("latin1").split(" ").filter(Boolean);
+  const line = bytes.subarray(MAGIC.length, end + 1);
+  return {
+    line,
+    flags: line.toString("latin1").split(/\s+/).filter(Boolean),
+    sha1: bytes.subarray(end + 1, end + 1 + 20),
+    data: bytes.subarray(end + 1 + 20),
+  };
+}
+
+/** The node options a cache file says it was made under, or undefined when it has no header. */
+export function cacheFlags(bytes) {
+  return cacheParts(bytes)?.flags;
 }
 
 /**
@@ -61,13 +72,9 @@ export function cacheFlags(bytes) {
  * or undefined when it is not the undamaged cache of `source`.
  */
 export function cacheData(source, bytes) {
-  const flags = cacheFlags(bytes);
-  if (!flags) return undefined;
-  const end = bytes.indexOf(10, MAGIC.length);
-  const line = bytes.subarray(MAGIC.length, end + 1);
-  const data = bytes.subarray(end + 1 + 20);
-  if (!digest(source, line, data).equals(bytes.subarray(end + 1, end + 1 + 20))) return undefined;
-  return { data, flags };
+  const parts = cacheParts(bytes);
+  if (!parts || !digest(source, parts.line, parts.data).equals(parts.sha1)) return undefined;
+  return { data: parts.data, flags: parts.flags };
 }
 
 /** run.vm.js's bytes. */
