@@ -17,7 +17,7 @@ import type { DisplayTap } from "../../../daemon/devices/display-tap-port.js";
 import { createMockSerial } from "../../../daemon/devices/mock-serial.js";
 import { Journal } from "../../../daemon/journal/journal.js";
 import { Lane } from "../../../daemon/lanes/lane.js";
-import { SETTINGS } from "../../support/sale-harness.js";
+import { payment, SETTINGS } from "../../support/sale-harness.js";
 import { fixture } from "../../protocols/display-tap/tap-support.js";
 
 const CODE = "134567890123456789";
@@ -141,16 +141,7 @@ describe("Lane in no-integration mode", () => {
       requestId: "R1",
       attemptId,
       sentAtMs: 0,
-      result: {
-        type: "payment",
-        status: "PAID",
-        amountFen: 1250,
-        scheme: "WECHAT",
-        channelTradeNo: "4200001",
-        reasonCode: "",
-        message: "",
-        rescanAllowed: false,
-      },
+      result: payment({ amountFen: 1250, channelTradeNo: "4200001" }),
     };
     s.lane.onCloudResponse(paid, "pay");
     await expect.poll(() => s.sales().at(-1)?.status).toBe("PAID");
@@ -255,16 +246,7 @@ describe("Lane in no-integration mode", () => {
         requestId: "R1",
         attemptId: pays(first.sent)[0]?.attemptId ?? "",
         sentAtMs: 0,
-        result: {
-          type: "payment",
-          status: "PAID",
-          amountFen: 1250,
-          scheme: "WECHAT",
-          channelTradeNo: "4200001",
-          reasonCode: "",
-          message: "",
-          rescanAllowed: false,
-        },
+        result: payment({ amountFen: 1250, channelTradeNo: "4200001" }),
       },
       "pay",
     );
