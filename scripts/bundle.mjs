@@ -151,32 +151,37 @@ const lazyRequires = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
-const result = await build({
-  entryPoints: { main: join(root, "build/daemon/main.js") },
+/** What both builds below share: the same dependencies inside and out, patched the same way. */
+const COMMON = {
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
-  outdir,
-  chunkNames: "chunks/[name]-[hash]",
   external: EXTERNAL,
   plugins: [cjsNamedExports, lazyRequires],
+  // mqtt.js and its streams test process.env.NODE_ENV / DEBUG at run time: leave them as they are.
+  legalComments: "none",
+  sourcemap: "linked",
+  sourcesContent: false,
+  logLevel: "warning",
+  metafile: true,
+};
+
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  ...COMMON,
+  entryPoints: { main: join(root, "build/daemon/main.js") },
+  splitting: true,
+  format: "esm",
+  outdir,
+  chunkNames: "chunks/[name]-[hash]",
   // The CommonJS dependencies (mqtt.js, pino, protobufjs…) call require() for Node's builtins;
   // an ESM file has none of its own.
   banner: {
     js: 'import { createRequire as __pbCreateRequire } from "node:module"; const require = __pbCreateRequire(import.meta.url);',
   },
-  // mqtt.js and its streams test process.env.NODE_ENV / DEBUG at run time: leave them as they are.
-  legalComments: "none",
   // Stack traces name the chunk and its line; with NODE_OPTIONS=--enable-source-maps (slower
-  // start) they name daemon/…/*.ts instead, through these maps (tsc's maps chained; no sources
-  // copied into them).
-  sourcemap: "linked",
-  sourcesContent: false,
-  logLevel: "warning",
-  metafile: true,
+  // start) they name daemon/…/*.ts instead, through the linked maps (tsc's maps chained; no
+  // sources copied into them).
 });
 // The same daemon as one CommonJS file, for `posbridge run` with V8's code cache (Node 20 has
 // none for ES modules): bin/code-cache.js compiles it with vm.Script and the cache made below.
@@ -193,13 +198,9 @@ const cjs = await build({
     sourcefile: "run-entry.js",
     loader: "js",
   },
-  bundle: true,
+  ...COMMON,
   format: "cjs",
-  platform: "node",
-  target: "node20",
   outfile: join(outdir, "run.vm.js"),
-  external: EXTERNAL,
-  plugins: [cjsNamedExports, lazyRequires],
   // The file is one function expression, compiled by bin/code-cache.js with vm.Script and called
   // with require, module, __filename… as Node's CommonJS wrapper would (in the file, not added at
   // run time: a concatenated source would be a second copy of it in the heap). Strict, as the ES
@@ -209,15 +210,11 @@ const cjs = await build({
     js: '(function (exports, require, module, __filename, __dirname, __pbImport) {\n"use strict";\nvar __pbImportMetaUrl = require("node:url").pathToFileURL(__filename).href;',
   },
   footer: { js: "})" },
-  legalComments: "none",
-  // Not used by Node (it maps only what it loaded itself: with --enable-source-maps,
-  // bin/posbridge.js loads the ES module bundle instead), kept to map a stack trace by hand.
-  sourcemap: "linked",
-  sourcesContent: false,
+  // Its source map is not used by Node (it maps only what it loaded itself: with
+  // --enable-source-maps, bin/posbridge.js loads the ES module bundle instead), kept to map a
+  // stack trace by hand.
   // The serial binding's package.json, resolved at run time (LAZY_REQUIRES), as in the ESM build.
   logOverride: { "require-resolve-not-external": "silent" },
-  logLevel: "warning",
-  metafile: true,
 });
 // ASCII only: V8 holds a source with any other character as two bytes per character (5 MB
 // instead of 2.5 MB of heap for as long as the daemon runs). What esbuild leaves unescaped are
