@@ -4,6 +4,7 @@
 // nothing while nobody watches; a terminal that reads too slowly is told how many events it lost.
 import type { MissedEvent, MonitorEvent } from "../diagnostics/channels.js";
 import { streamDaemon } from "../diagnostics/control-client.js";
+import type { Greeting } from "../diagnostics/control-server.js";
 import { formatEvent } from "../diagnostics/format.js";
 import { type Command, usageError } from "./command.js";
 import { DIAG_OPTIONS, DIAG_USAGE, notRunning, targetOf } from "./diag-client.js";
@@ -41,6 +42,7 @@ ${DIAG_USAGE}`,
       ...(typeof values.device === "string" ? { device: values.device } : {}),
     };
     const json = values.json === true;
+    let greeting: Greeting | undefined;
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
@@ -54,9 +56,13 @@ ${DIAG_USAGE}`,
         {
           signal: stop.signal,
           stream: true,
-          onGreeting: (g) =>
+          onGreeting: (g) => {
+            greeting = g;
+          },
+          // Said once the daemon is subscribed, not at its greeting: what follows is all shown.
+          onStarted: () =>
             io.err(
-              `posbridge monitor: watching posbridge ${g.version} (pid ${g.pid})${params.lane ? ` lane ${params.lane}` : ""}${params.device ? ` ${params.device}` : ""}; Ctrl-C to stop`,
+              `posbridge monitor: watching posbridge ${greeting?.version} (pid ${greeting?.pid})${params.lane ? ` lane ${params.lane}` : ""}${params.device ? ` ${params.device}` : ""}; Ctrl-C to stop`,
             ),
         },
       );

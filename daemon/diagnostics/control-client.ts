@@ -35,6 +35,11 @@ export interface StreamOptions {
   stream?: boolean;
   /** Called once the daemon greeted (the request goes out then). */
   onGreeting?: (greeting: Greeting) => void;
+  /**
+   * A streaming method: called once the daemon has started it (a monitor is subscribed), before
+   * its first event. What happens from then on is streamed; what happened before is not.
+   */
+  onStarted?: () => void;
 }
 
 /**
@@ -136,6 +141,10 @@ export function streamDaemon<E, R>(
           continue;
         }
         if (message.id !== 1) continue;
+        if (message.started === true) {
+          options.onStarted?.();
+          continue;
+        }
         if ("event" in message) {
           onEvent(message.event as E);
           continue;

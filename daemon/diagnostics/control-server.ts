@@ -8,8 +8,9 @@
 //              socket a running posbridge answers on is left alone (PB_CONTROL_UNAVAILABLE)
 //   protocol   JSON lines. The server greets first: {"posbridge":"control","protocol":1,…}. A
 //              request {id, method, params} gets {id, ok:true, result} or {id, ok:false,
-//              error:{code, message}}; a streaming method sends {id, event} lines, then its
-//              result when it ends, or until the client closes the connection
+//              error:{code, message}}; a streaming method first sends {id, started:true} once
+//              it is running (a monitor subscribed: every event from then on is sent), then
+//              {id, event} lines, then its result when it ends, or until the client closes
 //   limits     a request line of at most 64 KiB, 8 requests in flight per connection, 16
 //              connections: a local client cannot make the daemon hold more than that
 //
@@ -157,6 +158,8 @@ export class ControlServer {
     try {
       const out = method.run(this.opts.context, request.params, signal);
       if (isAsyncIterable(out)) {
+        // run() has subscribed by now: a client told "started" misses nothing that follows.
+        send({ id, started: true });
         for await (const event of out) {
           if (signal.aborted) break;
           // The client reads slowly: wait for it here; the method's own queue drops what it must.

@@ -10,6 +10,8 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { askDaemon, streamDaemon } from "../../../daemon/diagnostics/control-client.js";
 import { ControlServer, MAX_IN_FLIGHT } from "../../../daemon/diagnostics/control-server.js";
+import { stateChannel } from "../../../daemon/diagnostics/channels.js";
+import { monitorMethod } from "../../../daemon/diagnostics/methods/monitor.js";
 import type { DiagContext, DiagMethod } from "../../../daemon/diagnostics/methods.js";
 import { BridgeError, isBridgeError } from "../../../daemon/errors.js";
 
@@ -92,6 +94,35 @@ describe("control socket", () => {
     const answer = await streamDaemon(path, "count", {}, (e) => events.push(e), { stream: true });
     expect(events).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     expect(answer).toEqual({ running: true, result: { ended: true } });
+  });
+
+  it("a streaming method says it started before its events: a monitor told so misses nothing after it", async () => {
+    const path = tempSocket();
+    await serve(path, [...METHODS, monitorMethod]);
+    const seen: string[] = [];
+    const stop = new AbortController();
+    const event = { type: "state", at: 1, lane: "lane1", subject: "lane", to: "IDLE", detail: "right after" };
+    const count = await streamDaemon(path, "count", {}, () => seen.push("event"), {
+      stream: true,
+      onStarted: () => seen.push("started"),
+    });
+    expect(count).toEqual({ running: true, result: { ended: true } });
+    expect(seen).toEqual(["started", "event", "event", "event"]);
+    // The first thing after "started" is published on the daemon's side at once, synchronously:
+    // it reaches the client (at the greeting the monitor was not yet subscribed, and it was lost).
+    const events: unknown[] = [];
+    const answer = streamDaemon(
+      path,
+      "monitor",
+      {},
+      (e) => {
+        events.push(e);
+        stop.abort();
+      },
+      { stream: true, signal: stop.signal, onStarted: () => stateChannel.publish(event) },
+    );
+    expect(await answer).toEqual({ running: true, result: { ended: true } });
+    expect(events).toEqual([event]);
   });
 
   it("says the daemon is not running: no socket, a socket nobody listens on, something that is not a posbridge", async () => {
