@@ -293,6 +293,8 @@ export function createApp(deps: AppDeps): App {
           heapUsedBytes: mem.heapUsed,
           mqttQueue: link.queueDepth(),
           online: link.isOnline,
+          // CONNACK'd but not yet online: mqtt.js holds the SUBSCRIBE for responses.
+          mqttConnected: link.isConnected,
           rpcPending: rpc.pendingCount,
           journalBytes: j.fileBytes,
           journalRecords: j.liveRecords,

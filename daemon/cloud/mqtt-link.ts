@@ -187,6 +187,14 @@ export class MqttLink {
     return this.current.state === "online";
   }
 
+  /**
+   * The broker accepted the connection (CONNACK). Not the same as online: between CONNACK and the
+   * SUBACK for `res` the link is connected, not online, and mqtt.js holds the SUBSCRIBE.
+   */
+  get isConnected(): boolean {
+    return this.client?.connected === true;
+  }
+
   get status(): LinkStatus {
     return { ...this.current };
   }

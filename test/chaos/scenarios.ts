@@ -243,6 +243,9 @@ export interface OutageOutcome {
  * stale is ever published, each queued attempt ends CANCELLED at once when its window closes, and
  * memory stays flat (RSS and mqtt.js's queue from the daemon's stats lines).
  */
+/** The fields of the daemon's `stats` log line this scenario reads. */
+type StatsLine = { rssBytes: number; mqttQueue: number; online: boolean; mqttConnected: boolean };
+
 export async function runOutage(opts: { scans: number }): Promise<OutageOutcome> {
   const rig = new Rig({ statsIntervalMs: 250 });
   const problems: string[] = [];
@@ -285,15 +288,17 @@ export async function runOutage(opts: { scans: number }): Promise<OutageOutcome>
         try {
           return JSON.parse(l) as {
             msg?: string;
-            stats?: { rssBytes: number; mqttQueue: number; online: boolean };
+            stats?: StatsLine;
           };
         } catch {
           return {};
         }
       })
       .filter((e) => e.msg === "stats" && e.stats)
-      .map((e) => e.stats as { rssBytes: number; mqttQueue: number; online: boolean });
-    const offline = stats.filter((s) => !s.online);
+      .map((e) => e.stats as StatsLine);
+    // Broker unreachable: not even connected. Right after the restart the link is connected, not
+    // yet online, and mqtt.js rightly holds its SUBSCRIBE until the SUBACK: not an offline queue.
+    const offline = stats.filter((s) => !s.online && !s.mqttConnected);
     const maxQueue = Math.max(0, ...offline.map((s) => s.mqttQueue));
     if (offline.length < 10) problems.push(`only ${offline.length} stats samples during the outage`);
     if (maxQueue > 0) problems.push(`mqtt.js held ${maxQueue} packets while offline`);

@@ -1,5 +1,5 @@
 // The broker link against a private Mosquitto that the test kills and restarts.
-import { connect as netConnect } from "node:net";
+import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
 import mqtt, { type IClientOptions } from "mqtt";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,37 @@ describe("MqttLink", () => {
     await expect.poll(() => link.isOnline, { timeout: 5000 }).toBe(true);
     expect(builds).toBe(3);
     await link.stop();
+  });
+
+  it("between CONNACK and SUBACK: connected, not online, and mqtt.js holds only the SUBSCRIBE", async () => {
+    // A broker that accepts the connection and sits on the subscription: the window every
+    // reconnect passes through. The stats line tells it apart from an offline queue (mqttConnected).
+    const held: Buffer[] = [];
+    const sockets = new Set<Socket>();
+    const slow = createServer((socket) => {
+      sockets.add(socket);
+      socket.once("data", () => {
+        socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNACK, 3.1.1, accepted
+        socket.on("data", (chunk) => held.push(chunk)); // the SUBSCRIBE, never granted
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    const port = (slow.address() as AddressInfo).port;
+    const link = newLink(`mqtt://127.0.0.1:${port}`, 4);
+    try {
+      expect(link.isConnected).toBe(false);
+      link.start();
+      await expect.poll(() => held.length).toBeGreaterThan(0);
+      expect(held[0]?.[0]).toBe(0x82); // SUBSCRIBE
+      expect(link.isConnected).toBe(true);
+      expect(link.isOnline).toBe(false);
+      expect(link.queueDepth()).toBe(1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await link.stop();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+    expect(link.isConnected).toBe(false);
   });
 
   it("works over MQTT 3.1.1 too", async () => {
