@@ -16,6 +16,7 @@ import { encodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { type CloudSim, startCloudSim } from "../../daemon/cloud-sim/cloud-sim.js";
 import { bridgeTopics } from "../../protocols/cloud/topics.js";
 import { type BridgeRig, startBridgeRig } from "../support/bridge-rig.js";
+import { withinMs } from "../support/deadline.js";
 import { type NatsCluster, startNatsCluster } from "../support/nats-cluster.js";
 
 describe("a bridge on a three-node NATS cluster", () => {
@@ -24,26 +25,72 @@ describe("a bridge on a three-node NATS cluster", () => {
   let sim: CloudSim;
   const node = (i: number) => cluster.nodes[i - 1] as NonNullable<NatsCluster["nodes"][number]>;
 
-  beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
-    rig = await startBridgeRig({
+  // The fixture: the cluster, the bridge on it and the cloud. Now and then (in CI, and 1 start in
+  // 3 here, then none in 20) the start hung until the hook's time-out. Where was not caught; the
+  // waits that could last for good were MQTT exchanges with a cluster still placing its streams
+  // (the warm-up's and the rig's watcher's CONNECT and SUBSCRIBE). Those are bounded now
+  // (test/support/deadline.ts), and a start not done within SETUP_MS is torn down and made
+  // again, once, saying what it was stuck on.
+  const SETUP_MS = 50_000;
+  let attempt = 0;
+  const setUp = async (mine: number) => {
+    const stale = () => mine !== attempt;
+    const c = await startNatsCluster({ size: 3 });
+    if (stale()) return void (await c.stop());
+    cluster = made.cluster = c;
+    step = "the bridge (its watcher, the daemon)";
+    const r = await startBridgeRig({
       name: "cluster",
-      broker: cluster.nodes.map((n) => n.mqttUrl),
+      broker: c.nodes.map((n) => n.mqttUrl),
       protocolVersion: 4,
       // A dead node is seen at once (its port refuses); a node that cannot answer yet is given
       // 5 s (NATS waits up to 4 s on JetStream before it answers a CONNECT), then the next one.
       mqtt: "keepaliveSec: 5, connectTimeoutMs: 5000, reconnectMaxMs: 1000",
       // A result lost while the cluster recovers is asked for again within a second.
       extraConfig: "sale: { firstQueryMs: 1000, queryIntervalMs: 1000 }",
-      watchBroker: node(3).mqttUrl,
+      watchBroker: c.nodes[2]?.mqttUrl,
     });
-    sim = await startCloudSim({ brokerUrl: node(3).mqttUrl, topicPrefix: rig.prefix, protocolVersion: 4 });
-  }, 120_000); // a JetStream cluster elects its leaders slowly on a loaded 2-core machine
-  afterAll(async () => {
-    await rig?.stop();
-    await sim?.stop();
-    await cluster?.stop();
-  });
+    if (stale()) return void (await r.stop());
+    rig = made.rig = r;
+    step = "the simulated cloud";
+    const s = await startCloudSim({
+      brokerUrl: c.nodes[2]?.mqttUrl as string,
+      topicPrefix: r.prefix,
+      protocolVersion: 4,
+    });
+    if (stale()) return void (await s.stop());
+    sim = made.sim = s;
+  };
+  let step = "";
+  /** What the current start has made, stopped once by tearDown. */
+  let made: { cluster?: NatsCluster; rig?: BridgeRig; sim?: CloudSim } = {};
+  const tearDown = async () => {
+    const m = made;
+    made = {};
+    await m.rig?.stop();
+    await m.sim?.stop();
+    await m.cluster?.stop();
+  };
+
+  beforeAll(
+    async () => {
+      for (;;) {
+        const mine = ++attempt;
+        step = "the NATS cluster";
+        try {
+          await withinMs(setUp(mine), SETUP_MS, () => `starting ${step}`);
+          return;
+        } catch (err) {
+          attempt++; // whatever the stuck start still makes is stopped as soon as it is made
+          await tearDown();
+          if (mine > 1) throw err; // the second start failed too: something is wrong, not slow
+          process.stderr.write(`cluster-failover: ${(err as Error).message}; starting afresh\n`);
+        }
+      }
+    },
+    2 * SETUP_MS + 15_000,
+  );
+  afterAll(tearDown);
 
   it("NATS grants a $share subscription but delivers nothing to it: a cloud on NATS subscribes plainly", async () => {
     // What docs/cloud-contract.md says about NATS, checked on the installed nats-server.

@@ -12,6 +12,7 @@ import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { BridgeEventView } from "../../protocols/cloud/cloud-messages.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
 import { BIN, type DaemonProcess, startDaemon } from "./daemon-process.js";
+import { withinMs } from "./deadline.js";
 import { createPtyPair, type PtyPair } from "./pty-pair.js";
 import { openSerialEnd, type SerialEnd } from "./serial-end.js";
 
@@ -165,25 +166,48 @@ ${i === 0 && d ? `    display: { path: ${d.daemonPath}, type: cd5220 }\n` : ""}$
   .join("")}`,
   );
   const events: BridgeEventView[] = [];
-  const watcher = await mqtt.connectAsync(options.watchBroker ?? (brokers[0] as string), {
-    protocolVersion,
-    ...options.watcher,
-  });
+  const watchUrl = options.watchBroker ?? (brokers[0] as string);
+  const watcher = mqtt.connect(watchUrl, { protocolVersion, ...options.watcher });
   watcher.on("message", (_topic, payload) => {
     const e = decodeEvent(new Uint8Array(payload));
     if (e.ok) events.push(e.value);
   });
-  await watcher.subscribeAsync(`${topicRoot}/event`, { qos: 1 });
 
   const launch = async (env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> => {
     const daemon = startDaemon(["run", "--config", configPath], { ...options.env, ...env });
-    await daemon.waitForLog((e) => e.msg === "broker connected");
-    for (const id of laneIds)
-      for (const device of ["terminal", "scanner", ...(id === "lane1" && d ? ["display"] : [])])
-        await daemon.waitForLog((e) => e.msg === "device opened" && e.device === device && e.lane === id);
+    try {
+      await daemon.waitForLog((e) => e.msg === "broker connected");
+      for (const id of laneIds)
+        for (const device of ["terminal", "scanner", ...(id === "lane1" && d ? ["display"] : [])])
+          await daemon.waitForLog((e) => e.msg === "device opened" && e.device === device && e.lane === id);
+    } catch (err) {
+      await daemon.stop("SIGKILL");
+      throw err;
+    }
     return daemon;
   };
-  const daemon = await launch();
+  let daemon: DaemonProcess;
+  try {
+    // Bounded: a broker still electing its leaders (a NATS cluster) may never answer.
+    await withinMs(
+      (async () => {
+        if (!watcher.connected)
+          await new Promise<void>((resolve, reject) => {
+            watcher.once("connect", () => resolve());
+            watcher.once("error", reject);
+          });
+        await watcher.subscribeAsync(`${topicRoot}/event`, { qos: 1 });
+      })(),
+      20_000,
+      `the rig's watcher subscribing on ${watchUrl}`,
+    );
+    daemon = await launch();
+  } catch (err) {
+    // A rig that did not start leaves nothing behind: no client retrying, no socat.
+    watcher.end(true);
+    await Promise.all(ptys.map((p) => p.close()));
+    throw err;
+  }
   const ends = await Promise.all(
     lanePtys.map(async (l) => {
       const [reg, scanner] = await Promise.all([

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
+import { withinMs } from "./deadline.js";
 import { canConnect, freePort } from "./mosquitto.js";
 
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
@@ -105,17 +106,30 @@ mqtt { listen: 127.0.0.1:${p.mqtt} }
 
 async function warmUp(url: string, until: number): Promise<void> {
   for (;;) {
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      clientId: `warm-up-${Math.random().toString(36).slice(2, 8)}`,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
     try {
-      const client = await mqtt.connectAsync(url, {
-        protocolVersion: 4,
-        clientId: `warm-up-${Math.random().toString(36).slice(2, 8)}`,
-        reconnectPeriod: 0,
-        connectTimeout: 5_000,
-      });
-      await client.subscribeAsync("pbtest-warm-up/+", { qos: 1 });
-      await client.endAsync();
+      // A node still placing its streams may leave the SUBSCRIBE unanswered: each try is bounded.
+      await withinMs(
+        (async () => {
+          await new Promise<void>((resolve, reject) => {
+            client.once("connect", () => resolve());
+            client.once("error", reject);
+            client.once("close", () => reject(new Error(`${url}: closed before CONNACK`)));
+          });
+          await client.subscribeAsync("pbtest-warm-up/+", { qos: 1 });
+          await client.endAsync();
+        })(),
+        8_000,
+        `warming up ${url}`,
+      );
       return;
     } catch (err) {
+      client.end(true);
       if (Date.now() > until) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
