@@ -26,6 +26,8 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+// tsc has run (npm run build): the unit file is read as `posbridge install` and the bench read it.
+import { unitEnvironment } from "../build/daemon/cli/install-layout.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const outdir = join(root, "build/dist");
@@ -252,8 +254,7 @@ console.log(
 // V8's code cache of run.vm.js, made and then checked under the unit's V8 flags (its NODE_OPTIONS):
 // a cache made under other flags is rejected by V8, and the start falls back to the ES modules.
 const unit = readFileSync(join(root, "systemd/posbridge.service"), "utf8");
-const nodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? "";
-const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+const env = { ...process.env, NODE_OPTIONS: unitEnvironment(unit).NODE_OPTIONS ?? "" };
 const maker = join(root, "scripts/make-code-cache.mjs");
 // Without a cache the daemon still runs (from the ES module bundle, more CPU to READY), so a
 // failure here warns instead of failing the build; test/integration/code-cache.test.ts fails

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
+import { unitEnvironment } from "../../daemon/cli/install-layout.js";
 import { decodeStatus } from "../../daemon/cloud/proto-codec.js";
 import { VirtualRegister } from "../../daemon/demo/virtual-register.js";
 import type { PosAnswer } from "../../protocols/pos/pos-messages.js";
@@ -33,16 +34,7 @@ const BIN = `${ROOT}bin/posbridge.js`;
 export function unitDaemonSetup(): { args: string[]; env: Record<string, string> } {
   const unit = readFileSync(`${ROOT}systemd/posbridge.service`, "utf8");
   const flags = /^ExecStart=\S+((?: --\S+)*) \S+\/bin\/posbridge\.js /m.exec(unit)?.[1] ?? "";
-  const env: Record<string, string> = {};
-  for (const [, line] of unit.matchAll(/^Environment=(.*)$/gm)) {
-    // NODE_OPTIONS=--a --b is one assignment; otherwise one or more VAR=value words.
-    const words = line?.startsWith("NODE_OPTIONS=") ? [line] : (line ?? "").split(" ");
-    for (const w of words) {
-      const eq = w.indexOf("=");
-      if (eq > 0) env[w.slice(0, eq)] = w.slice(eq + 1).trim();
-    }
-  }
-  return { args: flags.split(" ").filter(Boolean), env };
+  return { args: flags.split(" ").filter(Boolean), env: unitEnvironment(unit) };
 }
 
 /** One lane's ptys and the bench's ends of them; they outlive daemon restarts. */

@@ -95,6 +95,24 @@ export function renderUnit(template: string, p: UnitParams): string {
   return unit;
 }
 
+/**
+ * The Environment= assignments of a unit file (systemd/posbridge.service): a NODE_OPTIONS= line
+ * is one assignment, its value all that follows the '='; any other line is one or more VAR=value
+ * words. The build makes V8's code cache under the unit's NODE_OPTIONS (scripts/bundle.mjs), and
+ * the bench and the tests run the daemon as the unit does.
+ */
+export function unitEnvironment(unit: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, line = ""] of unit.matchAll(/^Environment=(.*)$/gm)) {
+    const words = line.startsWith("NODE_OPTIONS=") ? [line] : line.split(" ");
+    for (const w of words) {
+      const eq = w.indexOf("=");
+      if (eq > 0) env[w.slice(0, eq)] = w.slice(eq + 1).trim();
+    }
+  }
+  return env;
+}
+
 /** `posbridge` on PATH: runs the installed tree with the Node.js the unit uses. */
 export function renderCommand(p: UnitParams): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderUnit } from "../../daemon/cli/install-layout.js";
+import { renderUnit, unitEnvironment } from "../../daemon/cli/install-layout.js";
 
 const SHIPPED = new URL("../../systemd/posbridge.service", import.meta.url).pathname;
 const template = readFileSync(SHIPPED, "utf8");
@@ -113,5 +113,25 @@ describe("the unit's directives", () => {
     expect(() => renderUnit("[Service]\n", { node: "/usr/bin/node", prefix: "/srv/pb" })).toThrow(
       /one ExecStart= line/,
     );
+  });
+});
+
+describe("unitEnvironment", () => {
+  it("reads NODE_OPTIONS whole and other Environment= lines word by word; the shipped unit sets NODE_OPTIONS", () => {
+    const unit = [
+      "[Service]",
+      "Environment=NODE_ENV=production",
+      "Environment=NODE_OPTIONS=--max-semi-space-size=2 --stack-size=900",
+      "Environment=A_=1 B_=two",
+      "EnvironmentFile=-/etc/posbridge/posbridge.env",
+      "# Environment=NOT=this",
+    ].join("\n");
+    expect(unitEnvironment(unit)).toEqual({
+      NODE_ENV: "production",
+      NODE_OPTIONS: "--max-semi-space-size=2 --stack-size=900",
+      A_: "1",
+      B_: "two",
+    });
+    expect(unitEnvironment(template).NODE_OPTIONS).toMatch(/^--\S/);
   });
 });

@@ -21,12 +21,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheData, cacheFile, cacheFileBytes } from "../../bin/code-cache.js";
 import { type BridgeRig, startBridgeRig, TEST_BROKER } from "../support/bridge-rig.js";
-import { startDaemon } from "../support/daemon-process.js";
+import { startDaemon, UNIT_NODE_OPTIONS } from "../support/daemon-process.js";
 import { paymentResult, type ScriptedCloud, startScriptedCloud } from "../support/scripted-cloud.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-/** The unit's NODE_OPTIONS (systemd/posbridge.service): the build makes the cache under them. */
-const UNIT_FLAGS = "--max-semi-space-size=2";
 
 describe("posbridge run with the unit's V8 flags", () => {
   let rig: BridgeRig;
@@ -40,7 +38,7 @@ describe("posbridge run with the unit's V8 flags", () => {
       name: "code-cache",
       prefix,
       logLevel: "info",
-      env: { NODE_OPTIONS: UNIT_FLAGS, PB_CODE_CACHE: "", PB_NO_BUNDLE: "" },
+      env: { NODE_OPTIONS: UNIT_NODE_OPTIONS, PB_CODE_CACHE: "", PB_NO_BUNDLE: "" },
     });
   });
   afterAll(async () => {
@@ -95,7 +93,7 @@ lanes:
   afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
   /** Starts the copy's bin/posbridge.js, waits for READY; the start log line's `loaded`. */
-  async function start(nodeOptions = UNIT_FLAGS): Promise<unknown> {
+  async function start(nodeOptions = UNIT_NODE_OPTIONS): Promise<unknown> {
     const daemon = startDaemon(
       ["run", "--config", config],
       { NODE_OPTIONS: nodeOptions, PB_CODE_CACHE: "", PB_NO_BUNDLE: "" },
@@ -155,7 +153,7 @@ lanes:
          const source = readRunBundle();
          // The header says the unit's flags: V8 itself must find the difference.
          const data = compileRunBundle(source).createCachedData();
-         writeFileSync(cacheFile(), cacheFileBytes(source, data, [${JSON.stringify(UNIT_FLAGS)}]));`,
+         writeFileSync(cacheFile(), cacheFileBytes(source, data, [${JSON.stringify(UNIT_NODE_OPTIONS)}]));`,
       ],
       { env: { ...process.env, NODE_OPTIONS: "" } },
     );
@@ -163,7 +161,7 @@ lanes:
     expect(await start()).toBe("bundle (code cache rejected by V8 (other V8 flags))");
     // The checkout's own cache under node's defaults (a start by hand): not even compiled.
     writeFileSync(cache, good);
-    expect(await start("")).toBe(`bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`);
+    expect(await start("")).toBe(`bundle (code cache made for other V8 flags (${UNIT_NODE_OPTIONS}))`);
   });
 
   it("a tree without bin/code-cache.js: the ES module bundle runs", async () => {
@@ -183,7 +181,7 @@ lanes:
     expect(await start()).toBe("bundle (no code cache for this Node.js)");
     writeFileSync(cache, good);
     // Node maps stack traces only of what it loaded itself.
-    expect(await start(`${UNIT_FLAGS} --enable-source-maps`)).toBe("bundle");
+    expect(await start(`${UNIT_NODE_OPTIONS} --enable-source-maps`)).toBe("bundle");
   });
 });
 
@@ -210,6 +208,8 @@ describe("the cache file's header (bin/code-cache.js)", () => {
     expect(names).toEqual([cacheFile().split("/").pop()]);
     const bytes = readFileSync(cacheFile());
     // Made under the unit's NODE_OPTIONS (scripts/bundle.mjs reads them from the unit file).
-    expect(cacheData(readFileSync(join(ROOT, "build/dist/run.vm.js")), bytes)?.flags).toEqual([UNIT_FLAGS]);
+    expect(cacheData(readFileSync(join(ROOT, "build/dist/run.vm.js")), bytes)?.flags).toEqual([
+      UNIT_NODE_OPTIONS,
+    ]);
   });
 });

@@ -22,7 +22,7 @@ import type { Manifest } from "../../daemon/cli/install.js";
 import { ManualClock } from "../../daemon/clock.js";
 import { Journal } from "../../daemon/journal/journal.js";
 import type { SaleRecord } from "../../protocols/sale/records.js";
-import { assertBuilt, BIN } from "../support/daemon-process.js";
+import { assertBuilt, BIN, UNIT_NODE_OPTIONS } from "../support/daemon-process.js";
 
 const repo = new URL("../..", import.meta.url).pathname;
 
@@ -225,7 +225,7 @@ describe("posbridge install into a scratch root", () => {
         env: {
           ...process.env,
           POSBRIDGE_DIAGNOSTICS__SOCKET: join(dir, "control.sock"),
-          NODE_OPTIONS: "--max-semi-space-size=2",
+          NODE_OPTIONS: UNIT_NODE_OPTIONS,
           PB_CODE_CACHE: "",
         },
       },

@@ -20,6 +20,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BridgeRig, startBridgeRig } from "../support/bridge-rig.js";
 import { modulesThatRan } from "../support/coverage-sources.js";
+import { UNIT_NODE_OPTIONS } from "../support/daemon-process.js";
 import { type ScriptedCloud, paymentResult, startScriptedCloud } from "../support/scripted-cloud.js";
 
 const TRACE_HOOK = pathToFileURL(join(import.meta.dirname, "../support/module-trace.mjs")).href;
@@ -53,11 +54,8 @@ const FORBIDDEN = [
   "/build/daemon/cli/install.js",
 ];
 
-/** The unit's V8 flag (systemd/posbridge.service): the code cache was made under it. */
-const UNIT_FLAGS = "--max-semi-space-size=2";
-
 describe.each([
-  { mode: "code cache", flags: UNIT_FLAGS, env: {} },
+  { mode: "code cache", flags: UNIT_NODE_OPTIONS, env: {} },
   { mode: "bundle", flags: "", env: {} },
   { mode: "tsc output", flags: "", env: { PB_NO_BUNDLE: "1" } },
 ])("posbridge run with serial devices only ($mode)", ({ mode, flags, env }) => {
@@ -110,7 +108,9 @@ describe.each([
       loaded = [...trace_, ...ran.map((m) => `${ROOT}/${m}`)];
     } else {
       expect(started.loaded).toBe(
-        mode === "tsc output" ? "tsc output" : `bundle (code cache made for other V8 flags (${UNIT_FLAGS}))`,
+        mode === "tsc output"
+          ? "tsc output"
+          : `bundle (code cache made for other V8 flags (${UNIT_NODE_OPTIONS}))`,
       );
       loaded = loadedModules(trace_);
     }

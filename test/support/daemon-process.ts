@@ -4,9 +4,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unitEnvironment } from "../../daemon/cli/install-layout.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const BIN = join(root, "bin/posbridge.js");
+/** The unit's NODE_OPTIONS (systemd/posbridge.service): the build makes the code cache under them. */
+export const UNIT_NODE_OPTIONS =
+  unitEnvironment(readFileSync(join(root, "systemd/posbridge.service"), "utf8")).NODE_OPTIONS ?? "";
 
 export interface DaemonProcess {
   proc: ChildProcess;
