@@ -369,34 +369,30 @@ async function runE2e(options: BenchOptions): Promise<{ lines: string[]; json: u
       const fs = fsyncSamples(bigState, plan.fsyncSamples);
       r.fsync50.push(quantile(fs, 0.5));
       r.fsync99.push(quantile(fs, 0.99));
+      /** `count` sales one after another on `lane`, with the cloud's reports of them. */
+      const play = async (lane: LaneEnds, count: number) => {
+        reports.length = 0;
+        const times: SaleTimes[] = [];
+        for (let i = 0; i < count; i++) times.push(await sale(lane));
+        await sleep(50);
+        return { times, reports: [...reports] };
+      };
       // The 1-lane bridge, one sale after another: its first sales (cold code), then the measured ones.
-      reports.length = 0;
       const lane = oneLane[0] as LaneEnds;
-      const warmTimes: SaleTimes[] = [];
-      for (let i = 0; i < plan.latencyWarmSales; i++) warmTimes.push(await sale(lane));
-      await sleep(50);
-      const first = oneWayHops(warmTimes.slice(0, 1), reports);
+      const warm = await play(lane, plan.latencyWarmSales);
+      const first = oneWayHops(warm.times.slice(0, 1), warm.reports);
       r.firstToCloud.push(first.toCloud[0] ?? Number.NaN);
       r.firstToRs.push(first.toRs[0] ?? Number.NaN);
-      reports.length = 0;
-      const times: SaleTimes[] = [];
-      for (let i = 0; i < plan.latencySales; i++) times.push(await sale(lane));
-      await sleep(50);
-      order({ type: "record", on: false });
-      const { toCloud, toRs } = oneWayHops(times, reports);
+      const steady = await play(lane, plan.latencySales);
+      const { toCloud, toRs } = oneWayHops(steady.times, steady.reports);
       r.scanToCloud50.push(quantile(toCloud, 0.5));
       r.scanToCloud99.push(quantile(toCloud, 0.99));
       r.resToRs50.push(quantile(toRs, 0.5));
       r.resToRs99.push(quantile(toRs, 0.99));
       // The same sales, one after another, through the durable floor (the relay with fsync).
-      order({ type: "record", on: true });
-      reports.length = 0;
-      const floorOne: SaleTimes[] = [];
-      const durableLane = durableLanes[0] as LaneEnds;
-      for (let i = 0; i < plan.latencySales; i++) floorOne.push(await sale(durableLane));
-      await sleep(50);
+      const floorPlayed = await play(durableLanes[0] as LaneEnds, plan.latencySales);
       order({ type: "record", on: false });
-      const floorHops = oneWayHops(floorOne, reports);
+      const floorHops = oneWayHops(floorPlayed.times, floorPlayed.reports);
       r.floorToCloud50.push(quantile(floorHops.toCloud, 0.5));
       r.floorToCloud99.push(quantile(floorHops.toCloud, 0.99));
       r.floorToRs50.push(quantile(floorHops.toRs, 0.5));
